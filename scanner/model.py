@@ -1,0 +1,198 @@
+"""The data model: frozen values that cross every boundary (parser -> rules -> engine -> formatters)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import NewType
+
+RuleId = NewType("RuleId", str)
+
+
+class Severity(enum.IntEnum):
+    """Finding severity; the order is what ``--fail-on`` compares."""
+
+    NOTE = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in reports and on the command line."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        """Read ``error`` / ``warning`` / ``note``."""
+        return cls[value.upper()]
+
+
+class PackageKind(enum.Enum):
+    """What kind of service the package is, which decides the filing-number suffix it needs."""
+
+    APP = "app"
+    MINIPROGRAM = "miniprogram"
+    QUICKAPP = "quickapp"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a text was found: the package member, the kind of surface, and a pointer inside it."""
+
+    member: str
+    """Path of the member inside the package, e.g. ``resources.arsc`` or ``assets/www/app.js``."""
+    kind: str
+    """Surface: ``resource``, ``layout``, ``xml``, ``manifest``, ``dex``, ``asset``, ``native``, ``page``."""
+    pointer: str = ""
+    """Position inside the member: ``@string/about_icp [zh-rCN]``, ``string_ids[40213]``, ``line 12``."""
+
+    def describe(self) -> str:
+        """One-line human form."""
+        return f"{self.member} ({self.pointer})" if self.pointer else self.member
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One extracted string and where it came from. ``value`` is decoded but not normalized."""
+
+    value: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class PackageInfo:
+    """Identity of a package as its own metadata states it."""
+
+    path: str
+    format: str
+    sha256: str
+    app_id: str | None = None
+    app_name: str | None = None
+    version: str | None = None
+    version_code: str | None = None
+    target_sdk: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """What a parser returns: identity, requested permissions and every text with its provenance."""
+
+    info: PackageInfo
+    kind: PackageKind
+    permissions: tuple[str, ...] = ()
+    texts: tuple[Text, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Parser observations that are not findings (e.g. a DEX whose string table was unreadable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FilingNumber:
+    """A filing-number-shaped string: normalized, classified, validated, with every place it appears."""
+
+    value: str
+    raw: str
+    kind: str
+    """app | miniprogram | quickapp | website | entity | licence | public-security."""
+    valid: bool
+    problem: str | None
+    """Why it is malformed or a placeholder (None when valid)."""
+    placeholder: bool
+    in_context: bool
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FilingLink:
+    """A reference to a filing-system host and its verdict."""
+
+    url: str
+    host: str
+    status: str
+    """official | outdated | wrong-site."""
+    reason: str
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionFacts:
+    """Requested permissions against the in-package declaration texts."""
+
+    requested: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    declared: tuple[str, ...] = ()
+    undeclared: tuple[str, ...] = ()
+    has_declaration_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the package shows, derived once from its texts and read by every rule."""
+
+    filing_numbers: tuple[FilingNumber, ...] = ()
+    filing_links: tuple[FilingLink, ...] = ()
+    permissions: PermissionFacts = field(default_factory=PermissionFacts)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    """A rule's stable identity and documentation (public contract: ids never change)."""
+
+    id: RuleId
+    name: str
+    severity: Severity
+    summary: str
+    fix: str
+    severity_minor_kinds: Severity | None = None
+    """Default severity for mini-programs and quick apps when it differs (FIL001, LNK001)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem a rule found. Rules leave ``severity`` as the rule's default; the engine stamps policy."""
+
+    rule_id: RuleId
+    message: str
+    location: Location | None = None
+    evidence: tuple[str, ...] = ()
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedFinding:
+    """A finding after the engine: final severity, rule name and a stable fingerprint."""
+
+    rule_id: RuleId
+    name: str
+    severity: Severity
+    message: str
+    location: Location | None
+    evidence: tuple[str, ...]
+    fingerprint: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackageError:
+    """Why a package could not be scanned (PKG001 unreadable, PKG002 encrypted)."""
+
+    rule_id: RuleId
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """One package's outcome: either ``error`` is set, or ``info``/``facts``/``findings`` are."""
+
+    path: str
+    info: PackageInfo | None
+    error: PackageError | None
+    facts: Facts
+    findings: tuple[ReportedFinding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything the formatters see."""
+
+    tool_version: str
+    results: tuple[ScanResult, ...]
