@@ -100,6 +100,11 @@ class FilingNumber:
     in_context: bool
     locations: tuple[Location, ...]
 
+    @property
+    def first_location(self) -> Location | None:
+        """The first place it was found (None when it has no location)."""
+        return self.locations[0] if self.locations else None
+
 
 @dataclass(frozen=True, slots=True)
 class FilingLink:
@@ -111,6 +116,11 @@ class FilingLink:
     """official | outdated | wrong-site."""
     reason: str
     locations: tuple[Location, ...]
+
+    @property
+    def first_location(self) -> Location | None:
+        """The first place it was found (None when it has no location)."""
+        return self.locations[0] if self.locations else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +141,20 @@ class Facts:
     filing_numbers: tuple[FilingNumber, ...] = ()
     filing_links: tuple[FilingLink, ...] = ()
     permissions: PermissionFacts = field(default_factory=PermissionFacts)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the user tells the rules (CLI flags / config keys of the same name)."""
+
+    kind: PackageKind | None = None
+    """Overrides the kind the parser inferred (``--kind``)."""
+    expect_filing: tuple[str, ...] = ()
+    """Normalized filing numbers the package must show (``--expect-filing``)."""
+    context_words: tuple[str, ...] = ()
+    """Extra words that mark an about/settings place."""
+    permission_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Extra names per permission: ((permission, (name, ...)), ...)."""
 
 
 @dataclass(frozen=True, slots=True)

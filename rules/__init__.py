@@ -1,0 +1,55 @@
+"""The rule registry: every rule module, in report order (habit: explicit registries, no discovery)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Protocol
+
+from scanner.model import Facts, Finding, Options, Package, RuleMeta
+from scanner.rules import (
+    filing_link_missing,
+    filing_link_outdated,
+    filing_link_wrong_site,
+    filing_number_inconsistent,
+    filing_number_malformed,
+    filing_number_mismatch,
+    filing_number_missing,
+    filing_number_out_of_context,
+    filing_number_placeholder,
+    filing_number_wrong_kind,
+    package_errors,
+    permission_declaration_missing,
+    permission_undeclared,
+)
+
+
+class Rule(Protocol):
+    """What a rule module provides."""
+
+    RULE: RuleMeta
+
+    def check(self, package: Package, facts: Facts, options: Options) -> Iterator[Finding]: ...
+
+
+ALL_RULES: tuple[ModuleType, ...] = (
+    filing_number_missing,
+    filing_number_malformed,
+    filing_number_wrong_kind,
+    filing_number_inconsistent,
+    filing_number_mismatch,
+    filing_number_placeholder,
+    filing_number_out_of_context,
+    filing_link_missing,
+    filing_link_outdated,
+    filing_link_wrong_site,
+    permission_undeclared,
+    permission_declaration_missing,
+)
+
+CATALOGUE: dict[str, RuleMeta] = {
+    **{module.RULE.id: module.RULE for module in ALL_RULES},
+    package_errors.UNREADABLE.id: package_errors.UNREADABLE,
+    package_errors.ENCRYPTED.id: package_errors.ENCRYPTED,
+}
+"""Every rule id the tool can report, with its metadata (for reports, SARIF rules, docs)."""

@@ -1,0 +1,23 @@
+"""Which numbers are the package's own kind: shared by the filing-number rules."""
+
+from __future__ import annotations
+
+from scanner.model import Facts, FilingNumber, Options, Package, PackageKind
+
+LABELS = {"app": "App (…号-nA)", "miniprogram": "mini-program (…号-nX)", "quickapp": "quick app (…号-nK)"}
+
+
+def expected_kind(package: Package, options: Options) -> str:
+    """``app`` / ``miniprogram`` / ``quickapp``: ``--kind`` wins over what the parser inferred."""
+    kind: PackageKind = options.kind or package.kind
+    return kind.value
+
+
+def own_numbers(facts: Facts, kind: str) -> list[FilingNumber]:
+    """Well-formed numbers of the package's own kind."""
+    return [n for n in facts.filing_numbers if n.valid and n.kind == kind]
+
+
+def miit_numbers(facts: Facts) -> list[FilingNumber]:
+    """Every MIIT-family candidate (valid or not): anything but a public-security number."""
+    return [n for n in facts.filing_numbers if n.kind != "public-security"]

@@ -1,0 +1,48 @@
+"""Where a text sits: about/settings context, permission/privacy declaration, displayed surfaces.
+
+Sources: ../shared/design/architecture.md (Context) and filing-rules.md §4 (what must be declared).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from scanner.model import Location, Text
+from scanner.rules import catalog
+
+# Surfaces a user can read in the running app. DEX and native strings are code: they count as
+# declarations only when they hold Chinese prose (a privacy dialog written in Kotlin, say), because
+# their ASCII strings are identifiers such as "android.permission.CAMERA".
+DISPLAY_KINDS = frozenset({"resource", "layout", "xml", "asset", "page", "manifest"})
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+@functools.cache
+def _context_words(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    words = [w.lower() for w in catalog.load("context")["context_words"]]
+    return tuple(words + [w.lower() for w in extra])
+
+
+def in_context(location: Location, extra_words: tuple[str, ...] = ()) -> bool:
+    """True when the member path or pointer names an about/settings/filing place."""
+    place = f"{location.member} {location.pointer}".lower()
+    return any(word in place for word in _context_words(extra_words))
+
+
+@functools.cache
+def _marker_pattern() -> re.Pattern[str]:
+    markers = catalog.load("context")["declaration_markers"]
+    english = "|".join(re.escape(m) for m in markers["en"])
+    chinese = "|".join(re.escape(m) for m in markers["zh"])
+    # English markers as words, not as parts of identifiers ("android.permission.CAMERA").
+    return re.compile(rf"{chinese}|(?<![\w.]){english}(?![\w.])", re.IGNORECASE)
+
+
+def is_declaration(text: Text) -> bool:
+    """A permission list / privacy text: a marker in the text or in the name of the place it sits."""
+    if text.location.kind not in DISPLAY_KINDS and not _HAN.search(text.value):
+        return False
+    pattern = _marker_pattern()
+    place = f"{text.location.member} {text.location.pointer}".replace("_", " ").replace("/", " ")
+    return bool(pattern.search(text.value) or pattern.search(place))

@@ -1,0 +1,31 @@
+"""LNK001 filing-link-missing: no link to the MIIT filing system.
+
+工信部信管〔2023〕105号: below the filing number, link the filing system so the public can check it
+(https://beian.miit.gov.cn/). A link to a retired host still counts as a link (LNK002 warns about it);
+a public-security portal does not (LNK003). Mini-programs and quick apps: warning by default.
+
+PASS: ``<a href="https://beian.miit.gov.cn/">粤ICP备2023123456号-1A</a>``.
+FAIL: the number is shown with no link, or only ``http://www.beian.gov.cn/portal/…`` is linked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    id=RuleId("LNK001"),
+    name="filing-link-missing",
+    severity=Severity.ERROR,
+    severity_minor_kinds=Severity.WARNING,
+    summary="No link to the filing system",
+    fix="Below the filing number, link https://beian.miit.gov.cn/ (the MIIT filing system).",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding when no official or retired MIIT filing-system host is referenced."""
+    if any(link.status in ("official", "outdated") for link in facts.filing_links):
+        return
+    yield Finding(RULE.id, "no link to the MIIT filing system (https://beian.miit.gov.cn/) was found")

@@ -1,0 +1,29 @@
+"""LNK002 filing-link-outdated: the link points at a retired or unreliable filing-system host.
+
+``miitbeian.gov.cn`` is retired; ``www.beian.miit.gov.cn`` was reported to stop answering
+(filing-rules.md §2.1 and the note on Seevil/cactus#24).
+
+PASS: ``https://beian.miit.gov.cn/``.
+FAIL: ``http://www.miitbeian.gov.cn/``, ``https://www.beian.miit.gov.cn/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    id=RuleId("LNK002"),
+    name="filing-link-outdated",
+    severity=Severity.WARNING,
+    summary="Links miitbeian.gov.cn or www.beian.miit.gov.cn",
+    fix="Change the link to https://beian.miit.gov.cn/.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding per distinct outdated link."""
+    for link in facts.filing_links:
+        if link.status == "outdated":
+            yield Finding(RULE.id, f"{link.url}: {link.reason}", link.first_location, (link.url,))

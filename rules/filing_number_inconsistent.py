@@ -1,0 +1,34 @@
+"""FIL004 filing-number-inconsistent: several different numbers of the package's own kind.
+
+An App has one filing number; two different ``-nA`` numbers mean a stale or copied string. When some
+numbers sit in an about/settings context, only those are compared (an SDK's asset may carry its own).
+
+PASS: ``粤ICP备2023123456号-1A`` on the about page and in the settings page.
+FAIL: ``粤ICP备2023123456号-1A`` on the about page and ``粤ICP备2023123456号-2A`` in settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules._kinds import expected_kind, own_numbers
+
+RULE = RuleMeta(
+    id=RuleId("FIL004"),
+    name="filing-number-inconsistent",
+    severity=Severity.WARNING,
+    summary="Several different App filing numbers in one package",
+    fix="Keep one filing number: remove or update the stale copies.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding listing every distinct own-kind number when there is more than one."""
+    own = own_numbers(facts, expected_kind(package, options))
+    shown = [n for n in own if n.in_context] or own
+    if len(shown) < 2:
+        return
+    values = tuple(n.value for n in shown)
+    location = shown[1].first_location
+    yield Finding(RULE.id, f"{len(values)} different filing numbers: {', '.join(values)}", location, values)

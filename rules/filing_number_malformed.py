@@ -1,0 +1,36 @@
+"""FIL002 filing-number-malformed: a string has the shape of a filing number but is not valid.
+
+Checks (filing-rules.md §1, §6): province abbreviation (31 + 川 甘 贵; not 秦 云 港), 6–10 main digits
+(ICP证: 6), ``号`` right after the main number, ``-`` before the serial, serial from 1, suffix A/X/K.
+
+PASS: ``陕ICP备2024026116号-1A``.
+FAIL: ``秦ICP备2024012345号-1A`` (秦 is not used: Shaanxi is 陕), ``粤ICP备2023123456-1A`` (no 号),
+``滇ICP备09010050-5号`` (serial before 号), ``京ICP备2024026116号1A`` (no dash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    id=RuleId("FIL002"),
+    name="filing-number-malformed",
+    severity=Severity.ERROR,
+    summary="Looks like a filing number but is not valid",
+    fix="Copy the number exactly as the MIIT filing system issued it: 省ICP备<digits>号-<serial><A|X|K>.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding per distinct malformed number (placeholders are FIL006)."""
+    for number in facts.filing_numbers:
+        if number.valid or number.placeholder:
+            continue
+        yield Finding(
+            RULE.id,
+            f"{number.raw} is not a valid filing number: {number.problem}",
+            number.first_location,
+            (number.raw,),
+        )

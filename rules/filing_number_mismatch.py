@@ -1,0 +1,34 @@
+"""FIL005 filing-number-mismatch: a shown number differs from the expected one.
+
+The expected number comes from ``--expect-filing`` or the config; it is normalized like found ones.
+
+PASS: ``--expect-filing 粤ICP备2023123456号-1A`` and the package shows ``粤ICP备2023123456号－1A``.
+FAIL: ``--expect-filing 粤ICP备2023123456号-1A`` and the package shows ``粤ICP备2023123456号-2A``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules._kinds import expected_kind, own_numbers
+
+RULE = RuleMeta(
+    id=RuleId("FIL005"),
+    name="filing-number-mismatch",
+    severity=Severity.ERROR,
+    summary="Differs from the expected filing number",
+    fix="Show exactly the filing number issued for this App, or correct the expected number.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding per own-kind number that is not one of the expected numbers."""
+    if not options.expect_filing:
+        return
+    expected = ", ".join(options.expect_filing)
+    for number in own_numbers(facts, expected_kind(package, options)):
+        if number.value not in options.expect_filing:
+            location = number.first_location
+            yield Finding(RULE.id, f"{number.value} differs from the expected {expected}", location,
+                          (number.raw,))

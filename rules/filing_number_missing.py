@@ -1,0 +1,33 @@
+"""FIL001 filing-number-missing: no filing number of any MIIT kind is shown anywhere in the package.
+
+Why: 工信部信管〔2023〕105号 requires the App operator to show its filing number in a prominent place
+(settings / about); app stores reject packages without one. Mini-programs and quick apps get a
+warning by default: the host platform shows their number on the profile page (filing-rules.md §3.1).
+
+PASS: an ``about`` string ``ICP备案号：粤ICP备2023123456号-1A``.
+FAIL: no ``…ICP备…号`` anywhere (a ``京公网安备…号`` alone does not count: it is not an MIIT number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules._kinds import LABELS, expected_kind, miit_numbers
+
+RULE = RuleMeta(
+    id=RuleId("FIL001"),
+    name="filing-number-missing",
+    severity=Severity.ERROR,
+    severity_minor_kinds=Severity.WARNING,
+    summary="No App filing number anywhere in the package",
+    fix="Show the filing number (e.g. 粤ICP备2023123456号-1A) on the about or settings page.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding when no MIIT filing number of any kind (valid or not) appears."""
+    if miit_numbers(facts):
+        return
+    label = LABELS[expected_kind(package, options)]
+    yield Finding(RULE.id, f"no {label} filing number was found in any text of the package")

@@ -1,0 +1,36 @@
+"""FIL007 filing-number-out-of-context: the number is only found outside about/settings places.
+
+The notice asks for a prominent place (settings / about, per the Huawei FAQ quoted in
+filing-rules.md §2). A number that sits only in code or an unrelated string may never be displayed.
+Context comes from the place's name: resource, layout, page or asset names with about, setting, icp,
+beian, 关于, 设置, 备案 (extend with the ``context_words`` option).
+
+PASS: ``@string/about_icp`` holds the number.
+FAIL: the number is only in ``classes.dex`` or in ``@string/app_footer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules._kinds import expected_kind, own_numbers
+
+RULE = RuleMeta(
+    id=RuleId("FIL007"),
+    name="filing-number-out-of-context",
+    severity=Severity.NOTE,
+    summary="Found only outside about/settings context",
+    fix="Show the number on the about or settings page (e.g. a string named about_icp used there).",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One note per own-kind number when none of them sits in an about/settings context."""
+    own = own_numbers(facts, expected_kind(package, options))
+    if not own or any(n.in_context for n in own):
+        return
+    for number in own:
+        location = number.first_location
+        yield Finding(RULE.id, f"{number.value} was found only outside an about/settings context",
+                      location, (number.raw,))

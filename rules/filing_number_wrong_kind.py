@@ -1,0 +1,56 @@
+"""FIL003 filing-number-wrong-kind: the package shows another kind of number instead of its own.
+
+An App needs ``…号-nA``, a mini-program ``…号-nX``, a quick app ``…号-nK`` (filing-rules.md §1.1 and the
+quick-app note). A website number (``-n``), an entity number (no serial), an ICP licence (``ICP证``), a
+B2 licence or a public-security number (``公网安备``) is the wrong kind. Judged as a user would: when the
+package's own number is present, other numbers beside it (a public-security filing, an SDK's licence)
+are not reported. A quick app showing an ``X`` number gets a review note only (one real quick app shows
+``-4K``; the evidence for quick apps is thin).
+
+PASS: ``粤ICP备2023123456号-1A`` in an APK, even with ``京公网安备11010502030143号`` beside it.
+FAIL: only ``京ICP备16059763号-1`` (website) or only ``苏ICP备2026036865号-1X`` (mini-program) in an APK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, FilingNumber, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules._kinds import LABELS, expected_kind, own_numbers
+
+RULE = RuleMeta(
+    id=RuleId("FIL003"),
+    name="filing-number-wrong-kind",
+    severity=Severity.ERROR,
+    summary="Shows a website / entity / licence / public-security number, or the wrong A/X/K suffix",
+    fix="Show the number filed for this App (suffix A; X for mini-programs, K for quick apps).",
+)
+
+_DESCRIBE = {
+    "website": "a website filing number",
+    "entity": "an entity (主体) filing number",
+    "licence": "an operating licence number",
+    "public-security": "a public-security (公安) filing number, not an MIIT number",
+    "app": "an App filing number",
+    "miniprogram": "a mini-program filing number",
+    "quickapp": "a quick-app filing number",
+}
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding per distinct well-formed number of another kind, when none of the own kind exists."""
+    kind = expected_kind(package, options)
+    if own_numbers(facts, kind):
+        return
+    for number in facts.filing_numbers:
+        if number.valid and number.kind != kind:
+            yield _finding(number, kind)
+
+
+def _finding(number: FilingNumber, kind: str) -> Finding:
+    note = kind == "quickapp" and number.kind == "miniprogram"
+    message = f"{number.value} is {_DESCRIBE[number.kind]}; this package needs its {LABELS[kind]} number"
+    if note:
+        message += " (quick apps have been seen with K numbers; review whether X is right here)"
+    location = number.first_location
+    return Finding(RULE.id, message, location, (number.raw,), Severity.NOTE if note else None)

@@ -1,0 +1,64 @@
+"""Find references to filing-system hosts in a text and judge each host exactly.
+
+Source: ../shared/domain/filing-rules.md §2.1. Hosts are compared whole, never by prefix or suffix:
+``beian.miit.gov.cn.evil.com`` is a look-alike, not the filing system.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from scanner.rules import catalog
+
+# A host-like run that contains "beian" (any case), optionally with a scheme and a path. Bounded runs.
+LINK_PATTERN = re.compile(
+    r"(?P<url>(?:[A-Za-z][A-Za-z0-9+.-]{0,9}:)?(?://)?"
+    r"(?P<host>(?:[A-Za-z0-9-]{1,63}\.){0,8}[A-Za-z0-9-]{0,63}beian[A-Za-z0-9-]{0,63}(?:\.[A-Za-z0-9-]{1,63}){0,8})"
+    r"(?P<path>[/#?][^\s\"'<>()\\]{0,200})?)",
+    re.IGNORECASE,
+)
+_QUICK = re.compile("beian", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRef:
+    """One filing-system reference in a text."""
+
+    url: str
+    host: str
+    status: str
+    reason: str
+    offset: int
+
+
+@functools.cache
+def _tables() -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
+    data = catalog.load("hosts")
+    return data["hosts"], tuple(data["lookalike_markers"])
+
+
+def find_links(text: str) -> Iterator[LinkRef]:
+    """Every reference to a known filing-system host or a look-alike of one."""
+    if not _QUICK.search(text):
+        return
+    for match in LINK_PATTERN.finditer(text):
+        host = match["host"].lower().strip(".-")
+        verdict = judge_host(host)
+        if verdict is not None:
+            yield LinkRef(match["url"].rstrip(".,;:"), host, verdict[0], verdict[1], match.start())
+
+
+def judge_host(host: str) -> tuple[str, str] | None:
+    """(status, reason) for a filing-system host or look-alike; None for unrelated hosts."""
+    hosts, markers = _tables()
+    if host in hosts:
+        entry = hosts[host]
+        return entry["status"], entry["reason"]
+    if "." not in host:
+        return None
+    if any(marker in host for marker in markers) or any(known in host for known in hosts):
+        return "wrong-site", f"{host} only looks like the filing system (https://beian.miit.gov.cn/)"
+    return None

@@ -1,0 +1,28 @@
+"""PKG001 package-unreadable and PKG002 package-encrypted: the package could not be scanned.
+
+These are not checks of a package's content: the engine reports them when a parser refuses the input,
+as an error result (exit code 3), never as a silent pass and never as a traceback.
+
+PKG001 FAIL: a truncated APK, random bytes, a zip without AndroidManifest.xml.
+PKG002 FAIL: a PC-client ``V1MMWX`` wxapkg scanned without its appid.
+"""
+
+from __future__ import annotations
+
+from scanner.model import RuleId, RuleMeta, Severity
+
+UNREADABLE = RuleMeta(
+    id=RuleId("PKG001"),
+    name="package-unreadable",
+    severity=Severity.ERROR,
+    summary="Not a valid package of any supported format",
+    fix="Check that the file is a complete, supported package (APK, wxapkg, rpk …).",
+)
+
+ENCRYPTED = RuleMeta(
+    id=RuleId("PKG002"),
+    name="package-encrypted",
+    severity=Severity.ERROR,
+    summary="Encrypted package and no key",
+    fix="Pass the key (for PC WeChat packages: --wxid wx…, the mini-program's appid).",
+)

@@ -1,0 +1,31 @@
+"""PRM002 permission-declaration-missing: sensitive permissions, and no permission list or privacy text.
+
+Same sources as PRM001. Fires once when the package requests sensitive permissions and contains no
+text that declares anything (no 权限 / 隐私 / permission / privacy text on a displayed surface).
+
+PASS: CAMERA requested, ``assets/privacy.html`` explains the camera.
+FAIL: CAMERA and ACCESS_FINE_LOCATION requested, nothing in the package mentions permissions or privacy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    id=RuleId("PRM002"),
+    name="permission-declaration-missing",
+    severity=Severity.ERROR,
+    summary="Sensitive permissions requested, no permission list or privacy text at all",
+    fix="Add an in-app permission list (权限说明) or privacy policy naming each sensitive permission.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding listing the sensitive permissions when no declaration text exists."""
+    perms = facts.permissions
+    if not perms.sensitive or perms.has_declaration_text:
+        return
+    yield Finding(RULE.id, f"{len(perms.sensitive)} sensitive permission(s) requested and no permission list "
+                  "or privacy text found", None, perms.sensitive)

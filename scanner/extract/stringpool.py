@@ -1,0 +1,81 @@
+"""Android ResStringPool reader, shared by resources.arsc and binary XML.
+
+Format: frameworks/base/libs/androidfw/include/androidfw/ResourceTypes.h (struct ResStringPool_header).
+Every read is bounds-checked: an entry that points outside the chunk decodes to "" instead of raising.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+RES_STRING_POOL_TYPE = 0x0001
+UTF8_FLAG = 1 << 8
+_HEADER = struct.Struct("<HHIIIIII")
+
+
+class ChunkError(ValueError):
+    """A chunk header or table does not fit the data it claims to describe."""
+
+
+@dataclass(frozen=True, slots=True)
+class StringPool:
+    """A decoded pool: index -> string."""
+
+    strings: tuple[str, ...]
+
+    def get(self, index: int) -> str:
+        """The string at ``index``, or "" for an index outside the pool (tampered files use them)."""
+        if 0 <= index < len(self.strings):
+            return self.strings[index]
+        return ""
+
+
+def read_string_pool(data: bytes | memoryview, start: int) -> StringPool:
+    """Decode the ResStringPool chunk that begins at ``start``."""
+    if start + _HEADER.size > len(data):
+        raise ChunkError("string pool header past the end of the data")
+    ctype, header_size, size, count, _styles, flags, strings_start, _ = _HEADER.unpack_from(data, start)
+    if ctype != RES_STRING_POOL_TYPE:
+        raise ChunkError(f"expected a string pool at {start}, found chunk type {ctype:#x}")
+    end = min(start + size, len(data))
+    offsets_at = start + header_size
+    # A tampered stringCount can claim more offsets than the chunk holds: read only what fits.
+    count = min(count, max(0, (end - offsets_at) // 4))
+    offsets = struct.unpack_from(f"<{count}I", data, offsets_at) if count else ()
+    base = start + strings_start
+    decode = _decode_utf8 if flags & UTF8_FLAG else _decode_utf16
+    return StringPool(tuple(decode(data, base + off, end) for off in offsets))
+
+
+def _length(data: bytes | memoryview, pos: int, wide: bool) -> tuple[int, int]:
+    """Read a 1-or-2 unit length prefix (high bit = two units); return (length, new position)."""
+    if wide:
+        first = struct.unpack_from("<H", data, pos)[0]
+        if first & 0x8000:
+            second = struct.unpack_from("<H", data, pos + 2)[0]
+            return ((first & 0x7FFF) << 16) | second, pos + 4
+        return first, pos + 2
+    first = data[pos]
+    if first & 0x80:
+        return ((first & 0x7F) << 8) | data[pos + 1], pos + 2
+    return first, pos + 1
+
+
+def _decode_utf8(data: bytes | memoryview, pos: int, end: int) -> str:
+    try:
+        _chars, pos = _length(data, pos, False)
+        nbytes, pos = _length(data, pos, False)
+    except (IndexError, struct.error):
+        return ""
+    raw = bytes(data[pos : min(pos + nbytes, end)])
+    return raw.decode("utf-8", errors="replace")
+
+
+def _decode_utf16(data: bytes | memoryview, pos: int, end: int) -> str:
+    try:
+        nchars, pos = _length(data, pos, True)
+    except (IndexError, struct.error):
+        return ""
+    raw = bytes(data[pos : min(pos + 2 * nchars, end)])
+    return raw.decode("utf-16-le", errors="replace")

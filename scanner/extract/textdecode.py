@@ -1,0 +1,83 @@
+"""Text decoders shared by the parsers: byte encodings, HTML, JavaScript / JSON escapes."""
+
+from __future__ import annotations
+
+import codecs
+import html
+import re
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Legacy Chinese encodings last: GB18030 is a superset of GBK/GB2312 and decodes almost any bytes,
+# so it is only tried when the data has no NUL bytes (i.e. it is not binary).
+_FALLBACKS = ("utf-8", "gb18030", "big5")
+_SAMPLE = 4096
+
+
+def decode_bytes(raw: bytes) -> str | None:
+    """Decode a text file in any common encoding; None when the bytes look binary."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(encoding.replace("-sig", ""), errors="replace")
+    sample = raw[:_SAMPLE]
+    if _looks_utf16le(sample):
+        return raw.decode("utf-16-le", errors="replace")
+    if b"\0" in sample:
+        return None
+    for encoding in _FALLBACKS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", errors="replace")
+
+
+def _looks_utf16le(sample: bytes) -> bool:
+    """UTF-16LE ASCII-heavy text: most odd bytes are NUL and most even bytes are not."""
+    if len(sample) < 8:
+        return False
+    odd_nul = sample[1::2].count(0)
+    even_nul = sample[0::2].count(0)
+    half = len(sample) // 2
+    return odd_nul > 0.6 * half and even_nul < 0.1 * half
+
+
+_TAG = re.compile(r"<(?:!--.*?--|[^<>]*)>", re.DOTALL)
+_URL_ATTR = re.compile(r"""\b(?:href|src|action)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+
+
+def html_to_text(source: str) -> str:
+    """Visible text of an HTML document: tags removed (their link targets kept), entities decoded.
+
+    Newlines inside tags are kept so that line numbers still point into the original file.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        urls = " ".join(_URL_ATTR.findall(tag))
+        return (f" {urls} " if urls else "") + "\n" * tag.count("\n")
+
+    return html.unescape(_TAG.sub(replace, source))
+
+
+_JS_ESCAPE = re.compile(r"\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(/))")
+
+
+def unescape_js(source: str) -> str:
+    """Decode ``\\uXXXX``, ``\\u{X…}``, ``\\xXX`` and ``\\/`` escapes; surrogate pairs are joined."""
+    if "\\" not in source:
+        return source
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(4):
+            return "/"
+        code = int(match.group(1) or match.group(2) or match.group(3), 16)
+        return chr(code) if code <= 0x10FFFF else match.group(0)
+
+    decoded = _JS_ESCAPE.sub(replace, source)
+    if any("\ud800" <= ch <= "\udfff" for ch in decoded):
+        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return decoded

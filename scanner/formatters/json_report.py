@@ -1,0 +1,79 @@
+"""The JSON report: the public contract of scanner/schemas/report.schema.json (architecture.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scanner.formatters import FormatOptions
+from scanner.model import Facts, Location, ReportedFinding, Report, ScanResult, Severity
+
+SCHEMA_VERSION = "1"
+
+
+def render(report: Report, options: FormatOptions) -> str:
+    """The report as indented JSON (stable key order, non-ASCII kept readable)."""
+    return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report as plain data."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "beian-scan", "version": report.tool_version},
+        "results": [_result(r) for r in report.results],
+        "summary": _summary(report),
+    }
+
+
+def location(loc: Location | None) -> dict[str, str] | None:
+    """A Location as JSON."""
+    if loc is None:
+        return None
+    return {"member": loc.member, "kind": loc.kind, "pointer": loc.pointer}
+
+
+def _result(result: ScanResult) -> dict[str, Any]:
+    info = result.info
+    package = {"path": result.path, "format": None, "sha256": None, "app_id": None, "app_name": None,
+               "version": None}
+    if info is not None:
+        package.update(format=info.format, sha256=info.sha256, app_id=info.app_id, app_name=info.app_name,
+                       version=info.version)
+    error = None
+    if result.error is not None:
+        error = {"rule_id": result.error.rule_id, "message": result.error.message}
+    return {"package": package, "error": error, "facts": _facts(result.facts),
+            "findings": [_finding(f) for f in result.findings]}
+
+
+def _facts(facts: Facts) -> dict[str, Any]:
+    perms = facts.permissions
+    return {
+        "filing_numbers": [
+            {"value": n.value, "raw": n.raw, "kind": n.kind, "in_context": n.in_context,
+             "locations": [location(loc) for loc in n.locations]}
+            for n in facts.filing_numbers
+        ],
+        "filing_links": [
+            {"url": link.url, "status": link.status, "locations": [location(loc) for loc in link.locations]}
+            for link in facts.filing_links
+        ],
+        "permissions": {"requested": list(perms.requested), "sensitive": list(perms.sensitive),
+                        "declared": list(perms.declared), "undeclared": list(perms.undeclared)},
+    }
+
+
+def _finding(finding: ReportedFinding) -> dict[str, Any]:
+    return {"rule_id": finding.rule_id, "name": finding.name, "severity": finding.severity.label,
+            "message": finding.message, "location": location(finding.location),
+            "evidence": list(finding.evidence), "fingerprint": finding.fingerprint}
+
+
+def _summary(report: Report) -> dict[str, Any]:
+    counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
+    for result in report.results:
+        for finding in result.findings:
+            counts[finding.severity.label] += 1
+    unreadable = sum(1 for r in report.results if r.error is not None)
+    return {"packages": len(report.results), "unreadable": unreadable, "findings": counts}

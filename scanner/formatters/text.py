@@ -1,0 +1,78 @@
+"""The human report: grouped by package; per finding what, where, evidence and how to fix it."""
+
+from __future__ import annotations
+
+import textwrap
+
+from scanner.formatters import FormatOptions
+from scanner.model import Facts, ReportedFinding, Report, ScanResult, Severity
+
+_COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.NOTE: "36"}
+_INDENT = " " * 11
+
+
+def render(report: Report, options: FormatOptions) -> str:
+    """Every package, then one summary line."""
+    blocks = [_package(result, options) for result in report.results]
+    return "\n".join([*blocks, _summary(report)]) + "\n"
+
+
+def _paint(text: str, code: str, options: FormatOptions) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if options.color else text
+
+
+def _wrap(label: str, text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, initial_indent=_INDENT + label, subsequent_indent=_INDENT + "  ",
+                         break_long_words=True, break_on_hyphens=False) or [_INDENT + label]
+
+
+def _package(result: ScanResult, options: FormatOptions) -> str:
+    lines = [_paint(result.path, "1", options)]
+    info = result.info
+    if result.error is not None:
+        lines.append(f"  {_paint('ERROR', '31', options)}    {result.error.rule_id} cannot be scanned")
+        lines.extend(_wrap("", result.error.message, options.width))
+        return "\n".join(lines) + "\n"
+    if info is not None:
+        identity = " ".join(x for x in (info.app_id, info.version, info.app_name and f"({info.app_name})") if x)
+        lines.append(f"  {info.format}: {identity}" if identity else f"  {info.format}")
+    lines.extend(_facts(result.facts, options.width))
+    if not result.findings:
+        lines.append("  no findings")
+    for finding in result.findings:
+        lines.extend(_finding(finding, options))
+    return "\n".join(lines) + "\n"
+
+
+def _facts(facts: Facts, width: int) -> list[str]:
+    numbers = ", ".join(f"{n.value} ({n.kind})" for n in facts.filing_numbers) or "none"
+    links = ", ".join(f"{link.url} ({link.status})" for link in facts.filing_links) or "none"
+    perms = facts.permissions
+    counts = (f"{len(perms.requested)} requested, {len(perms.sensitive)} sensitive, "
+              f"{len(perms.undeclared)} undeclared")
+    lines: list[str] = []
+    for label, text in (("numbers: ", numbers), ("links: ", links), ("permissions: ", counts)):
+        lines.extend(textwrap.wrap(text, width, initial_indent="  " + label, subsequent_indent="    "))
+    return lines
+
+
+def _finding(finding: ReportedFinding, options: FormatOptions) -> list[str]:
+    label = finding.severity.label.upper().ljust(8)
+    lines = [f"  {_paint(label, _COLORS[finding.severity], options)} {finding.rule_id} {finding.name}"]
+    lines.extend(_wrap("", finding.message, options.width))
+    if finding.location is not None:
+        lines.extend(_wrap("where: ", finding.location.describe(), options.width))
+    if finding.evidence:
+        lines.extend(_wrap("evidence: ", "; ".join(finding.evidence), options.width))
+    lines.extend(_wrap("fix: ", finding.fix, options.width))
+    return lines
+
+
+def _summary(report: Report) -> str:
+    counts = {s: 0 for s in Severity}
+    for result in report.results:
+        for finding in result.findings:
+            counts[finding.severity] += 1
+    unreadable = sum(1 for r in report.results if r.error is not None)
+    return (f"{len(report.results)} package(s), {unreadable} unreadable: {counts[Severity.ERROR]} error(s), "
+            f"{counts[Severity.WARNING]} warning(s), {counts[Severity.NOTE]} note(s)")

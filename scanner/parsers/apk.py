@@ -1,0 +1,255 @@
+"""Android APK parser: identity, requested permissions and every displayed-text surface with provenance.
+
+The only module that imports androguard (habit 8): its lenient binary-XML reader copes with the
+tampered manifests malware ships (peers-and-conventions.md §3). The resource table, DEX string tables,
+assets and native libraries are read by scanner.extract, which does only what a scanner needs.
+Members are inflated one at a time, once each; nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from loguru import logger
+
+from scanner.extract import arsc, binary, dex, textdecode
+from scanner.extract.stringpool import ChunkError
+from scanner.model import Location, Package, PackageInfo, PackageKind, Text
+from scanner.parsers import PackageUnreadable
+
+# androguard logs every oddity of a hostile file through loguru; the report owns stdout and our
+# own messages own stderr, so its logging is switched off for this process.
+logger.disable("androguard")
+
+from androguard.core import axml  # noqa: E402  (after disabling its logger)
+
+ANDROID_NS = "http://schemas.android.com/apk/res/android"
+TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
+                             "summaryOn", "summaryOff", "dialogTitle", "dialogMessage"})
+PERMISSION_TAGS = frozenset({"uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m"})
+MEDIA_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".ico", ".ttf", ".otf",
+                              ".woff", ".woff2", ".mp3", ".mp4", ".ogg", ".wav", ".m4a", ".aac", ".webm"})
+HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
+SKIPPED_PREFIXES = ("META-INF/",)
+
+
+@dataclass(frozen=True, slots=True)
+class XmlAttr:
+    """One binary-XML attribute: local name, value type, raw data and string value."""
+
+    name: str
+    namespace: str
+    vtype: int
+    data: int
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class XmlElement:
+    """A start tag with its attributes, or a text node (tag == "#text")."""
+
+    tag: str
+    attrs: tuple[XmlAttr, ...]
+    text: str = ""
+
+
+def parse(path: str) -> Package:
+    """Read the APK at ``path``."""
+    digest = _sha256(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise PackageUnreadable(f"not a readable zip archive ({exc})") from exc
+    with archive:
+        return _parse_archive(path, digest, archive)
+
+
+def _parse_archive(path: str, digest: str, archive: zipfile.ZipFile) -> Package:
+    names = [i.filename for i in archive.infolist() if not i.is_dir()]
+    if "AndroidManifest.xml" not in names:
+        raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
+    notes: list[str] = []
+    manifest = list(_elements(_read(archive, "AndroidManifest.xml", notes) or b""))
+    if not any(e.tag == "manifest" for e in manifest):
+        raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
+    table = _table(archive, names, notes)
+    info = _identity(path, digest, manifest, table)
+    texts: list[Text] = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
+    for name in names:
+        texts.extend(_member_texts(archive, name, table, notes))
+    return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(notes))
+
+
+def _sha256(path: str) -> str:
+    sha = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+    except OSError as exc:
+        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+    return sha.hexdigest()
+
+
+def _read(archive: zipfile.ZipFile, name: str, notes: list[str]) -> bytes | None:
+    """Inflate one member; a damaged member costs that member only (noted), not the scan."""
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error, EOFError) as exc:
+        notes.append(f"{name}: unreadable member ({exc})")
+        return None
+
+
+def _table(archive: zipfile.ZipFile, names: list[str], notes: list[str]) -> arsc.ResourceTable:
+    data = _read(archive, "resources.arsc", notes) if "resources.arsc" in names else None
+    if not data:
+        return arsc.ResourceTable(())
+    try:
+        table = arsc.read_table(data)
+    except (ChunkError, ValueError, IndexError) as exc:
+        notes.append(f"resources.arsc: unreadable resource table ({exc})")
+        return arsc.ResourceTable(())
+    if not table.complete:
+        notes.append("resources.arsc: table partly unreadable; strings read from its pools")
+    return table
+
+
+def _elements(data: bytes) -> Iterator[XmlElement]:
+    """Start tags and text nodes of a binary XML document, as androguard's lenient reader sees them."""
+    parser = axml.AXMLParser(data)
+    while parser.is_valid():
+        event = next(parser)
+        if event == axml.END_DOCUMENT:
+            return
+        if event == axml.START_TAG:
+            count = max(0, parser.getAttributeCount())
+            yield XmlElement(parser.name, tuple(_attr(parser, i) for i in range(count)))
+        elif event == axml.TEXT and parser.text.strip():
+            yield XmlElement("#text", (), parser.text)
+
+
+def _attr(parser: axml.AXMLParser, index: int) -> XmlAttr:
+    return XmlAttr(
+        parser.getAttributeName(index),
+        parser.getAttributeNamespace(index),
+        parser.getAttributeValueType(index),
+        parser.getAttributeValueData(index),
+        parser.getAttributeValue(index),
+    )
+
+
+def _manifest_attr(manifest: list[XmlElement], tag: str, name: str) -> XmlAttr | None:
+    for element in manifest:
+        if element.tag == tag:
+            for attr in element.attrs:
+                if attr.name == name:
+                    return attr
+            return None
+    return None
+
+
+def _attr_text(attr: XmlAttr | None, table: arsc.ResourceTable) -> str | None:
+    """A manifest attribute as aapt shows it: strings as is, references resolved, numbers decimal."""
+    if attr is None:
+        return None
+    if attr.vtype == axml.TYPE_STRING:
+        return attr.value
+    if attr.vtype == axml.TYPE_REFERENCE:
+        values = table.values(attr.data)
+        default = [v for v in values if v.locale == "default"] or values
+        return default[0].value if default else None
+    return str(attr.data)
+
+
+def _identity(path: str, digest: str, manifest: list[XmlElement], table: arsc.ResourceTable) -> PackageInfo:
+    return PackageInfo(
+        path=path,
+        format="apk",
+        sha256=digest,
+        app_id=_attr_text(_manifest_attr(manifest, "manifest", "package"), table),
+        app_name=_attr_text(_manifest_attr(manifest, "application", "label"), table),
+        version=_attr_text(_manifest_attr(manifest, "manifest", "versionName"), table),
+        version_code=_attr_text(_manifest_attr(manifest, "manifest", "versionCode"), table),
+        target_sdk=_attr_text(_manifest_attr(manifest, "uses-sdk", "targetSdkVersion"), table),
+    )
+
+
+def _permissions(manifest: list[XmlElement]) -> tuple[str, ...]:
+    """uses-permission and uses-permission-sdk-23 names, deduplicated in manifest order."""
+    found: dict[str, None] = {}
+    for element in manifest:
+        if element.tag in PERMISSION_TAGS:
+            for attr in element.attrs:
+                if attr.name == "name" and attr.value:
+                    found[attr.value] = None
+    return tuple(found)
+
+
+def _member_texts(
+    archive: zipfile.ZipFile, name: str, table: arsc.ResourceTable, notes: list[str]
+) -> Iterator[Text]:
+    """Texts of one member, by what the member is."""
+    ext = posixpath.splitext(name)[1].lower()
+    if name in ("AndroidManifest.xml", "resources.arsc") or name.startswith(SKIPPED_PREFIXES):
+        return
+    if ext in MEDIA_EXTENSIONS:
+        return
+    data = _read(archive, name, notes)
+    if not data:
+        return
+    if posixpath.basename(name).startswith("classes") and ext == ".dex":
+        yield from _dex_texts(name, data, notes)
+    elif name.startswith("res/") and ext == ".xml" and data[:2] == b"\x03\x00":
+        yield from _xml_texts(name, data, table)
+    elif name.startswith("lib/"):
+        yield from _binary_texts(name, data, "native")
+    else:
+        yield from _file_texts(name, data, ext)
+
+
+def _dex_texts(name: str, data: bytes, notes: list[str]) -> Iterator[Text]:
+    try:
+        for index, value in dex.dex_strings(data):
+            if value:
+                yield Text(value, Location(name, "dex", f"string_ids[{index}]"))
+    except ChunkError as exc:
+        notes.append(f"{name}: unreadable DEX string table ({exc})")
+
+
+def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable) -> Iterator[Text]:
+    """Literal text attributes and resolved @string references of a layout / preference / xml file."""
+    kind = "layout" if name.startswith("res/layout") else "xml"
+    for element in _elements(data):
+        if element.tag == "#text":
+            yield Text(element.text, Location(name, kind, "text()"))
+            continue
+        for attr in element.attrs:
+            if attr.name not in TEXT_ATTRIBUTES:
+                continue
+            pointer = f"{element.tag}@android:{attr.name}"
+            if attr.vtype == axml.TYPE_STRING and attr.value:
+                yield Text(attr.value, Location(name, kind, pointer))
+            elif attr.vtype == axml.TYPE_REFERENCE:
+                for value in table.values(attr.data):
+                    yield Text(value.value, Location(name, kind, f"{pointer} -> {value.pointer}"))
+
+
+def _binary_texts(name: str, data: bytes, kind: str) -> Iterator[Text]:
+    for offset, value in binary.anchored_strings(data):
+        yield Text(value, Location(name, kind, f"offset {offset}"))
+
+
+def _file_texts(name: str, data: bytes, ext: str) -> Iterator[Text]:
+    """Assets and other files: text in any common encoding, or anchored strings of a binary blob."""
+    decoded = textdecode.decode_bytes(data)
+    if decoded is None:
+        yield from _binary_texts(name, data, "asset")
+        return
+    if ext in HTML_EXTENSIONS:
+        decoded = textdecode.html_to_text(decoded)
+    yield Text(textdecode.unescape_js(decoded), Location(name, "asset", ""))
