@@ -21,23 +21,33 @@ _SP = r"[ \t\u3000\u00a0]{0,3}"
 _DASH = r"[-\u2010-\u2015\u2212\uff0d\ufe63]"
 _DIGIT = r"[0-9\uff10-\uff19]"
 _LETTER = r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]"
-_HAN = r"[\u3400-\u9fff]"
 _SERIAL = (
     rf"(?:{_SP}(?P<dash>{_DASH}){_SP}(?P<serial>{_DIGIT}{{1,5}})(?P<suffix>{_LETTER}(?!{_LETTER}))?"
     rf"|(?P<bare_serial>{_DIGIT}{{1,5}})(?P<bare_suffix>{_LETTER}(?!{_LETTER})))?"
 )
-ICP_PATTERN = re.compile(
-    rf"(?P<prov>{_HAN})?{_SP}[IＩ][CＣ][PＰ]{_SP}(?P<typ>[备证證]){_SP}"
-    rf"(?P<num>{_DIGIT}{{1,14}}|[XxＸｘ*＊]{{2,12}})(?!{_DIGIT})"
-    rf"{_SP}(?P<hao1>号)?{_SERIAL}(?:{_SP}(?P<hao2>号))?"
-)
-PSB_PATTERN = re.compile(
-    rf"(?P<prov>{_HAN})?{_SP}公{_SP}网{_SP}安{_SP}备{_SP}(?P<num>{_DIGIT}{{6,20}})(?:{_SP}(?P<hao>号))?"
-)
-B2_PATTERN = re.compile(
-    rf"(?P<prov>{_HAN}){_SP}[BＢ]{_SP}[2２]{_SP}{_DASH}{_SP}(?P<num>{_DIGIT}{{4,10}})(?!{_DIGIT})"
-    rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,5}})(?P<suffix>{_LETTER}(?!{_LETTER}))?)?"
-)
+
+
+@functools.cache
+def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(ICP, public-security, B2) patterns. The province position only takes characters the catalog
+    knows (valid or rejected), so a neighbouring word ("备案信息 ICP备…") is never read as a province."""
+    data = catalog.load("filing")
+    prov = "[" + "".join(data["provinces"]) + "".join(data["rejected_provinces"]) + "]"
+    icp = re.compile(
+        rf"(?P<prov>{prov})?{_SP}[IＩ][CＣ][PＰ]{_SP}(?P<typ>[备证證]){_SP}"
+        rf"(?P<num>{_DIGIT}{{1,14}}|[XxＸｘ*＊]{{2,12}})(?!{_DIGIT})"
+        rf"{_SP}(?P<hao1>号)?{_SERIAL}(?:{_SP}(?P<hao2>号))?"
+    )
+    psb = re.compile(
+        rf"(?P<prov>{prov})?{_SP}公{_SP}网{_SP}安{_SP}备{_SP}(?P<num>{_DIGIT}{{6,20}})(?:{_SP}(?P<hao>号))?"
+    )
+    b2 = re.compile(
+        rf"(?P<prov>{prov}){_SP}[BＢ]{_SP}[2２]{_SP}{_DASH}{_SP}(?P<num>{_DIGIT}{{4,10}})(?!{_DIGIT})"
+        rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,5}})(?P<suffix>{_LETTER}(?!{_LETTER}))?)?"
+    )
+    return icp, psb, b2
+
+
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\ufe63"})
 _SPACES = re.compile(r"\s+")
 
@@ -61,16 +71,17 @@ def normalize(raw: str) -> str:
 
 def find_numbers(text: str) -> Iterator[Recognized]:
     """Every filing-number-shaped string in ``text``, classified and validated."""
+    icp, psb, b2 = patterns()
     if "CP" in text or "ＣＰ" in text:
-        for match in ICP_PATTERN.finditer(text):
+        for match in icp.finditer(text):
             found = _icp(match)
             if found is not None:
                 yield found
     if "安" in text:
-        for match in PSB_PATTERN.finditer(text):
+        for match in psb.finditer(text):
             yield _public_security(match)
     if "2" in text or "２" in text:
-        for match in B2_PATTERN.finditer(text):
+        for match in b2.finditer(text):
             found = _b2(match)
             if found is not None:
                 yield found
@@ -174,7 +185,7 @@ def _public_security(match: re.Match[str]) -> Recognized:
 def _b2(match: re.Match[str]) -> Recognized | None:
     provinces, *_ = _tables()
     if match["prov"] not in provinces:
-        return None  # "B2-" after any other character is not a licence number
+        return None  # "B2-" after a rejected prefix is not a licence number
     num = _norm(match["num"])
     serial, suffix = _norm(match["serial"]), _norm(match["suffix"])
     raw = match.group(0).strip()

@@ -1,0 +1,73 @@
+"""The JSON catalogs validate against their schema, and the schema rejects broken catalogs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from scanner.rules import catalog
+from scanner.rules.context import in_context, is_declaration
+from scanner.rules.permissions import permission_facts
+
+from conftest import text
+
+
+def _schema():
+    return json.loads(resources.files("scanner.rules").joinpath("data/catalog.schema.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("name", catalog.CATALOGS)
+def test_catalog_is_valid(name):
+    jsonschema.validate(catalog.load(name), _schema())
+
+
+@pytest.mark.parametrize(
+    ("name", "break_it"),
+    [
+        ("filing", lambda d: d["provinces"].append("京京")),
+        ("filing", lambda d: d["suffix_kinds"].update({"a": "app"})),
+        ("hosts", lambda d: d["hosts"]["x.gov.cn"].update({"status": "fine"}) if "x.gov.cn" in d["hosts"]
+         else d["hosts"].update({"x.gov.cn": {"status": "fine", "reason": ""}})),
+        ("permissions", lambda d: d["permissions"].append({"permission": "CAMERA", "group": "", "names": {}})),
+        ("context", lambda d: d.pop("context_words")),
+    ],
+)
+def test_schema_rejects_broken_catalog(name, break_it):
+    data = copy.deepcopy(catalog.load(name))
+    break_it(data)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, _schema())
+
+
+def test_unknown_catalog_is_refused():
+    with pytest.raises(catalog.CatalogError):
+        catalog.load("nope")
+
+
+@pytest.mark.parametrize("example", catalog.load("context")["examples"], ids=lambda e: e["text"])
+def test_context_examples(example):
+    member, _, pointer = example["text"].partition(" ")
+    from scanner.model import Location
+
+    assert in_context(Location(member, "resource", pointer)) == example["context"]
+
+
+@pytest.mark.parametrize("example", catalog.load("permissions")["examples"], ids=lambda e: e["text"])
+def test_permission_examples(example):
+    facts = permission_facts((example["permission"],), [text(example["text"])])
+    assert (example["permission"] in facts.declared) == example["declared"]
+
+
+def test_every_permission_has_chinese_and_english_names():
+    for entry in catalog.load("permissions")["permissions"]:
+        assert entry["names"]["zh"] and entry["names"]["en"], entry["permission"]
+
+
+def test_dex_identifier_is_not_a_declaration():
+    assert not is_declaration(text("android.permission.CAMERA", "classes.dex", "dex"))
+    assert is_declaration(text("为了扫码，我们需要相机权限", "classes.dex", "dex"))
+    assert is_declaration(text("用于扫码", pointer="@array/permission_list[0] [default]"))

@@ -1,0 +1,95 @@
+"""Filing-number recognition: every catalog example and every filing-rules.md §6 vector."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.rules import catalog
+from scanner.rules.numbers import find_numbers, normalize
+
+EXAMPLES = catalog.load("filing")["examples"]
+NON_MATCHES = catalog.load("filing")["non_matches"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"] for e in EXAMPLES])
+def test_catalog_example(example):
+    found = list(find_numbers(f"备案信息 {example['text']} 。"))
+    assert len(found) == 1, found
+    number = found[0]
+    assert number.value == example["value"]
+    assert number.kind == example["kind"]
+    assert (number.problem is None) == example["valid"], number.problem
+    assert number.placeholder == example.get("placeholder", False)
+
+
+@pytest.mark.parametrize("text", NON_MATCHES)
+def test_catalog_non_match(text):
+    assert list(find_numbers(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem_part"),
+    [
+        ("秦ICP备2024012345号-1A", "陕"),
+        ("云ICP备2024012345号-1A", "滇"),
+        ("粤ICP备2023123456号-1B", "not A"),
+        ("粤ICP备2023123456号-0A", "starts at 1"),
+        ("粤ICP备2023123456-1A", "号 is missing"),
+        ("滇ICP备09010050-5号", "before 号"),
+        ("粤ICP备2023123456号-1a", "upper case"),
+        ("粤ICP备20231234567号-1A", "11 digits"),
+        ("京ICP备12345号-1A", "5 digits"),
+        ("ICP备2024026116号-1A", "province prefix is missing"),
+        ("京ICP备2024026116号1A", "dash"),
+    ],
+)
+def test_malformed_reason_names_the_problem(raw, problem_part):
+    (number,) = find_numbers(raw)
+    assert number.problem is not None and problem_part in number.problem
+
+
+def test_spaces_between_every_part_normalize():
+    (number,) = find_numbers("豫 ICP 备 2026011707 号 -1A")
+    assert number.value == "豫ICP备2026011707号-1A"
+    assert number.raw == "豫 ICP 备 2026011707 号 -1A"
+    assert number.problem is None
+
+
+def test_raw_form_is_kept_as_evidence():
+    (number,) = find_numbers("粤ＩＣＰ备２０２３１２３４５６号－１Ａ")
+    assert number.raw == "粤ＩＣＰ备２０２３１２３４５６号－１Ａ"
+    assert number.value == "粤ICP备2023123456号-1A"
+
+
+def test_several_numbers_in_one_text_with_offsets():
+    text = "京ICP备16059763号-1 | 京公网安备11010502030143号 | 粤B2-20090059-1626X"
+    found = list(find_numbers(text))
+    assert {n.kind for n in found} == {"website", "public-security", "miniprogram"}
+    for n in found:
+        assert text[n.offset :].startswith(n.raw[:2])
+
+
+def test_sichuan_gansu_guizhou_both_prefixes():
+    for raw in ("蜀ICP备2026004236号-1X", "川ICP备15095485号-1", "陇ICP备2021003158号-1",
+                "甘ICP备16003251号-1", "黔ICP备2025044274号-1X", "贵ICP备2021004806号-1"):
+        (number,) = find_numbers(raw)
+        assert number.problem is None, raw
+
+
+def test_normalize_dash_variants():
+    for dash in "‐‑‒–—―－":
+        assert normalize(f"粤ICP备2023123456号{dash}1A") == "粤ICP备2023123456号-1A"
+
+
+def test_icp_inside_base64_is_not_a_number():
+    blob = "data:image/png;base64,iVBORw0KGgoICPAAAANSUhEUgICP2024026116AAAAB" * 50
+    assert list(find_numbers(blob)) == []
+
+
+def test_long_hostile_input_is_linear():
+    import time
+
+    hostile = ("京ICP备" + "1" * 14 + " " * 3) * 20000 + "粤 ICP 备 " * 20000
+    start = time.perf_counter()
+    list(find_numbers(hostile))
+    assert time.perf_counter() - start < 2.0
