@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Protocol
 
-from scanner.model import Facts, Finding, Options, Package, RuleMeta
 from scanner.rules import (
     filing_link_missing,
     filing_link_outdated,
@@ -22,6 +21,8 @@ from scanner.rules import (
     permission_declaration_missing,
     permission_undeclared,
 )
+
+from scanner.model import Facts, Finding, Options, Package, RuleMeta
 
 
 class Rule(Protocol):

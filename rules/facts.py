@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from scanner.model import Facts, FilingLink, FilingNumber, Location, Options, Package, Text
 from scanner.rules.context import in_context
 from scanner.rules.links import find_links
 from scanner.rules.numbers import find_numbers
 from scanner.rules.permissions import permission_facts
+
+from scanner.model import Facts, FilingLink, FilingNumber, Location, Options, Package, Text
 
 MAX_LOCATIONS = 25
 """Locations kept per number or link: enough to find each place, bounded for hostile packages."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 from scanner.rules._kinds import expected_kind, own_numbers
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     id=RuleId("FIL004"),

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 from scanner.rules._kinds import LABELS, expected_kind, miit_numbers
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     id=RuleId("FIL001"),

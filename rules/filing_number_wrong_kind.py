@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, FilingNumber, Options, Package, RuleId, RuleMeta, Severity
 from scanner.rules._kinds import LABELS, expected_kind, own_numbers
+
+from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     id=RuleId("FIL003"),

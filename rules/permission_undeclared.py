@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 from scanner.rules.permissions import sensitive_names
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     id=RuleId("PRM001"),

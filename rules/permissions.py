@@ -10,9 +10,10 @@ import functools
 import re
 from collections.abc import Iterable
 
-from scanner.model import PermissionFacts, Text
 from scanner.rules import catalog
 from scanner.rules.context import is_declaration
+
+from scanner.model import PermissionFacts, Text
 
 
 @functools.cache

@@ -15,8 +15,8 @@ from scanner.model import (
     Package,
     PackageError,
     PackageKind,
-    ReportedFinding,
     Report,
+    ReportedFinding,
     ScanResult,
     Severity,
 )
@@ -36,7 +36,9 @@ Parser = Callable[[str], Package]
 def scan_path(path: str, options: Options, parser: Parser | None = None) -> ScanResult:
     """Scan one package; any failure to read it becomes an error result, never an exception."""
     if parser is None:
-        from scanner.parsers import parse as parser
+        from scanner.parsers import parse
+
+        parser = parse
     try:
         package = parser(path)
     except PackageUnreadable as exc:

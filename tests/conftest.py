@@ -43,3 +43,7 @@ def apk_path():
         return str(path)
 
     return get
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*.json from this run")

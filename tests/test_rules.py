@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from conftest import ABOUT_LINK, ABOUT_NUMBER, DEFAULT_OPTIONS, package, text
+
 from scanner.engine import evaluate
 from scanner.model import Options, PackageKind, Severity
-
-from conftest import ABOUT_LINK, ABOUT_NUMBER, package, text
 
 CAMERA = "android.permission.CAMERA"
 CONTACTS = "android.permission.READ_CONTACTS"
 
 
-def ids(pkg, options=Options()):
+def ids(pkg, options=DEFAULT_OPTIONS):
     return {f.rule_id for f in evaluate(pkg, options).findings}
 
 
-def findings(pkg, rule_id, options=Options()):
+def findings(pkg, rule_id, options=DEFAULT_OPTIONS):
     return [f for f in evaluate(pkg, options).findings if f.rule_id == rule_id]
 
 

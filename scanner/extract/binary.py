@@ -57,7 +57,7 @@ def _run_utf8(data: bytes, pos: int) -> tuple[int, int]:
 
 def _printable_unit(data: bytes, pos: int) -> bool:
     unit = data[pos] | (data[pos + 1] << 8)
-    return unit >= 0x20 and unit != 0x7F and not 0xFFFE <= unit
+    return unit >= 0x20 and unit != 0x7F and not unit >= 0xFFFE
 
 
 def _run_utf16(data: bytes, pos: int) -> tuple[int, int]:

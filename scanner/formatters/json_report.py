@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from scanner.formatters import FormatOptions
-from scanner.model import Facts, Location, ReportedFinding, Report, ScanResult, Severity
+from scanner.model import Facts, Location, Report, ReportedFinding, ScanResult, Severity
 
 SCHEMA_VERSION = "1"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
+import unicodedata
 
 from scanner.formatters import FormatOptions
-from scanner.model import Facts, ReportedFinding, Report, ScanResult, Severity
+from scanner.model import Facts, Report, ReportedFinding, ScanResult, Severity
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.NOTE: "36"}
 _INDENT = " " * 11
@@ -21,9 +21,40 @@ def _paint(text: str, code: str, options: FormatOptions) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if options.color else text
 
 
+def display_width(text: str) -> int:
+    """Terminal columns: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    """Wrap by terminal columns (textwrap counts characters, which overflows with Chinese text)."""
+    lines: list[str] = []
+    line, fresh = first, True
+    for word in text.split(" "):
+        joined = line + ("" if fresh else " ") + word
+        if not fresh and display_width(joined) > width:
+            lines.append(line)
+            joined = rest + word
+        line, fresh = joined, False
+        while display_width(line) > width:  # longer than a line (a URL, a Chinese sentence): cut it
+            head = _cut(line, width)
+            lines.append(head)
+            line = rest + line[len(head) :]
+    lines.append(line)
+    return lines
+
+
+def _cut(line: str, width: int) -> str:
+    used = 0
+    for i, ch in enumerate(line):
+        used += display_width(ch)
+        if used > width:
+            return line[:i]
+    return line
+
+
 def _wrap(label: str, text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width, initial_indent=_INDENT + label, subsequent_indent=_INDENT + "  ",
-                         break_long_words=True, break_on_hyphens=False) or [_INDENT + label]
+    return wrap(text, width, _INDENT + label, _INDENT + "  ")
 
 
 def _package(result: ScanResult, options: FormatOptions) -> str:
@@ -52,7 +83,7 @@ def _facts(facts: Facts, width: int) -> list[str]:
               f"{len(perms.undeclared)} undeclared")
     lines: list[str] = []
     for label, text in (("numbers: ", numbers), ("links: ", links), ("permissions: ", counts)):
-        lines.extend(textwrap.wrap(text, width, initial_indent="  " + label, subsequent_indent="    "))
+        lines.extend(wrap(text, width, "  " + label, "    "))
     return lines
 
 

@@ -1,0 +1,115 @@
+"""The command line: exit codes with output together (yamllint's test_cli habit)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from scanner import __version__
+from scanner.cli import main
+from scanner.formatters.text import display_width, wrap
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version():
+    code, out, _ = run("--version")
+    assert (code, out.strip()) == (0, f"beian-scan, version {__version__}")
+
+
+def test_compliant_is_exit_0_text(apk_path):
+    code, out, err = run("scan", apk_path("compliant"))
+    assert code == 0
+    assert "no findings" in out and "粤ICP备2023123456号-1A (app)" in out
+    assert err == ""
+    assert "\x1b[" not in out  # no colour when not on a terminal
+
+
+def test_findings_exit_1_with_where_and_fix(apk_path):
+    code, out, _ = run("scan", apk_path("malformed_number"))
+    assert code == 1
+    assert "FIL002 filing-number-malformed" in out
+    assert "where: resources.arsc (@string/about_icp [default])" in out
+    assert "fix: " in out
+    assert max(display_width(line) for line in out.splitlines()) <= 80
+
+
+def test_notes_do_not_fail_by_default_but_fail_on_note(apk_path):
+    assert run("scan", apk_path("dex_only"))[0] == 0
+    assert run("scan", apk_path("dex_only"), "--fail-on", "note")[0] == 1
+
+
+def test_fail_on_warning(apk_path):
+    assert run("scan", apk_path("outdated_link"))[0] == 0
+    assert run("scan", apk_path("outdated_link"), "--fail-on", "warning")[0] == 1
+
+
+def test_expect_filing(apk_path):
+    assert run("scan", apk_path("compliant"), "--expect-filing", "粤ICP备2023123456号－1A")[0] == 0
+    code, out, _ = run("scan", apk_path("compliant"), "--expect-filing", "粤ICP备2023123456号-2A")
+    assert code == 1 and "FIL005" in out
+
+
+def test_kind_override(apk_path):
+    code, out, _ = run("scan", apk_path("miniprogram_number"), "--kind", "miniprogram")
+    assert code == 0, out
+
+
+def test_unreadable_is_exit_3_with_one_line_on_stderr(apk_path):
+    code, out, err = run("scan", apk_path("compliant"), apk_path("truncated"), "--format", "json")
+    assert code == 3
+    report = json.loads(out)
+    assert report["results"][0]["error"] is None
+    assert report["results"][1]["error"]["rule_id"] == "PKG001"
+    assert len(err.strip().splitlines()) == 1 and "PKG001" in err
+    assert "Traceback" not in err
+
+
+def test_several_paths_one_report_json_to_file(apk_path, tmp_path):
+    out_file = tmp_path / "report.json"
+    code, out, _ = run("scan", apk_path("no_number"), apk_path("link_missing"), "--format", "json",
+                       "-o", str(out_file))
+    assert code == 1 and out == ""
+    report = json.loads(out_file.read_text(encoding="utf-8"))
+    assert [r["package"]["app_id"] for r in report["results"]] == [
+        "com.beianscan.fixture.no_number", "com.beianscan.fixture.link_missing"]
+    assert report["summary"]["findings"]["error"] == 2
+
+
+def test_directory_is_a_usage_error(tmp_path):
+    code, _, err = run("scan", str(tmp_path))
+    assert code == 2 and "is a directory" in err
+    (tmp_path / "app.json").write_text("{}")
+    code, _, err = run("scan", str(tmp_path))
+    assert code == 2 and "mini-program source folder" in err
+
+
+def test_missing_path_is_a_usage_error():
+    assert run("scan", "/nonexistent/app.apk")[0] == 2
+
+
+def test_bad_option_is_exit_2(apk_path):
+    assert run("scan", apk_path("compliant"), "--fail-on", "fatal")[0] == 2
+
+
+@pytest.mark.parametrize("entry", [["beian-scan"], [sys.executable, "-m", "scanner"]])
+def test_installed_entry_points(entry, apk_path):
+    proc = subprocess.run([*entry, "scan", "--format", "json", apk_path("no_number")], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["results"][0]["findings"][0]["rule_id"] == "FIL001"
+    assert proc.stderr == ""
+
+
+def test_wrap_counts_wide_characters():
+    text = "ICP备案号：粤ICP备2023123456号-1A " * 6 + "x" * 200
+    lines = wrap(text, 40, "  ", "    ")
+    assert all(display_width(line) <= 40 for line in lines)
+    assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")

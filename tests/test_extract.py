@@ -1,0 +1,121 @@
+"""The decoders on real bytes: resource tables, DEX string tables, text encodings, binaries."""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+
+import pytest
+from conftest import APKS
+
+from scanner.extract import arsc, binary, dex, textdecode
+from scanner.extract.stringpool import ChunkError, read_string_pool
+
+
+def member(apk: str, name: str) -> bytes:
+    with zipfile.ZipFile(APKS / f"{apk}.apk") as archive:
+        return archive.read(name)
+
+
+class TestResourceTable:
+    def test_strings_with_names_and_locales(self):
+        table = arsc.read_table(member("compliant", "resources.arsc"))
+        pointers = {s.pointer: s.value for s in table.strings}
+        assert pointers["@string/about_icp [default]"] == "ICP filing: 粤ICP备2023123456号-1A"
+        assert pointers["@string/about_icp [zh-rCN]"] == "ICP备案号：粤ICP备2023123456号-1A"
+        assert pointers["@array/permission_list[0] [zh-rCN]"].startswith("相机权限")
+        assert table.complete
+
+    def test_resolve_by_id(self):
+        table = arsc.read_table(member("compliant", "resources.arsc"))
+        rid = next(s.res_id for s in table.strings if s.key == "app_name")
+        assert {v.locale: v.value for v in table.values(rid)} == {"default": "Beian Compliant", "zh-rCN": "备案合规"}
+
+    def test_not_a_table(self):
+        with pytest.raises(ChunkError):
+            arsc.read_table(b"\x01\x00\x0c\x00" + b"\0" * 20)
+
+    def test_truncated_table_falls_back_or_refuses_cleanly(self):
+        data = member("compliant", "resources.arsc")
+        for cut in (16, len(data) // 3, len(data) // 2, len(data) - 9):
+            try:
+                table = arsc.read_table(data[:cut])
+            except ChunkError:
+                continue
+            assert isinstance(table.strings, tuple)
+
+    def test_tampered_string_count_reads_what_fits(self):
+        data = bytearray(member("compliant", "resources.arsc"))
+        pool_at = 12
+        struct.pack_into("<I", data, pool_at + 8, 0x7FFFFFFF)
+        pool = read_string_pool(bytes(data), pool_at)
+        assert len(pool.strings) > 0
+        assert pool.get(10**9) == ""
+
+    def test_packed_three_letter_locale(self):
+        # ResTable_config language "fil" packed: high bit set, 5-bit letters (ResourceTypes.h packLanguage).
+        letters = [ord(c) - ord("a") for c in "fil"]
+        first = (letters[1] << 5 | letters[0]) & 0xFF
+        second = 0x80 | (letters[2] << 2) | (letters[1] >> 3)
+        assert arsc._packed_code(bytes([second, first]), ord("a")) == "fil"
+
+
+class TestDex:
+    def test_string_table(self):
+        strings = dict(dex.dex_strings(member("dex_only", "classes.dex")))
+        assert "ICP备案号：粤ICP备2023123456号-1A" in strings.values()
+        assert "https://beian.miit.gov.cn/" in strings.values()
+
+    def test_bad_magic(self):
+        with pytest.raises(ChunkError):
+            list(dex.dex_strings(b"not a dex" + b"\0" * 200))
+
+    def test_string_ids_past_end(self):
+        data = bytearray(member("dex_only", "classes.dex"))
+        struct.pack_into("<I", data, 0x38, 0x0FFFFFFF)
+        with pytest.raises(ChunkError):
+            list(dex.dex_strings(bytes(data)))
+
+    def test_corrupt_offset_costs_one_string(self):
+        data = bytearray(member("dex_only", "classes.dex"))
+        count, ids_off = struct.unpack_from("<II", data, 0x38)
+        struct.pack_into("<I", data, ids_off, 0xFFFFFFF0)
+        assert len(list(dex.dex_strings(bytes(data)))) == count - 1
+
+    def test_mutf8_supplementary_and_nul(self):
+        # U+1F600 as a CESU-8 surrogate pair, and NUL as C0 80 (dex-format: MUTF-8).
+        raw = "😀".encode("utf-16-le")
+        hi, lo = struct.unpack("<HH", raw)
+        cesu = b"".join(chr(u).encode("utf-8", "surrogatepass") for u in (hi, lo))
+        assert dex.decode_mutf8(b"a" + cesu + b"\xc0\x80b") == "a😀\x00b"
+
+
+class TestTextDecode:
+    @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030", "utf-16-le"])
+    def test_encodings(self, encoding):
+        source = "关于我们：粤ICP备2023123456号-1A " * 3
+        assert textdecode.decode_bytes(source.encode(encoding)).strip() == source.strip()
+
+    def test_binary_is_none(self):
+        assert textdecode.decode_bytes(bytes(range(256)) * 4) is None
+
+    def test_html_entities_and_tags(self):
+        html = '<p>&#31908;ICP&#22791;<b>2023123456</b>&#21495;-1A</p>\n<a href="https://beian.miit.gov.cn/">x</a>'
+        out = textdecode.html_to_text(html)
+        assert "粤ICP备2023123456号-1A" in out
+        assert "https://beian.miit.gov.cn/" in out
+        assert out.count("\n") == html.count("\n")
+
+    def test_js_escapes(self):
+        assert textdecode.unescape_js(r"\u7ca4\x41\u{1F600}\/\ud83d\ude00") == "粤A😀/😀"
+
+
+class TestBinary:
+    def test_utf8_and_utf16_runs(self):
+        so = member("native_only", "lib/x86_64/libcore.so")
+        found = [t for _, t in binary.anchored_strings(so)]
+        assert "ICP备案号：粤ICP备2023123456号-1A" in found
+        assert "https://beian.miit.gov.cn/" in found
+
+    def test_no_anchor_no_text(self):
+        assert list(binary.anchored_strings(b"\x7fELF" + b"hello world" * 100)) == []
