@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import CORPUS
 
 from scanner import engine
 from scanner.model import Options
-
-from conftest import CORPUS
 
 pytestmark = pytest.mark.corpus
 
