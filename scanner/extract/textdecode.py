@@ -63,6 +63,7 @@ def html_to_text(source: str) -> str:
     return html.unescape(_TAG.sub(replace, source))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _JS_ESCAPE = re.compile(r"\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(/))")
 
 
@@ -78,6 +79,6 @@ def unescape_js(source: str) -> str:
         return chr(code) if code <= 0x10FFFF else match.group(0)
 
     decoded = _JS_ESCAPE.sub(replace, source)
-    if any("\ud800" <= ch <= "\udfff" for ch in decoded):
+    if _SURROGATE.search(decoded):
         decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return decoded

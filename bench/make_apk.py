@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Generate large, realistic APKs for the benchmark with the same real tools as the fixtures.
+
+At scale S: 4×S ``classes*.dex`` assembled by smali (each ~6,000 classes, 18,000 methods and ~30,000
+strings), a resources.arsc with thousands of strings in four locales (aapt), S native libraries of
+~30 MB each (gcc, random and text sections), S JS bundles of ~12 MB each. The filing number appears once,
+deep inside the last DEX; the filing-system link appears once, near the end of the last JS bundle.
+Scale 1 is about 40 MB, scale 2 about 80 MB, scale 4 about 160 MB.
+
+Usage: python3 bench/make_apk.py SCALE OUT.apk   (needs aapt, android-framework-res, smali, zipalign,
+apksigner, gcc; the generated files are not committed)
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KEYSTORE = HERE.parent / "fixtures" / "keys" / "fixtures.keystore"
+FRAMEWORK = "/usr/share/android-framework-res/framework-res.apk"
+NUMBER = "ICP备案号：粤ICP备2023123456号-1A"
+LINK = "https://beian.miit.gov.cn/"
+CLASSES_PER_DEX = 6000
+LOCALES = ("default", "zh-rCN", "zh-rTW", "en-rUS")
+WORDS = ("account", "setting", "network", "profile", "message", "upload", "refresh", "payment", "order",
+         "消息", "设置", "账户", "网络", "刷新", "支付", "订单", "上传")
+
+
+def run(*cmd: str, cwd: Path | None = None) -> None:
+    subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
+
+
+def smali_class(pkg: str, index: int, rng: random.Random, extra: str = "") -> str:
+    methods = []
+    for m in range(3):
+        consts = "".join(
+            f'    const-string v0, "{rng.choice(WORDS)}_{index}_{m}_{k}_{rng.getrandbits(32):08x}"\n' for k in range(2)
+        )
+        methods.append(f".method public m{m}()Ljava/lang/String;\n    .registers 2\n{consts}    return-object v0\n"
+                       ".end method\n")
+    if extra:
+        methods.append(f'.method public static about()Ljava/lang/String;\n    .registers 1\n'
+                       f'    const-string v0, "{extra.encode("unicode_escape").decode()}"\n    return-object v0\n'
+                       ".end method\n")
+    return f".class public L{pkg}/C{index};\n.super Ljava/lang/Object;\n\n" + "\n".join(methods)
+
+
+def make_dex(work: Path, number: int, rng: random.Random, with_number: bool) -> Path:
+    src = work / f"smali{number}"
+    pkg = f"com/bench/p{number}"
+    (src / pkg).mkdir(parents=True)
+    deep = CLASSES_PER_DEX * 3 // 4
+    for i in range(CLASSES_PER_DEX):
+        extra = NUMBER if with_number and i == deep else ""
+        (src / pkg / f"C{i}.smali").write_text(smali_class(pkg, i, rng, extra), encoding="utf-8")
+    out = work / ("classes.dex" if number == 1 else f"classes{number}.dex")
+    run("smali", "assemble", "-o", str(out), str(src))
+    return out
+
+
+def make_resources(work: Path, rng: random.Random) -> None:
+    for locale in LOCALES:
+        folder = work / "res" / ("values" if locale == "default" else f"values-{locale}")
+        folder.mkdir(parents=True)
+        items = [f'<string name="s{i}">{rng.choice(WORDS)} {i} {rng.choice(WORDS)}</string>' for i in range(3000)]
+        folder.joinpath("strings.xml").write_text("<resources>\n<string name=\"app_name\">Bench</string>\n"
+                                                  + "\n".join(items) + "\n</resources>\n", encoding="utf-8")
+    (work / "AndroidManifest.xml").write_text(
+        '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="com.bench.big" '
+        'android:versionCode="1" android:versionName="1.0">\n'
+        '<uses-permission android:name="android.permission.CAMERA"/>\n'
+        '<application android:label="@string/app_name"/>\n</manifest>\n', encoding="utf-8")
+
+
+def make_native(work: Path, index: int, rng: random.Random) -> str:
+    blob = work / f"blob{index}.bin"
+    with blob.open("wb") as out:
+        for chunk in range(30):
+            out.write(rng.randbytes(800 * 1024))  # code-like, incompressible
+            text = " ".join(f"sym_{rng.choice(WORDS)}_{chunk}_{i}" for i in range(20000))
+            out.write(text.encode("utf-8")[: 224 * 1024])
+    source = work / f"native{index}.c"
+    source.write_text(f'__asm__(".section .rodata\\n.global blob{index}\\nblob{index}:\\n.incbin \\"{blob}\\"\\n");\n'
+                      f"int bench_native_{index}(void) {{ return {index}; }}\n", encoding="utf-8")
+    rel = f"lib/arm64-v8a/libbench{index}.so"
+    (work / rel).parent.mkdir(parents=True, exist_ok=True)
+    run("gcc", "-shared", "-fPIC", "-O0", "-o", str(work / rel), str(source))
+    return rel
+
+
+def make_bundle(work: Path, index: int, rng: random.Random, with_link: bool) -> None:
+    parts = []
+    size = 0
+    while size < 12 * 1024 * 1024:
+        name = f"{rng.choice(WORDS)}{rng.getrandbits(24):06x}"
+        part = (f'function {name}(a,b){{var c="{rng.choice(WORDS)} {rng.getrandbits(40):x}";'
+                f'return a?b+c:"\\u6d88\\u606f"+c+"{rng.randbytes(24).hex()}"}}')
+        parts.append(part)
+        size += len(part)
+    if with_link:
+        parts.insert(len(parts) - 50, f'var beian="{LINK}";')
+    bundle = work / "assets" / f"index{index}.android.bundle"
+    bundle.parent.mkdir(parents=True, exist_ok=True)
+    bundle.write_text(";".join(parts), encoding="utf-8")
+
+
+def build(scale: int, out: Path) -> None:
+    rng = random.Random(20261129 + scale)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        make_resources(work, rng)
+        for i in range(1, scale + 1):
+            make_bundle(work, i, rng, with_link=i == scale)
+        unsigned = work / "unsigned.apk"
+        run("aapt", "package", "-f", "-M", str(work / "AndroidManifest.xml"), "-S", str(work / "res"),
+            "-A", str(work / "assets"), "-I", FRAMEWORK, "-F", str(unsigned))
+        ndex = 4 * scale
+        added = [make_dex(work, n, rng, with_number=n == ndex).name for n in range(1, ndex + 1)]
+        added += [make_native(work, i, rng) for i in range(1, scale + 1)]
+        run("aapt", "add", str(unsigned), *added, cwd=work)
+        aligned = work / "aligned.apk"
+        run("zipalign", "-f", "4", str(unsigned), str(aligned))
+        run("apksigner", "sign", "--ks", str(KEYSTORE), "--ks-pass", "pass:beianscan", "--out", str(out),
+            str(aligned))
+        Path(str(out) + ".idsig").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    build(int(sys.argv[1]), Path(sys.argv[2]))
