@@ -17,9 +17,12 @@ from scanner.rules import (
     filing_number_out_of_context,
     filing_number_placeholder,
     filing_number_wrong_kind,
+    location_precise_fuzzy_conflict,
+    location_purpose_missing,
     package_errors,
     permission_declaration_missing,
     permission_undeclared,
+    private_info_api_undeclared,
 )
 
 from scanner.model import Facts, Finding, Options, Package, RuleMeta
@@ -46,6 +49,9 @@ ALL_RULES: tuple[ModuleType, ...] = (
     filing_link_wrong_site,
     permission_undeclared,
     permission_declaration_missing,
+    private_info_api_undeclared,
+    location_purpose_missing,
+    location_precise_fuzzy_conflict,
 )
 
 CATALOGUE: dict[str, RuleMeta] = {

@@ -7,7 +7,7 @@ import json
 from importlib import resources
 from typing import Any
 
-CATALOGS = ("filing", "hosts", "context", "permissions")
+CATALOGS = ("filing", "hosts", "context", "permissions", "miniprogram")
 
 
 class CatalogError(ValueError):

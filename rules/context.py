@@ -40,10 +40,26 @@ def _marker_pattern() -> re.Pattern[str]:
     return re.compile(rf"{chinese}|(?<![\w.]){english}(?![\w.])", re.IGNORECASE)
 
 
-def is_declaration(text: Text) -> bool:
-    """A permission list / privacy text: a marker in the text or in the name of the place it sits."""
+DECLARATION_REACH = 1500
+"""Characters around a marker that count as its declaration in a long document (a bundle, a page)."""
+
+
+def declaration_parts(text: Text) -> list[str]:
+    """The parts of a text that declare permissions: all of it when it is short or its place is named
+    for privacy/permissions (assets/privacy.html), else the neighbourhood of each marker, so that one
+    "隐私" in a 2 MB bundle does not make every word of the bundle a declaration."""
     if text.location.kind not in DISPLAY_KINDS and not _HAN.search(text.value):
-        return False
+        return []
     pattern = _marker_pattern()
     place = f"{text.location.member} {text.location.pointer}".replace("_", " ").replace("/", " ")
-    return bool(pattern.search(text.value) or pattern.search(place))
+    if pattern.search(place):
+        return [text.value]
+    hits = [m.start() for m in pattern.finditer(text.value)]
+    if not hits or len(text.value) <= 2 * DECLARATION_REACH:
+        return [text.value] if hits else []
+    return [text.value[max(0, h - DECLARATION_REACH) : h + DECLARATION_REACH] for h in hits]
+
+
+def is_declaration(text: Text) -> bool:
+    """A permission list / privacy text: a marker in the text or in the name of the place it sits."""
+    return bool(declaration_parts(text))

@@ -1,18 +1,30 @@
-"""Derive the package's facts once (numbers, links, permissions) so every rule reads the same view."""
+"""Derive the package's facts once (numbers, links, permissions, API uses) so every rule reads one view."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from scanner.rules.api_calls import call_location, find_calls, privacy_apis
 from scanner.rules.context import in_context
 from scanner.rules.links import find_links
-from scanner.rules.numbers import find_numbers
-from scanner.rules.permissions import permission_facts
+from scanner.rules.locate import pinpoint
+from scanner.rules.number_shapes import find_numbers
+from scanner.rules.permissions import api_names, permission_facts, sensitive_names
 
-from scanner.model import Facts, FilingLink, FilingNumber, Location, Options, Package, Text
+from scanner.model import (
+    ApiUse,
+    Facts,
+    FilingLink,
+    FilingNumber,
+    Location,
+    Options,
+    Package,
+    PackageKind,
+    PermissionFacts,
+)
 
 MAX_LOCATIONS = 25
-"""Locations kept per number or link: enough to find each place, bounded for hostile packages."""
+"""Locations kept per number, link or API: enough to find each place, bounded for hostile packages."""
 
 
 @dataclass
@@ -20,18 +32,6 @@ class _Seen:
     first: FilingNumber | FilingLink
     locations: list[Location] = field(default_factory=list)
     in_context: bool = False
-
-
-def pinpoint(text: Text, offset: int) -> Location:
-    """The text's location narrowed to the line (multi-line documents) or offset (long single lines)."""
-    loc = text.location
-    if "\n" in text.value:
-        where = f"line {text.value.count(chr(10), 0, offset) + 1}"
-    elif len(text.value) > 200:
-        where = f"offset {offset}"
-    else:
-        return loc
-    return Location(loc.member, loc.kind, f"{loc.pointer}, {where}" if loc.pointer else where)
 
 
 def _add(seen: dict[str, _Seen], key: str, item: FilingNumber | FilingLink, loc: Location, ctx: bool) -> None:
@@ -54,12 +54,50 @@ def derive_facts(package: Package, options: Options) -> Facts:
         for ref in find_links(text.value):
             link = FilingLink(ref.url, ref.host, ref.status, ref.reason, ())
             _add(links, ref.url.lower(), link, pinpoint(text, ref.offset), False)
-    perms = permission_facts(package.permissions, package.texts, dict(options.permission_synonyms))
+    uses = api_uses(package) if (options.kind or package.kind) is PackageKind.MINIPROGRAM else ()
     return Facts(
         tuple(_number(s) for s in numbers.values()),
         tuple(_link(s) for s in links.values()),
-        perms,
+        _permissions(package, uses, options),
+        uses,
     )
+
+
+def api_uses(package: Package) -> tuple[ApiUse, ...]:
+    """Privacy APIs the mini-program's code calls, in first-seen order, with bounded call sites."""
+    sites: dict[str, list[Location]] = {}
+    for call in find_calls(package.texts):
+        places = sites.setdefault(call.api, [])
+        loc = call_location(call)
+        if len(places) < MAX_LOCATIONS and loc not in places:
+            places.append(loc)
+    info = privacy_apis()
+    return tuple(ApiUse(api, info[api], tuple(places)) for api, places in sites.items())
+
+
+def _permissions(package: Package, uses: tuple[ApiUse, ...], options: Options) -> PermissionFacts:
+    """Android permissions / quick-app features, or for mini-programs the privacy APIs they call."""
+    synonyms = dict(options.permission_synonyms)
+    if not uses:
+        return permission_facts(package.permissions, package.texts, sensitive_names(), synonyms)
+    facts = permission_facts(tuple(u.api for u in uses), package.texts, api_names(), synonyms)
+    by_config = config_declared(package, uses)
+    declared = tuple(a for a in facts.sensitive if a in facts.declared or a in by_config)
+    undeclared = tuple(a for a in facts.sensitive if a not in declared)
+    return replace(facts, declared=declared, undeclared=undeclared,
+                   has_declaration_text=facts.has_declaration_text or bool(by_config))
+
+
+def config_declared(package: Package, uses: tuple[ApiUse, ...]) -> frozenset[str]:
+    """APIs a mini-program's app config declares: listed in requiredPrivateInfos, or location APIs
+    whose purpose is given in permission["scope.userLocation"].desc (filing-rules.md §3.2)."""
+    privacy = package.privacy
+    if privacy is None:
+        return frozenset()
+    has_purpose = bool(dict(privacy.permission_descs).get("scope.userLocation", "").strip())
+    location_infos = {"Location", "ChooseLocation"}
+    return frozenset(u.api for u in uses if u.api in privacy.required_private_infos
+                     or (has_purpose and u.info in location_infos))
 
 
 def _number(seen: _Seen) -> FilingNumber:

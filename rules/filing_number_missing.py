@@ -22,7 +22,8 @@ RULE = RuleMeta(
     severity=Severity.ERROR,
     severity_minor_kinds=Severity.WARNING,
     summary="No App filing number anywhere in the package",
-    fix="Show the filing number (e.g. 粤ICP备2023123456号-1A) on the about or settings page.",
+    fix="Show the number filed for this package on the about or settings page (App 粤ICP备…号-1A, "
+    "mini-program …号-1X, quick app …号-1K).",
 )
 
 

@@ -3,6 +3,8 @@
 Same sources as PRM001. Fires once when the package requests sensitive permissions and contains no
 text that declares anything (no 权限 / 隐私 / permission / privacy text on a displayed surface).
 
+Mini-programs and quick apps: warning by default (see PRM001).
+
 PASS: CAMERA requested, ``assets/privacy.html`` explains the camera.
 FAIL: CAMERA and ACCESS_FINE_LOCATION requested, nothing in the package mentions permissions or privacy.
 """
@@ -17,6 +19,7 @@ RULE = RuleMeta(
     id=RuleId("PRM002"),
     name="permission-declaration-missing",
     severity=Severity.ERROR,
+    severity_minor_kinds=Severity.WARNING,
     summary="Sensitive permissions requested, no permission list or privacy text at all",
     fix="Add an in-app permission list (权限说明) or privacy policy naming each sensitive permission.",
 )

@@ -5,6 +5,11 @@ The App must tell users what each sensitive permission is for (《App违法违�
 text in the package (a text that says 权限 / 隐私 / permission / privacy, or sits in a place so named);
 the names that count per permission are the catalog rules/data/permissions.json (filing-rules.md §4.2).
 
+Mini-programs and quick apps get a warning by default: their privacy guide (《小程序用户隐私保护指引》)
+is configured on the platform, not in the package, so an in-package gap is a lead, not proof. For
+mini-programs an API also counts as declared when app.json lists it in requiredPrivateInfos, and a
+location API when permission["scope.userLocation"].desc gives its purpose.
+
 PASS: CAMERA requested and ``@string/permission_camera`` = ``相机权限：用于扫码登录``.
 FAIL: CAMERA and READ_CONTACTS requested, the permission list only explains 相机 -> READ_CONTACTS.
 """
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.rules.permissions import sensitive_names
+from scanner.rules.permissions import api_names, sensitive_names
 
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
@@ -21,6 +26,7 @@ RULE = RuleMeta(
     id=RuleId("PRM001"),
     name="permission-undeclared",
     severity=Severity.ERROR,
+    severity_minor_kinds=Severity.WARNING,
     summary="A sensitive permission is requested but not named in the in-app declaration",
     fix="Name the permission (e.g. 相机 / camera) and its purpose in the in-app permission list.",
 )
@@ -31,8 +37,9 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     perms = facts.permissions
     if not perms.has_declaration_text:
         return
-    names = sensitive_names()
+    names = {**sensitive_names(), **api_names()}
+    verb = "is called" if facts.api_uses else "is requested"
     for permission in perms.undeclared:
         hint = " / ".join(names.get(permission, ())[:3])
-        yield Finding(RULE.id, f"{permission} is requested but no permission list or privacy text names it"
+        yield Finding(RULE.id, f"{permission} {verb} but no permission list or privacy text names it"
                       f" (e.g. {hint})", None, (permission,))

@@ -15,7 +15,6 @@ from scanner import __version__
 
 KINDS = ("app", "miniprogram", "quickapp")
 SEVERITIES = ("error", "warning", "note")
-MINIPROGRAM_MARKERS = ("app.json", "project.config.json", "pages.json", "mini.project.json", "manifest.json")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,14 +24,16 @@ def main() -> None:
 
 
 def _check_paths(paths: tuple[str, ...]) -> None:
+    """A folder is a package only as a mini-program source project or a folder of wxapkg files."""
     for path in paths:
         if not os.path.isdir(path):
             continue
-        if any(os.path.exists(os.path.join(path, m)) for m in MINIPROGRAM_MARKERS):
-            raise click.UsageError(f"{path} is a mini-program source folder: not supported yet, "
-                                   "scan a built package (.apk) instead")
-        raise click.UsageError(f"{path} is a directory: scan package files (batch mode over folders is not "
-                               "supported yet)")
+        from scanner.parsers import miniprogram_dir
+
+        if not miniprogram_dir.is_source_folder(path) and not miniprogram_dir.wxapkg_files(path):
+            raise click.UsageError(f"{path} is a directory, but not a mini-program source folder or a folder of "
+                                   "wxapkg packages: pass package files (batch scanning of folders is not "
+                                   "supported yet)")
 
 
 @main.command()
@@ -47,17 +48,19 @@ def _check_paths(paths: tuple[str, ...]) -> None:
               help="The filing number the package must show (repeatable).")
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Package kind to judge by (default: inferred from the format; an APK is an app).")
+@click.option("--wxid", metavar="APPID", default=None,
+              help="AppID (wx…) that decrypts PC-client encrypted wxapkg packages (default: from the path).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 def scan(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str, expect_filing: tuple[str, ...],
-         kind: str | None, color: bool | None) -> None:
+         kind: str | None, wxid: str | None, color: bool | None) -> None:
     """Scan packages and report filing-number, filing-link and permission-declaration findings."""
     _check_paths(paths)
     from scanner import engine, formatters
     from scanner.model import Options, PackageKind, Severity
-    from scanner.rules.numbers import normalize
+    from scanner.rules.number_shapes import normalize
 
     options = Options(kind=PackageKind(kind) if kind else None,
-                      expect_filing=tuple(normalize(n) for n in expect_filing))
+                      expect_filing=tuple(normalize(n) for n in expect_filing), wxid=wxid)
     report = engine.scan(paths, options)
     for result in report.results:
         if result.error is not None:

@@ -30,7 +30,7 @@ MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
 # so a rebuilt package keeps its findings' identities (detect-secrets: identity without line numbers).
 _VOLATILE = re.compile(r"(?:line|offset) \d+|string_ids\[\d+\]")
 
-Parser = Callable[[str], Package]
+Parser = Callable[[str, "str | None"], Package]
 
 
 def scan_path(path: str, options: Options, parser: Parser | None = None) -> ScanResult:
@@ -40,7 +40,7 @@ def scan_path(path: str, options: Options, parser: Parser | None = None) -> Scan
 
         parser = parse
     try:
-        package = parser(path)
+        package = parser(path, options.wxid)
     except PackageUnreadable as exc:
         return _error_result(path, exc.rule_id, exc.message)
     except (MemoryError, RecursionError) as exc:

@@ -74,6 +74,17 @@ class PackageInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """A mini-program's privacy declarations from app.json / app-config.json / ext.json (as written)."""
+
+    member: str
+    """The file they were read from."""
+    required_private_infos: tuple[str, ...] = ()
+    permission_descs: tuple[tuple[str, str], ...] = ()
+    """(scope, desc) pairs of the ``permission`` object, e.g. ("scope.userLocation", "用于…")."""
+
+
+@dataclass(frozen=True, slots=True)
 class Package:
     """What a parser returns: identity, requested permissions and every text with its provenance."""
 
@@ -83,6 +94,8 @@ class Package:
     texts: tuple[Text, ...] = ()
     notes: tuple[str, ...] = ()
     """Parser observations that are not findings (e.g. a DEX whose string table was unreadable)."""
+    privacy: PrivacyConfig | None = None
+    """Mini-programs only: the privacy configuration, None when the package has no app config."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +148,24 @@ class PermissionFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiUse:
+    """A mini-program privacy API the code calls, with its call sites."""
+
+    api: str
+    info: str
+    """Privacy info type (Location, Album, Camera …)."""
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the package shows, derived once from its texts and read by every rule."""
 
     filing_numbers: tuple[FilingNumber, ...] = ()
     filing_links: tuple[FilingLink, ...] = ()
     permissions: PermissionFacts = field(default_factory=PermissionFacts)
+    api_uses: tuple[ApiUse, ...] = ()
+    """Mini-programs: privacy APIs called (not part of the JSON report; MPP rules read it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +176,8 @@ class Options:
     """Overrides the kind the parser inferred (``--kind``)."""
     expect_filing: tuple[str, ...] = ()
     """Normalized filing numbers the package must show (``--expect-filing``)."""
+    wxid: str | None = None
+    """AppID that decrypts PC-client ``V1MMWX`` wxapkg packages (``--wxid``); else taken from the path."""
     context_words: tuple[str, ...] = ()
     """Extra words that mark an about/settings place."""
     permission_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from scanner.rules import catalog
-from scanner.rules.numbers import find_numbers, normalize
+from scanner.rules.number_shapes import find_numbers, normalize
 
 EXAMPLES = catalog.load("filing")["examples"]
 NON_MATCHES = catalog.load("filing")["non_matches"]

@@ -45,6 +45,22 @@ def _looks_utf16le(sample: bytes) -> bool:
     return odd_nul > 0.6 * half and even_nul < 0.1 * half
 
 
+HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
+MEDIA_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".ico", ".svgz", ".ttf", ".otf",
+                              ".woff", ".woff2", ".mp3", ".mp4", ".ogg", ".wav", ".m4a", ".aac", ".webm", ".br",
+                              ".gz", ".zip"})
+
+
+def file_text(name: str, data: bytes) -> str | None:
+    """The readable text of a file (HTML without tags, escapes decoded); None for binary data."""
+    decoded = decode_bytes(data)
+    if decoded is None:
+        return None
+    if name.lower().endswith(tuple(HTML_EXTENSIONS)):
+        decoded = html_to_text(decoded)
+    return unescape_js(decoded)
+
+
 _TAG = re.compile(r"<(?:!--.*?--|[^<>]*)>", re.DOTALL)
 _URL_ATTR = re.compile(r"""\b(?:href|src|action)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 
 from scanner.model import Package, RuleId
 
 ZIP_MAGIC = b"PK\x03\x04"
+HARMONY_MARKERS = ("module.json", "config.json", "pack.info")
 
 
 class PackageUnreadable(Exception):
@@ -19,18 +21,39 @@ class PackageUnreadable(Exception):
         self.message = message
 
 
-def detect(path: str) -> str:
-    """``apk`` or raise PackageUnreadable with what the bytes look like."""
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file, streamed."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(8)
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _head(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16)
     except OSError as exc:
         raise PackageUnreadable(f"cannot open: {exc.strerror or exc}") from exc
+
+
+def detect(path: str) -> str:
+    """``apk`` / ``rpk`` / ``wxapkg`` / ``tpkg`` / ``folder``, or PackageUnreadable saying what it is."""
+    from scanner.parsers import wxapkg
+
+    if os.path.isdir(path):
+        return "folder"
+    head = _head(path)
     if not head:
         raise PackageUnreadable("empty file")
+    if wxapkg.is_wxapkg(head):
+        return "wxapkg"
+    if head.startswith(b"TPKG"):
+        return "tpkg"
     if head.startswith(ZIP_MAGIC) or _has_zip_directory(path):
-        return "apk"
-    raise PackageUnreadable(f"not a supported package (starts with {head[:4].hex()}; expected a zip / APK)")
+        return _zip_kind(path)
+    raise PackageUnreadable(f"not a supported package (starts with {head[:4].hex()}: not a zip, wxapkg or TPKG)")
 
 
 def _has_zip_directory(path: str) -> bool:
@@ -38,11 +61,41 @@ def _has_zip_directory(path: str) -> bool:
     return os.path.getsize(path) >= 22 and zipfile.is_zipfile(path)
 
 
-def parse(path: str) -> Package:
+def _zip_kind(path: str) -> str:
+    """Which zip-based package: by the members it holds."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise PackageUnreadable(f"not a readable zip archive ({exc})") from exc
+    if "AndroidManifest.xml" in names:
+        return "apk"
+    if "manifest.json" in names:
+        return "rpk"
+    if names & set(HARMONY_MARKERS):
+        raise PackageUnreadable("HarmonyOS package (.hap/.app): not supported yet")
+    raise PackageUnreadable("zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app")
+
+
+def parse(path: str, wxid: str | None = None) -> Package:
     """Read the package at ``path``; raises PackageUnreadable for anything that cannot be read."""
     fmt = detect(path)
     if fmt == "apk":
         from scanner.parsers import apk
 
         return apk.parse(path)
-    raise PackageUnreadable(f"unsupported format {fmt}")
+    if fmt == "rpk":
+        from scanner.parsers import rpk
+
+        return rpk.parse(path)
+    if fmt == "wxapkg":
+        from scanner.parsers import wxapkg
+
+        return wxapkg.parse(path, wxid)
+    if fmt == "tpkg":
+        from scanner.parsers import tpkg
+
+        return tpkg.parse(path)
+    from scanner.parsers import miniprogram_dir
+
+    return miniprogram_dir.parse_folder(path, wxid)

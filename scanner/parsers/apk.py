@@ -8,7 +8,6 @@ Members are inflated one at a time, once each; nothing is written to disk.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import zipfile
 import zlib
@@ -20,7 +19,7 @@ from loguru import logger
 from scanner.extract import arsc, binary, dex, textdecode
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable
+from scanner.parsers import PackageUnreadable, file_sha256
 
 # androguard logs every oddity of a hostile file through loguru; the report owns stdout and our
 # own messages own stderr, so its logging is switched off for this process.
@@ -32,9 +31,6 @@ ANDROID_NS = "http://schemas.android.com/apk/res/android"
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
                              "summaryOn", "summaryOff", "dialogTitle", "dialogMessage"})
 PERMISSION_TAGS = frozenset({"uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m"})
-MEDIA_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".ico", ".ttf", ".otf",
-                              ".woff", ".woff2", ".mp3", ".mp4", ".ogg", ".wav", ".m4a", ".aac", ".webm"})
-HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
 SKIPPED_PREFIXES = ("META-INF/",)
 
 
@@ -60,7 +56,7 @@ class XmlElement:
 
 def parse(path: str) -> Package:
     """Read the APK at ``path``."""
-    digest = _sha256(path)
+    digest = file_sha256(path)
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -83,17 +79,6 @@ def _parse_archive(path: str, digest: str, archive: zipfile.ZipFile) -> Package:
     for name in names:
         texts.extend(_member_texts(archive, name, table, notes))
     return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(notes))
-
-
-def _sha256(path: str) -> str:
-    sha = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
-    except OSError as exc:
-        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
-    return sha.hexdigest()
 
 
 def _read(archive: zipfile.ZipFile, name: str, notes: list[str]) -> bytes | None:
@@ -197,7 +182,7 @@ def _member_texts(
     ext = posixpath.splitext(name)[1].lower()
     if name in ("AndroidManifest.xml", "resources.arsc") or name.startswith(SKIPPED_PREFIXES):
         return
-    if ext in MEDIA_EXTENSIONS:
+    if ext in textdecode.MEDIA_EXTENSIONS:
         return
     data = _read(archive, name, notes)
     if not data:
@@ -209,7 +194,7 @@ def _member_texts(
     elif name.startswith("lib/"):
         yield from _binary_texts(name, data, "native")
     else:
-        yield from _file_texts(name, data, ext)
+        yield from _file_texts(name, data)
 
 
 def _dex_texts(name: str, data: bytes, notes: list[str]) -> Iterator[Text]:
@@ -244,12 +229,10 @@ def _binary_texts(name: str, data: bytes, kind: str) -> Iterator[Text]:
         yield Text(value, Location(name, kind, f"offset {offset}"))
 
 
-def _file_texts(name: str, data: bytes, ext: str) -> Iterator[Text]:
+def _file_texts(name: str, data: bytes) -> Iterator[Text]:
     """Assets and other files: text in any common encoding, or anchored strings of a binary blob."""
-    decoded = textdecode.decode_bytes(data)
+    decoded = textdecode.file_text(name, data)
     if decoded is None:
         yield from _binary_texts(name, data, "asset")
-        return
-    if ext in HTML_EXTENSIONS:
-        decoded = textdecode.html_to_text(decoded)
-    yield Text(textdecode.unescape_js(decoded), Location(name, "asset", ""))
+    else:
+        yield Text(decoded, Location(name, "asset", ""))

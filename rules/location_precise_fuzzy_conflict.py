@@ -1,0 +1,39 @@
+"""MPP003 location-precise-fuzzy-conflict: fuzzy and precise location APIs are declared together.
+
+getFuzzyLocation and the precise APIs (getLocation, onLocationChange, startLocationUpdate,
+startLocationUpdateBackground) are mutually exclusive in ``requiredPrivateInfos``; declaring both is a
+compile error (WeChat announcement, filing-rules.md §3.2).
+
+PASS: ``"requiredPrivateInfos": ["getFuzzyLocation", "chooseLocation"]``.
+FAIL: ``"requiredPrivateInfos": ["getFuzzyLocation", "getLocation"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.rules.api_calls import location_apis
+
+from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    id=RuleId("MPP003"),
+    name="location-precise-fuzzy-conflict",
+    severity=Severity.ERROR,
+    summary="Fuzzy and precise location APIs declared together",
+    fix="Declare either getFuzzyLocation or the precise location APIs in requiredPrivateInfos, not both.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding naming both sides of the conflict."""
+    if package.privacy is None:
+        return
+    kinds = location_apis()
+    declared = package.privacy.required_private_infos
+    fuzzy = [api for api in declared if kinds.get(api) == "fuzzy"]
+    precise = [api for api in declared if kinds.get(api) == "precise"]
+    if fuzzy and precise:
+        where = Location(package.privacy.member, "config", "requiredPrivateInfos")
+        yield Finding(RULE.id, f"requiredPrivateInfos declares fuzzy ({', '.join(fuzzy)}) and precise "
+                      f"({', '.join(precise)}) location together", where, (*fuzzy, *precise))

@@ -1,0 +1,39 @@
+"""MPP001 private-info-api-undeclared: a location API is called but not listed in requiredPrivateInfos.
+
+WeChat requires every location API a mini-program calls (getLocation, chooseLocation, onLocationChange,
+startLocationUpdate, startLocationUpdateBackground, chooseAddress, choosePoi, getFuzzyLocation) to be
+declared in ``requiredPrivateInfos`` of app.json / ext.json since 2022-07-14; an undeclared call fails
+with "the api need to be declared in the requiredPrivateInfos field" (filing-rules.md §3.2). Calls are
+found in minified code too (``wx["getLocation"]``, an alias of ``wx``, ``uni.`` / ``Taro.`` wrappers).
+
+PASS: ``wx.getLocation({...})`` and app.json ``"requiredPrivateInfos": ["getLocation"]``.
+FAIL: ``var t=wx; t.getLocation({...})`` and no ``requiredPrivateInfos``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.rules.api_calls import location_apis
+
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    id=RuleId("MPP001"),
+    name="private-info-api-undeclared",
+    severity=Severity.ERROR,
+    summary="Mini-program calls a location API missing from requiredPrivateInfos",
+    fix='List every location API the code calls in app.json "requiredPrivateInfos".',
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding per location API called and not declared (needs the package's app config)."""
+    if package.privacy is None:
+        return
+    declared = set(package.privacy.required_private_infos)
+    for use in facts.api_uses:
+        if use.api in location_apis() and use.api not in declared:
+            where = use.locations[0] if use.locations else None
+            yield Finding(RULE.id, f"{use.api} is called but not declared in requiredPrivateInfos of "
+                          f"{package.privacy.member}", where, (use.api, *(loc.describe() for loc in use.locations[:3])))

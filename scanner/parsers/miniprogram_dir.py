@@ -1,0 +1,176 @@
+"""Mini-program folders: source projects (WeChat native, uni-app, Taro, Alipay, ByteDance) and folders
+of wxapkg files (a main package with its subpackages and plugins), each read as one mini-program.
+
+Config sources (filing-rules.md §3.2, §3.3): ``app.json`` / ``ext.json`` (WeChat, ByteDance, Alipay),
+uni-app ``manifest.json`` → ``mp-weixin``, Taro ``src/app.config.{js,ts}`` (a JS object: only the two
+privacy keys are read, by pattern). Files are read, never executed; dependency folders are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from scanner.extract import textdecode
+from scanner.model import Location, Package, PackageInfo, PackageKind, PrivacyConfig, Text
+from scanner.parsers import PackageUnreadable, wxapkg
+
+MARKERS = ("app.json", "project.config.json", "pages.json", "mini.project.json", "src/app.config.ts",
+           "src/app.config.js", "src/pages.json")
+SKIP_DIRS = frozenset({"node_modules", ".git", ".svn", ".hg", ".idea", ".vscode", "unpackage", "miniprogram_npm",
+                       "__pycache__", ".hbuilderx"})
+SOURCE_EXTENSIONS = frozenset({".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs", ".vue", ".nvue", ".wxml", ".axml",
+                               ".ttml", ".swan", ".qml", ".json", ".html", ".wxs", ".sjs", ".txt", ".md"})
+MAX_FILES = 20_000
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_TARO_INFOS = re.compile(r"requiredPrivateInfos\s*:\s*\[([^\]]{0,2000})\]")
+_TARO_DESC = re.compile(r"""['"]?(scope\.\w+)['"]?\s*:\s*\{\s*desc\s*:\s*(['"`])(.{0,500}?)\2""")
+_QUOTED = re.compile(r"""['"`](\w+)['"`]""")
+
+
+def is_source_folder(path: str) -> bool:
+    """A folder with a mini-program project's marker file."""
+    return any(os.path.isfile(os.path.join(path, marker)) for marker in MARKERS)
+
+
+def wxapkg_files(path: str) -> list[str]:
+    """The wxapkg packages (by content) directly inside or below a folder, in a stable order."""
+    found = []
+    for file_path in _walk(path):
+        try:
+            with open(file_path, "rb") as handle:
+                head = handle.read(14)
+        except OSError:
+            continue
+        if wxapkg.is_wxapkg(head):
+            found.append(file_path)
+    return found
+
+
+def _walk(root: str) -> Iterator[str]:
+    count = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            count += 1
+            if count > MAX_FILES:
+                return
+            yield os.path.join(folder, name)
+
+
+def parse_wxapkg_folder(path: str, files: list[str], wxid: str | None) -> Package:
+    """Main package, subpackages and plugins as one mini-program: one result, texts from all."""
+    texts: list[Text] = []
+    privacy: PrivacyConfig | None = None
+    appid = wxid
+    for file_path in files:
+        data, found_appid = wxapkg.load(file_path, wxid)
+        appid = appid or found_appid
+        entries = wxapkg.read_index(data)
+        prefix = os.path.relpath(file_path, path).replace(os.sep, "/") + "!"
+        texts.extend(wxapkg.member_texts(data, entries, prefix))
+        privacy = privacy or wxapkg.privacy_config(data, entries, prefix)
+    info = PackageInfo(path=path, format="wxapkg-folder", sha256=_digest(files), app_id=appid)
+    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), (), privacy)
+
+
+def parse_source(path: str) -> Package:
+    """A mini-program source project."""
+    texts: list[Text] = []
+    for file_path in _walk(path):
+        rel = os.path.relpath(file_path, path).replace(os.sep, "/")
+        if os.path.splitext(rel)[1].lower() not in SOURCE_EXTENSIONS:
+            continue
+        text = _read_text(file_path)
+        if text:
+            texts.append(Text(text, Location(rel, "page", "")))
+    project = _json_file(os.path.join(path, "project.config.json")) or {}
+    manifest = _json_file(os.path.join(path, "manifest.json")) or _json_file(os.path.join(path, "src/manifest.json"))
+    weixin = manifest.get("mp-weixin") if isinstance(manifest, dict) else None
+    info = PackageInfo(
+        path=path, format="miniprogram-source", sha256=_digest([]),
+        app_id=_first_str(project.get("appid"), (weixin or {}).get("appid") if isinstance(weixin, dict) else None,
+                          project.get("tt_appid")),
+        app_name=_first_str(project.get("projectname"), (manifest or {}).get("name")),
+        version=_first_str((manifest or {}).get("versionName")),
+    )
+    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), (), _source_privacy(path, weixin))
+
+
+def _source_privacy(path: str, weixin: object) -> PrivacyConfig | None:
+    for rel in ("app.json", "ext.json", "src/app.json", "miniprogram/app.json"):
+        config = _json_file(os.path.join(path, rel))
+        if config is not None:
+            return wxapkg.config_from_json(config, rel)
+    if isinstance(weixin, dict):
+        return wxapkg.config_from_json(weixin, "manifest.json (mp-weixin)")
+    for rel in ("src/app.config.ts", "src/app.config.js"):
+        text = _read_text(os.path.join(path, rel))
+        if text is not None:
+            return _taro_privacy(text, rel)
+    return None
+
+
+def _taro_privacy(source: str, member: str) -> PrivacyConfig:
+    """Taro's app.config is code; the two keys are literal in practice, so they are read by pattern."""
+    infos_match = _TARO_INFOS.search(source)
+    infos = tuple(_QUOTED.findall(infos_match.group(1))) if infos_match else ()
+    descs = tuple((m.group(1), m.group(3)) for m in _TARO_DESC.finditer(source))
+    return PrivacyConfig(member, infos, descs)
+
+
+def _read_text(file_path: str) -> str | None:
+    try:
+        if os.path.getsize(file_path) > MAX_FILE_BYTES:
+            return None
+        with open(file_path, "rb") as handle:
+            return textdecode.file_text(file_path, handle.read())
+    except OSError:
+        return None
+
+
+def _json_file(file_path: str) -> dict[str, Any] | None:
+    text = _read_text(file_path) if os.path.isfile(file_path) else None
+    if text is None:
+        return None
+    try:
+        value = json.loads(_strip_json_comments(text))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _strip_json_comments(text: str) -> str:
+    """uni-app's manifest.json and pages.json allow // and /* */ comments (outside strings)."""
+    return re.sub(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.DOTALL)
+
+
+def _first_str(*values: object) -> str | None:
+    for value in values:
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _digest(files: list[str]) -> str:
+    """A folder's identity: the hash of its packages' hashes (empty for a source tree)."""
+    sha = hashlib.sha256()
+    for file_path in files:
+        with open(file_path, "rb") as handle:
+            sha.update(hashlib.file_digest(handle, "sha256").digest())
+    return sha.hexdigest()
+
+
+def parse_folder(path: str, wxid: str | None) -> Package:
+    """A source project, else a folder of wxapkg files, else PackageUnreadable."""
+    if is_source_folder(path):
+        return parse_source(path)
+    files = wxapkg_files(path)
+    if files:
+        return parse_wxapkg_folder(path, files, wxid)
+    raise PackageUnreadable("folder is neither a mini-program source project (app.json, project.config.json, "
+                            "pages.json …) nor a folder of wxapkg packages")
