@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from scanner.model import Location, Options, Package, PackageInfo, PackageKind, 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 APKS = FIXTURES / "apk"
+MINIPROGRAMS = FIXTURES / "miniprogram"
+sys.path.insert(0, str(ROOT / "fixtures" / "miniprogram"))  # the project's own wxapkg writer
 SHARED = Path(os.environ.get("BEIAN_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus"
 

@@ -110,3 +110,23 @@ def test_wrap_counts_wide_characters():
     lines = wrap(text, 40, "  ", "    ")
     assert all(display_width(line) <= 40 for line in lines)
     assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
+
+
+def test_wxid_decrypts(tmp_path):
+    from conftest import MINIPROGRAMS
+
+    source = MINIPROGRAMS / "out" / "encrypted_nokey.wxapkg"
+    code, _, err = run("scan", str(source))
+    assert code == 3 and "PKG002" in err and "--wxid" in err
+    code, out, _ = run("scan", str(source), "--wxid", "wx1a2b3c4d5e6f7a8b", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["results"][0]["package"]["app_id"] == "wx1a2b3c4d5e6f7a8b"
+
+
+def test_mini_program_source_folder_scans():
+    from conftest import MINIPROGRAMS
+
+    code, out, _ = run("scan", str(MINIPROGRAMS / "src_native"))
+    assert code == 1
+    assert "MPP001 private-info-api-undeclared" in out
+    assert "where: pages/index/index.js (line 8)" in out

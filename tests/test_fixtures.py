@@ -1,34 +1,48 @@
-"""Every fixture APK gives its recorded findings (fixtures/expected.json) and its golden JSON report."""
+"""Every fixture gives its recorded result (fixtures/expected.json, fixtures/miniprogram/expected.json)
+and its golden JSON report (tests/golden)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from conftest import APKS, FIXTURES
+from conftest import APKS, FIXTURES, MINIPROGRAMS
 
 from scanner import engine
 from scanner.formatters import json_report
-from scanner.model import Options, Report
+from scanner.model import Options, Report, Severity
 
-EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 GOLDEN = FIXTURES.parent / "tests" / "golden"
 
 
-def scan(name):
-    return engine.scan_path(str(APKS / f"{name}.apk"), Options())
+def _cases() -> dict[str, tuple[Path, dict]]:
+    apk = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+    mini = json.loads((MINIPROGRAMS / "expected.json").read_text(encoding="utf-8"))
+    cases = {name: (APKS / f"{name}.apk", want) for name, want in apk.items()}
+    cases.update({"mp-" + rel.replace("/", "_"): (MINIPROGRAMS / rel, want) for rel, want in mini.items()})
+    return cases
 
 
-def test_every_built_fixture_has_expectations():
-    assert {p.stem for p in APKS.glob("*.apk")} == set(EXPECTED)
+CASES = _cases()
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_expected_findings(name):
-    want = EXPECTED[name]
-    result = scan(name)
-    report = Report("test", (result,))
-    assert engine.worst_exit(report, engine.Severity.ERROR) == want["exit"]
+def test_every_built_apk_has_expectations():
+    assert {f"{p.stem}" for p in APKS.glob("*.apk")} == {k for k in CASES if not k.startswith("mp-")}
+
+
+def test_every_built_miniprogram_has_expectations():
+    out = MINIPROGRAMS / "out"
+    nested = {out / "split", out / "Applet/wx1a2b3c4d5e6f7a8b/12/__APP__.wxapkg"}
+    built = {p for p in out.iterdir() if p.is_file()} | nested
+    assert {path for path, _ in CASES.values() if out in path.parents} == built
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_expected_result(name):
+    path, want = CASES[name]
+    result = engine.scan_path(str(path), Options())
+    assert engine.worst_exit(Report("test", (result,)), Severity.ERROR) == want["exit"]
     if "error" in want:
         assert result.error is not None and result.error.rule_id == want["error"]
         return
@@ -40,13 +54,13 @@ def test_expected_findings(name):
     assert list(result.facts.permissions.undeclared) == want["undeclared"]
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_golden_json(name, request):
-    result = scan(name)
-    data = json_report.to_dict(Report("golden", (result,)))
-    data["results"][0]["package"]["path"] = f"{name}.apk"
-    path = GOLDEN / f"{name}.json"
+    path, _ = CASES[name]
+    data = json_report.to_dict(Report("golden", (engine.scan_path(str(path), Options()),)))
+    data["results"][0]["package"]["path"] = name
+    golden = GOLDEN / f"{name}.json"
     if request.config.getoption("--update-golden"):
         GOLDEN.mkdir(exist_ok=True)
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert data == json.loads(path.read_text(encoding="utf-8"))
+        golden.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert data == json.loads(golden.read_text(encoding="utf-8"))
