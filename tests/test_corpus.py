@@ -1,32 +1,65 @@
-"""The shared corpus of real third-party APKs (../shared/corpus), in process; skipped when absent."""
+"""The shared corpus of real third-party packages (../shared/corpus), in process; skipped when absent."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from conftest import CORPUS
 
 from scanner import engine
-from scanner.model import Options
+from scanner.formatters import json_report
+from scanner.model import Options, Report
 
-pytestmark = pytest.mark.corpus
+from conftest import CORPUS
+
+pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")]
 
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8")) if CORPUS.is_dir() else {}
-APK_ENTRIES = sorted(k for k in EXPECTED if k.startswith("apk/"))
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
-@pytest.mark.parametrize("rel", APK_ENTRIES)
-def test_real_apk(rel):
+def scan(rel):
+    return engine.scan_path(str(CORPUS / rel), Options())
+
+
+@pytest.mark.parametrize("rel", sorted(EXPECTED))
+def test_real_package(rel):
     want = EXPECTED[rel]
-    result = engine.scan_path(str(CORPUS / rel), Options())
-    if want.get("readable") == "either":
+    result = scan(rel)
+    readable = want.get("readable", True)
+    if readable == "either":
         assert result.error is None or result.error.rule_id == "PKG001"
         return
+    if readable is False:
+        assert result.error is not None, "an unreadable package must not pass silently"
+        assert result.error.rule_id == ("PKG002" if want.get("encrypted") else "PKG001")
+        return
     assert result.error is None, result.error
-    assert result.info.app_id == want["app_id"]
-    assert result.info.version == want.get("version")
-    assert set(result.facts.permissions.requested) == set(want["permissions"])
-    assert [n.value for n in result.facts.filing_numbers] == want["filing_numbers"]
-    assert set(want["expect_rules"]) <= {f.rule_id for f in result.findings}
+    for key in ("app_id", "version"):
+        if key in want:
+            assert getattr(result.info, key) == want[key]
+    if "permissions" in want:
+        assert set(result.facts.permissions.requested) == set(want["permissions"])
+    assert {n.value for n in result.facts.filing_numbers} == set(want.get("filing_numbers", []))
+    rules = {f.rule_id for f in result.findings}
+    assert set(want.get("expect_rules", [])) <= rules
+    assert not set(want.get("forbid_rules", [])) & rules
+    called = set(want.get("location_apis_called_as_wx_dot") or []) - set(want.get("requiredPrivateInfos") or [])
+    if called:
+        assert "MPP001" in rules
+        assert called <= {u.api for u in result.facts.api_uses}
+
+
+ENCRYPTED = sorted(k for k, v in EXPECTED.items() if v.get("encrypted") and v.get("appid"))
+
+
+@pytest.mark.parametrize("rel", ENCRYPTED)
+def test_encrypted_scans_like_its_plaintext_twin(rel):
+    appid = EXPECTED[rel]["appid"]
+    twin = f"wxapkg/secdevlpr26__decrypt-unpack-wxapkg__decrypted_files_{appid}-out.wxapkg"
+
+    def comparable(result):
+        data = json_report.to_dict(Report("x", (result,)))["results"][0]
+        data["package"] = None
+        return data
+
+    assert comparable(scan(rel)) == comparable(scan(twin))
