@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Protocol
 
+from scanner.model import Facts, Finding, Options, Package, RuleMeta
 from scanner.rules import (
     filing_link_missing,
     filing_link_outdated,
@@ -24,8 +25,6 @@ from scanner.rules import (
     permission_undeclared,
     private_info_api_undeclared,
 )
-
-from scanner.model import Facts, Finding, Options, Package, RuleMeta
 
 
 class Rule(Protocol):

@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from scanner.rules.api_calls import call_location, find_calls, privacy_apis
-from scanner.rules.context import in_context
-from scanner.rules.links import find_links
-from scanner.rules.locate import pinpoint
-from scanner.rules.number_shapes import find_numbers
-from scanner.rules.permissions import api_names, permission_facts, sensitive_names
-
 from scanner.model import (
     ApiUse,
     Facts,
@@ -22,6 +15,12 @@ from scanner.model import (
     PackageKind,
     PermissionFacts,
 )
+from scanner.rules.api_calls import call_location, find_calls, privacy_apis
+from scanner.rules.context import in_context
+from scanner.rules.links import find_links
+from scanner.rules.locate import pinpoint
+from scanner.rules.number_shapes import find_numbers
+from scanner.rules.permissions import api_names, permission_facts, sensitive_names
 
 MAX_LOCATIONS = 25
 """Locations kept per number, link or API: enough to find each place, bounded for hostile packages."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.rules._kinds import expected_kind, own_numbers
-
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules._kinds import expected_kind, own_numbers
 
 RULE = RuleMeta(
     id=RuleId("FIL005"),

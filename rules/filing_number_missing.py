@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.rules._kinds import LABELS, expected_kind, miit_numbers
-
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules._kinds import LABELS, expected_kind, miit_numbers
 
 RULE = RuleMeta(
     id=RuleId("FIL001"),

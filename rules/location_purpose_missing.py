@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.rules.api_calls import location_apis
-
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules.api_calls import location_apis
 
 RULE = RuleMeta(
     id=RuleId("MPP002"),

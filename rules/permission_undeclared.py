@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.rules.permissions import api_names, sensitive_names
-
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.rules.permissions import api_names, sensitive_names
 
 RULE = RuleMeta(
     id=RuleId("PRM001"),

@@ -8,10 +8,12 @@ from importlib import resources
 
 import jsonschema
 import pytest
-from conftest import text
+
 from scanner.rules import catalog
 from scanner.rules.context import in_context, is_declaration
 from scanner.rules.permissions import permission_facts
+
+from conftest import text
 
 
 def _schema():

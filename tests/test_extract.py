@@ -6,10 +6,11 @@ import struct
 import zipfile
 
 import pytest
-from conftest import APKS
 
 from scanner.extract import arsc, binary, dex, textdecode
 from scanner.extract.stringpool import ChunkError, read_string_pool
+
+from conftest import APKS
 
 
 def member(apk: str, name: str) -> bytes:

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import APKS, FIXTURES, MINIPROGRAMS
 
 from scanner import engine
 from scanner.formatters import json_report
 from scanner.model import Options, Report, Severity
+
+from conftest import APKS, FIXTURES, MINIPROGRAMS
 
 GOLDEN = FIXTURES.parent / "tests" / "golden"
 

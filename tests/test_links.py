@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from scanner.rules import catalog
 from scanner.rules.links import find_links, judge_host
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import package, text
-from scanner.rules import catalog
-from scanner.rules.api_calls import find_calls
 
 from scanner.engine import evaluate
 from scanner.model import Options, PackageKind, PrivacyConfig, Severity
+from scanner.rules import catalog
+from scanner.rules.api_calls import find_calls
+
+from conftest import package, text
 
 EXAMPLES = catalog.load("miniprogram")["examples"]
 ABOUT = text("备案号：粤ICP备2023123456号-1X https://beian.miit.gov.cn/", "/pages/about/about.js", "page")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from scanner.rules import catalog
 from scanner.rules.number_shapes import find_numbers, normalize
 

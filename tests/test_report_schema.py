@@ -8,11 +8,12 @@ from importlib import resources
 
 import jsonschema
 import pytest
-from conftest import APKS
 
 from scanner import engine
 from scanner.formatters import json_report
 from scanner.model import Options
+
+from conftest import APKS
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import ABOUT_LINK, ABOUT_NUMBER, DEFAULT_OPTIONS, package, text
-
 from scanner.engine import evaluate
 from scanner.model import Options, PackageKind, Severity
+
+from conftest import ABOUT_LINK, ABOUT_NUMBER, DEFAULT_OPTIONS, package, text
 
 CAMERA = "android.permission.CAMERA"
 CONTACTS = "android.permission.READ_CONTACTS"

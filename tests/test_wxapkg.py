@@ -5,10 +5,11 @@ from __future__ import annotations
 import struct
 
 import pytest
-from conftest import CORPUS, MINIPROGRAMS
-from writer import encrypt_pc, write_wxapkg
 
 from scanner.parsers import PackageUnreadable, detect, parse, tpkg, wxapkg
+
+from conftest import CORPUS, MINIPROGRAMS
+from writer import encrypt_pc, write_wxapkg
 
 FILES = {"/app-config.json": b'{"requiredPrivateInfos":["getLocation"],"permission":{"scope.userLocation":'
                              b'{"desc":"\xe9\x99\x84\xe8\xbf\x91"}}}',
