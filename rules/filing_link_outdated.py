@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("LNK002"),
     name="filing-link-outdated",
     severity=Severity.WARNING,

@@ -15,6 +15,7 @@ from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Se
 from scanner.rules._kinds import expected_kind, own_numbers
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("FIL004"),
     name="filing-number-inconsistent",
     severity=Severity.WARNING,

@@ -1,6 +1,7 @@
 """FIL005 filing-number-mismatch: a shown number differs from the expected one.
 
-The expected number comes from ``--expect-filing`` or the config; it is normalized like found ones.
+The expected number comes from ``--expect-filing`` or the config (``[rules.FIL005] expected`` maps
+app ids to their numbers); it is normalized like found ones.
 
 PASS: ``--expect-filing 粤ICP备2023123456号-1A`` and the package shows ``粤ICP备2023123456号－1A``.
 FAIL: ``--expect-filing 粤ICP备2023123456号-1A`` and the package shows ``粤ICP备2023123456号-2A``.
@@ -14,6 +15,7 @@ from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Se
 from scanner.rules._kinds import expected_kind, own_numbers
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("FIL005"),
     name="filing-number-mismatch",
     severity=Severity.ERROR,
@@ -24,11 +26,12 @@ RULE = RuleMeta(
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per own-kind number that is not one of the expected numbers."""
-    if not options.expect_filing:
+    wanted = options.expect_filing + tuple(n for app, n in options.expected_by_app if app == package.info.app_id)
+    if not wanted:
         return
-    expected = ", ".join(options.expect_filing)
+    expected = ", ".join(wanted)
     for number in own_numbers(facts, expected_kind(package, options)):
-        if number.value not in options.expect_filing:
+        if number.value not in wanted:
             location = number.first_location
             yield Finding(RULE.id, f"{number.value} differs from the expected {expected}", location,
                           (number.raw,))

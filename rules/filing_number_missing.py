@@ -16,6 +16,7 @@ from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Se
 from scanner.rules._kinds import LABELS, expected_kind, miit_numbers
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("FIL001"),
     name="filing-number-missing",
     severity=Severity.ERROR,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("FIL006"),
     name="filing-number-placeholder",
     severity=Severity.ERROR,

@@ -19,6 +19,7 @@ from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId
 from scanner.rules._kinds import LABELS, expected_kind, own_numbers
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("FIL003"),
     name="filing-number-wrong-kind",
     severity=Severity.ERROR,

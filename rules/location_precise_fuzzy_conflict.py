@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+from scanner.model import Facts, Finding, Location, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 from scanner.rules.api_calls import location_apis
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
+    kinds=frozenset({PackageKind.MINIPROGRAM}),
     id=RuleId("MPP003"),
     name="location-precise-fuzzy-conflict",
     severity=Severity.ERROR,

@@ -13,6 +13,7 @@ from scanner.model import RuleId, RuleMeta, Severity
 
 UNREADABLE = RuleMeta(
     id=RuleId("PKG001"),
+    doc=__doc__ or "",
     name="package-unreadable",
     severity=Severity.ERROR,
     summary="Not a valid package of any supported format",
@@ -21,6 +22,7 @@ UNREADABLE = RuleMeta(
 
 ENCRYPTED = RuleMeta(
     id=RuleId("PKG002"),
+    doc=__doc__ or "",
     name="package-encrypted",
     severity=Severity.ERROR,
     summary="Encrypted package and no key",

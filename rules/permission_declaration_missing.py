@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("PRM002"),
     name="permission-declaration-missing",
     severity=Severity.ERROR,

@@ -22,6 +22,7 @@ from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Se
 from scanner.rules.permissions import api_names, sensitive_names
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
     id=RuleId("PRM001"),
     name="permission-undeclared",
     severity=Severity.ERROR,

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.model import Facts, Finding, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 from scanner.rules.api_calls import location_apis
 
 RULE = RuleMeta(
+    doc=__doc__ or "",
+    kinds=frozenset({PackageKind.MINIPROGRAM}),
     id=RuleId("MPP001"),
     name="private-info-api-undeclared",
     severity=Severity.ERROR,

@@ -1,26 +1,43 @@
-"""Command line: ``beian-scan scan PATH...`` (exit 0 clean, 1 findings, 2 usage, 3 unreadable package).
+"""Command line: ``beian-scan scan PATH...`` (exit 0 clean, 1 findings, 2 usage/config, 3 unreadable package).
 
-Only click and the model are imported at start-up; the engine, parsers and androguard load when a scan
-runs, so ``--help`` and ``--version`` stay instant.
+Only click is imported at start-up; the engine, parsers and androguard load when a scan runs, so
+``--help`` and ``--version`` stay instant. Settings come from the config file, then the flags the user
+gave (the command line wins); errors in either are one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from scanner import __version__
 
+if TYPE_CHECKING:
+    from scanner.config import OutputSpec, Settings
+    from scanner.model import Report
+
 KINDS = ("app", "miniprogram", "quickapp")
 SEVERITIES = ("error", "warning", "note")
+# Flags whose value is read from the config file unless given on the command line (key = flag name).
+CONFIG_KEYS = {"fmt": "format", "output": "output", "fail_on": "fail-on", "exit_zero": "exit-zero",
+               "expect_filing": "expect-filing", "kind": "kind", "wxid": "wxid", "color": "color",
+               "preset": "preset", "suppressions": "suppressions", "baseline": "baseline",
+               "show_suppressed": "show-suppressed", "source_root": "source-root"}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="beian-scan")
 def main() -> None:
     """Check released app packages against China's App filing (App备案) rules."""
+
+
+def fail(message: str) -> NoReturn:
+    """A usage or configuration error: one line on stderr, exit code 2."""
+    click.echo(f"beian-scan: error: {message}", err=True)
+    sys.exit(2)
 
 
 def _check_paths(paths: tuple[str, ...]) -> None:
@@ -31,45 +48,113 @@ def _check_paths(paths: tuple[str, ...]) -> None:
         from scanner.parsers import miniprogram_dir
 
         if not miniprogram_dir.is_source_folder(path) and not miniprogram_dir.wxapkg_files(path):
-            raise click.UsageError(f"{path} is a directory, but not a mini-program source folder or a folder of "
-                                   "wxapkg packages: pass package files (batch scanning of folders is not "
-                                   "supported yet)")
+            fail(f"{path} is a directory, but not a mini-program source folder or a folder of wxapkg packages: "
+                 "pass package files (batch scanning of folders is not supported yet)")
+
+
+def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
+    """The flags the user typed, under their config-key names (defaults do not override the config)."""
+    given: dict[str, Any] = {}
+    for param, key in CONFIG_KEYS.items():
+        if ctx.get_parameter_source(param) is click.core.ParameterSource.COMMANDLINE:
+            value = values[param]
+            given[key] = list(value) if isinstance(value, tuple) else value
+    return given
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write the report to this file instead of standard output.")
+@click.option("--format", "fmt", multiple=True, metavar="FORMAT[:PATH]",
+              help="text, json, sarif, junit, codequality or github; repeatable, each with its own file "
+                   "(FORMAT:PATH). The one without a path goes to standard output. Default: text.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the stdout report to this file.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Exit 1 when a finding is at or above this severity.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (report-only jobs); 2 and 3 stay.")
 @click.option("--expect-filing", multiple=True, metavar="NUMBER",
               help="The filing number the package must show (repeatable).")
 @click.option("--kind", type=click.Choice(KINDS), default=None,
-              help="Package kind to judge by (default: inferred from the format; an APK is an app).")
+              help="Package kind to judge by (default: from the format).")
 @click.option("--wxid", metavar="APPID", default=None,
               help="AppID (wx…) that decrypts PC-client encrypted wxapkg packages (default: from the path).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Config file (default: beian-scan.toml or [tool.beian-scan] in pyproject.toml, found upwards).")
+@click.option("--preset", type=click.Choice(["default", "strict"]), default=None,
+              help="strict: every warning is an error.")
+@click.option("--suppressions", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Accepted findings: lines of 'PACKAGE-GLOB RULE-ID [until=YYYY-MM-DD] REASON'.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Report only findings that are not in this baseline.")
+@click.option("--create-baseline", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write every current finding to a baseline file (then exit 0).")
+@click.option("--show-suppressed", is_flag=True, help="List suppressed and baselined findings too.")
+@click.option("--source-root", type=click.Path(file_okay=False), metavar="DIR",
+              help="The app's source folder (e.g. app/src/main): SARIF and annotations point at its files.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
-def scan(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: str, expect_filing: tuple[str, ...],
-         kind: str | None, wxid: str | None, color: bool | None) -> None:
+@click.pass_context
+def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, create_baseline: str | None,
+         **values: object) -> None:
     """Scan packages and report filing-number, filing-link and permission-declaration findings."""
     _check_paths(paths)
-    from scanner import engine, formatters
-    from scanner.model import Options, PackageKind, Severity
-    from scanner.rules.number_shapes import normalize
+    from scanner import baseline, engine, suppress
+    from scanner.config import ConfigError, find_config, load_config, settings_from
 
-    options = Options(kind=PackageKind(kind) if kind else None,
-                      expect_filing=tuple(normalize(n) for n in expect_filing), wxid=wxid)
-    report = engine.scan(paths, options)
+    try:
+        config_file = config_path or find_config(os.getcwd())
+        settings = settings_from(load_config(config_file) if config_file else {}, _given(ctx, values), config_file)
+        acceptance = engine.Acceptance(
+            suppress.load(settings.suppressions) if settings.suppressions else (),
+            baseline.load(settings.baseline) if settings.baseline else frozenset(),
+        )
+    except (ConfigError, suppress.SuppressionError, baseline.BaselineError, ValueError) as exc:
+        fail(str(exc))
+    _check_outputs(settings.outputs)
+    notices = engine.expiry_notices(acceptance, settings.suppressions or "")
+    report = engine.scan(paths, settings.options, settings.policy, acceptance, notices)
     for result in report.results:
         if result.error is not None:
             click.echo(f"beian-scan: {result.path}: {result.error.rule_id} {result.error.message}", err=True)
-    to_tty = output is None and sys.stdout.isatty()
-    rendered = formatters.get(fmt)(report, formatters.FormatOptions(color=to_tty if color is None else color))
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(rendered)
-    else:
-        click.echo(rendered, nl=False)
-    sys.exit(engine.worst_exit(report, Severity.parse(fail_on)))
+    for notice in notices:
+        click.echo(f"beian-scan: {notice}", err=True)
+    _write_outputs(report, settings)
+    if create_baseline:
+        _write(create_baseline, baseline.dumps(report))
+        click.echo(f"beian-scan: wrote a baseline of {sum(len(r.findings) for r in report.results)} finding(s) "
+                   f"to {create_baseline}", err=True)
+        sys.exit(3 if any(r.error for r in report.results) else 0)
+    code = engine.worst_exit(report, settings.fail_on)
+    sys.exit(0 if settings.exit_zero and code == 1 else code)
+
+
+def _check_outputs(outputs: tuple[OutputSpec, ...]) -> None:
+    from scanner.formatters import FORMATS
+
+    for spec in outputs:
+        if spec.format not in FORMATS:
+            fail(f"unknown format {spec.format!r} (choose from {', '.join(FORMATS)})")
+    if sum(1 for spec in outputs if spec.path is None) > 1:
+        fail("only one --format can go to standard output; give the others a file (FORMAT:PATH)")
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _write_outputs(report: Report, settings: Settings) -> None:
+    from scanner import formatters
+
+    for spec in settings.outputs:
+        target = spec.path or settings.output
+        tty = target is None and sys.stdout.isatty()
+        options = formatters.FormatOptions(
+            color=(tty if settings.color is None else settings.color) and spec.format == "text",
+            show_suppressed=settings.show_suppressed, base_dir=os.getcwd(), source_root=settings.source_root)
+        rendered = formatters.get(spec.format)(report, options)
+        if target:
+            _write(target, rendered)
+        else:
+            click.echo(rendered, nl=False)

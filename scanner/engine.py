@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from scanner import __version__
+from scanner.config import Policy
 from scanner.model import (
     Facts,
     Finding,
@@ -23,8 +26,10 @@ from scanner.model import (
 from scanner.parsers import PackageUnreadable
 from scanner.rules import ALL_RULES, CATALOGUE
 from scanner.rules.facts import derive_facts
+from scanner.suppress import Suppression, identities
 
 LOG = logging.getLogger(__name__)
+DEFAULT_POLICY = Policy()
 MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
 # Positions that change with every build (line, offset, DEX string index) stay out of fingerprints,
 # so a rebuilt package keeps its findings' identities (detect-secrets: identity without line numbers).
@@ -33,7 +38,8 @@ _VOLATILE = re.compile(r"(?:line|offset) \d+|string_ids\[\d+\]")
 Parser = Callable[[str, "str | None"], Package]
 
 
-def scan_path(path: str, options: Options, parser: Parser | None = None) -> ScanResult:
+def scan_path(path: str, options: Options, parser: Parser | None = None,
+              policy: Policy = DEFAULT_POLICY) -> ScanResult:
     """Scan one package; any failure to read it becomes an error result, never an exception."""
     if parser is None:
         from scanner.parsers import parse
@@ -48,30 +54,53 @@ def scan_path(path: str, options: Options, parser: Parser | None = None) -> Scan
     except Exception as exc:  # a parser bug must not cost the batch: report it as unreadable
         LOG.debug("parser failed on %s", path, exc_info=True)
         return _error_result(path, "PKG001", f"could not be parsed ({type(exc).__name__}: {exc})")
-    return evaluate(package, options)
+    return evaluate(package, options, policy)
 
 
-def evaluate(package: Package, options: Options) -> ScanResult:
-    """Run every rule over an already parsed package."""
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """Findings the user has accepted: suppressions with reasons, and a baseline of fingerprints."""
+
+    suppressions: tuple[Suppression, ...] = ()
+    baseline: frozenset[str] = frozenset()
+    today: datetime.date = field(default_factory=datetime.date.today)
+
+
+def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:
+    """Run every enabled rule that applies to the package's kind."""
+    kind = options.kind or package.kind
+    rules = [r for r in ALL_RULES if r.RULE.id not in policy.disabled and r.RULE.applies_to(kind)]
     facts = derive_facts(package, options)
-    found = [f for rule in ALL_RULES for f in rule.check(package, facts, options)]
-    return ScanResult(package.info.path, package.info, None, facts, stamp(found, package, options))
+    found = [f for rule in rules for f in rule.check(package, facts, options)]
+    checked = tuple(r.RULE.id for r in rules)
+    return ScanResult(package.info.path, package.info, None, facts, stamp(found, package, options, policy), (),
+                      checked)
 
 
-def stamp(findings: Iterable[Finding], package: Package, options: Options) -> tuple[ReportedFinding, ...]:
+def stamp(findings: Iterable[Finding], package: Package, options: Options,
+          policy: Policy = DEFAULT_POLICY) -> tuple[ReportedFinding, ...]:
     """Final severity, name and fingerprint, sorted most severe first."""
     kind = options.kind or package.kind
     identity = package.info.app_id or package.info.sha256
-    reported = [_reported(f, kind, identity) for f in findings]
+    reported = [_reported(f, kind, identity, policy) for f in findings]
     reported.sort(key=lambda r: (-r.severity, r.rule_id, r.location.member if r.location else ""))
     return tuple(reported)
 
 
-def _reported(finding: Finding, kind: PackageKind, identity: str) -> ReportedFinding:
+def _severity(finding: Finding, kind: PackageKind, policy: Policy) -> Severity:
+    """Rule default (by kind), then the strict preset, then the user's explicit override."""
     meta = CATALOGUE[finding.rule_id]
     severity = finding.severity or meta.severity
     if finding.severity is None and kind in MINOR_KINDS and meta.severity_minor_kinds is not None:
         severity = meta.severity_minor_kinds
+    if policy.strict and severity is Severity.WARNING:
+        severity = Severity.ERROR
+    return dict(policy.severity).get(finding.rule_id, severity)
+
+
+def _reported(finding: Finding, kind: PackageKind, identity: str, policy: Policy) -> ReportedFinding:
+    meta = CATALOGUE[finding.rule_id]
+    severity = _severity(finding, kind, policy)
     return ReportedFinding(
         rule_id=finding.rule_id,
         name=meta.name,
@@ -97,9 +126,42 @@ def _error_result(path: str, rule_id: str, message: str) -> ScanResult:
     return ScanResult(path, None, PackageError(meta.id, message), Facts(), ())
 
 
-def scan(paths: Iterable[str], options: Options) -> Report:
+def accept(result: ScanResult, acceptance: Acceptance) -> ScanResult:
+    """Move suppressed and baselined findings out of the active list (they stay counted and listable)."""
+    if result.error is not None or not (acceptance.suppressions or acceptance.baseline):
+        return result
+    ids = identities(result.path, result.info.app_id if result.info else None)
+    active: list[ReportedFinding] = []
+    accepted: list[ReportedFinding] = []
+    for finding in result.findings:
+        reason = _acceptance_reason(finding, ids, acceptance)
+        (active if reason is None else accepted).append(finding if reason is None else
+                                                         replace(finding, suppression=reason))
+    return replace(result, findings=tuple(active), suppressed=result.suppressed + tuple(accepted))
+
+
+def _acceptance_reason(finding: ReportedFinding, ids: tuple[str, ...], acceptance: Acceptance) -> str | None:
+    for suppression in acceptance.suppressions:
+        if not suppression.expired(acceptance.today) and suppression.matches(finding, ids):
+            until = f", until {suppression.until.isoformat()}" if suppression.until else ""
+            return f"suppressed: {suppression.reason}{until}"
+    return "baseline" if finding.fingerprint in acceptance.baseline else None
+
+
+def expiry_notices(acceptance: Acceptance, source: str) -> tuple[str, ...]:
+    """One message per expired suppression: it no longer applies, and the run says so."""
+    return tuple(
+        f"{source}:{s.line}: suppression of {s.rule_id} for {s.package} expired on {s.until} and no longer applies"
+        for s in acceptance.suppressions if s.expired(acceptance.today)
+    )
+
+
+def scan(paths: Iterable[str], options: Options, policy: Policy = DEFAULT_POLICY,
+         acceptance: Acceptance | None = None, notices: tuple[str, ...] = ()) -> Report:
     """Scan several packages into one report, one result each, in the order given."""
-    return Report(__version__, tuple(scan_path(p, options) for p in paths))
+    acceptance = acceptance or Acceptance()
+    results = tuple(accept(scan_path(p, options, policy=policy), acceptance) for p in paths)
+    return Report(__version__, results, tuple(CATALOGUE.values()), notices)
 
 
 def worst_exit(report: Report, fail_on: Severity) -> int:

@@ -176,6 +176,8 @@ class Options:
     """Overrides the kind the parser inferred (``--kind``)."""
     expect_filing: tuple[str, ...] = ()
     """Normalized filing numbers the package must show (``--expect-filing``)."""
+    expected_by_app: tuple[tuple[str, str], ...] = ()
+    """(app id, normalized number) pairs from the config: the number each app must show."""
     wxid: str | None = None
     """AppID that decrypts PC-client ``V1MMWX`` wxapkg packages (``--wxid``); else taken from the path."""
     context_words: tuple[str, ...] = ()
@@ -195,6 +197,14 @@ class RuleMeta:
     fix: str
     severity_minor_kinds: Severity | None = None
     """Default severity for mini-programs and quick apps when it differs (FIL001, LNK001)."""
+    kinds: frozenset[PackageKind] | None = None
+    """The package kinds the rule applies to (None: every kind)."""
+    doc: str = ""
+    """The rule's user documentation (its module docstring: what, why, PASS/FAIL, sources)."""
+
+    def applies_to(self, kind: PackageKind) -> bool:
+        """Whether the rule is checked for this kind of package."""
+        return self.kinds is None or kind in self.kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +230,8 @@ class ReportedFinding:
     evidence: tuple[str, ...]
     fingerprint: str
     fix: str
+    suppression: str | None = None
+    """Why the finding is accepted ("suppressed: <reason>" / "baseline"); None for an active finding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +251,10 @@ class ScanResult:
     error: PackageError | None
     facts: Facts
     findings: tuple[ReportedFinding, ...]
+    suppressed: tuple[ReportedFinding, ...] = ()
+    """Findings accepted by a suppression or the baseline (counted, listed with --show-suppressed)."""
+    checked: tuple[RuleId, ...] = ()
+    """The rules that were checked on this package (enabled and applicable to its kind)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,3 +263,7 @@ class Report:
 
     tool_version: str
     results: tuple[ScanResult, ...]
+    rules: tuple[RuleMeta, ...] = ()
+    """The rule catalogue (for SARIF rule metadata, JUnit test cases, docs)."""
+    notices: tuple[str, ...] = ()
+    """Run-level messages for the user (e.g. an expired suppression)."""

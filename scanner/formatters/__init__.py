@@ -14,22 +14,30 @@ class FormatOptions:
 
     color: bool = False
     width: int = 80
+    show_suppressed: bool = False
+    base_dir: str = "."
+    """Paths in SARIF / Code Quality / annotations are made relative to this folder."""
+    source_root: str | None = None
+    """The app's source folder (e.g. app/src/main): findings point at the file a user edits."""
 
 
 Formatter = Callable[[Report, FormatOptions], str]
 
 
+FORMATS = {
+    "text": "scanner.formatters.text",
+    "json": "scanner.formatters.json_report",
+    "sarif": "scanner.formatters.sarif",
+    "junit": "scanner.formatters.junit",
+    "codequality": "scanner.formatters.codequality",
+    "github": "scanner.formatters.github",
+}
+"""Format name -> module with a ``render(report, options) -> str`` (imported on use: start-up stays light)."""
+
+
 def get(name: str) -> Formatter:
-    """The formatter for a format name (imported on use, so start-up stays light)."""
-    if name == "json":
-        from scanner.formatters import json_report
+    """The formatter for a format name."""
+    import importlib
 
-        return json_report.render
-    if name == "text":
-        from scanner.formatters import text
-
-        return text.render
-    raise KeyError(name)
-
-
-FORMATS = ("text", "json")
+    renderer: Formatter = importlib.import_module(FORMATS[name]).render
+    return renderer

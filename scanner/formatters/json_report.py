@@ -13,15 +13,15 @@ SCHEMA_VERSION = "1"
 
 def render(report: Report, options: FormatOptions) -> str:
     """The report as indented JSON (stable key order, non-ASCII kept readable)."""
-    return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(to_dict(report, options.show_suppressed), ensure_ascii=False, indent=2) + "\n"
 
 
-def to_dict(report: Report) -> dict[str, Any]:
-    """The report as plain data."""
+def to_dict(report: Report, show_suppressed: bool = False) -> dict[str, Any]:
+    """The report as plain data; accepted findings are listed under ``suppressed`` when asked for."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "beian-scan", "version": report.tool_version},
-        "results": [_result(r) for r in report.results],
+        "results": [_result(r, show_suppressed) for r in report.results],
         "summary": _summary(report),
     }
 
@@ -33,7 +33,7 @@ def location(loc: Location | None) -> dict[str, str] | None:
     return {"member": loc.member, "kind": loc.kind, "pointer": loc.pointer}
 
 
-def _result(result: ScanResult) -> dict[str, Any]:
+def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
     info = result.info
     package = {"path": result.path, "format": None, "sha256": None, "app_id": None, "app_name": None,
                "version": None}
@@ -43,8 +43,11 @@ def _result(result: ScanResult) -> dict[str, Any]:
     error = None
     if result.error is not None:
         error = {"rule_id": result.error.rule_id, "message": result.error.message}
-    return {"package": package, "error": error, "facts": _facts(result.facts),
-            "findings": [_finding(f) for f in result.findings]}
+    out = {"package": package, "error": error, "facts": _facts(result.facts),
+           "findings": [_finding(f) for f in result.findings]}
+    if show_suppressed:
+        out["suppressed"] = [{**_finding(f), "suppression": f.suppression} for f in result.suppressed]
+    return out
 
 
 def _facts(facts: Facts) -> dict[str, Any]:
@@ -76,4 +79,5 @@ def _summary(report: Report) -> dict[str, Any]:
         for finding in result.findings:
             counts[finding.severity.label] += 1
     unreadable = sum(1 for r in report.results if r.error is not None)
-    return {"packages": len(report.results), "unreadable": unreadable, "findings": counts}
+    suppressed = sum(len(r.suppressed) for r in report.results)
+    return {"packages": len(report.results), "unreadable": unreadable, "findings": counts, "suppressed": suppressed}

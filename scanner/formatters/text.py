@@ -14,7 +14,8 @@ _INDENT = " " * 11
 def render(report: Report, options: FormatOptions) -> str:
     """Every package, then one summary line."""
     blocks = [_package(result, options) for result in report.results]
-    return "\n".join([*blocks, _summary(report)]) + "\n"
+    notices = [f"note: {n}" for n in report.notices]
+    return "\n".join([*blocks, *notices, _summary(report)]) + "\n"
 
 
 def _paint(text: str, code: str, options: FormatOptions) -> str:
@@ -72,6 +73,14 @@ def _package(result: ScanResult, options: FormatOptions) -> str:
         lines.append("  no findings")
     for finding in result.findings:
         lines.extend(_finding(finding, options))
+    if options.show_suppressed:
+        for finding in result.suppressed:
+            lines.append(f"  {_paint('ACCEPTED', '2', options)} {finding.rule_id} {finding.name} "
+                         f"({finding.severity.label})")
+            lines.extend(_wrap("", finding.message, options.width))
+            lines.extend(_wrap("why: ", finding.suppression or "", options.width))
+    elif result.suppressed:
+        lines.append(f"  {len(result.suppressed)} accepted finding(s) hidden (--show-suppressed lists them)")
     return "\n".join(lines) + "\n"
 
 
@@ -105,5 +114,7 @@ def _summary(report: Report) -> str:
         for finding in result.findings:
             counts[finding.severity] += 1
     unreadable = sum(1 for r in report.results if r.error is not None)
+    suppressed = sum(len(r.suppressed) for r in report.results)
+    accepted = f", {suppressed} suppressed" if suppressed else ""
     return (f"{len(report.results)} package(s), {unreadable} unreadable: {counts[Severity.ERROR]} error(s), "
-            f"{counts[Severity.WARNING]} warning(s), {counts[Severity.NOTE]} note(s)")
+            f"{counts[Severity.WARNING]} warning(s), {counts[Severity.NOTE]} note(s){accepted}")

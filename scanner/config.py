@@ -1,0 +1,173 @@
+"""Configuration: found the usual way, validated against scanner/schemas/config.schema.json, merged with
+the command line (which wins). Every command-line flag has a config key of the same name.
+
+Files, nearest first from the working directory up to the filesystem root: ``beian-scan.toml``,
+``.beian-scan.toml`` (top-level keys), ``pyproject.toml`` (``[tool.beian-scan]``); ``--config PATH``
+names one explicitly.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from scanner.model import Options, PackageKind, RuleId, Severity
+
+CONFIG_NAMES = ("beian-scan.toml", ".beian-scan.toml", "pyproject.toml")
+OPTION_OWNERS = {"expected": "FIL005", "kind": "FIL003", "synonyms": "PRM001", "context-words": "FIL007"}
+PRESETS = ("default", "strict")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the file and the key (exit code 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """One requested report: a format and the file it goes to (None: standard output)."""
+
+    format: str
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the engine stamps on findings after the rules ran."""
+
+    disabled: frozenset[RuleId] = frozenset()
+    severity: tuple[tuple[RuleId, Severity], ...] = ()
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a scan run needs, after config file and command line are merged."""
+
+    outputs: tuple[OutputSpec, ...] = (OutputSpec("text"),)
+    output: str | None = None
+    fail_on: Severity = Severity.ERROR
+    exit_zero: bool = False
+    color: bool | None = None
+    suppressions: str | None = None
+    baseline: str | None = None
+    show_suppressed: bool = False
+    source_root: str | None = None
+    options: Options = field(default_factory=Options)
+    policy: Policy = field(default_factory=Policy)
+    config_path: str | None = None
+
+
+def find_config(start: str) -> str | None:
+    """The nearest config file from ``start`` upwards (a pyproject.toml counts only with the section)."""
+    folder = os.path.abspath(start)
+    while True:
+        for name in CONFIG_NAMES:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate) and (name != "pyproject.toml" or _has_tool_section(candidate)):
+                return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _has_tool_section(path: str) -> bool:
+    try:
+        return "beian-scan" in _read_toml(path).get("tool", {})
+    except ConfigError:
+        return False
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("scanner").joinpath("schemas/config.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """The validated config table of a file."""
+    data = _read_toml(path)
+    if os.path.basename(path) == "pyproject.toml":
+        data = data.get("tool", {}).get("beian-scan", {})
+    validate(data, path)
+    return data
+
+
+def validate(data: dict[str, Any], source: str) -> None:
+    """Schema and ownership checks, with one-line messages that name the key."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        error = errors[0]
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"{source}: invalid config key {key}: {error.message}")
+    for rule_id, table in data.get("rules", {}).items():
+        for option, owner in OPTION_OWNERS.items():
+            if option in table and rule_id != owner:
+                raise ConfigError(f"{source}: invalid config key rules.{rule_id}.{option}: "
+                                  f"this option belongs to rules.{owner}")
+
+
+def parse_output(value: str) -> OutputSpec:
+    """``FORMAT`` or ``FORMAT:PATH``."""
+    fmt, _, path = value.partition(":")
+    return OutputSpec(fmt, path or None)
+
+
+def settings_from(config: dict[str, Any], cli: dict[str, Any], config_path: str | None = None) -> Settings:
+    """Merge: built-in defaults < config file < command line (only flags the user gave)."""
+    merged = {**config, **{k: v for k, v in cli.items() if v is not None}}
+    rules = config.get("rules", {})
+    return Settings(
+        outputs=tuple(parse_output(f) for f in merged.get("format") or ["text"]),
+        output=merged.get("output"),
+        fail_on=Severity.parse(merged.get("fail-on", "error")),
+        exit_zero=bool(merged.get("exit-zero", False)),
+        color=merged.get("color"),
+        suppressions=merged.get("suppressions"),
+        baseline=merged.get("baseline"),
+        show_suppressed=bool(merged.get("show-suppressed", False)),
+        source_root=merged.get("source-root"),
+        options=_options(merged, rules),
+        policy=_policy(merged, rules),
+        config_path=config_path,
+    )
+
+
+def _options(merged: dict[str, Any], rules: dict[str, Any]) -> Options:
+    from scanner.rules.number_shapes import normalize
+
+    kind = merged.get("kind") or rules.get("FIL003", {}).get("kind")
+    expected = rules.get("FIL005", {}).get("expected", {})
+    synonyms = rules.get("PRM001", {}).get("synonyms", {})
+    words = list(merged.get("context-words") or []) + list(rules.get("FIL007", {}).get("context-words") or [])
+    return Options(
+        kind=PackageKind(kind) if kind else None,
+        expect_filing=tuple(normalize(n) for n in merged.get("expect-filing") or ()),
+        expected_by_app=tuple((app, normalize(n)) for app, n in expected.items()),
+        wxid=merged.get("wxid"),
+        context_words=tuple(words),
+        permission_synonyms=tuple((perm, tuple(names)) for perm, names in synonyms.items()),
+    )
+
+
+def _policy(merged: dict[str, Any], rules: dict[str, Any]) -> Policy:
+    disabled = frozenset(RuleId(r) for r, table in rules.items() if table.get("enabled") is False)
+    severity = tuple((RuleId(r), Severity.parse(t["severity"])) for r, t in sorted(rules.items()) if "severity" in t)
+    return Policy(disabled, severity, merged.get("preset", "default") == "strict")

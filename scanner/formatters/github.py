@@ -1,0 +1,36 @@
+"""GitHub Actions workflow commands (``::error file=…,line=…,title=…::message``) for job logs and
+pull-request annotations (ruff's and checkov's ``github`` formats)."""
+
+from __future__ import annotations
+
+from scanner.formatters import FormatOptions, paths
+from scanner.model import Report, Severity
+
+COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+def _data(text: str) -> str:
+    """Escape a message (workflow-command data)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    """Escape a property value (also ``:`` and ``,``)."""
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(report: Report, options: FormatOptions) -> str:
+    """One workflow command per finding and per unreadable package."""
+    lines: list[str] = []
+    for result in report.results:
+        if result.error is not None:
+            file = _property(paths.relative(result.path, options.base_dir))
+            lines.append(f"::error file={file},title={result.error.rule_id}::{_data(result.error.message)}")
+            continue
+        for finding in result.findings:
+            file = _property(paths.artifact(result, finding.location, options.base_dir, options.source_root))
+            title = _property(f"{finding.rule_id} {finding.name}")
+            where = f" [{finding.location.describe()}]" if finding.location else ""
+            lines.append(f"::{COMMAND[finding.severity]} file={file},line={paths.line_of(finding.location)},"
+                         f"title={title}::{_data(finding.message + where + ' Fix: ' + finding.fix)}")
+    return "\n".join(lines) + ("\n" if lines else "")

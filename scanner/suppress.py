@@ -1,0 +1,81 @@
+"""Suppression files: accept a known finding with a reason, optionally until a date.
+
+One suppression per line: ``PACKAGE-GLOB  RULE-ID  [until=YYYY-MM-DD]  REASON…``; ``#`` starts a
+comment. The glob is matched against the app id, the file name and the path of the package. A reason
+is required. After its date a suppression stops working and the run says so (checkov's skip-with-reason
+and the "accepted with owner/reason/expiry" practice, peers-and-conventions.md §4.5).
+"""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+
+from scanner.model import ReportedFinding, RuleId
+
+_RULE = re.compile(r"^(FIL|LNK|PRM|MPP)\d{3}$")
+
+
+class SuppressionError(ValueError):
+    """A malformed suppression line (exit code 2); the message names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One accepted finding pattern."""
+
+    package: str
+    rule_id: RuleId
+    reason: str
+    until: datetime.date | None
+    line: int
+
+    def matches(self, finding: ReportedFinding, identities: tuple[str, ...]) -> bool:
+        """Same rule, and the glob matches one of the package's identities."""
+        return finding.rule_id == self.rule_id and any(fnmatch.fnmatchcase(i, self.package) for i in identities)
+
+    def expired(self, today: datetime.date) -> bool:
+        """True after the ``until`` date."""
+        return self.until is not None and today > self.until
+
+
+def parse_line(text: str, line: int, source: str) -> Suppression | None:
+    """One line of a suppression file (None for blanks and comments)."""
+    body = text.split("#", 1)[0].strip()
+    if not body:
+        return None
+    parts = body.split(None, 2)
+    if len(parts) < 3:
+        raise SuppressionError(f"{source}:{line}: expected 'PACKAGE-GLOB RULE-ID REASON', a reason is required")
+    package, rule_id, rest = parts
+    if not _RULE.match(rule_id):
+        raise SuppressionError(f"{source}:{line}: {rule_id!r} is not a rule id (e.g. FIL007)")
+    until = None
+    if rest.startswith("until="):
+        stamp, _, rest = rest.partition(" ")
+        try:
+            until = datetime.date.fromisoformat(stamp.removeprefix("until="))
+        except ValueError as exc:
+            raise SuppressionError(f"{source}:{line}: {stamp!r} is not a date (until=YYYY-MM-DD)") from exc
+    if not rest.strip():
+        raise SuppressionError(f"{source}:{line}: a reason is required after the rule id")
+    return Suppression(package, RuleId(rule_id), rest.strip(), until, line)
+
+
+def load(path: str) -> tuple[Suppression, ...]:
+    """Every suppression of a file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise SuppressionError(f"{path}: cannot read suppressions: {exc.strerror or exc}") from exc
+    found = (parse_line(text, number, path) for number, text in enumerate(lines, 1))
+    return tuple(s for s in found if s is not None)
+
+
+def identities(path: str, app_id: str | None) -> tuple[str, ...]:
+    """What a package glob is matched against."""
+    return tuple(x for x in (app_id, os.path.basename(path.rstrip("/")), path) if x)
