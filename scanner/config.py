@@ -14,7 +14,10 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jsonschema
 
 from scanner.model import Options, PackageKind, RuleId, Severity
 
@@ -114,14 +117,24 @@ def validate(data: dict[str, Any], source: str) -> None:
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        error = errors[0]
-        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"{source}: invalid config key {key}: {error.message}")
+        key, message = _describe(errors[0])
+        raise ConfigError(f"{source}: invalid config key {key}: {message}")
     for rule_id, table in data.get("rules", {}).items():
         for option, owner in OPTION_OWNERS.items():
             if option in table and rule_id != owner:
                 raise ConfigError(f"{source}: invalid config key rules.{rule_id}.{option}: "
                                   f"this option belongs to rules.{owner}")
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """The dotted key an error is about, and a message a user can act on."""
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return ".".join([*path, unknown[0]]) if unknown else ".".join(path), "unknown setting"
+    if "propertyNames" in error.schema_path:
+        return ".".join([*path, str(error.instance)]), "unknown rule id (rule options take FIL/LNK/PRM/MPP ids)"
+    return ".".join(path) or "(top level)", error.message
 
 
 def parse_output(value: str) -> OutputSpec:

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 APKS = FIXTURES / "apk"
 MINIPROGRAMS = FIXTURES / "miniprogram"
+GOLDEN = ROOT / "tests" / "golden"
 sys.path.insert(0, str(ROOT / "fixtures" / "miniprogram"))  # the project's own wxapkg writer
 SHARED = Path(os.environ.get("BEIAN_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus"
