@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate large, realistic APKs for the benchmark with the same real tools as the fixtures.
 
-At scale S: 4×S ``classes*.dex`` assembled by smali (each ~6,000 classes, 18,000 methods and ~30,000
+At scale S: 4×S ``classes*.dex`` assembled by smali (each 20,000 classes, 60,000 methods and ~140,000
 strings), a resources.arsc with thousands of strings in four locales (aapt), S native libraries of
 ~30 MB each (gcc, random and text sections), S JS bundles of ~12 MB each. The filing number appears once,
 deep inside the last DEX; the filing-system link appears once, near the end of the last JS bundle.
@@ -24,7 +24,7 @@ KEYSTORE = HERE.parent / "fixtures" / "keys" / "fixtures.keystore"
 FRAMEWORK = "/usr/share/android-framework-res/framework-res.apk"
 NUMBER = "ICP备案号：粤ICP备2023123456号-1A"
 LINK = "https://beian.miit.gov.cn/"
-CLASSES_PER_DEX = 6000
+CLASSES_PER_DEX = 20000
 LOCALES = ("default", "zh-rCN", "zh-rTW", "en-rUS")
 WORDS = ("account", "setting", "network", "profile", "message", "upload", "refresh", "payment", "order",
          "消息", "设置", "账户", "网络", "刷新", "支付", "订单", "上传")

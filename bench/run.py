@@ -203,7 +203,8 @@ def main() -> int:
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "rows": rows,
               "startup_s": startup(), "wxapkg_4mb_300_members_scan_s": wxapkg_time()}
     text = (f"Machine: {report['machine']}\n\n{table(rows)}\n\n"
-            f"Start-up: --version {report['startup_s']['--version']:.3f} s, --help {report['startup_s']['--help']:.3f} s; "
+            f"Start-up: --version {report['startup_s']['--version']:.3f} s, "
+            f"--help {report['startup_s']['--help']:.3f} s; "
             f"4 MB / 300-member wxapkg scan {report['wxapkg_4mb_300_members_scan_s']:.3f} s\n")
     print(text)
     RESULTS.mkdir(exist_ok=True)

@@ -1,4 +1,9 @@
-"""Load the JSON catalogs of rules/data, validated against their schema (habit: data for tables)."""
+"""Load the JSON catalogs of rules/data (habit: data for tables, schema for data).
+
+The catalogs are read-only package data: the test suite validates each against
+rules/data/catalog.schema.json (``validate``) and runs its examples. A scan only reads them, which keeps
+jsonschema off the start-up path of every run.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +16,28 @@ CATALOGS = ("filing", "hosts", "context", "permissions", "miniprogram")
 
 
 class CatalogError(ValueError):
-    """A catalog does not match its schema."""
+    """An unknown catalog, or one that does not match its schema."""
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
-    text = resources.files("scanner.rules").joinpath("data/catalog.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+def _read(path: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files("scanner.rules").joinpath(path).read_text("utf-8"))
+    return data
 
 
 @functools.cache
 def load(name: str) -> dict[str, Any]:
-    """The named catalog, validated once per process (catalogs are read-only data)."""
-    import jsonschema
-
+    """The named catalog (cached: catalogs never change while the process runs)."""
     if name not in CATALOGS:
         raise CatalogError(f"unknown catalog {name!r}")
-    text = resources.files("scanner.rules").joinpath(f"data/{name}.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
+    return _read(f"data/{name}.json")
+
+
+def validate(name: str) -> None:
+    """Check a catalog against the schema; CatalogError names the failing key."""
+    import jsonschema
+
     try:
-        jsonschema.validate(data, _schema())
+        jsonschema.validate(load(name), _read("data/catalog.schema.json"))
     except jsonschema.ValidationError as exc:
-        raise CatalogError(f"catalog {name}: {exc.message}") from exc
-    return data
+        where = ".".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise CatalogError(f"catalog {name}: {where}: {exc.message}") from exc

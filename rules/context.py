@@ -53,10 +53,9 @@ def declaration_parts(text: Text) -> list[str]:
     place = f"{text.location.member} {text.location.pointer}".replace("_", " ").replace("/", " ")
     if pattern.search(place):
         return [text.value]
-    hits = [m.start() for m in pattern.finditer(text.value)]
-    if not hits or len(text.value) <= 2 * DECLARATION_REACH:
-        return [text.value] if hits else []
-    return [text.value[max(0, h - DECLARATION_REACH) : h + DECLARATION_REACH] for h in hits]
+    value = text.value
+    return [value[max(0, m.start() - DECLARATION_REACH) : m.start() + DECLARATION_REACH]
+            for m in pattern.finditer(value)]
 
 
 def is_declaration(text: Text) -> bool:

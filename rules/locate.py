@@ -25,15 +25,12 @@ def enclosing_module(value: str, offset: int) -> str | None:
 
 
 def pinpoint(text: Text, offset: int) -> Location:
-    """The text's location narrowed to the line (multi-line documents) or offset (long single lines),
-    with the enclosing page module of compiled mini-program code."""
+    """The text's location narrowed to its line (documents, long lines, windows of large files), with the
+    enclosing page module of compiled mini-program code."""
     loc = text.location
-    if "\n" in text.value:
-        where = f"line {text.value.count(chr(10), 0, offset) + 1}"
-    elif len(text.value) > LONG_LINE:
-        where = f"offset {offset}"
-    else:
+    if "\n" not in text.value and len(text.value) <= LONG_LINE and text.line == 1:
         return loc
+    where = f"line {text.line + text.value.count(chr(10), 0, offset)}"
     module = enclosing_module(text.value, offset) if loc.kind == "page" else None
     if module:
         where = f"{where}, in {module}"

@@ -57,6 +57,8 @@ class Text:
 
     value: str
     location: Location
+    line: int = 1
+    """The line of the member where ``value`` starts (a window of a large file starts further down)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ def _schema():
 
 @pytest.mark.parametrize("name", catalog.CATALOGS)
 def test_catalog_is_valid(name):
+    catalog.validate(name)
     jsonschema.validate(catalog.load(name), _schema())
 
 

@@ -81,7 +81,15 @@ class TestDex:
         data = bytearray(member("dex_only", "classes.dex"))
         count, ids_off = struct.unpack_from("<II", data, 0x38)
         struct.pack_into("<I", data, ids_off, 0xFFFFFFF0)
-        assert len(list(dex.dex_strings(bytes(data)))) == count - 1
+        assert len(list(dex.dex_strings(bytes(data), fast=False))) == count - 1
+
+    def test_fast_path_keeps_exactly_the_anchored_strings(self):
+        data = member("dex_only", "classes.dex")
+        every = dict(dex.dex_strings(data, fast=False))
+        fast = dict(dex.dex_strings(data))
+        assert set(fast) < set(every)
+        assert fast == {i: s for i, s in every.items() if dex.anchors.DEX_PATTERN.search(s.encode())}
+        assert "ICP备案号：粤ICP备2023123456号-1A" in fast.values()
 
     def test_mutf8_supplementary_and_nul(self):
         # U+1F600 as a CESU-8 surrogate pair, and NUL as C0 80 (dex-format: MUTF-8).

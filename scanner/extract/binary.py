@@ -2,7 +2,10 @@
 
 A filing number or a filing-system link in a native library (Flutter's libapp.so, a C++ UI) is stored
 as UTF-8 or UTF-16LE. Decoding every printable run of a 30 MB library would be wasteful, so only runs
-that contain an anchor are decoded; the anchors are the fixed parts every number and link contain.
+that contain an anchor are decoded: the fixed parts of every number and link (ICP, 公网安备, B2-,
+beian …, scanner.extract.anchors.BINARY_NEEDLES). Runs are delimited with regular expressions, not
+byte-by-byte loops, and UTF-16 runs only span the code units text uses (ASCII, CJK, full-width forms),
+so random data around a chance hit does not become a 4 KB "string".
 """
 
 from __future__ import annotations
@@ -10,63 +13,43 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-_ANCHORS_TEXT = ("ICP", "ＩＣＰ", "备案", "公网安备", "beian", "miitbeian", "B2-")
+from scanner.extract import anchors
+
 _MAX_RUN = 4096
-
-
-def _anchor_pattern() -> re.Pattern[bytes]:
-    forms: list[bytes] = []
-    for anchor in _ANCHORS_TEXT:
-        forms.append(re.escape(anchor.encode("utf-8")))
-        forms.append(re.escape(anchor.encode("utf-16-le")))
-    return re.compile(b"|".join(forms))
-
-
-ANCHORS = _anchor_pattern()
-_WIDE_FORMS = frozenset(anchor.encode("utf-16-le") for anchor in _ANCHORS_TEXT)
-# Bytes that cannot be part of a printable UTF-8 run: C0 controls other than tab/newline, DEL.
-_UTF8_STOP = frozenset([*range(0, 9), *range(11, 32), 127])
 
 
 def anchored_strings(data: bytes) -> Iterator[tuple[int, str]]:
     """Yield (byte offset, text) for each distinct printable run holding an anchor."""
     seen_until = -1
-    for match in ANCHORS.finditer(data):
-        if match.start() < seen_until:
+    wide_needles = {n for n in anchors.BINARY_NEEDLES if b"\0" in n}
+    for pos in anchors.find_all(data, anchors.BINARY_NEEDLES):
+        if pos < seen_until:
             continue
-        wide = match.group(0) in _WIDE_FORMS
-        start, end = _run_utf16(data, match.start()) if wide else _run_utf8(data, match.start())
+        wide = any(data.startswith(n, pos) for n in wide_needles)
+        start, end = _run_utf16(data, pos) if wide else _run_utf8(data, pos)
         seen_until = end
-        raw = data[start:end]
-        text = raw.decode("utf-16-le" if wide else "utf-8", errors="ignore").strip()
+        text = data[start:end].decode("utf-16-le" if wide else "utf-8", errors="ignore").strip()
         if text:
             yield start, text
 
 
+# Printable UTF-8: anything but C0 controls other than tab and newline, and DEL.
+_UTF8_RUN = re.compile(rb"[^\x00-\x08\x0b-\x1f\x7f]*")
+# UTF-16LE code units of text: printable ASCII, CJK and CJK punctuation (U+3000-U+9FFF), full-width
+# forms (U+FF00-U+FFEF). Backwards runs are matched on the reversed bytes, so each unit is reversed too.
+_UTF16_RUN = re.compile(rb"(?:[\x20-\x7e]\x00|[\x00-\xff][\x30-\x9f]|[\x00-\xef]\xff)*")
+_UTF16_RUN_REVERSED = re.compile(rb"(?:\x00[\x20-\x7e]|[\x30-\x9f][\x00-\xff]|\xff[\x00-\xef])*")
+
+
 def _run_utf8(data: bytes, pos: int) -> tuple[int, int]:
-    start = pos
-    floor = max(0, pos - _MAX_RUN)
-    while start > floor and data[start - 1] not in _UTF8_STOP:
-        start -= 1
-    end = pos
-    ceiling = min(len(data), pos + _MAX_RUN)
-    while end < ceiling and data[end] not in _UTF8_STOP:
-        end += 1
-    return start, end
-
-
-def _printable_unit(data: bytes, pos: int) -> bool:
-    unit = data[pos] | (data[pos + 1] << 8)
-    return unit >= 0x20 and unit != 0x7F and not unit >= 0xFFFE
+    head = data[max(0, pos - _MAX_RUN) : pos][::-1]
+    back = _UTF8_RUN.match(head)
+    forward = _UTF8_RUN.match(data, pos, min(len(data), pos + _MAX_RUN))
+    return pos - (back.end() if back else 0), forward.end() if forward else pos
 
 
 def _run_utf16(data: bytes, pos: int) -> tuple[int, int]:
-    start = pos
-    floor = max(0, pos - 2 * _MAX_RUN)
-    while start - 2 >= floor and _printable_unit(data, start - 2):
-        start -= 2
-    end = pos
-    ceiling = min(len(data) - 1, pos + 2 * _MAX_RUN)
-    while end < ceiling and _printable_unit(data, end):
-        end += 2
-    return start, end
+    head = data[max(0, pos - 2 * _MAX_RUN) : pos][::-1]
+    back = _UTF16_RUN_REVERSED.match(head)
+    forward = _UTF16_RUN.match(data, pos, min(len(data), pos + 2 * _MAX_RUN))
+    return pos - (back.end() if back else 0), forward.end() if forward else pos

@@ -6,35 +6,81 @@ string_ids_off at 0x3C; string_data_item: uleb128 utf16_size, then MUTF-8 bytes 
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Iterator
 
+from scanner.extract import anchors
 from scanner.extract.stringpool import ChunkError
 
 DEX_MAGIC = b"dex\n"
 _HEADER_SIZE = 0x70
 
 
-def dex_strings(data: bytes) -> Iterator[tuple[int, str]]:
-    """Yield (index, string) for every entry of the string table.
+TYPE_STRING_DATA_ITEM = 0x2002
 
-    Raises ChunkError when the header or the string_ids array does not fit the file; entries whose
-    data offset is out of range are skipped, so one corrupt offset costs one string.
-    """
+
+def string_offsets(data: bytes) -> tuple[int, ...]:
+    """The string_data_item offset of every string_ids entry; ChunkError when the table does not fit."""
     if len(data) < _HEADER_SIZE or not data.startswith(DEX_MAGIC):
         raise ChunkError("not a DEX file (bad magic or short header)")
     count, ids_off = struct.unpack_from("<II", data, 0x38)
     if ids_off + 4 * count > len(data):
         raise ChunkError(f"string_ids ({count} entries at {ids_off}) run past the end of the file")
+    return struct.unpack_from(f"<{count}I", data, ids_off)
+
+
+def dex_strings(data: bytes, fast: bool = True) -> Iterator[tuple[int, str]]:
+    """Yield (index, string) for the string table: every entry, or (``fast``) every entry that can hold
+    a number, a link or Chinese prose. Entries whose data offset is out of range are skipped, so one
+    corrupt offset costs one string."""
+    offsets = string_offsets(data)
+    indexes = _interesting(data, offsets) if fast else range(len(offsets))
     size = len(data)
-    for index, (off,) in enumerate(struct.iter_unpack("<I", data[ids_off : ids_off + 4 * count])):
+    for index in indexes:
+        off = offsets[index]
         if off >= size:
             continue
         pos = _skip_uleb128(data, off)
         end = data.find(b"\0", pos)
-        if end < 0:
-            end = size
-        yield index, decode_mutf8(data[pos:end])
+        yield index, decode_mutf8(data[pos : end if end >= 0 else size])
+
+
+def _interesting(data: bytes, offsets: tuple[int, ...]) -> list[int]:
+    """Indexes of the strings the INTERESTING pattern hits, in table order."""
+    if not offsets:
+        return []
+    starts = sorted(offsets)
+    # Writers lay string data out in string_ids order; only a reordered table needs the permutation.
+    order: list[int] | range = range(len(offsets))
+    if starts != list(offsets):
+        order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    low, high = _string_data_section(data, starts)
+    hits: set[int] = set()
+    # One regex over the string-data section finds the strings holding an anchor (scanner.extract.anchors;
+    # MUTF-8 equals UTF-8 for them); the rest (identifiers, descriptors, UI text) is never decoded.
+    for match in anchors.DEX_PATTERN.finditer(data, low, high):
+        k = bisect.bisect_right(starts, match.start()) - 1
+        if k >= 0:
+            hits.add(order[k])
+    return sorted(hits)
+
+
+def _string_data_section(data: bytes, starts: list[int]) -> tuple[int, int]:
+    """[start, end) of the string data: from the map_list when it is sound, else from the first string on."""
+    low = max(0, starts[0])
+    try:
+        map_off = struct.unpack_from("<I", data, 0x34)[0]
+        size = struct.unpack_from("<I", data, map_off)[0]
+        items = sorted(struct.unpack_from("<HHII", data, map_off + 4 + 12 * i) for i in range(min(size, 64)))
+    except struct.error:
+        return low, len(data)
+    sections = sorted(offset for _type, _unused, _size, offset in items)
+    for item_type, _unused, _size, offset in items:
+        if item_type == TYPE_STRING_DATA_ITEM:
+            later = [o for o in sections if o > offset]
+            return offset, min(later) if later else len(data)
+    return low, len(data)
 
 
 def _skip_uleb128(data: bytes, pos: int) -> int:

@@ -6,6 +6,8 @@ import codecs
 import html
 import re
 
+from scanner.extract import anchors
+
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -59,6 +61,31 @@ def file_text(name: str, data: bytes) -> str | None:
     if name.lower().endswith(tuple(HTML_EXTENSIONS)):
         decoded = html_to_text(decoded)
     return unescape_js(decoded)
+
+
+WINDOW_REACH = 18_064
+"""Bytes kept on each side of an anchor in a large file: 1,500 characters (a declaration's reach,
+rules/context.py) even when every one is written as a 12-byte escaped surrogate pair, plus a margin."""
+
+
+def anchored_windows(data: bytes, needles: tuple[bytes, ...]) -> list[tuple[int, str]] | None:
+    """The neighbourhoods of the anchors in a large UTF-8 file, as (first line, decoded text), merged
+    where they overlap; None when the file is not UTF-8 (the caller then decodes all of it)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" in data[:_SAMPLE]:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    windows: list[list[int]] = []
+    for pos in anchors.find_all(data, needles):
+        start, end = max(0, pos - WINDOW_REACH), pos + WINDOW_REACH
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    return [(data.count(b"\n", 0, start) + 1, unescape_js(data[start:end].decode("utf-8", errors="ignore")))
+            for start, end in windows]
 
 
 _TAG = re.compile(r"<(?:!--.*?--|[^<>]*)>", re.DOTALL)

@@ -77,13 +77,14 @@ def _zip_kind(path: str) -> str:
     raise PackageUnreadable("zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app")
 
 
-def parse(path: str, wxid: str | None = None) -> Package:
-    """Read the package at ``path``; raises PackageUnreadable for anything that cannot be read."""
+def parse(path: str, wxid: str | None = None, fast: bool = True) -> Package:
+    """Read the package at ``path``; raises PackageUnreadable for anything that cannot be read.
+    ``fast=False`` makes the APK parser decode everything (the reference for the fast paths)."""
     fmt = detect(path)
     if fmt == "apk":
         from scanner.parsers import apk
 
-        return apk.parse(path)
+        return apk.parse(path, fast)
     if fmt == "rpk":
         from scanner.parsers import rpk
 

@@ -9,23 +9,27 @@ Members are inflated one at a time, once each; nothing is written to disk.
 from __future__ import annotations
 
 import posixpath
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from androguard.core.axml import AXMLParser
 
 from loguru import logger
 
-from scanner.extract import arsc, binary, dex, textdecode
+from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
+from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Location, Package, PackageInfo, PackageKind, Text
 from scanner.parsers import PackageUnreadable, file_sha256
 
 # androguard logs every oddity of a hostile file through loguru; the report owns stdout and our
-# own messages own stderr, so its logging is switched off for this process.
+# own messages own stderr, so its logging is switched off for this process (it is imported only when
+# a tampered file needs its lenient reader).
 logger.disable("androguard")
-
-from androguard.core import axml  # noqa: E402  (after disabling its logger)
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -34,50 +38,36 @@ PERMISSION_TAGS = frozenset({"uses-permission", "uses-permission-sdk-23", "uses-
 SKIPPED_PREFIXES = ("META-INF/",)
 
 
-@dataclass(frozen=True, slots=True)
-class XmlAttr:
-    """One binary-XML attribute: local name, value type, raw data and string value."""
-
-    name: str
-    namespace: str
-    vtype: int
-    data: int
-    value: str
+LARGE_FILE = 512 * 1024
+"""Text assets above this size (bundles) are read around their anchors only, unless ``fast`` is off."""
 
 
-@dataclass(frozen=True, slots=True)
-class XmlElement:
-    """A start tag with its attributes, or a text node (tag == "#text")."""
-
-    tag: str
-    attrs: tuple[XmlAttr, ...]
-    text: str = ""
-
-
-def parse(path: str) -> Package:
-    """Read the APK at ``path``."""
+def parse(path: str, fast: bool = True) -> Package:
+    """Read the APK at ``path``. ``fast`` skips what cannot matter to any rule (DEX strings without an
+    anchor, the bulk of large text assets); ``fast=False`` decodes everything (the reference path the
+    tests hold the fast one against)."""
     digest = file_sha256(path)
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise PackageUnreadable(f"not a readable zip archive ({exc})") from exc
     with archive:
-        return _parse_archive(path, digest, archive)
+        return _parse_archive(path, digest, archive, fast)
 
 
-def _parse_archive(path: str, digest: str, archive: zipfile.ZipFile) -> Package:
+def _parse_archive(path: str, digest: str, archive: zipfile.ZipFile, fast: bool) -> Package:
     names = [i.filename for i in archive.infolist() if not i.is_dir()]
     if "AndroidManifest.xml" not in names:
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
     notes: list[str] = []
-    manifest = list(_elements(_read(archive, "AndroidManifest.xml", notes) or b""))
+    manifest = _elements(_read(archive, "AndroidManifest.xml", notes) or b"")
     if not any(e.tag == "manifest" for e in manifest):
         raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
     table = _table(archive, names, notes)
     info = _identity(path, digest, manifest, table)
     texts: list[Text] = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
     for name in names:
-        texts.extend(_member_texts(archive, name, table, notes))
+        texts.extend(_member_texts(archive, name, table, notes, fast))
     return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(notes))
 
 
@@ -104,24 +94,33 @@ def _table(archive: zipfile.ZipFile, names: list[str], notes: list[str]) -> arsc
     return table
 
 
-def _elements(data: bytes) -> Iterator[XmlElement]:
-    """Start tags and text nodes of a binary XML document, as androguard's lenient reader sees them."""
-    parser = axml.AXMLParser(data)
+def _elements(data: bytes) -> list[XmlElement]:
+    """Start tags and text nodes of a binary XML document: our strict reader first (fast, no import),
+    androguard's lenient reader when a file is tampered with (peers-and-conventions.md §3)."""
+    try:
+        return list(axml.elements(data))
+    except (ChunkError, struct.error, IndexError, ValueError):
+        return list(_lenient_elements(data))
+
+
+def _lenient_elements(data: bytes) -> Iterator[XmlElement]:
+    from androguard.core import axml as lenient
+
+    parser = lenient.AXMLParser(data)
     while parser.is_valid():
         event = next(parser)
-        if event == axml.END_DOCUMENT:
+        if event == lenient.END_DOCUMENT:
             return
-        if event == axml.START_TAG:
+        if event == lenient.START_TAG:
             count = max(0, parser.getAttributeCount())
-            yield XmlElement(parser.name, tuple(_attr(parser, i) for i in range(count)))
-        elif event == axml.TEXT and parser.text.strip():
+            yield XmlElement(parser.name, tuple(_lenient_attr(parser, i) for i in range(count)))
+        elif event == lenient.TEXT and parser.text.strip():
             yield XmlElement("#text", (), parser.text)
 
 
-def _attr(parser: axml.AXMLParser, index: int) -> XmlAttr:
+def _lenient_attr(parser: AXMLParser, index: int) -> XmlAttr:
     return XmlAttr(
         parser.getAttributeName(index),
-        parser.getAttributeNamespace(index),
         parser.getAttributeValueType(index),
         parser.getAttributeValueData(index),
         parser.getAttributeValue(index),
@@ -176,7 +175,7 @@ def _permissions(manifest: list[XmlElement]) -> tuple[str, ...]:
 
 
 def _member_texts(
-    archive: zipfile.ZipFile, name: str, table: arsc.ResourceTable, notes: list[str]
+    archive: zipfile.ZipFile, name: str, table: arsc.ResourceTable, notes: list[str], fast: bool
 ) -> Iterator[Text]:
     """Texts of one member, by what the member is."""
     ext = posixpath.splitext(name)[1].lower()
@@ -188,18 +187,18 @@ def _member_texts(
     if not data:
         return
     if posixpath.basename(name).startswith("classes") and ext == ".dex":
-        yield from _dex_texts(name, data, notes)
+        yield from _dex_texts(name, data, notes, fast)
     elif name.startswith("res/") and ext == ".xml" and data[:2] == b"\x03\x00":
         yield from _xml_texts(name, data, table)
     elif name.startswith("lib/"):
         yield from _binary_texts(name, data, "native")
     else:
-        yield from _file_texts(name, data)
+        yield from _file_texts(name, data, fast)
 
 
-def _dex_texts(name: str, data: bytes, notes: list[str]) -> Iterator[Text]:
+def _dex_texts(name: str, data: bytes, notes: list[str], fast: bool) -> Iterator[Text]:
     try:
-        for index, value in dex.dex_strings(data):
+        for index, value in dex.dex_strings(data, fast):
             if value:
                 yield Text(value, Location(name, "dex", f"string_ids[{index}]"))
     except ChunkError as exc:
@@ -229,8 +228,15 @@ def _binary_texts(name: str, data: bytes, kind: str) -> Iterator[Text]:
         yield Text(value, Location(name, kind, f"offset {offset}"))
 
 
-def _file_texts(name: str, data: bytes) -> Iterator[Text]:
+def _file_texts(name: str, data: bytes, fast: bool) -> Iterator[Text]:
     """Assets and other files: text in any common encoding, or anchored strings of a binary blob."""
+    html = name.lower().endswith(tuple(textdecode.HTML_EXTENSIONS))
+    if fast and len(data) > LARGE_FILE and not html:
+        windows = textdecode.anchored_windows(data, anchors.TEXT_NEEDLES)
+        if windows is not None:
+            for line, value in windows:
+                yield Text(value, Location(name, "asset", ""), line)
+            return
     decoded = textdecode.file_text(name, data)
     if decoded is None:
         yield from _binary_texts(name, data, "asset")

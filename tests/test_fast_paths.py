@@ -1,0 +1,54 @@
+"""The fast paths (anchored DEX strings, windows of large assets, own binary-XML reader) give the same
+facts and findings as decoding everything, on every fixture and every real APK of the shared corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner import engine
+from scanner.extract import anchors
+from scanner.model import Options
+from scanner.parsers import PackageUnreadable, parse
+from scanner.rules import catalog
+
+from conftest import APKS, CORPUS
+
+FIXTURES = sorted(p for p in APKS.glob("*.apk") if p.stem not in ("truncated", "not_a_zip"))
+REAL = sorted((CORPUS / "apk").glob("*.apk")) if (CORPUS / "apk").is_dir() else []
+
+
+def outcome(path, fast):
+    try:
+        package = parse(str(path), fast=fast)
+    except PackageUnreadable as exc:
+        return exc.message
+    result = engine.evaluate(package, Options())
+    return result.facts, [(f.rule_id, f.message, f.location, f.evidence, f.fingerprint) for f in result.findings]
+
+
+@pytest.mark.parametrize("path", FIXTURES + REAL, ids=lambda p: p.name)
+def test_fast_equals_reference(path):
+    assert outcome(path, fast=True) == outcome(path, fast=False)
+
+
+def test_fast_path_is_really_taken_on_the_large_bundle():
+    fast = parse(str(APKS / "large_bundle.apk"))
+    slow = parse(str(APKS / "large_bundle.apk"), fast=False)
+    bundle = [t for t in fast.texts if t.location.member == "assets/index.android.bundle"]
+    assert len(bundle) >= 2 and all(len(t.value) < 100_000 for t in bundle)
+    assert {t.line for t in bundle} != {1}
+    assert len(fast.texts) < len(slow.texts)
+
+
+def test_anchors_cover_the_catalog_markers():
+    markers = catalog.load("context")["declaration_markers"]
+    for marker in markers["zh"]:
+        assert marker in anchors.MARKERS and marker in anchors.DEX_CJK
+    for marker in markers["en"]:
+        assert any(m.lower() in marker.lower() for m in anchors.MARKERS if m.isascii())
+
+
+@pytest.mark.parametrize("example", catalog.load("filing")["examples"], ids=lambda e: e["text"])
+def test_every_number_example_holds_a_text_anchor(example):
+    text = example["text"]
+    assert any(n.decode("utf-8") in text for n in anchors.TEXT_NEEDLES if not n.startswith(b"\\u"))
