@@ -2,32 +2,38 @@
 
 Decoding every string of a 100 MB package costs seconds; finding a few fixed substrings costs
 milliseconds. A text can matter to the rules only if it contains one of these:
-- a filing number: ICP (ICP备, ICP证), 公网安备, B2 (B2 licences), or their full-width forms; in DEX
+- a filing number: ICP (ICP备, ICP证), 公网安备, B2- (B2 licences), or their full-width forms; in DEX
   string data the CJK parts 备 证 證 serve the same purpose;
-- a filing-system link: ``beian`` (as beian, BEIAN or Beian);
+- a filing-system link: ``beian``;
 - a permission / privacy declaration: its markers 权限 隐私 permission privacy (rules/data/context.json).
 The parsers use these to skip what cannot matter (DEX strings, the bulk of large assets and native
 libraries). Tests check that they cover the catalogs, and that the fast paths give the same facts as
-decoding everything. Case variants are listed instead of matching case-insensitively: an IGNORECASE
-alternation is several times slower in CPython, and these three spellings are the ones text uses.
+decoding everything. Large text is searched lower-cased (one C pass) with lower-case needles, and DEX
+string data with the three spellings text uses, because an IGNORECASE regex alternation is several
+times slower in CPython.
 """
 
 from __future__ import annotations
 
 import re
 
-NUMBER_ANCHORS = ("ICP", "ＩＣＰ", "公网安备", "B2", "Ｂ２")
-LINK_ANCHORS = ("beian", "BEIAN", "Beian")
-MARKERS = ("权限", "隐私", "permission", "Permission", "PERMISSION", "privacy", "Privacy", "PRIVACY")
+NUMBER_ANCHORS = ("icp", "ＩＣＰ", "公网安备", "b2-", "Ｂ２")
+LINK_ANCHORS = ("beian",)
+MARKERS = ("权限", "隐私", "permission", "privacy")
 DEX_CJK = ("备", "证", "證", "Ｂ２", "权限", "隐私")
 
 
+def spellings(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Lower, upper and capitalized forms of the ASCII words (non-ASCII words as they are)."""
+    forms = (f for w in words for f in ((w, w.upper(), w.capitalize()) if w.isascii() else (w,)))
+    return tuple(dict.fromkeys(forms))
+
+
 def escaped(text: str) -> list[str]:
-    """``\\uXXXX`` forms (lower and upper hex) of a non-ASCII text, as ASCII-only JavaScript writes it."""
+    """The lower-case ``\\uxxxx`` form of a non-ASCII text (ASCII-only JavaScript; matched lower-cased)."""
     if text.isascii():
         return []
-    return list(dict.fromkeys("".join(f"\\u{case(format(ord(c), '04x'))}" for c in text)
-                              for case in (str.lower, str.upper)))
+    return ["".join(f"\\u{ord(c):04x}" for c in text)]
 
 
 def _needles(texts: tuple[str, ...], encoding: str, with_escapes: bool) -> tuple[bytes, ...]:
@@ -38,12 +44,12 @@ def _needles(texts: tuple[str, ...], encoding: str, with_escapes: bool) -> tuple
 
 
 TEXT_NEEDLES = _needles(NUMBER_ANCHORS + LINK_ANCHORS + MARKERS, "utf-8", with_escapes=True)
-"""Large UTF-8 text assets, raw or ``\\u``-escaped (JS bundles)."""
+"""Large UTF-8 text assets, raw or ``\\u``-escaped (JS bundles), searched in the lower-cased bytes."""
 BINARY_NEEDLES = (_needles(("ICP", "ＩＣＰ", "公网安备", "B2-", "Ｂ２", "beian"), "utf-8", with_escapes=False)
                   + _needles(("ICP", "beian"), "utf-16-le", with_escapes=False))
 """Native libraries and other binaries: numbers and links in UTF-8, and the ASCII anchors in UTF-16LE."""
-DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in _needles(DEX_CJK + LINK_ANCHORS + MARKERS + ("B2",),
-                                                                   "utf-8", with_escapes=False)))
+DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in _needles(spellings(DEX_CJK + LINK_ANCHORS + MARKERS)
+                                                                   + ("B2-",), "utf-8", with_escapes=False)))
 """DEX string data (MUTF-8 equals UTF-8 for these): one regex over the string-data section."""
 
 

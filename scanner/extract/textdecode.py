@@ -78,7 +78,7 @@ def anchored_windows(data: bytes, needles: tuple[bytes, ...]) -> list[tuple[int,
     except UnicodeDecodeError:
         return None
     windows: list[list[int]] = []
-    for pos in anchors.find_all(data, needles):
+    for pos in anchors.find_all(data.lower(), needles):
         start, end = max(0, pos - WINDOW_REACH), pos + WINDOW_REACH
         if windows and start <= windows[-1][1]:
             windows[-1][1] = end
