@@ -11,9 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -87,6 +85,8 @@ def _has_tool_section(path: str) -> bool:
 
 
 def _read_toml(path: str) -> dict[str, Any]:
+    import tomllib
+
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -96,6 +96,8 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 @functools.cache
 def _schema() -> dict[str, Any]:
+    from importlib import resources
+
     text = resources.files("scanner").joinpath("schemas/config.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema

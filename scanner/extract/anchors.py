@@ -48,8 +48,8 @@ TEXT_NEEDLES = _needles(NUMBER_ANCHORS + LINK_ANCHORS + MARKERS, "utf-8", with_e
 BINARY_NEEDLES = (_needles(("ICP", "ＩＣＰ", "公网安备", "B2-", "Ｂ２", "beian"), "utf-8", with_escapes=False)
                   + _needles(("ICP", "beian"), "utf-16-le", with_escapes=False))
 """Native libraries and other binaries: numbers and links in UTF-8, and the ASCII anchors in UTF-16LE."""
-DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in _needles(spellings(DEX_CJK + LINK_ANCHORS + MARKERS)
-                                                                   + ("B2-",), "utf-8", with_escapes=False)))
+_DEX_WORDS = (*spellings(DEX_CJK + LINK_ANCHORS + MARKERS), "B2-")
+DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in _needles(_DEX_WORDS, "utf-8", with_escapes=False)))
 """DEX string data (MUTF-8 equals UTF-8 for these): one regex over the string-data section."""
 
 

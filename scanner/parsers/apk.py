@@ -13,23 +13,17 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
 
-from loguru import logger
-
 from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable, file_sha256
-
-# androguard logs every oddity of a hostile file through loguru; the report owns stdout and our
-# own messages own stderr, so its logging is switched off for this process (it is imported only when
-# a tampered file needs its lenient reader).
-logger.disable("androguard")
+from scanner.parsers import PackageUnreadable, prefetch
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -46,7 +40,7 @@ def parse(path: str, fast: bool = True) -> Package:
     """Read the APK at ``path``. ``fast`` skips what cannot matter to any rule (DEX strings without an
     anchor, the bulk of large text assets); ``fast=False`` decodes everything (the reference path the
     tests hold the fast one against)."""
-    digest = file_sha256(path)
+    digest = prefetch.hash_file(path)
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -55,19 +49,33 @@ def parse(path: str, fast: bool = True) -> Package:
         return _parse_archive(path, digest, archive, fast)
 
 
-def _parse_archive(path: str, digest: str, archive: zipfile.ZipFile, fast: bool) -> Package:
+def _parse_archive(path: str, digest: Future[str], archive: zipfile.ZipFile, fast: bool) -> Package:
     names = [i.filename for i in archive.infolist() if not i.is_dir()]
     if "AndroidManifest.xml" not in names:
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
     notes: list[str] = []
-    manifest = _elements(_read(archive, "AndroidManifest.xml", notes) or b"")
-    if not any(e.tag == "manifest" for e in manifest):
-        raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
-    table = _table(archive, names, notes)
-    info = _identity(path, digest, manifest, table)
-    texts: list[Text] = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
-    for name in names:
-        texts.extend(_member_texts(archive, name, table, notes, fast))
+    member_notes: list[str] = []
+    # Largest members first: their inflation (in the read-ahead thread) overlaps with reading the
+    # manifest and the resource table here, and with scanning the next member.
+    sizes = {i.filename: i.compress_size for i in archive.infolist()}
+    queue = sorted((n for n in names if _scanned(n)), key=lambda n: (-sizes.get(n, 0), n))
+    with prefetch.ReadAhead(archive, queue,
+                            lambda name, exc: member_notes.append(f"{name}: unreadable member ({exc})")) as ahead:
+        manifest = _elements(_read(archive, "AndroidManifest.xml", notes) or b"")
+        if not any(e.tag == "manifest" for e in manifest):
+            raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
+        table = _table(archive, names, notes)
+        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
+        scanned: dict[str, list[Text]] = {}
+        for name, data in ahead:
+            scanned[name] = list(_member_texts(name, data, table, notes, fast))
+    for name in names:  # report in the package's own member order, whatever order they were read in
+        texts.extend(scanned.get(name, ()))
+    notes.extend(sorted(member_notes))
+    try:
+        info = _identity(path, digest.result(), manifest, table)
+    except OSError as exc:
+        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
     return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(notes))
 
 
@@ -104,6 +112,12 @@ def _elements(data: bytes) -> list[XmlElement]:
 
 
 def _lenient_elements(data: bytes) -> Iterator[XmlElement]:
+    # androguard logs every oddity of a hostile file through loguru; the report owns stdout and our own
+    # messages own stderr, so its logging is switched off before it is first imported (only a tampered
+    # file needs its lenient reader, so neither is imported on the common path).
+    from loguru import logger
+
+    logger.disable("androguard")
     from androguard.core import axml as lenient
 
     parser = lenient.AXMLParser(data)
@@ -174,16 +188,17 @@ def _permissions(manifest: list[XmlElement]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _member_texts(
-    archive: zipfile.ZipFile, name: str, table: arsc.ResourceTable, notes: list[str], fast: bool
-) -> Iterator[Text]:
+def _scanned(name: str) -> bool:
+    """Members whose text is read (the manifest and table are read first; signatures and media never)."""
+    if name in ("AndroidManifest.xml", "resources.arsc") or name.startswith(SKIPPED_PREFIXES):
+        return False
+    return posixpath.splitext(name)[1].lower() not in textdecode.MEDIA_EXTENSIONS
+
+
+def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, notes: list[str], fast: bool
+                  ) -> Iterator[Text]:
     """Texts of one member, by what the member is."""
     ext = posixpath.splitext(name)[1].lower()
-    if name in ("AndroidManifest.xml", "resources.arsc") or name.startswith(SKIPPED_PREFIXES):
-        return
-    if ext in textdecode.MEDIA_EXTENSIONS:
-        return
-    data = _read(archive, name, notes)
     if not data:
         return
     if posixpath.basename(name).startswith("classes") and ext == ".dex":
