@@ -48,19 +48,26 @@ TEXT_NEEDLES = _needles(NUMBER_ANCHORS + LINK_ANCHORS + MARKERS, "utf-8", with_e
 BINARY_NEEDLES = (_needles(("ICP", "ＩＣＰ", "公网安备", "B2-", "Ｂ２", "beian"), "utf-8", with_escapes=False)
                   + _needles(("ICP", "beian"), "utf-16-le", with_escapes=False))
 """Native libraries and other binaries: numbers and links in UTF-8, and the ASCII anchors in UTF-16LE."""
-_DEX_WORDS = (*spellings(DEX_CJK + LINK_ANCHORS + MARKERS), "B2-")
-DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in _needles(_DEX_WORDS, "utf-8", with_escapes=False)))
-"""DEX string data (MUTF-8 equals UTF-8 for these): one regex over the string-data section."""
+DEX_NEEDLES = _needles((*DEX_CJK, *LINK_ANCHORS, *MARKERS, "b2-"), "utf-8", with_escapes=False)
+"""DEX string data (MUTF-8 equals UTF-8 for these), searched lower-cased."""
+DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in DEX_NEEDLES))
+"""The same needles as one pattern, for checking a single decoded string (lower-cased)."""
 
 
-def find_all(data: bytes, needles: tuple[bytes, ...]) -> list[int]:
-    """Sorted offsets of every occurrence of every needle (``bytes.find`` per needle: each pass runs at
-    memory speed, several times faster than one regex alternation over the same bytes)."""
+def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
+    """Sorted offsets of every occurrence of every needle in ``data[start:end]`` (``bytes.find`` per needle:
+    each pass runs at memory speed, several times faster than one regex alternation over the same
+    bytes). Needles that cannot occur are skipped: non-ASCII ones in ASCII data, escapes without ``\\u``."""
+    end = len(data) if end is None else end
+    ascii_only = data.isascii() if start == 0 and end == len(data) else False
+    escapes = data.find(b"\\u", start, end) >= 0
     found: list[int] = []
     for needle in needles:
-        pos = data.find(needle)
+        if (ascii_only and not needle.isascii()) or (needle.startswith(b"\\u") and not escapes):
+            continue
+        pos = data.find(needle, start, end)
         while pos >= 0:
             found.append(pos)
-            pos = data.find(needle, pos + 1)
+            pos = data.find(needle, pos + 1, end)
     found.sort()
     return found

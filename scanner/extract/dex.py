@@ -57,10 +57,11 @@ def _interesting(data: bytes, offsets: tuple[int, ...]) -> list[int]:
         order = sorted(range(len(offsets)), key=offsets.__getitem__)
     low, high = _string_data_section(data, starts)
     hits: set[int] = set()
-    # One regex over the string-data section finds the strings holding an anchor (scanner.extract.anchors;
-    # MUTF-8 equals UTF-8 for them); the rest (identifiers, descriptors, UI text) is never decoded.
-    for match in anchors.DEX_PATTERN.finditer(data, low, high):
-        k = bisect.bisect_right(starts, match.start()) - 1
+    # The lower-cased string-data section is searched for the anchors (scanner.extract.anchors; MUTF-8
+    # equals UTF-8 for them); the strings holding none (identifiers, descriptors …) are never decoded.
+    section = data[low:high].lower()
+    for pos in anchors.find_all(section, anchors.DEX_NEEDLES):
+        k = bisect.bisect_right(starts, low + pos) - 1
         if k >= 0:
             hits.add(order[k])
     return sorted(hits)

@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-AHEAD = 2
+AHEAD = 3
 _DONE = object()
 MemberErrors = (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error, EOFError)
 
