@@ -15,6 +15,7 @@ times slower in CPython.
 
 from __future__ import annotations
 
+import functools
 import re
 
 NUMBER_ANCHORS = ("icp", "ＩＣＰ", "公网安备", "b2-", "Ｂ２")
@@ -54,16 +55,25 @@ DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in DEX_NEEDLES))
 """The same needles as one pattern, for checking a single decoded string (lower-cased)."""
 
 
+@functools.cache
+def _escaped_pattern(needles: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    return re.compile(rb"\\u(?:" + b"|".join(re.escape(n[2:]) for n in needles) + b")")
+
+
 def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
     """Sorted offsets of every occurrence of every needle in ``data[start:end]`` (``bytes.find`` per needle:
     each pass runs at memory speed, several times faster than one regex alternation over the same
     bytes). Needles that cannot occur are skipped: non-ASCII ones in ASCII data, escapes without ``\\u``."""
     end = len(data) if end is None else end
     ascii_only = data.isascii() if start == 0 and end == len(data) else False
-    escapes = data.find(b"\\u", start, end) >= 0
     found: list[int] = []
+    escaped = tuple(n for n in needles if n.startswith(b"\\u"))
+    if escaped:
+        # All escaped needles share the prefix "\u": one regex pass (its literal prefix is found at memory
+        # speed, the rest checked in C) instead of one find pass per needle.
+        found.extend(m.start() for m in _escaped_pattern(escaped).finditer(data, start, end))
     for needle in needles:
-        if (ascii_only and not needle.isascii()) or (needle.startswith(b"\\u") and not escapes):
+        if (ascii_only and not needle.isascii()) or needle in escaped:
             continue
         pos = data.find(needle, start, end)
         while pos >= 0:

@@ -17,6 +17,7 @@ _BOMS = (
 # so it is only tried when the data has no NUL bytes (i.e. it is not binary).
 _FALLBACKS = ("utf-8", "gb18030", "big5")
 _SAMPLE = 4096
+_HEAD = 1 << 16
 
 
 def decode_bytes(raw: bytes) -> str | None:
@@ -68,14 +69,21 @@ WINDOW_REACH = 18_064
 rules/context.py) even when every one is written as a 12-byte escaped surrogate pair, plus a margin."""
 
 
+def _utf8_head(data: bytes) -> bool:
+    """Whether a large file is UTF-8, judged by its first 64 KB (a character cut at the end is fine)."""
+    try:
+        data[:_HEAD].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= _HEAD - 4
+    return True
+
+
 def anchored_windows(data: bytes, needles: tuple[bytes, ...]) -> list[tuple[int, str]] | None:
     """The neighbourhoods of the anchors in a large UTF-8 file, as (first line, decoded text), merged
     where they overlap; None when the file is not UTF-8 (the caller then decodes all of it)."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" in data[:_SAMPLE]:
         return None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+    if not _utf8_head(data):
         return None
     windows: list[list[int]] = []
     for pos in anchors.find_all(data.lower(), needles):
