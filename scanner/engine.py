@@ -35,7 +35,7 @@ MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
 # so a rebuilt package keeps its findings' identities (detect-secrets: identity without line numbers).
 _VOLATILE = re.compile(r"(?:line|offset) \d+|string_ids\[\d+\]")
 
-Parser = Callable[[str, "str | None"], Package]
+Parser = Callable[[str, Options], Package]
 
 
 def scan_path(path: str, options: Options, parser: Parser | None = None,
@@ -44,9 +44,9 @@ def scan_path(path: str, options: Options, parser: Parser | None = None,
     if parser is None:
         from scanner.parsers import parse
 
-        parser = parse
+        parser = lambda p, o: parse(p, o.wxid, limits=o.limits)  # noqa: E731
     try:
-        package = parser(path, options.wxid)
+        package = parser(path, options)
     except PackageUnreadable as exc:
         return _error_result(path, exc.rule_id, exc.message)
     except (MemoryError, RecursionError) as exc:

@@ -76,6 +76,34 @@ class PackageInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Something odd a parser met: a cap it enforced (kind "limit", PKG003), a structural trick
+    ("structure", PKG004), or a part it could not read ("unreadable", PKG004)."""
+
+    kind: str
+    member: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps that keep a hostile package bounded (each configurable; each hit is a PKG003 finding)."""
+
+    member_bytes: int = 512 * 1024 * 1024
+    """Inflated bytes of one member."""
+    package_bytes: int = 2 * 1024 * 1024 * 1024
+    """Inflated bytes of all members together."""
+    ratio: int = 200
+    """Inflated : compressed ratio above which a member is a zip bomb (deflate's own maximum is 1032)."""
+    ratio_floor_bytes: int = 8 * 1024 * 1024
+    """The ratio is judged only past this many inflated bytes (small members compress freely)."""
+    members: int = 100_000
+    """Entries of one archive."""
+    depth: int = 2
+    """Nesting of packages inside packages (APK in an APK set, package in a folder)."""
+
+
+@dataclass(frozen=True, slots=True)
 class PrivacyConfig:
     """A mini-program's privacy declarations from app.json / app-config.json / ext.json (as written)."""
 
@@ -94,8 +122,8 @@ class Package:
     kind: PackageKind
     permissions: tuple[str, ...] = ()
     texts: tuple[Text, ...] = ()
-    notes: tuple[str, ...] = ()
-    """Parser observations that are not findings (e.g. a DEX whose string table was unreadable)."""
+    anomalies: tuple[Anomaly, ...] = ()
+    """What the parser met: caps enforced, structural tricks, parts it could not read."""
     privacy: PrivacyConfig | None = None
     """Mini-programs only: the privacy configuration, None when the package has no app config."""
 
@@ -180,6 +208,8 @@ class Options:
     """Normalized filing numbers the package must show (``--expect-filing``)."""
     expected_by_app: tuple[tuple[str, str], ...] = ()
     """(app id, normalized number) pairs from the config: the number each app must show."""
+    limits: Limits = field(default_factory=Limits)
+    """Caps on inflation, members and nesting (hostile packages)."""
     wxid: str | None = None
     """AppID that decrypts PC-client ``V1MMWX`` wxapkg packages (``--wxid``); else taken from the path."""
     context_words: tuple[str, ...] = ()

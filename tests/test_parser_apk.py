@@ -92,4 +92,4 @@ def test_damaged_member_costs_only_that_member(apk_path, tmp_path):
     broken.write_bytes(bytes(data))
     pkg = parse(str(broken))
     assert pkg.info.app_id == "com.beianscan.fixture.dex_only"
-    assert any("classes.dex" in note for note in pkg.notes)
+    assert any(a.member == "classes.dex" and a.kind == "unreadable" for a in pkg.anomalies)

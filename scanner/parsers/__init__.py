@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zipfile
 
-from scanner.model import Package, RuleId
+from scanner.model import Limits, Package, RuleId
 
 ZIP_MAGIC = b"PK\x03\x04"
 HARMONY_MARKERS = ("module.json", "config.json", "pack.info")
@@ -57,17 +56,23 @@ def detect(path: str) -> str:
 
 
 def _has_zip_directory(path: str) -> bool:
-    """A zip may start with other data (self-extracting stubs); its end record decides."""
-    return os.path.getsize(path) >= 22 and zipfile.is_zipfile(path)
+    """A zip may start with other data (self-extracting stubs, a garbled first header): its end record
+    decides."""
+    if os.path.getsize(path) < 22:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - (1 << 16) - 22))
+        return b"PK\x05\x06" in handle.read()
 
 
 def _zip_kind(path: str) -> str:
     """Which zip-based package: by the members it holds."""
+    from scanner.parsers import zipread
+
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise PackageUnreadable(f"not a readable zip archive ({exc})") from exc
+        names = {e.name for e in zipread.directory(path)[0]}
+    except zipread.ArchiveUnreadable as exc:
+        raise PackageUnreadable(str(exc)) from exc
     if "AndroidManifest.xml" in names:
         return "apk"
     if "manifest.json" in names:
@@ -77,18 +82,18 @@ def _zip_kind(path: str) -> str:
     raise PackageUnreadable("zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app")
 
 
-def parse(path: str, wxid: str | None = None, fast: bool = True) -> Package:
+def parse(path: str, wxid: str | None = None, fast: bool = True, limits: Limits | None = None) -> Package:
     """Read the package at ``path``; raises PackageUnreadable for anything that cannot be read.
     ``fast=False`` makes the APK parser decode everything (the reference for the fast paths)."""
     fmt = detect(path)
     if fmt == "apk":
         from scanner.parsers import apk
 
-        return apk.parse(path, fast)
+        return apk.parse(path, fast, limits)
     if fmt == "rpk":
         from scanner.parsers import rpk
 
-        return rpk.parse(path)
+        return rpk.parse(path, limits)
     if fmt == "wxapkg":
         from scanner.parsers import wxapkg
 

@@ -3,15 +3,14 @@
 The only module that imports androguard (habit 8): its lenient binary-XML reader copes with the
 tampered manifests malware ships (peers-and-conventions.md §3). The resource table, DEX string tables,
 assets and native libraries are read by scanner.extract, which does only what a scanner needs.
-Members are inflated one at a time, once each; nothing is written to disk.
+Members are read by scanner.parsers.zipread (Android's reading of hostile zips, caps against bombs),
+inflated once each; nothing is written to disk.
 """
 
 from __future__ import annotations
 
 import posixpath
 import struct
-import zipfile
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -22,8 +21,8 @@ if TYPE_CHECKING:
 from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
-from scanner.model import Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable, prefetch
+from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
+from scanner.parsers import PackageUnreadable, prefetch, zipread
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -36,69 +35,80 @@ LARGE_FILE = 512 * 1024
 """Text assets above this size (bundles) are read around their anchors only, unless ``fast`` is off."""
 
 
-def parse(path: str, fast: bool = True) -> Package:
+def parse(path: str, fast: bool = True, limits: Limits | None = None) -> Package:
     """Read the APK at ``path``. ``fast`` skips what cannot matter to any rule (DEX strings without an
     anchor, the bulk of large text assets); ``fast=False`` decodes everything (the reference path the
-    tests hold the fast one against)."""
+    tests hold the fast one against). ``limits`` caps inflation and member counts (hostile input)."""
+    limits = limits or Limits()
     digest = prefetch.hash_file(path)
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise PackageUnreadable(f"not a readable zip archive ({exc})") from exc
-    with archive:
-        return _parse_archive(path, digest, archive, fast)
-
-
-def _parse_archive(path: str, digest: Future[str], archive: zipfile.ZipFile, fast: bool) -> Package:
-    names = [i.filename for i in archive.infolist() if not i.is_dir()]
-    if "AndroidManifest.xml" not in names:
+        entries, anomalies = zipread.directory(path)
+    except zipread.ArchiveUnreadable as exc:
+        raise PackageUnreadable(str(exc)) from exc
+    files = [e for e in entries if not e.name.endswith("/")]
+    if len(files) > limits.members:
+        anomalies.append(Anomaly("limit", "", f"{len(files)} entries; only the first {limits.members} are read"))
+        files = files[: limits.members]
+    if not any(e.name == "AndroidManifest.xml" for e in files):
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
-    notes: list[str] = []
-    member_notes: list[str] = []
+    budget = zipread.Budget()
+    reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
+    try:
+        return _parse_members(path, digest, (reader, ahead_reader), files, anomalies, fast)
+    finally:
+        reader.close()
+        ahead_reader.close()
+
+
+def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
+    return next((e for e in members if e.name == name), None)
+
+
+def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader, zipread.Reader],
+                   files: list[zipread.Entry], anomalies: list[Anomaly], fast: bool) -> Package:
     # Largest members first: their inflation (in the read-ahead thread) overlaps with reading the
     # manifest and the resource table here, and with scanning the next member.
-    sizes = {i.filename: i.compress_size for i in archive.infolist()}
-    queue = sorted((n for n in names if _scanned(n)), key=lambda n: (-sizes.get(n, 0), n))
-    with prefetch.ReadAhead(archive, queue,
-                            lambda name, exc: member_notes.append(f"{name}: unreadable member ({exc})")) as ahead:
-        manifest = _elements(_read(archive, "AndroidManifest.xml", notes) or b"")
+    queue = sorted((e for e in files if _scanned(e.name)), key=lambda e: (-e.compressed_size, e.name))
+    scanned: dict[int, list[Text]] = {}
+    reader, ahead_reader = readers
+    with prefetch.ReadAhead(ahead_reader.read, queue) as ahead:
+        manifest = _elements(_member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies))
         if not any(e.tag == "manifest" for e in manifest):
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
-        table = _table(archive, names, notes)
+        table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies)
         texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
-        scanned: dict[str, list[Text]] = {}
-        for name, data in ahead:
-            scanned[name] = list(_member_texts(name, data, table, notes, fast))
-    for name in names:  # report in the package's own member order, whatever order they were read in
-        texts.extend(scanned.get(name, ()))
-    notes.extend(sorted(member_notes))
+        for member in ahead:
+            anomalies.extend(member.anomalies)
+            if member.data is not None:
+                scanned[id(member.entry)] = list(_member_texts(member.entry.name, member.data, table, anomalies, fast))
+    for entry in files:  # report in the package's own member order, whatever order they were read in
+        texts.extend(scanned.get(id(entry), ()))
     try:
         info = _identity(path, digest.result(), manifest, table)
     except OSError as exc:
         raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
-    return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(notes))
+    return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(anomalies))
 
 
-def _read(archive: zipfile.ZipFile, name: str, notes: list[str]) -> bytes | None:
-    """Inflate one member; a damaged member costs that member only (noted), not the scan."""
-    try:
-        return archive.read(name)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error, EOFError) as exc:
-        notes.append(f"{name}: unreadable member ({exc})")
-        return None
+def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> bytes:
+    """A member read in this thread (the manifest, the table), its anomalies recorded."""
+    if entry is None:
+        return b""
+    member = reader.read(entry)
+    anomalies.extend(member.anomalies)
+    return member.data or b""
 
 
-def _table(archive: zipfile.ZipFile, names: list[str], notes: list[str]) -> arsc.ResourceTable:
-    data = _read(archive, "resources.arsc", notes) if "resources.arsc" in names else None
+def _table(data: bytes, anomalies: list[Anomaly]) -> arsc.ResourceTable:
     if not data:
         return arsc.ResourceTable(())
     try:
         table = arsc.read_table(data)
-    except (ChunkError, ValueError, IndexError) as exc:
-        notes.append(f"resources.arsc: unreadable resource table ({exc})")
+    except (ChunkError, ValueError, IndexError, struct.error) as exc:
+        anomalies.append(Anomaly("unreadable", "resources.arsc", f"resource table unreadable ({exc})"))
         return arsc.ResourceTable(())
     if not table.complete:
-        notes.append("resources.arsc: table partly unreadable; strings read from its pools")
+        anomalies.append(Anomaly("unreadable", "resources.arsc", "table partly unreadable; strings read from pools"))
     return table
 
 
@@ -195,14 +205,14 @@ def _scanned(name: str) -> bool:
     return posixpath.splitext(name)[1].lower() not in textdecode.MEDIA_EXTENSIONS
 
 
-def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, notes: list[str], fast: bool
+def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], fast: bool
                   ) -> Iterator[Text]:
     """Texts of one member, by what the member is."""
     ext = posixpath.splitext(name)[1].lower()
     if not data:
         return
     if posixpath.basename(name).startswith("classes") and ext == ".dex":
-        yield from _dex_texts(name, data, notes, fast)
+        yield from _dex_texts(name, data, anomalies, fast)
     elif name.startswith("res/") and ext == ".xml" and data[:2] == b"\x03\x00":
         yield from _xml_texts(name, data, table)
     elif name.startswith("lib/"):
@@ -211,13 +221,13 @@ def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, notes: list
         yield from _file_texts(name, data, fast)
 
 
-def _dex_texts(name: str, data: bytes, notes: list[str], fast: bool) -> Iterator[Text]:
+def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], fast: bool) -> Iterator[Text]:
     try:
         for index, value in dex.dex_strings(data, fast):
             if value:
                 yield Text(value, Location(name, "dex", f"string_ids[{index}]"))
     except ChunkError as exc:
-        notes.append(f"{name}: unreadable DEX string table ({exc})")
+        anomalies.append(Anomaly("unreadable", name, f"DEX string table unreadable ({exc})"))
 
 
 def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable) -> Iterator[Text]:

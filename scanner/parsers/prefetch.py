@@ -1,4 +1,4 @@
-"""Read ahead: inflate the next zip member and hash the file in background threads while the current
+"""Read ahead: inflate the next zip members and hash the file in background threads while the current
 member is scanned.
 
 zlib's decompressor and hashlib release the GIL on large buffers, so inflating member N+1 and hashing
@@ -13,14 +13,14 @@ import contextlib
 import hashlib
 import queue
 import threading
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 AHEAD = 3
 _DONE = object()
-MemberErrors = (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error, EOFError)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def hash_file(path: str) -> Future[str]:
@@ -36,51 +36,43 @@ def _sha256(path: str) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-class ReadAhead:
-    """Inflate ``names`` in order in a background thread, starting now; iterate for (name, bytes).
+class ReadAhead(Generic[T, R]):
+    """Apply ``read`` to ``items`` in order in a background thread, starting now; iterate for results.
 
-    A member that cannot be read is passed to ``on_error`` and skipped. ``close()`` (or leaving a
-    ``with`` block) stops the thread; at most ``ahead`` inflated members are alive at a time.
+    ``close()`` (or leaving a ``with`` block) stops the thread; at most ``ahead`` results are alive at a
+    time. An exception in ``read`` is raised in the consumer.
     """
 
-    def __init__(self, archive: zipfile.ZipFile, names: list[str], on_error: Callable[[str, Exception], None],
-                 ahead: int = AHEAD) -> None:
-        self._archive = archive
-        self._names = names
-        self._on_error = on_error
+    def __init__(self, read: Callable[[T], R], items: list[T], ahead: int = AHEAD) -> None:
+        self._read = read
+        self._items = items
         self._slots = threading.BoundedSemaphore(ahead)
         self._out: queue.Queue[object] = queue.Queue()
         self._stop = threading.Event()
-        self._worker = threading.Thread(target=self._produce, name="beian-scan-inflate", daemon=True)
+        self._worker = threading.Thread(target=self._produce, name="beian-scan-read-ahead", daemon=True)
         self._worker.start()
 
     def _produce(self) -> None:
         try:
-            for name in self._names:
+            for item in self._items:
                 self._slots.acquire()
                 if self._stop.is_set():
                     return
-                try:
-                    self._out.put((name, self._archive.read(name)))
-                except MemberErrors as exc:
-                    self._out.put((name, exc))
+                self._out.put((self._read(item),))
         except BaseException as exc:  # an unexpected failure surfaces in the consumer, not lost in a thread
             self._out.put(exc)
         finally:
             self._out.put(_DONE)
 
-    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+    def __iter__(self) -> Iterator[R]:
         while (item := self._out.get()) is not _DONE:
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, tuple)
-            name, data = item
+            (result,) = item
             del item
-            if isinstance(data, Exception):
-                self._on_error(name, data)
-            else:
-                yield name, data
-            del data
+            yield result
+            del result
             self._slots.release()
 
     def close(self) -> None:
@@ -90,7 +82,7 @@ class ReadAhead:
             self._slots.release()
         self._worker.join()
 
-    def __enter__(self) -> ReadAhead:
+    def __enter__(self) -> ReadAhead[T, R]:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,46 +9,44 @@ from __future__ import annotations
 
 import json
 import posixpath
-import zipfile
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from scanner.extract import textdecode
-from scanner.model import Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable, file_sha256
+from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
+from scanner.parsers import PackageUnreadable, file_sha256, zipread
 
 
-def is_rpk(names: list[str]) -> bool:
-    """A quick app has manifest.json at the root and no AndroidManifest.xml."""
-    return "manifest.json" in names and "AndroidManifest.xml" not in names
-
-
-def parse(path: str) -> Package:
-    """Read a quick-app package."""
+def parse(path: str, limits: Limits | None = None) -> Package:
+    """Read a quick-app package (members through zipread: bounded, tolerant of zip tricks)."""
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise PackageUnreadable(f"not a readable zip archive ({exc})") from exc
-    with archive:
-        names = [i.filename for i in archive.infolist() if not i.is_dir()]
-        manifest = _manifest(archive)
-        notes: list[str] = []
-        texts = tuple(_texts(archive, names, notes))
+        entries, anomalies = zipread.directory(path)
+    except zipread.ArchiveUnreadable as exc:
+        raise PackageUnreadable(str(exc)) from exc
+    reader = zipread.Reader(path, limits or Limits())
+    try:
+        manifest = _manifest(reader, entries, anomalies)
+        texts = tuple(_texts(reader, entries, anomalies))
+    finally:
+        reader.close()
     info = PackageInfo(
         path=path, format="rpk", sha256=file_sha256(path), app_id=_str(manifest.get("package")),
         app_name=_str(manifest.get("name")), version=_str(manifest.get("versionName")),
         version_code=_str(manifest.get("versionCode")),
     )
-    return Package(info, PackageKind.QUICKAPP, declared_features(manifest), texts, tuple(notes))
+    return Package(info, PackageKind.QUICKAPP, declared_features(manifest), texts, tuple(anomalies))
 
 
-def _manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
+def _manifest(reader: zipread.Reader, entries: list[zipread.Entry], anomalies: list[Anomaly]) -> dict[str, Any]:
+    entry = next((e for e in entries if e.name == "manifest.json"), None)
+    member = reader.read(entry) if entry else None
+    if member is None or member.data is None:
+        raise PackageUnreadable("quick app manifest.json missing or unreadable")
+    anomalies.extend(member.anomalies)
     try:
-        raw = archive.read("manifest.json")
-        value = json.loads(textdecode.decode_bytes(raw) or "")
-    except (KeyError, ValueError, zipfile.BadZipFile, zlib.error, OSError) as exc:
-        raise PackageUnreadable(f"quick app manifest.json unreadable ({exc})") from exc
+        value = json.loads(textdecode.decode_bytes(member.data) or "")
+    except ValueError as exc:
+        raise PackageUnreadable(f"quick app manifest.json is not JSON ({exc})") from exc
     if not isinstance(value, dict):
         raise PackageUnreadable("quick app manifest.json is not a JSON object")
     return value
@@ -70,17 +68,14 @@ def declared_features(manifest: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _texts(archive: zipfile.ZipFile, names: list[str], notes: list[str]) -> Iterator[Text]:
-    for name in names:
+def _texts(reader: zipread.Reader, entries: list[zipread.Entry], anomalies: list[Anomaly]) -> Iterator[Text]:
+    for entry in entries:
+        name = entry.name
         ext = posixpath.splitext(name)[1].lower()
-        if name.startswith("META-INF/") or ext in textdecode.MEDIA_EXTENSIONS:
+        if name.endswith("/") or name.startswith("META-INF/") or ext in textdecode.MEDIA_EXTENSIONS:
             continue
-        try:
-            data = archive.read(name)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error) as exc:
-            notes.append(f"{name}: unreadable member ({exc})")
-            continue
-        text = textdecode.file_text(name, data)
+        member = reader.read(entry)
+        anomalies.extend(member.anomalies)
+        text = textdecode.file_text(name, member.data) if member.data else None
         if text:
             yield Text(text, Location(name, "page", ""))
-

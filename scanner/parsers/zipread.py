@@ -1,0 +1,247 @@
+"""Zip reading that reads what Android reads, refuses what it must, and stays bounded.
+
+Central directory: the standard ``zipfile`` (ZIP64, comments, data descriptors); when it refuses the
+archive, apkInspector's lenient parser (shipped with androguard 4). Members are read by our own code
+from the local header on, because the tricks malware plays live there (peers-and-conventions.md §3):
+- an unknown compression method is read as stored, as Android does;
+- the encryption flag set on data that is not encrypted is ignored, as Android does;
+- a local header whose name or sizes disagree with the central directory is read by the directory;
+- a bad CRC is reported, not fatal; a deflate stream is read to its end even when sizes lie.
+Every oddity becomes an Anomaly (PKG004), every cap hit a limit Anomaly (PKG003), and inflation is
+streamed in 1 MB steps under the caps, so a zip bomb costs a bounded amount of memory and time.
+Member names are labels only: nothing is ever written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from scanner.model import Anomaly, Limits
+
+LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+LOCAL_MAGIC = b"PK\x03\x04"
+STORED, DEFLATED = 0, 8
+STEP = 1 << 20
+
+
+class ArchiveUnreadable(ValueError):
+    """Neither zipfile nor the lenient parser finds a central directory."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One central-directory entry, whatever parser read it."""
+
+    name: str
+    header_offset: int
+    method: int
+    flags: int
+    compressed_size: int
+    size: int
+    crc: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member's inflated bytes (None when a cap refused it) and what was odd about it."""
+
+    entry: Entry
+    data: bytes | None
+    anomalies: tuple[Anomaly, ...]
+
+
+def directory(path: str) -> tuple[list[Entry], list[Anomaly]]:
+    """Every entry of the central directory (duplicates kept), and the archive-level anomalies."""
+    anomalies: list[Anomaly] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = [Entry(i.filename, i.header_offset, i.compress_type, i.flag_bits, i.compress_size,
+                             i.file_size, i.CRC) for i in archive.infolist()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as exc:
+        entries = _lenient_directory(path, exc)
+        anomalies.append(Anomaly("structure", "", f"zipfile refused the central directory ({exc}); read leniently"))
+    anomalies.extend(_name_anomalies(entries))
+    anomalies.extend(_end_record_anomalies(path))
+    return entries, anomalies
+
+
+def _lenient_directory(path: str, cause: Exception) -> list[Entry]:
+    from apkInspector.headers import CentralDirectory, EndOfCentralDirectoryRecord
+
+    try:
+        with open(path, "rb") as handle:
+            eocd = EndOfCentralDirectoryRecord.parse(handle)
+            found = CentralDirectory.parse(handle, eocd).entries.values()
+            entries = [Entry(e.filename, e.relative_offset_of_local_file_header, e.compression_method,
+                             e.general_purpose_bit_flag, e.compressed_size, e.uncompressed_size,
+                             e.crc32_of_uncompressed_data) for e in found]
+    except Exception as exc:  # the lenient parser has its own failure modes; either way: not a zip
+        raise ArchiveUnreadable(f"not a readable zip archive ({cause})") from exc
+    if not entries:
+        raise ArchiveUnreadable(f"not a readable zip archive ({cause})")
+    return entries
+
+
+def _name_anomalies(entries: list[Entry]) -> list[Anomaly]:
+    out: list[Anomaly] = []
+    seen: set[str] = set()
+    for entry in entries:
+        name = entry.name
+        if name in seen:
+            out.append(Anomaly("structure", name, "duplicate entry name: both copies are scanned"))
+        seen.add(name)
+        if "\0" in name or ".." in name.split("/") or name.startswith("/"):
+            out.append(Anomaly("structure", name, "entry name with NUL, '..' or a leading '/'"))
+    return out
+
+
+def _end_record_anomalies(path: str) -> list[Anomaly]:
+    """Several end-of-central-directory records or a huge comment (tools disagree which one wins)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - (1 << 16) - 22))
+        tail = handle.read()
+    count = tail.count(b"PK\x05\x06")
+    out = []
+    if count > 1:
+        out.append(Anomaly("structure", "", f"{count} end-of-central-directory records"))
+    last = tail.rfind(b"PK\x05\x06")
+    if last >= 0 and len(tail) - last - 22 > 4096:
+        out.append(Anomaly("structure", "", f"archive comment of {len(tail) - last - 22} bytes"))
+    return out
+
+
+class Budget:
+    """The package-wide inflated total, shared by the readers of one package (one per thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.inflated = 0
+
+    def spend(self, amount: int) -> None:
+        """Count bytes a reader inflated."""
+        with self._lock:
+            self.inflated += amount
+
+
+class Reader:
+    """Reads members of one archive under the limits. Each thread needs its own Reader (its own file
+    position); readers of one package share a Budget."""
+
+    def __init__(self, path: str, limits: Limits, budget: Budget | None = None) -> None:
+        self._handle: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed by close())
+        self._size = os.path.getsize(path)
+        self._limits = limits
+        self._budget = budget or Budget()
+
+    @property
+    def inflated(self) -> int:
+        """Bytes inflated so far by every reader of the package."""
+        return self._budget.inflated
+
+    def close(self) -> None:
+        """Close the file."""
+        self._handle.close()
+
+    def read(self, entry: Entry) -> Member:
+        """One member, or None data with a limit anomaly when a cap refused it."""
+        anomalies: list[Anomaly] = []
+        start = self._data_offset(entry, anomalies)
+        if start is None:
+            return Member(entry, None, tuple(anomalies))
+        if entry.flags & 0x1:
+            anomalies.append(Anomaly("structure", entry.name, "encryption flag set; read as not encrypted, as "
+                                     "Android does"))
+        if entry.method == DEFLATED:
+            data = self._inflate(entry, start, anomalies)
+        else:
+            if entry.method != STORED:
+                anomalies.append(Anomaly("structure", entry.name, f"unknown compression method {entry.method}; "
+                                         "read as stored, as Android does"))
+            data = self._stored(entry, start, anomalies)
+        if data is not None and zlib.crc32(data) != entry.crc:
+            anomalies.append(Anomaly("structure", entry.name, "CRC-32 does not match the central directory"))
+        return Member(entry, data, tuple(anomalies))
+
+    def _data_offset(self, entry: Entry, anomalies: list[Anomaly]) -> int | None:
+        self._handle.seek(entry.header_offset)
+        header = self._handle.read(LOCAL_HEADER.size)
+        if len(header) < LOCAL_HEADER.size or header[:4] != LOCAL_MAGIC:
+            anomalies.append(Anomaly("unreadable", entry.name, "no local header where the directory points"))
+            return None
+        fields = LOCAL_HEADER.unpack(header)
+        name_len, extra_len = fields[9], fields[10]
+        local_name = self._handle.read(name_len).decode("utf-8", errors="replace")
+        if local_name != entry.name:
+            anomalies.append(Anomaly("structure", entry.name, f"local header names the entry {local_name!r}; "
+                                     "read by the central directory"))
+        if fields[4] != entry.method and not (fields[4] in (STORED, DEFLATED) and entry.method in (STORED, DEFLATED)):
+            anomalies.append(Anomaly("structure", entry.name, "local and central compression methods differ"))
+        return entry.header_offset + LOCAL_HEADER.size + name_len + extra_len
+
+    def _refuse(self, entry: Entry, reason: str, anomalies: list[Anomaly]) -> None:
+        anomalies.append(Anomaly("limit", entry.name, reason))
+
+    def _stored(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
+        length = min(entry.compressed_size, max(0, self._size - start))
+        if not self._room(entry, length, anomalies):
+            return None
+        self._handle.seek(start)
+        data = self._handle.read(length)
+        self._budget.spend(len(data))
+        return data
+
+    def _room(self, entry: Entry, length: int, anomalies: list[Anomaly]) -> bool:
+        limits = self._limits
+        if length > limits.member_bytes:
+            self._refuse(entry, f"member of {length} bytes exceeds the {limits.member_bytes}-byte member limit",
+                         anomalies)
+            return False
+        if self.inflated + length > limits.package_bytes:
+            self._refuse(entry, f"package exceeds the {limits.package_bytes}-byte inflated limit", anomalies)
+            return False
+        return True
+
+    def _inflate(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
+        """Inflate in 1 MB steps, reading compressed data as needed, until the stream ends or a cap hits."""
+        self._handle.seek(start)
+        inflater = zlib.decompressobj(-15)
+        out = bytearray()
+        consumed = 0
+        pending = b""
+        while not inflater.eof:
+            if not pending:
+                pending = self._handle.read(STEP)
+                consumed += len(pending)
+                if not pending:
+                    anomalies.append(Anomaly("structure", entry.name, "deflate stream truncated"))
+                    break
+            try:
+                out += inflater.decompress(pending, STEP)
+            except zlib.error as exc:
+                anomalies.append(Anomaly("unreadable", entry.name, f"deflate stream corrupt ({exc})"))
+                return None
+            pending = inflater.unconsumed_tail or b""
+            if not self._within(entry, len(out), consumed - len(pending), anomalies):
+                return None
+        self._budget.spend(len(out))
+        return bytes(out)
+
+    def _within(self, entry: Entry, inflated: int, compressed: int, anomalies: list[Anomaly]) -> bool:
+        limits = self._limits
+        if inflated > limits.member_bytes:
+            self._refuse(entry, f"inflates past the {limits.member_bytes}-byte member limit", anomalies)
+            return False
+        if self.inflated + inflated > limits.package_bytes:
+            self._refuse(entry, f"package inflates past the {limits.package_bytes}-byte limit", anomalies)
+            return False
+        if inflated > limits.ratio_floor_bytes and inflated > limits.ratio * max(1, compressed):
+            self._refuse(entry, f"inflates more than {limits.ratio}:1 (a zip bomb)", anomalies)
+            return False
+        return True
