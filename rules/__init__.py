@@ -21,6 +21,8 @@ from scanner.rules import (
     location_precise_fuzzy_conflict,
     location_purpose_missing,
     package_errors,
+    package_limit_exceeded,
+    package_structure_anomaly,
     permission_declaration_missing,
     permission_undeclared,
     private_info_api_undeclared,
@@ -51,6 +53,8 @@ ALL_RULES: tuple[ModuleType, ...] = (
     private_info_api_undeclared,
     location_purpose_missing,
     location_precise_fuzzy_conflict,
+    package_limit_exceeded,
+    package_structure_anomaly,
 )
 
 CATALOGUE: dict[str, RuleMeta] = {

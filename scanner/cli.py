@@ -25,7 +25,9 @@ SEVERITIES = ("error", "warning", "note")
 CONFIG_KEYS = {"fmt": "format", "output": "output", "fail_on": "fail-on", "exit_zero": "exit-zero",
                "expect_filing": "expect-filing", "kind": "kind", "wxid": "wxid", "color": "color",
                "preset": "preset", "suppressions": "suppressions", "baseline": "baseline",
-               "show_suppressed": "show-suppressed", "source_root": "source-root"}
+               "show_suppressed": "show-suppressed", "source_root": "source-root",
+               "max_member_mb": "max-member-mb", "max_package_mb": "max-package-mb", "max_ratio": "max-ratio",
+               "max_members": "max-members", "max_depth": "max-depth"}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,6 +92,16 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
 @click.option("--show-suppressed", is_flag=True, help="List suppressed and baselined findings too.")
 @click.option("--source-root", type=click.Path(file_okay=False), metavar="DIR",
               help="The app's source folder (e.g. app/src/main): SARIF and annotations point at its files.")
+@click.option("--max-member-mb", type=click.IntRange(min=1), default=None, metavar="MB",
+              help="Cap on one member's inflated size (default 512); a hit is PKG003.")
+@click.option("--max-package-mb", type=click.IntRange(min=1), default=None, metavar="MB",
+              help="Cap on a package's inflated size (default 2048).")
+@click.option("--max-ratio", type=click.IntRange(min=2), default=None, metavar="N",
+              help="Inflation ratio that marks a zip bomb (default 200).")
+@click.option("--max-members", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Cap on the entries of one archive (default 100000).")
+@click.option("--max-depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Cap on packages nested in packages (default 2).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, create_baseline: str | None,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jsonschema
 
-from scanner.model import Options, PackageKind, RuleId, Severity
+from scanner.model import Limits, Options, PackageKind, RuleId, Severity
 
 CONFIG_NAMES = ("beian-scan.toml", ".beian-scan.toml", "pyproject.toml")
 OPTION_OWNERS = {"expected": "FIL005", "kind": "FIL003", "synonyms": "PRM001", "context-words": "FIL007"}
@@ -173,12 +173,25 @@ def _options(merged: dict[str, Any], rules: dict[str, Any]) -> Options:
     synonyms = rules.get("PRM001", {}).get("synonyms", {})
     words = list(merged.get("context-words") or []) + list(rules.get("FIL007", {}).get("context-words") or [])
     return Options(
+        limits=_limits(merged),
         kind=PackageKind(kind) if kind else None,
         expect_filing=tuple(normalize(n) for n in merged.get("expect-filing") or ()),
         expected_by_app=tuple((app, normalize(n)) for app, n in expected.items()),
         wxid=merged.get("wxid"),
         context_words=tuple(words),
         permission_synonyms=tuple((perm, tuple(names)) for perm, names in synonyms.items()),
+    )
+
+
+def _limits(merged: dict[str, Any]) -> Limits:
+    default = Limits()
+    mib = 1024 * 1024
+    return Limits(
+        member_bytes=int(merged.get("max-member-mb", default.member_bytes // mib)) * mib,
+        package_bytes=int(merged.get("max-package-mb", default.package_bytes // mib)) * mib,
+        ratio=int(merged.get("max-ratio", default.ratio)),
+        members=int(merged.get("max-members", default.members)),
+        depth=int(merged.get("max-depth", default.depth)),
     )
 
 

@@ -181,7 +181,7 @@ class Reader:
         if local_name != entry.name:
             anomalies.append(Anomaly("structure", entry.name, f"local header names the entry {local_name!r}; "
                                      "read by the central directory"))
-        if fields[4] != entry.method and not (fields[4] in (STORED, DEFLATED) and entry.method in (STORED, DEFLATED)):
+        if fields[3] != entry.method:  # the central directory wins, as in Android's reader
             anomalies.append(Anomaly("structure", entry.name, "local and central compression methods differ"))
         return entry.header_offset + LOCAL_HEADER.size + name_len + extra_len
 

@@ -1,0 +1,34 @@
+"""PKG003 package-limit-exceeded: a cap refused part of the package; everything else was scanned.
+
+Store audits meet packages built to exhaust scanners: zip bombs (one member inflating to gigabytes, or
+200:1 and more), millions of entries, packages nested in packages. Each cap (inflated bytes per member
+and per package, inflation ratio, entry count, nesting depth) is configurable; a hit skips that part,
+says so here, and keeps the scan of the rest. A skipped member may hide a filing number, so this is
+an error by default: the result is incomplete.
+
+PASS: every member inflates within the limits.
+FAIL: ``assets/blob.bin`` inflates more than 200:1 (a zip bomb) and is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    doc=__doc__ or "",
+    id=RuleId("PKG003"),
+    name="package-limit-exceeded",
+    severity=Severity.ERROR,
+    summary="A size, ratio, entry-count or nesting cap refused part of the package",
+    fix="Check the member: a legitimate one needs a higher cap (max-member-mb, max-ratio …); a bomb is hostile.",
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding per cap hit."""
+    for anomaly in package.anomalies:
+        if anomaly.kind == "limit":
+            where = Location(anomaly.member, "archive", "") if anomaly.member else None
+            yield Finding(RULE.id, f"{anomaly.member or 'package'}: {anomaly.detail}", where, (anomaly.detail,))
