@@ -75,6 +75,10 @@ def _zip_kind(path: str) -> str:
         raise PackageUnreadable(str(exc)) from exc
     if "AndroidManifest.xml" in names:
         return "apk"
+    from scanner.parsers import bundle
+
+    if bundle.is_bundle(names):
+        return "apk-set"
     if "manifest.json" in names:
         return "rpk"
     if names & set(HARMONY_MARKERS):
@@ -90,6 +94,10 @@ def parse(path: str, wxid: str | None = None, fast: bool = True, limits: Limits 
         from scanner.parsers import apk
 
         return apk.parse(path, fast, limits)
+    if fmt == "apk-set":
+        from scanner.parsers import bundle
+
+        return bundle.parse(path, limits)
     if fmt == "rpk":
         from scanner.parsers import rpk
 

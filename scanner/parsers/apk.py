@@ -35,10 +35,12 @@ LARGE_FILE = 512 * 1024
 """Text assets above this size (bundles) are read around their anchors only, unless ``fast`` is off."""
 
 
-def parse(path: str, fast: bool = True, limits: Limits | None = None) -> Package:
-    """Read the APK at ``path``. ``fast`` skips what cannot matter to any rule (DEX strings without an
-    anchor, the bulk of large text assets); ``fast=False`` decodes everything (the reference path the
-    tests hold the fast one against). ``limits`` caps inflation and member counts (hostile input)."""
+def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
+          budget: zipread.Budget | None = None, label: str | None = None) -> Package:
+    """Read the APK at ``path`` (or in memory: an APK nested in a bundle). ``fast`` skips what cannot
+    matter to any rule (DEX strings without an anchor, the bulk of large text assets); ``fast=False``
+    decodes everything (the reference path the tests hold the fast one against). ``limits`` caps
+    inflation and member counts (hostile input); ``budget`` is shared with an enclosing bundle."""
     limits = limits or Limits()
     digest = prefetch.hash_file(path)
     try:
@@ -51,10 +53,11 @@ def parse(path: str, fast: bool = True, limits: Limits | None = None) -> Package
         files = files[: limits.members]
     if not any(e.name == "AndroidManifest.xml" for e in files):
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
-    budget = zipread.Budget()
+    budget = budget or zipread.Budget()
     reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
+    shown = label or (path if isinstance(path, str) else "<memory>")
     try:
-        return _parse_members(path, digest, (reader, ahead_reader), files, anomalies, fast)
+        return _parse_members(shown, digest, (reader, ahead_reader), files, anomalies, fast)
     finally:
         reader.close()
         ahead_reader.close()
@@ -72,7 +75,11 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
     scanned: dict[int, list[Text]] = {}
     reader, ahead_reader = readers
     with prefetch.ReadAhead(ahead_reader.read, queue) as ahead:
-        manifest = _elements(_member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies))
+        manifest_bytes = _member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies)
+        if manifest_bytes.lstrip()[:1] == b"<":
+            anomalies.append(Anomaly("structure", "AndroidManifest.xml", "plain-text XML, not binary XML "
+                                     "(Android would refuse it)"))
+        manifest = _elements(manifest_bytes)
         if not any(e.tag == "manifest" for e in manifest):
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
         table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies)
@@ -115,10 +122,33 @@ def _table(data: bytes, anomalies: list[Anomaly]) -> arsc.ResourceTable:
 def _elements(data: bytes) -> list[XmlElement]:
     """Start tags and text nodes of a binary XML document: our strict reader first (fast, no import),
     androguard's lenient reader when a file is tampered with (peers-and-conventions.md §3)."""
+    if data.lstrip()[:1] == b"<":
+        return _text_xml_elements(data)
     try:
         return list(axml.elements(data))
     except (ChunkError, struct.error, IndexError, ValueError):
         return list(_lenient_elements(data))
+
+
+def _text_xml_elements(data: bytes) -> list[XmlElement]:
+    """A manifest or layout shipped as plain-text XML (a trick: Android rejects it, naive tools parse it).
+    Parsed with entity resolution and network access off, so the document cannot reach anything."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return []
+    if root is None:
+        return []
+    elements = []
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        attrs = tuple(XmlAttr(etree.QName(k).localname, axml.TYPE_STRING, 0, v) for k, v in node.attrib.items())
+        elements.append(XmlElement(etree.QName(node).localname, attrs))
+    return elements
 
 
 def _lenient_elements(data: bytes) -> Iterator[XmlElement]:

@@ -23,15 +23,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def hash_file(path: str) -> Future[str]:
-    """The file's SHA-256, computed in a background thread."""
+def hash_file(path: str | bytes) -> Future[str]:
+    """The SHA-256 of a file (or of bytes), computed in a background thread."""
     executor = ThreadPoolExecutor(max_workers=1)
     future = executor.submit(_sha256, path)
     executor.shutdown(wait=False)
     return future
 
 
-def _sha256(path: str) -> str:
+def _sha256(path: str | bytes) -> str:
+    if isinstance(path, bytes):
+        return hashlib.sha256(path).hexdigest()
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 

@@ -14,6 +14,7 @@ Member names are labels only: nothing is ever written to disk.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import threading
@@ -28,6 +29,20 @@ LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_MAGIC = b"PK\x03\x04"
 STORED, DEFLATED = 0, 8
 STEP = 1 << 20
+
+
+Source = str | bytes
+"""A package on disk (its path) or in memory (a package nested in another, never written to disk)."""
+
+
+def open_source(source: Source) -> BinaryIO:
+    """A binary file object for a path or for bytes."""
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+
+
+def source_size(source: Source) -> int:
+    """Size in bytes of a path or bytes."""
+    return len(source) if isinstance(source, bytes) else os.path.getsize(source)
 
 
 class ArchiveUnreadable(ValueError):
@@ -56,11 +71,11 @@ class Member:
     anomalies: tuple[Anomaly, ...]
 
 
-def directory(path: str) -> tuple[list[Entry], list[Anomaly]]:
+def directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
     """Every entry of the central directory (duplicates kept), and the archive-level anomalies."""
     anomalies: list[Anomaly] = []
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_source(path) as handle, zipfile.ZipFile(handle) as archive:
             entries = [Entry(i.filename, i.header_offset, i.compress_type, i.flag_bits, i.compress_size,
                              i.file_size, i.CRC) for i in archive.infolist()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as exc:
@@ -71,11 +86,11 @@ def directory(path: str) -> tuple[list[Entry], list[Anomaly]]:
     return entries, anomalies
 
 
-def _lenient_directory(path: str, cause: Exception) -> list[Entry]:
+def _lenient_directory(path: Source, cause: Exception) -> list[Entry]:
     from apkInspector.headers import CentralDirectory, EndOfCentralDirectoryRecord
 
     try:
-        with open(path, "rb") as handle:
+        with open_source(path) as handle:
             eocd = EndOfCentralDirectoryRecord.parse(handle)
             found = CentralDirectory.parse(handle, eocd).entries.values()
             entries = [Entry(e.filename, e.relative_offset_of_local_file_header, e.compression_method,
@@ -101,10 +116,10 @@ def _name_anomalies(entries: list[Entry]) -> list[Anomaly]:
     return out
 
 
-def _end_record_anomalies(path: str) -> list[Anomaly]:
+def _end_record_anomalies(path: Source) -> list[Anomaly]:
     """Several end-of-central-directory records or a huge comment (tools disagree which one wins)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as handle:
+    size = source_size(path)
+    with open_source(path) as handle:
         handle.seek(max(0, size - (1 << 16) - 22))
         tail = handle.read()
     count = tail.count(b"PK\x05\x06")
@@ -134,9 +149,9 @@ class Reader:
     """Reads members of one archive under the limits. Each thread needs its own Reader (its own file
     position); readers of one package share a Budget."""
 
-    def __init__(self, path: str, limits: Limits, budget: Budget | None = None) -> None:
-        self._handle: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed by close())
-        self._size = os.path.getsize(path)
+    def __init__(self, path: Source, limits: Limits, budget: Budget | None = None) -> None:
+        self._handle = open_source(path)
+        self._size = source_size(path)
         self._limits = limits
         self._budget = budget or Budget()
 
@@ -178,6 +193,8 @@ class Reader:
         fields = LOCAL_HEADER.unpack(header)
         name_len, extra_len = fields[9], fields[10]
         local_name = self._handle.read(name_len).decode("utf-8", errors="replace")
+        if extra_len > 4096:
+            anomalies.append(Anomaly("structure", entry.name, f"local extra field of {extra_len} bytes"))
         if local_name != entry.name:
             anomalies.append(Anomaly("structure", entry.name, f"local header names the entry {local_name!r}; "
                                      "read by the central directory"))
