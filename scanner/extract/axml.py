@@ -83,9 +83,11 @@ def elements(data: bytes) -> Iterator[XmlElement]:
 
 def _start(data: bytes, at: int, end: int, pool: StringPool, resource_map: tuple[int, ...]) -> XmlElement:
     _ns, name, attr_start, attr_size, count = struct.unpack_from("<IIHHH", data, at)
-    if attr_size != _ATTR.size:
-        raise ChunkError(f"attribute size {attr_size}, expected {_ATTR.size}")
+    # Tampered manifests declare attributeSize 0x18: a stride with padding when the attributes fit it,
+    # else the real 0x14 records (jadx #2210 reads them so).
     first = at + attr_start
+    if attr_size < _ATTR.size or first + count * attr_size > end:
+        attr_size = _ATTR.size
     if first + count * attr_size > end:
         raise ChunkError("attributes run past their element")
     attrs = []

@@ -79,7 +79,7 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
         if manifest_bytes.lstrip()[:1] == b"<":
             anomalies.append(Anomaly("structure", "AndroidManifest.xml", "plain-text XML, not binary XML "
                                      "(Android would refuse it)"))
-        manifest = _elements(manifest_bytes)
+        manifest = _elements(manifest_bytes, "AndroidManifest.xml", anomalies)
         if not any(e.tag == "manifest" for e in manifest):
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
         table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies)
@@ -119,14 +119,16 @@ def _table(data: bytes, anomalies: list[Anomaly]) -> arsc.ResourceTable:
     return table
 
 
-def _elements(data: bytes) -> list[XmlElement]:
+def _elements(data: bytes, member: str = "", anomalies: list[Anomaly] | None = None) -> list[XmlElement]:
     """Start tags and text nodes of a binary XML document: our strict reader first (fast, no import),
     androguard's lenient reader when a file is tampered with (peers-and-conventions.md §3)."""
     if data.lstrip()[:1] == b"<":
         return _text_xml_elements(data)
     try:
         return list(axml.elements(data))
-    except (ChunkError, struct.error, IndexError, ValueError):
+    except (ChunkError, struct.error, IndexError, ValueError) as exc:
+        if anomalies is not None:
+            anomalies.append(Anomaly("structure", member, f"binary XML tampered with ({exc}); read leniently"))
         return list(_lenient_elements(data))
 
 
@@ -244,7 +246,7 @@ def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: 
     if posixpath.basename(name).startswith("classes") and ext == ".dex":
         yield from _dex_texts(name, data, anomalies, fast)
     elif name.startswith("res/") and ext == ".xml" and data[:2] == b"\x03\x00":
-        yield from _xml_texts(name, data, table)
+        yield from _xml_texts(name, data, table, anomalies)
     elif name.startswith("lib/"):
         yield from _binary_texts(name, data, "native")
     else:
@@ -260,10 +262,10 @@ def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], fast: bool) -> 
         anomalies.append(Anomaly("unreadable", name, f"DEX string table unreadable ({exc})"))
 
 
-def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable) -> Iterator[Text]:
+def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly]) -> Iterator[Text]:
     """Literal text attributes and resolved @string references of a layout / preference / xml file."""
     kind = "layout" if name.startswith("res/layout") else "xml"
-    for element in _elements(data):
+    for element in _elements(data, name, anomalies):
         if element.tag == "#text":
             yield Text(element.text, Location(name, kind, "text()"))
             continue

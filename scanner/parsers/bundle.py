@@ -71,7 +71,9 @@ def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, depth: 
 
 def _merge(shown: str, path: zipread.Source, inner: list[tuple[str, Package]], anomalies: list[Anomaly]) -> Package:
     if not inner:
-        raise PackageUnreadable("APK set without a readable APK")
+        cause = next((a for a in anomalies if a.kind == "limit"), anomalies[0] if anomalies else None)
+        why = f": {cause.member}: {cause.detail}" if cause else ""
+        raise PackageUnreadable(f"APK set without an APK readable within the limits{why}")
     base = inner[0][1]
     texts = tuple(Text(t.value, Location(f"{name}!{t.location.member}", t.location.kind, t.location.pointer), t.line)
                   for name, package in inner for t in package.texts)

@@ -1,0 +1,81 @@
+"""Hostile packages (fixtures/hostile/make.py, made into a temporary folder): each gives its expected
+result; the zip bombs are refused with bounded memory in a child process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from scanner import engine
+from scanner.model import Options
+
+from conftest import FIXTURES
+
+sys.path.insert(0, str(FIXTURES / "hostile"))
+import make
+
+EXPECTED = json.loads((FIXTURES / "hostile" / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hostile")
+    make.make(out)
+    return out
+
+
+def test_every_trick_has_an_expectation():
+    assert set(make.CASES) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_expected_result(hostile, name):
+    want = EXPECTED[name]
+    result = engine.scan_path(str(hostile / name), Options())
+    if not want["readable"]:
+        assert result.error is not None and result.error.rule_id == want["error"]
+        assert want["message"] in result.error.message
+        return
+    assert result.error is None, result.error
+    assert result.info.app_id == want["app_id"]
+    rules = {f.rule_id for f in result.findings}
+    assert set(want["rules"]) <= rules
+    assert not {"PKG003", "PKG004"} - set(want["rules"]) & rules, "no anomaly beyond the expected ones"
+    if "anomaly" in want:
+        assert any(want["anomaly"] in f.message for f in result.findings if f.rule_id in ("PKG003", "PKG004"))
+
+
+def test_duplicates_are_both_scanned(hostile):
+    result = engine.scan_path(str(hostile / "duplicate_names.apk"), Options())
+    values = {n.value for n in result.facts.filing_numbers}
+    assert "粤ICP备2023123456号-9A" in values  # the second copy's number was read too
+
+
+def test_odd_names_never_become_paths(hostile, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = engine.scan_path(str(hostile / "odd_names.apk"), Options())
+    odd = {f.location.member for f in result.findings if f.rule_id == "PKG004" and f.location}
+    # zipfile cuts a name at NUL; the local header keeps it, and the disagreement is reported too
+    assert {"assets/../../../etc/evil.txt", "/abs/about.txt", "assets/nul"} <= odd
+    assert "粤ICP备2023123456号-2A" in {n.value for n in result.facts.filing_numbers}  # read, as a label
+    assert list(tmp_path.iterdir()) == []  # nothing written anywhere
+
+
+@pytest.mark.parametrize("name", ["bomb_single.apk", "bomb_nested.apks"])
+def test_bombs_are_refused_with_bounded_memory(hostile, name):
+    script = ("import resource, subprocess, sys, json\n"
+              "proc = subprocess.run([sys.executable, '-m', 'scanner', 'scan', '--format', 'json', sys.argv[1]],"
+              " capture_output=True, text=True, timeout=60)\n"
+              "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+              "print(json.dumps({'code': proc.returncode, 'peak_kb': peak, 'out': proc.stdout}))\n")
+    report = json.loads(subprocess.run([sys.executable, "-c", script, str(hostile / name)], capture_output=True,
+                                       text=True, timeout=120, check=True).stdout)
+    assert report["peak_kb"] < EXPECTED[name]["max_rss_mb"] * 1024
+    result = json.loads(report["out"])["results"][0]
+    if EXPECTED[name]["readable"]:
+        assert report["code"] == 1 and "PKG003" in {f["rule_id"] for f in result["findings"]}
+    else:
+        assert report["code"] == 3 and result["error"]["rule_id"] == "PKG001"
