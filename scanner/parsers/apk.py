@@ -129,7 +129,13 @@ def _elements(data: bytes, member: str = "", anomalies: list[Anomaly] | None = N
     except (ChunkError, struct.error, IndexError, ValueError) as exc:
         if anomalies is not None:
             anomalies.append(Anomaly("structure", member, f"binary XML tampered with ({exc}); read leniently"))
-        return list(_lenient_elements(data))
+        elements: list[XmlElement] = []
+        try:
+            elements.extend(_lenient_elements(data))
+        except Exception as lenient_exc:  # androguard's reader has its own failure modes: keep what it read
+            if anomalies is not None:
+                anomalies.append(Anomaly("unreadable", member, f"binary XML unreadable past a point ({lenient_exc})"))
+        return elements
 
 
 def _text_xml_elements(data: bytes) -> list[XmlElement]:

@@ -78,7 +78,8 @@ def directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
         with open_source(path) as handle, zipfile.ZipFile(handle) as archive:
             entries = [Entry(i.filename, i.header_offset, i.compress_type, i.flag_bits, i.compress_size,
                              i.file_size, i.CRC) for i in archive.infolist()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, struct.error,
+            EOFError, KeyError, IndexError) as exc:
         entries = _lenient_directory(path, exc)
         anomalies.append(Anomaly("structure", "", f"zipfile refused the central directory ({exc}); read leniently"))
     anomalies.extend(_name_anomalies(entries))
@@ -185,6 +186,10 @@ class Reader:
         return Member(entry, data, tuple(anomalies))
 
     def _data_offset(self, entry: Entry, anomalies: list[Anomaly]) -> int | None:
+        if not 0 <= entry.header_offset < self._size:
+            anomalies.append(Anomaly("unreadable", entry.name, f"local header offset {entry.header_offset} is "
+                                     "outside the file"))
+            return None
         self._handle.seek(entry.header_offset)
         header = self._handle.read(LOCAL_HEADER.size)
         if len(header) < LOCAL_HEADER.size or header[:4] != LOCAL_MAGIC:
