@@ -60,6 +60,17 @@ def _escaped_pattern(needles: tuple[bytes, ...]) -> re.Pattern[bytes]:
     return re.compile(rb"\\u(?:" + b"|".join(re.escape(n[2:]) for n in needles) + b")")
 
 
+_TEXT_WORDS = tuple(n.decode("utf-8").lower() for n in TEXT_NEEDLES if not n.startswith(b"\\u"))
+_MARKER_WORDS = tuple(m for m in MARKERS if m.isascii())
+
+
+def text_matters(value: str, name: str = "") -> bool:
+    """Whether a short decoded string can matter to a rule: it holds an anchor, or its resource name
+    marks a permission / privacy declaration (rules/context.py reads place names too)."""
+    lowered = value.lower()
+    return any(word in lowered for word in _TEXT_WORDS) or any(m in name.lower() for m in _MARKER_WORDS)
+
+
 def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
     """Sorted offsets of every occurrence of every needle in ``data[start:end]`` (``bytes.find`` per needle:
     each pass runs at memory speed, several times faster than one regex alternation over the same

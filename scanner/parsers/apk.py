@@ -83,7 +83,8 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
         if not any(e.tag == "manifest" for e in manifest):
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
         table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies)
-        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
+        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings
+                 if not fast or anchors.text_matters(s.value, s.key)]
         for member in ahead:
             anomalies.extend(member.anomalies)
             if member.data is not None:
