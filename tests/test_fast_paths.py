@@ -53,3 +53,18 @@ def test_every_number_example_holds_a_text_anchor(example):
     text = example["text"]
     lowered = text.encode("utf-8").lower()  # what anchored_windows searches: ASCII letters lower-cased
     assert any(n in lowered for n in anchors.TEXT_NEEDLES if not n.startswith(b"\\u"))
+
+
+def test_offloaded_member_gives_the_same_facts(monkeypatch):
+    """The forked helper (used for big members on multi-core machines) changes nothing in the result."""
+    from scanner.parsers import offload
+
+    monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
+    monkeypatch.setattr(offload.os, "cpu_count", lambda: 2)
+    forks = []
+    real_fork = offload.os.fork
+    monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
+    for name in ("large_bundle", "native_only", "dex_only"):
+        path = APKS / f"{name}.apk"
+        assert outcome(path, fast=True) == outcome(path, fast=False)
+    assert len(forks) == 3

@@ -22,7 +22,7 @@ from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable, prefetch, zipread
+from scanner.parsers import PackageUnreadable, offload, prefetch, zipread
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -42,7 +42,6 @@ def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
     decodes everything (the reference path the tests hold the fast one against). ``limits`` caps
     inflation and member counts (hostile input); ``budget`` is shared with an enclosing bundle."""
     limits = limits or Limits()
-    digest = prefetch.hash_file(path)
     try:
         entries, anomalies = zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:
@@ -53,11 +52,16 @@ def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
         files = files[: limits.members]
     if not any(e.name == "AndroidManifest.xml" for e in files):
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
+    # Largest members first: their inflation (in the read-ahead thread) overlaps with reading the
+    # manifest and the resource table here, and with scanning the next member.
+    queue = sorted((e for e in files if _scanned(e.name)), key=lambda e: (-e.compressed_size, e.name))
+    helper = _offload(path, queue, limits) if fast else None  # forks: before any thread starts
+    digest = prefetch.hash_file(path)
     budget = budget or zipread.Budget()
     reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
     try:
-        return _parse_members(shown, digest, (reader, ahead_reader), files, anomalies, fast)
+        return _parse_members(shown, digest, (reader, ahead_reader), files, queue, helper, anomalies, fast)
     finally:
         reader.close()
         ahead_reader.close()
@@ -67,11 +71,26 @@ def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
     return next((e for e in members if e.name == name), None)
 
 
+def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits
+             ) -> tuple[zipread.Entry, offload.Helper] | None:
+    """Hand the largest member to a forked helper when it pays (it must not need the resource table)."""
+    if not isinstance(path, str) or not queue or queue[0].name.startswith("res/"):
+        return None
+    if not offload.worth_it(queue[0], sum(e.compressed_size for e in queue[1:])):
+        return None
+    entry = queue.pop(0)
+    return entry, offload.Helper(path, entry, limits, _scan_alone)
+
+
+def _scan_alone(name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
+    found: list[Anomaly] = []
+    return list(_member_texts(name, data, arsc.ResourceTable(()), found, True)), found
+
+
 def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader, zipread.Reader],
-                   files: list[zipread.Entry], anomalies: list[Anomaly], fast: bool) -> Package:
-    # Largest members first: their inflation (in the read-ahead thread) overlaps with reading the
-    # manifest and the resource table here, and with scanning the next member.
-    queue = sorted((e for e in files if _scanned(e.name)), key=lambda e: (-e.compressed_size, e.name))
+                   files: list[zipread.Entry], queue: list[zipread.Entry],
+                   helper: tuple[zipread.Entry, offload.Helper] | None, anomalies: list[Anomaly],
+                   fast: bool) -> Package:
     scanned: dict[int, list[Text]] = {}
     reader, ahead_reader = readers
     with prefetch.ReadAhead(ahead_reader.read, queue) as ahead:
@@ -89,6 +108,8 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
             anomalies.extend(member.anomalies)
             if member.data is not None:
                 scanned[id(member.entry)] = list(_member_texts(member.entry.name, member.data, table, anomalies, fast))
+    if helper is not None:
+        scanned[id(helper[0])] = _helper_texts(helper, reader, table, anomalies)
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     try:
@@ -96,6 +117,20 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
     except OSError as exc:
         raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
     return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(anomalies))
+
+
+def _helper_texts(helper: tuple[zipread.Entry, offload.Helper], reader: zipread.Reader,
+                  table: arsc.ResourceTable, anomalies: list[Anomaly]) -> list[Text]:
+    """The helper's texts, or the member scanned here when the helper did not deliver."""
+    entry, process = helper
+    delivered = process.result()
+    if delivered is not None:
+        found, texts, _inflated = delivered
+        anomalies.extend(found)
+        return texts
+    member = reader.read(entry)
+    anomalies.extend(member.anomalies)
+    return list(_member_texts(entry.name, member.data, table, anomalies, True)) if member.data is not None else []
 
 
 def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> bytes:
