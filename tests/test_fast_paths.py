@@ -64,7 +64,7 @@ def test_offloaded_member_gives_the_same_facts(monkeypatch):
     forks = []
     real_fork = offload.os.fork
     monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
-    for name in ("large_bundle", "native_only", "dex_only"):
+    for name in ("large_bundle", "native_only", "compliant"):
         path = APKS / f"{name}.apk"
         assert outcome(path, fast=True) == outcome(path, fast=False)
     assert len(forks) == 3

@@ -55,7 +55,8 @@ def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
     # Largest members first: their inflation (in the read-ahead thread) overlaps with reading the
     # manifest and the resource table here, and with scanning the next member.
     queue = sorted((e for e in files if _scanned(e.name)), key=lambda e: (-e.compressed_size, e.name))
-    helper = _offload(path, queue, limits) if fast else None  # forks: before any thread starts
+    head_start = sum(e.size for e in files if e.name in ("AndroidManifest.xml", "resources.arsc")) * 8
+    helper = _offload(path, queue, limits, head_start) if fast else None  # forks: before any thread starts
     digest = prefetch.hash_file(path)
     budget = budget or zipread.Budget()
     reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
@@ -71,15 +72,18 @@ def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
     return next((e for e in members if e.name == name), None)
 
 
-def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits
-             ) -> tuple[zipread.Entry, offload.Helper] | None:
-    """Hand the largest member to a forked helper when it pays (it must not need the resource table)."""
-    if not isinstance(path, str) or not queue or queue[0].name.startswith("res/"):
+def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int
+             ) -> tuple[list[zipread.Entry], offload.Helper] | None:
+    """Hand about half of the members to a forked helper when it pays (not those needing the table)."""
+    if not isinstance(path, str) or not offload.worth_it(queue):
         return None
-    if not offload.worth_it(queue[0], sum(e.compressed_size for e in queue[1:])):
+    movable = [e for e in queue if not e.name.startswith("res/")]
+    mine, _ = offload.split(movable, head_start + sum(e.size for e in queue if e.name.startswith("res/")))
+    if not mine:
         return None
-    entry = queue.pop(0)
-    return entry, offload.Helper(path, entry, limits, _scan_alone)
+    moved = {id(e) for e in mine}
+    queue[:] = [e for e in queue if id(e) not in moved]
+    return mine, offload.Helper(path, mine, limits, _scan_alone)
 
 
 def _scan_alone(name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
@@ -89,7 +93,7 @@ def _scan_alone(name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
 
 def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader, zipread.Reader],
                    files: list[zipread.Entry], queue: list[zipread.Entry],
-                   helper: tuple[zipread.Entry, offload.Helper] | None, anomalies: list[Anomaly],
+                   helper: tuple[list[zipread.Entry], offload.Helper] | None, anomalies: list[Anomaly],
                    fast: bool) -> Package:
     scanned: dict[int, list[Text]] = {}
     reader, ahead_reader = readers
@@ -109,7 +113,7 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
             if member.data is not None:
                 scanned[id(member.entry)] = list(_member_texts(member.entry.name, member.data, table, anomalies, fast))
     if helper is not None:
-        scanned[id(helper[0])] = _helper_texts(helper, reader, table, anomalies)
+        scanned.update(_helper_texts(helper, reader, table, anomalies))
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     try:
@@ -119,18 +123,21 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
     return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(anomalies))
 
 
-def _helper_texts(helper: tuple[zipread.Entry, offload.Helper], reader: zipread.Reader,
-                  table: arsc.ResourceTable, anomalies: list[Anomaly]) -> list[Text]:
-    """The helper's texts, or the member scanned here when the helper did not deliver."""
-    entry, process = helper
+def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zipread.Reader,
+                  table: arsc.ResourceTable, anomalies: list[Anomaly]) -> dict[int, list[Text]]:
+    """The helper's texts per member, or the members scanned here when the helper did not deliver."""
+    entries, process = helper
     delivered = process.result()
-    if delivered is not None:
-        found, texts, _inflated = delivered
-        anomalies.extend(found)
-        return texts
-    member = reader.read(entry)
-    anomalies.extend(member.anomalies)
-    return list(_member_texts(entry.name, member.data, table, anomalies, True)) if member.data is not None else []
+    if delivered is not None and len(delivered) == len(entries):
+        for found, _texts in delivered:
+            anomalies.extend(found)
+        return {id(entry): texts for entry, (_found, texts) in zip(entries, delivered, strict=True)}
+    out: dict[int, list[Text]] = {}
+    for entry in entries:
+        member = reader.read(entry)
+        anomalies.extend(member.anomalies)
+        out[id(entry)] = list(_member_texts(entry.name, member.data, table, anomalies, True)) if member.data else []
+    return out
 
 
 def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> bytes:

@@ -1,11 +1,12 @@
-"""Scan the largest member of a package in a forked helper process, while the parent scans the rest.
+"""Scan about half of a package's members in a forked helper process while the parent scans the rest.
 
 Scanning holds the GIL (``bytes.find``, regular expressions), so threads cannot scan two members at
 once; a forked process can, at the cost of one ``fork``. It is used only where it pays: on POSIX with
-two or more cores, for a member of several megabytes, and before the parent starts any thread (forking
-a threaded process is unsafe). The helper opens the file itself, reads the member through
-scanner.parsers.zipread under the same caps, and sends back the texts and anomalies; if anything goes
-wrong the parent scans the member itself, so the result never depends on the helper.
+two or more cores, for packages with a member of several megabytes, and before the parent starts any
+thread (forking a threaded process is unsafe). The helper opens the file itself, reads its members
+through scanner.parsers.zipread under the same caps, and sends back their texts and anomalies; if
+anything goes wrong the parent scans those members itself, so the result never depends on the helper.
+Members that need the resource table (res/ XML) always stay with the parent.
 """
 
 from __future__ import annotations
@@ -24,16 +25,29 @@ MIN_COMPRESSED = 4 * 1024 * 1024
 Scan = Callable[[str, bytes], tuple[list[Text], list[Anomaly]]]
 
 
-def worth_it(entry: zipread.Entry, remaining: int) -> bool:
-    """Fork only on POSIX, with a spare core, no other thread alive, for a big member beside others."""
+def worth_it(queue: list[zipread.Entry]) -> bool:
+    """Fork only on POSIX, with a spare core, no other thread alive, for a package with a big member."""
     return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
-            and entry.compressed_size >= MIN_COMPRESSED and remaining >= MIN_COMPRESSED // 2)
+            and bool(queue) and queue[0].compressed_size >= MIN_COMPRESSED and len(queue) > 1)
+
+
+def split(queue: list[zipread.Entry], parent_head_start: int) -> tuple[list[zipread.Entry], list[zipread.Entry]]:
+    """(helper's members, parent's members), balanced by inflated size, largest first. The parent also
+    reads the manifest and the resource table (``parent_head_start`` bytes of work)."""
+    helper: list[zipread.Entry] = []
+    parent: list[zipread.Entry] = []
+    load = [0, parent_head_start]
+    for entry in sorted(queue, key=lambda e: -e.size):
+        side = 0 if load[0] <= load[1] else 1
+        (helper if side == 0 else parent).append(entry)
+        load[side] += max(entry.size, entry.compressed_size)
+    return helper, parent
 
 
 class Helper:
-    """A forked process scanning one member; ``result()`` waits for it (None when it failed)."""
+    """A forked process scanning some members; ``result()`` waits for it (None when it failed)."""
 
-    def __init__(self, path: str, entry: zipread.Entry, limits: Limits, scan: Scan) -> None:
+    def __init__(self, path: str, entries: list[zipread.Entry], limits: Limits, scan: Scan) -> None:
         read_end, write_end = os.pipe()
         self._pid = os.fork()
         if self._pid == 0:  # the helper: scan, send, leave without running the parent's exit handlers
@@ -41,19 +55,21 @@ class Helper:
             code = 1
             try:
                 reader = zipread.Reader(path, limits)
-                member = reader.read(entry)
-                texts, found = scan(entry.name, member.data) if member.data is not None else ([], [])
+                results = []
+                for entry in entries:
+                    member = reader.read(entry)
+                    texts, found = scan(entry.name, member.data) if member.data is not None else ([], [])
+                    results.append((member.anomalies + tuple(found), texts))
                 with os.fdopen(write_end, "wb") as out:
-                    pickle.dump((member.anomalies + tuple(found), texts, reader.inflated), out,
-                                protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(results, out, protocol=pickle.HIGHEST_PROTOCOL)
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_end)
         self._read_end = read_end
 
-    def result(self) -> tuple[tuple[Anomaly, ...], list[Text], int] | None:
-        """(anomalies, texts, inflated bytes) from the helper, or None if it did not deliver."""
+    def result(self) -> list[tuple[tuple[Anomaly, ...], list[Text]]] | None:
+        """(anomalies, texts) per member, in order, from the helper; None if it did not deliver."""
         try:
             with os.fdopen(self._read_end, "rb") as incoming:
                 data = incoming.read()
@@ -62,7 +78,7 @@ class Helper:
         if os.waitstatus_to_exitcode(status) != 0 or not data:
             return None
         try:
-            anomalies, texts, inflated = pickle.loads(data)  # our own child's output, not external input
+            results: list[tuple[tuple[Anomaly, ...], list[Text]]] = pickle.loads(data)  # our own child's output
         except (pickle.UnpicklingError, EOFError, ValueError):
             return None
-        return anomalies, texts, inflated
+        return results
