@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Protocol
 
 from scanner.model import Facts, Finding, Options, Package, RuleMeta
@@ -37,7 +36,7 @@ class Rule(Protocol):
     def check(self, package: Package, facts: Facts, options: Options) -> Iterator[Finding]: ...
 
 
-ALL_RULES: tuple[ModuleType, ...] = (
+ALL_RULES: tuple[Rule, ...] = (
     filing_number_missing,
     filing_number_malformed,
     filing_number_wrong_kind,

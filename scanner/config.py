@@ -21,7 +21,6 @@ from scanner.model import Limits, Options, PackageKind, RuleId, Severity
 
 CONFIG_NAMES = ("beian-scan.toml", ".beian-scan.toml", "pyproject.toml")
 OPTION_OWNERS = {"expected": "FIL005", "kind": "FIL003", "synonyms": "PRM001", "context-words": "FIL007"}
-PRESETS = ("default", "strict")
 
 
 class ConfigError(ValueError):

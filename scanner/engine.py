@@ -41,10 +41,7 @@ Parser = Callable[[str, Options], Package]
 def scan_path(path: str, options: Options, parser: Parser | None = None,
               policy: Policy = DEFAULT_POLICY) -> ScanResult:
     """Scan one package; any failure to read it becomes an error result, never an exception."""
-    if parser is None:
-        from scanner.parsers import parse
-
-        parser = lambda p, o: parse(p, o.wxid, limits=o.limits)  # noqa: E731
+    parser = parser or _parse
     try:
         package = parser(path, options)
     except PackageUnreadable as exc:
@@ -64,6 +61,12 @@ class Acceptance:
     suppressions: tuple[Suppression, ...] = ()
     baseline: frozenset[str] = frozenset()
     today: datetime.date = field(default_factory=datetime.date.today)
+
+
+def _parse(path: str, options: Options) -> Package:
+    from scanner.parsers import parse
+
+    return parse(path, options.wxid, limits=options.limits)
 
 
 def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:

@@ -24,12 +24,6 @@ MARKERS = ("权限", "隐私", "permission", "privacy")
 DEX_CJK = ("备", "证", "證", "Ｂ２", "权限", "隐私")
 
 
-def spellings(words: tuple[str, ...]) -> tuple[str, ...]:
-    """Lower, upper and capitalized forms of the ASCII words (non-ASCII words as they are)."""
-    forms = (f for w in words for f in ((w, w.upper(), w.capitalize()) if w.isascii() else (w,)))
-    return tuple(dict.fromkeys(forms))
-
-
 def escaped(text: str) -> list[str]:
     """The lower-case ``\\uxxxx`` form of a non-ASCII text (ASCII-only JavaScript; matched lower-cased)."""
     if text.isascii():

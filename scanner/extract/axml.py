@@ -22,7 +22,6 @@ RES_XML_START_ELEMENT_TYPE = 0x0102
 RES_XML_CDATA_TYPE = 0x0104
 TYPE_REFERENCE = 0x01
 TYPE_STRING = 0x03
-NO_INDEX = 0xFFFFFFFF
 _CHUNK = struct.Struct("<HHI")
 _ATTR = struct.Struct("<IIIHBBI")
 # android:attr resource ids of the attributes the scanner reads (public.xml of the framework).

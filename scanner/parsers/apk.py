@@ -24,7 +24,6 @@ from scanner.extract.stringpool import ChunkError
 from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
 from scanner.parsers import PackageUnreadable, offload, prefetch, zipread
 
-ANDROID_NS = "http://schemas.android.com/apk/res/android"
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
                              "summaryOn", "summaryOff", "dialogTitle", "dialogMessage"})
 PERMISSION_TAGS = frozenset({"uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m"})
