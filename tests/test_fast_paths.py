@@ -68,3 +68,22 @@ def test_offloaded_member_gives_the_same_facts(monkeypatch):
         path = APKS / f"{name}.apk"
         assert outcome(path, fast=True) == outcome(path, fast=False)
     assert len(forks) == 3
+
+
+def test_helper_is_reaped_when_the_parse_stops_early(monkeypatch, tmp_path):
+    import os
+    import zipfile
+
+    from scanner.parsers import offload
+
+    monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
+    monkeypatch.setattr(offload.os, "cpu_count", lambda: 2)
+    broken = tmp_path / "broken.apk"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("AndroidManifest.xml", b"\x00garbage, not binary XML" * 10)
+        archive.writestr("assets/a.txt", "备案号：粤ICP备2023123456号-1A" * 100)
+        archive.writestr("assets/b.txt", "x" * 1000)
+    with pytest.raises(PackageUnreadable):
+        parse(str(broken))
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no helper left behind

@@ -65,6 +65,8 @@ def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
     finally:
         reader.close()
         ahead_reader.close()
+        if helper is not None:
+            helper[1].close()  # reaps the helper when the parse stopped early (a no-op after result())
 
 
 def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
@@ -119,7 +121,10 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
         info = _identity(path, digest.result(), manifest, table)
     except OSError as exc:
         raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
-    return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), tuple(anomalies))
+    # Members are read largest first and partly by the helper: sort anomalies so the report does not
+    # depend on the reading order.
+    ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
+    return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), ordered)
 
 
 def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zipread.Reader,

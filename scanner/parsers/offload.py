@@ -11,8 +11,10 @@ Members that need the resource table (res/ XML) always stay with the parent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable
 
@@ -67,6 +69,7 @@ class Helper:
                 os._exit(code)
         os.close(write_end)
         self._read_end = read_end
+        self._reaped = False
 
     def result(self) -> list[tuple[tuple[Anomaly, ...], list[Text]]] | None:
         """(anomalies, texts) per member, in order, from the helper; None if it did not deliver."""
@@ -75,6 +78,7 @@ class Helper:
                 data = incoming.read()
         finally:
             _, status = os.waitpid(self._pid, 0)
+            self._reaped = True
         if os.waitstatus_to_exitcode(status) != 0 or not data:
             return None
         try:
@@ -82,3 +86,14 @@ class Helper:
         except (pickle.UnpicklingError, EOFError, ValueError):
             return None
         return results
+
+    def close(self) -> None:
+        """Stop and reap a helper whose result is not wanted (the parse ended early)."""
+        if self._reaped:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(self._pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.close(self._read_end)
+        os.waitpid(self._pid, 0)
+        self._reaped = True
