@@ -78,6 +78,10 @@ def test_helper_is_reaped_when_the_parse_stops_early(monkeypatch, tmp_path):
 
     monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
     monkeypatch.setattr(offload.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(offload.threading, "active_count", lambda: 1)
+    forks = []
+    real_fork = offload.os.fork
+    monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
     broken = tmp_path / "broken.apk"
     with zipfile.ZipFile(broken, "w") as archive:
         archive.writestr("AndroidManifest.xml", b"\x00garbage, not binary XML" * 10)
@@ -85,5 +89,6 @@ def test_helper_is_reaped_when_the_parse_stops_early(monkeypatch, tmp_path):
         archive.writestr("assets/b.txt", "x" * 1000)
     with pytest.raises(PackageUnreadable):
         parse(str(broken))
+    assert forks == [1]
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no helper left behind
