@@ -170,3 +170,19 @@ def _write_outputs(report: Report, settings: Settings) -> None:
             _write(target, rendered)
         else:
             click.echo(rendered, nl=False)
+
+
+@main.command("rules")
+@click.argument("rule_id", required=False)
+def rules_command(rule_id: str | None) -> None:
+    """List the rules, or show one rule's documentation (what, why, PASS/FAIL examples, sources)."""
+    from scanner.rules import CATALOGUE
+
+    if rule_id is None:
+        for meta in sorted(CATALOGUE.values(), key=lambda m: m.id):
+            click.echo(f"{meta.id}  {meta.name:<34} {meta.severity.label:<8} {meta.summary}")
+        return
+    found = CATALOGUE.get(rule_id.upper())
+    if found is None:
+        fail(f"unknown rule {rule_id!r} (beian-scan rules lists them)")
+    click.echo(f"{found.id} {found.name} ({found.severity.label})\n\n{found.doc.strip()}\n\nFix: {found.fix}")

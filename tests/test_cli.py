@@ -130,3 +130,14 @@ def test_mini_program_source_folder_scans():
     assert code == 1
     assert "MPP001 private-info-api-undeclared" in out
     assert "where: pages/index/index.js (line 8)" in out
+
+
+def test_rules_lists_and_documents():
+    code, out, _ = run("rules")
+    assert code == 0
+    ids = [line.split()[0] for line in out.splitlines()]
+    assert ids == sorted(ids) and {"FIL001", "MPP003", "PKG004"} <= set(ids)
+    code, out, _ = run("rules", "fil002")
+    assert code == 0 and "PASS" in out and "FAIL" in out and "Fix:" in out
+    code, _, err = run("rules", "XYZ999")
+    assert code == 2 and "unknown rule" in err
