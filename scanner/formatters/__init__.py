@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner.model import Report
+from scanner.model import Report, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,26 @@ class FormatOptions:
 
 
 Formatter = Callable[[Report, FormatOptions], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The counts every report ends with."""
+
+    packages: int
+    unreadable: int
+    findings: dict[Severity, int]
+    suppressed: int
+
+
+def summarize(report: Report) -> Summary:
+    """Packages, unreadable packages, active findings per severity, accepted findings."""
+    counts = dict.fromkeys(sorted(Severity, reverse=True), 0)
+    for result in report.results:
+        for finding in result.findings:
+            counts[finding.severity] += 1
+    return Summary(len(report.results), sum(1 for r in report.results if r.error is not None), counts,
+                   sum(len(r.suppressed) for r in report.results))
 
 
 FORMATS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.formatters import FormatOptions
-from scanner.model import Facts, Location, Report, ReportedFinding, ScanResult, Severity
+from scanner.formatters import FormatOptions, summarize
+from scanner.model import Facts, Location, Report, ReportedFinding, ScanResult
 
 SCHEMA_VERSION = "1"
 
@@ -74,10 +74,6 @@ def _finding(finding: ReportedFinding) -> dict[str, Any]:
 
 
 def _summary(report: Report) -> dict[str, Any]:
-    counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
-    for result in report.results:
-        for finding in result.findings:
-            counts[finding.severity.label] += 1
-    unreadable = sum(1 for r in report.results if r.error is not None)
-    suppressed = sum(len(r.suppressed) for r in report.results)
-    return {"packages": len(report.results), "unreadable": unreadable, "findings": counts, "suppressed": suppressed}
+    summary = summarize(report)
+    return {"packages": summary.packages, "unreadable": summary.unreadable,
+            "findings": {s.label: n for s, n in summary.findings.items()}, "suppressed": summary.suppressed}

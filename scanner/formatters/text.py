@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from scanner.formatters import FormatOptions
+from scanner.formatters import FormatOptions, summarize
 from scanner.model import Facts, Report, ReportedFinding, ScanResult, Severity
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.NOTE: "36"}
@@ -109,12 +109,8 @@ def _finding(finding: ReportedFinding, options: FormatOptions) -> list[str]:
 
 
 def _summary(report: Report) -> str:
-    counts = {s: 0 for s in Severity}
-    for result in report.results:
-        for finding in result.findings:
-            counts[finding.severity] += 1
-    unreadable = sum(1 for r in report.results if r.error is not None)
-    suppressed = sum(len(r.suppressed) for r in report.results)
-    accepted = f", {suppressed} suppressed" if suppressed else ""
-    return (f"{len(report.results)} package(s), {unreadable} unreadable: {counts[Severity.ERROR]} error(s), "
+    summary = summarize(report)
+    counts = summary.findings
+    accepted = f", {summary.suppressed} suppressed" if summary.suppressed else ""
+    return (f"{summary.packages} package(s), {summary.unreadable} unreadable: {counts[Severity.ERROR]} error(s), "
             f"{counts[Severity.WARNING]} warning(s), {counts[Severity.NOTE]} note(s){accepted}")

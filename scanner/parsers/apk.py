@@ -117,10 +117,7 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
         scanned.update(_helper_texts(helper, reader, table, anomalies))
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
-    try:
-        info = _identity(path, digest.result(), manifest, table)
-    except OSError as exc:
-        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+    info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
     # Members are read largest first and partly by the helper: sort anomalies so the report does not
     # depend on the reading order.
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))

@@ -32,10 +32,9 @@ def hash_file(path: str | bytes) -> Future[str]:
 
 
 def _sha256(path: str | bytes) -> str:
-    if isinstance(path, bytes):
-        return hashlib.sha256(path).hexdigest()
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    from scanner.parsers import file_sha256
+
+    return hashlib.sha256(path).hexdigest() if isinstance(path, bytes) else file_sha256(path)
 
 
 class ReadAhead(Generic[T, R]):
