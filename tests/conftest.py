@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,17 @@ GOLDEN = ROOT / "tests" / "golden"
 sys.path.insert(0, str(ROOT / "fixtures" / "miniprogram"))  # the project's own wxapkg writer
 SHARED = Path(os.environ.get("BEIAN_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus"
+# The entry points of the environment that runs the tests, never whatever PATH holds: a fresh machine
+# has no global beian-scan, and a stale one hides a broken install (sysconfig: this interpreter's scripts).
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+ENTRY_POINT = SCRIPTS / ("beian-scan.exe" if os.name == "nt" else "beian-scan")
+
+
+def venv_env(**extra: str) -> dict[str, str]:
+    """The environment for a command line that calls ``beian-scan`` by name (a recipe, the action):
+    this environment's scripts folder first on PATH, as an activated venv or setup-python has it."""
+    assert ENTRY_POINT.exists(), f"{ENTRY_POINT} missing: install the project into this environment (pip install -e .)"
+    return {**os.environ, "PATH": f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
 
 
 def text(value: str, member: str = "resources.arsc", kind: str = "resource", pointer: str = "") -> Text:

@@ -13,6 +13,8 @@ from scanner import __version__
 from scanner.cli import main
 from scanner.formatters.text import display_width, wrap
 
+from conftest import ENTRY_POINT
+
 
 def run(*args):
     result = CliRunner().invoke(main, list(args))
@@ -96,7 +98,7 @@ def test_bad_option_is_exit_2(apk_path):
     assert run("scan", apk_path("compliant"), "--fail-on", "fatal")[0] == 2
 
 
-@pytest.mark.parametrize("entry", [["beian-scan"], [sys.executable, "-m", "scanner"]])
+@pytest.mark.parametrize("entry", [[str(ENTRY_POINT)], [sys.executable, "-m", "scanner"]])
 def test_installed_entry_points(entry, apk_path):
     proc = subprocess.run([*entry, "scan", "--format", "json", apk_path("no_number")], capture_output=True,
                           text=True, timeout=120, check=False)
