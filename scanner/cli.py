@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from scanner import __version__
+from scanner.config import LIMIT_MINIMUMS, WXID
 
 if TYPE_CHECKING:
     from scanner.config import OutputSpec, Settings
@@ -54,6 +56,28 @@ def _check_paths(paths: tuple[str, ...]) -> None:
                  "pass package files (batch scanning of folders is not supported yet)")
 
 
+def _check_wxid(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not WXID.match(value):
+        raise click.BadParameter(f"{value!r} is not a mini-program AppID (wx and 16 lower-case hex digits)")
+    return value
+
+
+def _check_numbers(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from scanner.config import filing_number_problem
+
+    for number in value:
+        problem = filing_number_problem(number)
+        if problem:
+            raise click.BadParameter(problem)
+    return value
+
+
+def _limit(key: str, metavar: str, text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A cap flag whose range is the config key's (LIMIT_MINIMUMS), so both accept the same values."""
+    return click.option(f"--{key}", type=click.IntRange(min=LIMIT_MINIMUMS[key]), default=None, metavar=metavar,
+                        help=text)
+
+
 def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
     """The flags the user typed, under their config-key names (defaults do not override the config)."""
     given: dict[str, Any] = {}
@@ -73,11 +97,11 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Exit 1 when a finding is at or above this severity.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (report-only jobs); 2 and 3 stay.")
-@click.option("--expect-filing", multiple=True, metavar="NUMBER",
+@click.option("--expect-filing", multiple=True, metavar="NUMBER", callback=_check_numbers,
               help="The filing number the package must show (repeatable).")
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Package kind to judge by (default: from the format).")
-@click.option("--wxid", metavar="APPID", default=None,
+@click.option("--wxid", metavar="APPID", default=None, callback=_check_wxid,
               help="AppID (wx…) that decrypts PC-client encrypted wxapkg packages (default: from the path).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Config file (default: beian-scan.toml or [tool.beian-scan] in pyproject.toml, found upwards).")
@@ -90,18 +114,13 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
 @click.option("--create-baseline", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write every current finding to a baseline file (then exit 0).")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed and baselined findings too.")
-@click.option("--source-root", type=click.Path(file_okay=False), metavar="DIR",
+@click.option("--source-root", type=click.Path(exists=True, file_okay=False), metavar="DIR",
               help="The app's source folder (e.g. app/src/main): SARIF and annotations point at its files.")
-@click.option("--max-member-mb", type=click.IntRange(min=1), default=None, metavar="MB",
-              help="Cap on one member's inflated size (default 512); a hit is PKG003.")
-@click.option("--max-package-mb", type=click.IntRange(min=1), default=None, metavar="MB",
-              help="Cap on a package's inflated size (default 2048).")
-@click.option("--max-ratio", type=click.IntRange(min=2), default=None, metavar="N",
-              help="Inflation ratio that marks a zip bomb (default 200).")
-@click.option("--max-members", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Cap on the entries of one archive (default 100000).")
-@click.option("--max-depth", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Cap on packages nested in packages (default 2).")
+@_limit("max-member-mb", "MB", "Cap on one member's inflated size (default 512); a hit is PKG003.")
+@_limit("max-package-mb", "MB", "Cap on a package's inflated size (default 2048).")
+@_limit("max-ratio", "N", "Inflation ratio that marks a zip bomb past 64 MB inflated (default 200).")
+@_limit("max-members", "N", "Cap on the entries of one archive (default 100000).")
+@_limit("max-depth", "N", "Cap on packages nested in packages (default 2; 0: none).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, create_baseline: str | None,
@@ -114,13 +133,14 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
     try:
         config_file = config_path or find_config(os.getcwd())
         settings = settings_from(load_config(config_file) if config_file else {}, _given(ctx, values), config_file)
+        # A baseline being created records every finding: an old one (perhaps not written yet) is not read.
         acceptance = engine.Acceptance(
-            suppress.load(settings.suppressions) if settings.suppressions else (),
-            baseline.load(settings.baseline) if settings.baseline else frozenset(),
+            suppress.load(settings.suppressions, engine.CATALOGUE) if settings.suppressions else (),
+            baseline.load(settings.baseline) if settings.baseline and not create_baseline else frozenset(),
         )
     except (ConfigError, suppress.SuppressionError, baseline.BaselineError, ValueError) as exc:
         fail(str(exc))
-    _check_outputs(settings.outputs)
+    _check_outputs(settings.outputs, settings.output)
     notices = engine.expiry_notices(acceptance, settings.suppressions or "")
     report = engine.scan(paths, settings.options, settings.policy, acceptance, notices)
     for result in report.results:
@@ -138,14 +158,18 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
     sys.exit(0 if settings.exit_zero and code == 1 else code)
 
 
-def _check_outputs(outputs: tuple[OutputSpec, ...]) -> None:
+def _check_outputs(outputs: tuple[OutputSpec, ...], output: str | None) -> None:
     from scanner.formatters import FORMATS
 
     for spec in outputs:
         if spec.format not in FORMATS:
             fail(f"unknown format {spec.format!r} (choose from {', '.join(FORMATS)})")
-    if sum(1 for spec in outputs if spec.path is None) > 1:
+    to_stdout = sum(1 for spec in outputs if spec.path is None)
+    if to_stdout > 1:
         fail("only one --format can go to standard output; give the others a file (FORMAT:PATH)")
+    if output and not to_stdout:
+        fail(f"-o/--output {output} names the standard-output report, but every --format has its own file: "
+             "add a --format without a path (e.g. --format text) or drop -o")
 
 
 def _write(path: str, text: str) -> None:

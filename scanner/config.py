@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
 from scanner.model import Limits, Options, PackageKind, RuleId, Severity
 
 CONFIG_NAMES = ("beian-scan.toml", ".beian-scan.toml", "pyproject.toml")
+PATH_KEYS = ("suppressions", "baseline", "source-root", "output")
+"""Keys that name files; in a config file they are relative to the file's folder (as ruff, mypy and
+pre-commit resolve theirs), so the same config works from any subfolder."""
+WXID = re.compile(r"^wx[0-9a-f]{16}$")
+"""A mini-program AppID: ``wx`` and 16 lower-case hex digits (the key of V1MMWX packages)."""
+LIMIT_MINIMUMS = {"max-member-mb": 1, "max-package-mb": 1, "max-ratio": 2, "max-members": 1, "max-depth": 0}
+"""The smallest value of each cap, for the flags and the config file alike (0 nesting levels: an APK
+set's inner APKs are refused; a ratio below 2 would refuse plain deflate)."""
 OPTION_OWNERS = {"expected": "FIL005", "kind": "FIL003", "synonyms": "PRM001", "context-words": "FIL007"}
 
 
@@ -103,12 +112,32 @@ def _schema() -> dict[str, Any]:
 
 
 def load_config(path: str) -> dict[str, Any]:
-    """The validated config table of a file."""
+    """The validated config table of a file, its paths resolved against the file's folder."""
     data = _read_toml(path)
     if os.path.basename(path) == "pyproject.toml":
         data = data.get("tool", {}).get("beian-scan", {})
     validate(data, path)
-    return data
+    resolved = resolve_paths(data, os.path.dirname(os.path.abspath(path)))
+    root = resolved.get("source-root")
+    if root is not None and not os.path.isdir(root):
+        raise ConfigError(f"{path}: invalid config key source-root: {root} is not a folder")
+    return resolved
+
+
+def resolve_paths(data: dict[str, Any], base: str) -> dict[str, Any]:
+    """Relative file names of a config table made absolute against ``base`` (the config's folder)."""
+    resolved = {**data}
+    for key in PATH_KEYS:
+        if isinstance(resolved.get(key), str):
+            resolved[key] = os.path.join(base, os.path.expanduser(resolved[key]))
+    if isinstance(resolved.get("format"), list):
+        resolved["format"] = [_resolve_format(f, base) for f in resolved["format"]]
+    return resolved
+
+
+def _resolve_format(value: str, base: str) -> str:
+    spec = parse_output(value)
+    return value if spec.path is None else f"{spec.format}:{os.path.join(base, os.path.expanduser(spec.path))}"
 
 
 def validate(data: dict[str, Any], source: str) -> None:
@@ -120,11 +149,35 @@ def validate(data: dict[str, Any], source: str) -> None:
     if errors:
         key, message = _describe(errors[0])
         raise ConfigError(f"{source}: invalid config key {key}: {message}")
+    _check_values(data, source)
     for rule_id, table in data.get("rules", {}).items():
         for option, owner in OPTION_OWNERS.items():
             if option in table and rule_id != owner:
                 raise ConfigError(f"{source}: invalid config key rules.{rule_id}.{option}: "
                                   f"this option belongs to rules.{owner}")
+
+
+def _check_values(data: dict[str, Any], source: str) -> None:
+    """What a schema cannot say: filing numbers that must be well formed, limits with one range."""
+    numbers = [("expect-filing", n) for n in data.get("expect-filing") or ()]
+    numbers += [(f"rules.FIL005.expected.{app}", n)
+                for app, n in data.get("rules", {}).get("FIL005", {}).get("expected", {}).items()]
+    for key, number in numbers:
+        problem = filing_number_problem(number)
+        if problem:
+            raise ConfigError(f"{source}: invalid config key {key}: {problem}")
+
+
+def filing_number_problem(value: str) -> str | None:
+    """Why ``value`` is not one well-formed filing number (None when it is), for --expect-filing."""
+    from scanner.rules.number_shapes import find_numbers, normalize
+
+    found = list(find_numbers(value))
+    if len(found) != 1 or normalize(found[0].raw) != normalize(value.strip()):
+        return f"{value!r} is not a filing number (expected e.g. 粤ICP备2023123456号-1A)"
+    if found[0].problem:
+        return f"{value!r} is not a well-formed filing number: {found[0].problem}"
+    return None
 
 
 def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:

@@ -12,11 +12,14 @@ import datetime
 import fnmatch
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from scanner.model import ReportedFinding, RuleId
 
-_RULE = re.compile(r"^(FIL|LNK|PRM|MPP)\d{3}$")
+_RULE = re.compile(r"^[A-Z]{3}\d{3}$")
+UNREADABLE = frozenset({"PKG001", "PKG002"})
+"""Results that could not be scanned, not findings: accepting one would hide an unread package."""
 
 
 class SuppressionError(ValueError):
@@ -42,7 +45,7 @@ class Suppression:
         return self.until is not None and today > self.until
 
 
-def parse_line(text: str, line: int, source: str) -> Suppression | None:
+def parse_line(text: str, line: int, source: str, known: Collection[str] | None = None) -> Suppression | None:
     """One line of a suppression file (None for blanks and comments)."""
     body = text.split("#", 1)[0].strip()
     if not body:
@@ -53,6 +56,11 @@ def parse_line(text: str, line: int, source: str) -> Suppression | None:
     package, rule_id, rest = parts
     if not _RULE.match(rule_id):
         raise SuppressionError(f"{source}:{line}: {rule_id!r} is not a rule id (e.g. FIL007)")
+    if rule_id in UNREADABLE:
+        raise SuppressionError(f"{source}:{line}: {rule_id} means the package could not be read; it cannot be "
+                               "suppressed")
+    if known is not None and rule_id not in known:
+        raise SuppressionError(f"{source}:{line}: there is no rule {rule_id} (beian-scan rules lists them)")
     until = None
     if rest.startswith("until="):
         stamp, _, rest = rest.partition(" ")
@@ -65,14 +73,14 @@ def parse_line(text: str, line: int, source: str) -> Suppression | None:
     return Suppression(package, RuleId(rule_id), rest.strip(), until, line)
 
 
-def load(path: str) -> tuple[Suppression, ...]:
-    """Every suppression of a file."""
+def load(path: str, known: Collection[str] | None = None) -> tuple[Suppression, ...]:
+    """Every suppression of a file; with ``known``, a rule id outside it is an error naming it."""
     try:
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except OSError as exc:
         raise SuppressionError(f"{path}: cannot read suppressions: {exc.strerror or exc}") from exc
-    found = (parse_line(text, number, path) for number, text in enumerate(lines, 1))
+    found = (parse_line(text, number, path, known) for number, text in enumerate(lines, 1))
     return tuple(s for s in found if s is not None)
 
 

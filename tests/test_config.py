@@ -145,7 +145,9 @@ class TestSuppressions:
     @pytest.mark.parametrize(("line", "message"), [
         ("com.x FIL002", "reason is required"),
         ("com.x FIL002 until=2030-01-01", "reason is required"),
-        ("com.x XYZ123 because", "not a rule id"),
+        ("com.x XYZ-1 because", "not a rule id"),
+        ("com.x LNK999 because", "there is no rule LNK999"),
+        ("com.x PKG001 because", "PKG001 means the package could not be read"),
         ("com.x FIL002 until=tomorrow because", "not a date"),
     ])
     def test_malformed_line_is_exit_2(self, project, line, message):
@@ -202,3 +204,84 @@ def test_acceptance_in_engine_directly():
     report = engine.scan([str(APKS / "dex_only.apk")], Options(), acceptance=engine.Acceptance((sup,)))
     (result,) = report.results
     assert result.findings == () and result.suppressed[0].suppression == "suppressed: drawn natively"
+
+
+class TestPathsAndValues:
+    """Config paths resolve against the config's folder; values are checked before any scan."""
+
+    def test_config_paths_resolve_against_its_folder(self, project, monkeypatch):
+        (project / "sup.txt").write_text("com.beianscan.fixture.outdated_link LNK002 link fixed next release\n")
+        (project / "src").mkdir()
+        (project / "beian-scan.toml").write_text(
+            'suppressions = "sup.txt"\nsource-root = "src"\nformat = ["text", "json:out/report.json"]\n'
+            'fail-on = "warning"\n')
+        (project / "out").mkdir()
+        sub = project / "app" / "build"
+        sub.mkdir(parents=True)
+        monkeypatch.chdir(sub)
+        code, out, err = run("scan", str(project / "outdated_link.apk"))
+        assert (code, err) == (0, ""), err
+        assert "1 suppressed" in out
+        assert json.loads((project / "out" / "report.json").read_text(encoding="utf-8"))["summary"]
+        assert not (sub / "out").exists()
+
+    def test_create_baseline_when_the_configured_one_does_not_exist_yet(self, project, monkeypatch):
+        (project / "beian-scan.toml").write_text('baseline = ".beian-baseline.json"\n')
+        sub = project / "sub"
+        sub.mkdir()
+        monkeypatch.chdir(sub)
+        code, _, err = run("scan", str(project / "dex_only.apk"), "--create-baseline", "new.json")
+        assert code == 0 and "wrote a baseline of 1 finding(s)" in err
+        assert json.loads((sub / "new.json").read_text(encoding="utf-8"))["findings"]
+        # read, the missing baseline stays a clear usage error
+        code, _, err = run("scan", str(project / "dex_only.apk"))
+        assert code == 2 and "cannot read baseline" in err and ".beian-baseline.json" in err
+
+    def test_create_baseline_records_findings_an_old_baseline_accepted(self, project):
+        assert run("scan", "dex_only.apk", "--create-baseline", "b1.json")[0] == 0
+        code, _, err = run("scan", "dex_only.apk", "--baseline", "b1.json", "--create-baseline", "b2.json")
+        assert code == 0 and "1 finding(s)" in err
+        assert json.loads((project / "b2.json").read_text())["findings"] == json.loads(
+            (project / "b1.json").read_text())["findings"]
+
+    @pytest.mark.parametrize(("args", "message"), [
+        (("--expect-filing", "粤ICP备2023123456"), "is not a well-formed filing number"),
+        (("--expect-filing", "hello"), "is not a filing number"),
+        (("--wxid", "wx123"), "is not a mini-program AppID"),
+        (("--wxid", "wxZZ1a2b3c4d5e6f7a"), "is not a mini-program AppID"),
+        (("--source-root", "no/such/folder"), "does not exist"),
+        (("--max-ratio", "1"), "--max-ratio"),
+    ])
+    def test_bad_flag_values_are_exit_2_with_the_reason(self, project, args, message):
+        code, _, err = run("scan", "compliant.apk", *args)
+        assert code == 2 and message in err, err
+
+    @pytest.mark.parametrize(("toml", "message"), [
+        ('expect-filing = ["粤ICP备2023123456号-0A"]\n', "expect-filing: '粤ICP备2023123456号-0A' is not a well-formed"),
+        ('[rules.FIL005.expected]\n"com.x" = "nope"\n', "rules.FIL005.expected.com.x: 'nope' is not a filing"),
+        ('source-root = "missing"\n', "source-root:"),
+        ('max-ratio = 1\n', "max-ratio"),
+        ('wxid = "wx123"\n', "wxid"),
+    ])
+    def test_bad_config_values_are_exit_2(self, project, toml, message):
+        (project / "beian-scan.toml").write_text(toml)
+        code, _, err = run("scan", "compliant.apk")
+        assert code == 2 and message in err, err
+
+    def test_limits_accept_the_same_ranges_as_flags_and_config(self, project):
+        from scanner.config import LIMIT_MINIMUMS, _schema
+
+        properties = _schema()["properties"]
+        assert {key: properties[key]["minimum"] for key in LIMIT_MINIMUMS} == LIMIT_MINIMUMS
+        (project / "beian-scan.toml").write_text("max-depth = 0\n")
+        assert run("scan", "compliant.apk")[0] == 0
+        (project / "beian-scan.toml").unlink()
+        assert run("scan", "compliant.apk", "--max-depth", "0")[0] == 0
+        assert run("scan", "compliant.apk", "--max-ratio", "2")[0] == 0
+
+    def test_output_file_with_only_path_bound_formats_is_an_error(self, project):
+        code, _, err = run("scan", "compliant.apk", "--format", "json:r.json", "-o", "x.txt")
+        assert code == 2 and "-o/--output x.txt" in err
+        assert not (project / "x.txt").exists()
+        code, _, _ = run("scan", "compliant.apk", "--format", "json:r.json", "--format", "text", "-o", "x.txt")
+        assert code == 0 and "no findings" in (project / "x.txt").read_text(encoding="utf-8")
