@@ -5,6 +5,16 @@ from __future__ import annotations
 from scanner.model import Facts, FilingNumber, Options, Package, PackageKind
 
 LABELS = {"app": "App (…号-nA)", "miniprogram": "mini-program (…号-nX)", "quickapp": "quick app (…号-nK)"}
+_SHOW = {
+    "app": "the App filing number issued for this App (粤ICP备…号-1A: suffix A)",
+    "miniprogram": "the mini-program filing number issued for this mini-program (…号-1X: suffix X)",
+    "quickapp": "the quick-app filing number issued for this quick app (…号-1K: suffix K)",
+}
+
+
+def show_own_number(kind: str) -> str:
+    """The fix text that asks for the number of the package's own kind."""
+    return f"Show {_SHOW[kind]} on the about or settings page, with https://beian.miit.gov.cn/ linked below it."
 
 
 def expected_kind(package: Package, options: Options) -> str:

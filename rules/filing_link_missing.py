@@ -4,6 +4,11 @@
 (https://beian.miit.gov.cn/). A link to a retired host still counts as a link (LNK002 warns about it);
 a public-security portal does not (LNK003). Mini-programs and quick apps: warning by default.
 
+Sources: the MIIT notice 工信部信管〔2023〕105号
+(https://www.gov.cn/zhengce/zhengceku/202308/content_6897341.htm, MIIT's copy
+https://www.miit.gov.cn/zwgk/zcwj/wjfb/tz/art/2023/art_920db564162e4312916a01bed6540ad8.html); the filing
+system where numbers are issued and checked: https://beian.miit.gov.cn/.
+
 PASS: ``<a href="https://beian.miit.gov.cn/">粤ICP备2023123456号-1A</a>``.
 FAIL: the number is shown with no link, or only ``http://www.beian.gov.cn/portal/…`` is linked.
 """

@@ -1,7 +1,8 @@
 """LNK002 filing-link-outdated: the link points at a retired or unreliable filing-system host.
 
 ``miitbeian.gov.cn`` is retired; ``www.beian.miit.gov.cn`` was reported to stop answering
-(filing-rules.md §2.1 and the note on Seevil/cactus#24).
+(the retired host: https://github.com/Seevil/cactus/issues/24 reports www.beian.miit.gov.cn no longer
+answering; the filing system is https://beian.miit.gov.cn/).
 
 PASS: ``https://beian.miit.gov.cn/``.
 FAIL: ``http://www.miitbeian.gov.cn/``, ``https://www.beian.miit.gov.cn/``.

@@ -3,6 +3,11 @@
 An App has one filing number; two different ``-nA`` numbers mean a stale or copied string. When some
 numbers sit in an about/settings context, only those are compared (an SDK's asset may carry its own).
 
+Sources: the MIIT notice 工信部信管〔2023〕105号
+(https://www.gov.cn/zhengce/zhengceku/202308/content_6897341.htm, MIIT's copy
+https://www.miit.gov.cn/zwgk/zcwj/wjfb/tz/art/2023/art_920db564162e4312916a01bed6540ad8.html); the filing
+system where numbers are issued and checked: https://beian.miit.gov.cn/.
+
 PASS: ``粤ICP备2023123456号-1A`` on the about page and in the settings page.
 FAIL: ``粤ICP备2023123456号-1A`` on the about page and ``粤ICP备2023123456号-2A`` in settings.
 """

@@ -1,6 +1,7 @@
 """FIL002 filing-number-malformed: a string has the shape of a filing number but is not valid.
 
-Checks (filing-rules.md §1, §6): province abbreviation (31 + 川 甘 贵; not 秦 云 港), 6–10 main digits
+Checks (the numbers the MIIT filing system https://beian.miit.gov.cn/ issues; real numbers as shown
+in apps and sites): province abbreviation (31 + 川 甘 贵; not 秦 云 港), 6–10 main digits
 (ICP证: 6), ``号`` right after the main number, ``-`` before the serial, serial from 1, suffix A/X/K.
 
 PASS: ``陕ICP备2024026116号-1A``.

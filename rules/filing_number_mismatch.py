@@ -3,6 +3,11 @@
 The expected number comes from ``--expect-filing`` or the config (``[rules.FIL005] expected`` maps
 app ids to their numbers); it is normalized like found ones.
 
+Sources: the MIIT notice 工信部信管〔2023〕105号
+(https://www.gov.cn/zhengce/zhengceku/202308/content_6897341.htm, MIIT's copy
+https://www.miit.gov.cn/zwgk/zcwj/wjfb/tz/art/2023/art_920db564162e4312916a01bed6540ad8.html); the filing
+system where numbers are issued and checked: https://beian.miit.gov.cn/.
+
 PASS: ``--expect-filing 粤ICP备2023123456号-1A`` and the package shows ``粤ICP备2023123456号－1A``.
 FAIL: ``--expect-filing 粤ICP备2023123456号-1A`` and the package shows ``粤ICP备2023123456号-2A``.
 """

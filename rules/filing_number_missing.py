@@ -2,7 +2,14 @@
 
 Why: 工信部信管〔2023〕105号 requires the App operator to show its filing number in a prominent place
 (settings / about); app stores reject packages without one. Mini-programs and quick apps get a
-warning by default: the host platform shows their number on the profile page (filing-rules.md §3.1).
+warning by default: the host platform shows their number on the profile page (WeChat's filing API returns the
+number the platform shows:
+https://developers.weixin.qq.com/doc/oplatform/openApi/miniprogram-management/record/api_getonlineicporder.html).
+
+Sources: the MIIT notice 工信部信管〔2023〕105号
+(https://www.gov.cn/zhengce/zhengceku/202308/content_6897341.htm, MIIT's copy
+https://www.miit.gov.cn/zwgk/zcwj/wjfb/tz/art/2023/art_920db564162e4312916a01bed6540ad8.html); the filing
+system where numbers are issued and checked: https://beian.miit.gov.cn/.
 
 PASS: an ``about`` string ``ICP备案号：粤ICP备2023123456号-1A``.
 FAIL: no ``…ICP备…号`` anywhere (a ``京公网安备…号`` alone does not count: it is not an MIIT number).
@@ -13,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules._kinds import LABELS, expected_kind, miit_numbers
+from scanner.rules._kinds import LABELS, expected_kind, miit_numbers, show_own_number
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -31,5 +38,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     """One finding when no MIIT filing number of any kind (valid or not) appears."""
     if miit_numbers(facts):
         return
-    label = LABELS[expected_kind(package, options)]
-    yield Finding(RULE.id, f"no {label} filing number was found in any text of the package")
+    kind = expected_kind(package, options)
+    yield Finding(RULE.id, f"no {LABELS[kind]} filing number was found in any text of the package",
+                  fix=show_own_number(kind))

@@ -1,7 +1,8 @@
 """FIL007 filing-number-out-of-context: the number is only found outside about/settings places.
 
 The notice asks for a prominent place (settings / about, per the Huawei FAQ quoted in
-filing-rules.md §2). A number that sits only in code or an unrelated string may never be displayed.
+工信部信管〔2023〕105号, https://www.gov.cn/zhengce/zhengceku/202308/content_6897341.htm). A number that sits only in
+code or an unrelated string may never be displayed.
 Context comes from the place's name: resource, layout, page or asset names with about, setting, icp,
 beian, 关于, 设置, 备案 (extend with the ``context_words`` option).
 

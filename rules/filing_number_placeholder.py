@@ -1,6 +1,7 @@
 """FIL006 filing-number-placeholder: a template value was shipped instead of a real number.
 
-Templates ship ``京ICP备00000000号``, ``京ICP备12345678号``, ``京ICP备XXXX号`` (filing-rules.md §6).
+Templates ship ``京ICP备00000000号``, ``京ICP备12345678号``, ``京ICP备XXXX号`` (template values, never issued by
+https://beian.miit.gov.cn/).
 Repeated digits and X/* runs are always placeholders; sequential digits only in the entity form,
 because ``京ICP备12345678号-1A`` is used as a synthetic real number in the reference vectors.
 

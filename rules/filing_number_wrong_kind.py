@@ -1,6 +1,9 @@
 """FIL003 filing-number-wrong-kind: the package shows another kind of number instead of its own.
 
-An App needs ``…号-nA``, a mini-program ``…号-nX``, a quick app ``…号-nK`` (filing-rules.md §1.1 and the
+An App needs ``…号-nA``, a mini-program ``…号-nX``, a quick app ``…号-nK`` (numbers issued by
+https://beian.miit.gov.cn/; WeChat's own example of a
+mini-program number, ``粤B2-20090059-1626X``:
+https://developers.weixin.qq.com/doc/oplatform/openApi/miniprogram-management/record/api_applyicpfiling; and the
 quick-app note). A website number (``-n``), an entity number (no serial), an ICP licence (``ICP证``), a
 B2 licence or a public-security number (``公网安备``) is the wrong kind. Judged as a user would: when the
 package's own number is present, other numbers beside it (a public-security filing, an SDK's licence)
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules._kinds import LABELS, expected_kind, own_numbers
+from scanner.rules._kinds import LABELS, expected_kind, own_numbers, show_own_number
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -54,4 +57,5 @@ def _finding(number: FilingNumber, kind: str) -> Finding:
     if note:
         message += " (quick apps have been seen with K numbers; review whether X is right here)"
     location = number.first_location
-    return Finding(RULE.id, message, location, (number.raw,), Severity.NOTE if note else None)
+    return Finding(RULE.id, message, location, (number.raw,), Severity.NOTE if note else None,
+                   fix=show_own_number(kind))

@@ -2,7 +2,9 @@
 
 getFuzzyLocation and the precise APIs (getLocation, onLocationChange, startLocationUpdate,
 startLocationUpdateBackground) are mutually exclusive in ``requiredPrivateInfos``; declaring both is a
-compile error (WeChat announcement, filing-rules.md §3.2).
+compile error (WeChat announcement
+https://developers.weixin.qq.com/community/develop/doc/000a02f2c5026891650e7f40351c01;
+configuration https://developers.weixin.qq.com/miniprogram/dev/reference/configuration/app.html).
 
 PASS: ``"requiredPrivateInfos": ["getFuzzyLocation", "chooseLocation"]``.
 FAIL: ``"requiredPrivateInfos": ["getFuzzyLocation", "getLocation"]``.

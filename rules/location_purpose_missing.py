@@ -1,7 +1,9 @@
 """MPP002 location-purpose-missing: location is used without ``permission["scope.userLocation"].desc``.
 
 The ``desc`` is the purpose shown in the location authorisation dialog; WeChat staff: only
-``scope.userLocation`` needs it (filing-rules.md §3.2). Location counts as used when a location API
+``scope.userLocation`` needs it
+(https://developers.weixin.qq.com/miniprogram/dev/reference/configuration/app.html#permission). Location
+counts as used when a location API
 other than the address/POI pickers is called.
 
 PASS: ``wx.getLocation`` and ``"permission": {"scope.userLocation": {"desc": "用于推荐附近门店"}}``.

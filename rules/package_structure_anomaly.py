@@ -1,6 +1,7 @@
 """PKG004 package-structure-anomaly: the package uses a trick that breaks naive parsers.
 
-Malware ships APKs that Android installs but tools choke on (peers-and-conventions.md §3): unknown
+Malware ships APKs that Android installs but tools choke on (the zip and binary-XML evasion techniques of
+Android malware): unknown
 compression methods, the encryption flag on plain data, local headers that disagree with the central
 directory, bad CRCs, several end records, duplicate or path-like entry names, tampered binary XML, a
 resource table or DEX that cannot be walked. beian-scan reads them as Android does and reports each

@@ -5,6 +5,11 @@ text that declares anything (no 权限 / 隐私 / permission / privacy text on a
 
 Mini-programs and quick apps: warning by default (see PRM001).
 
+Sources: the MIIT notice 工信部信管〔2023〕105号
+(https://www.gov.cn/zhengce/zhengceku/202308/content_6897341.htm, MIIT's copy
+https://www.miit.gov.cn/zwgk/zcwj/wjfb/tz/art/2023/art_920db564162e4312916a01bed6540ad8.html); the filing
+system where numbers are issued and checked: https://beian.miit.gov.cn/.
+
 PASS: CAMERA requested, ``assets/privacy.html`` explains the camera.
 FAIL: CAMERA and ACCESS_FINE_LOCATION requested, nothing in the package mentions permissions or privacy.
 """

@@ -3,7 +3,10 @@
 The App must tell users what each sensitive permission is for (《App违法违规收集使用个人信息行为认定方法》
 "未逐一列出…目的、方式、范围"; 工信部信管函〔2023〕26号). A declaration is a permission list or privacy
 text in the package (a text that says 权限 / 隐私 / permission / privacy, or sits in a place so named);
-the names that count per permission are the catalog rules/data/permissions.json (filing-rules.md §4.2).
+the names that count per permission are beian-scan's permission catalog (``beian-scan`` ships it; names after
+the TC260 App
+system-permission guide and real vendor permission lists such as
+https://muc.heytap.com/agreement/app-permission/account/mainland/main/appPermission_zh-CN.html).
 
 Mini-programs and quick apps get a warning by default: their privacy guide (《小程序用户隐私保护指引》)
 is configured on the platform, not in the package, so an in-package gap is a lead, not proof. For
@@ -28,7 +31,7 @@ RULE = RuleMeta(
     severity=Severity.ERROR,
     severity_minor_kinds=Severity.WARNING,
     summary="A sensitive permission is requested but not named in the in-app declaration",
-    fix="Name the permission (e.g. 相机 / camera) and its purpose in the in-app permission list.",
+    fix="Name each permission and its purpose in the in-app permission list or the privacy policy.",
 )
 
 
@@ -40,6 +43,8 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     names = {**sensitive_names(), **api_names()}
     verb = "is called" if facts.api_uses else "is requested"
     for permission in perms.undeclared:
-        hint = " / ".join(names.get(permission, ())[:3])
+        hint = " / ".join(names.get(permission, ())[:3]) or permission
         yield Finding(RULE.id, f"{permission} {verb} but no permission list or privacy text names it"
-                      f" (e.g. {hint})", None, (permission,))
+                      f" (e.g. {hint})", None, (permission,),
+                      fix=f"Name {hint} and what it is used for in the in-app permission list or the privacy "
+                      "policy (e.g. 用于…).")

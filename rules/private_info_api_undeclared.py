@@ -3,7 +3,9 @@
 WeChat requires every location API a mini-program calls (getLocation, chooseLocation, onLocationChange,
 startLocationUpdate, startLocationUpdateBackground, chooseAddress, choosePoi, getFuzzyLocation) to be
 declared in ``requiredPrivateInfos`` of app.json / ext.json since 2022-07-14; an undeclared call fails
-with "the api need to be declared in the requiredPrivateInfos field" (filing-rules.md §3.2). Calls are
+with "the api need to be declared in the requiredPrivateInfos field"
+(https://developers.weixin.qq.com/miniprogram/dev/reference/configuration/app.html#requiredPrivateInfos;
+announcement https://developers.weixin.qq.com/community/develop/doc/000a02f2c5026891650e7f40351c01). Calls are
 found in minified code too (``wx["getLocation"]``, an alias of ``wx``, ``uni.`` / ``Taro.`` wrappers).
 
 PASS: ``wx.getLocation({...})`` and app.json ``"requiredPrivateInfos": ["getLocation"]``.
@@ -37,4 +39,5 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         if use.api in location_apis() and use.api not in declared:
             where = use.locations[0] if use.locations else None
             yield Finding(RULE.id, f"{use.api} is called but not declared in requiredPrivateInfos of "
-                          f"{package.privacy.member}", where, (use.api, *(loc.describe() for loc in use.locations[:3])))
+                          f"{package.privacy.member}", where, (use.api, *(loc.describe() for loc in
+use.locations[:3])))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -20,6 +20,7 @@ from scanner.config import LIMIT_MINIMUMS, WXID
 if TYPE_CHECKING:
     from scanner.config import OutputSpec, Settings
     from scanner.model import Report
+    from scanner.progressbar import TerminalProgress
 
 KINDS = ("app", "miniprogram", "quickapp")
 SEVERITIES = ("error", "warning", "note")
@@ -32,7 +33,19 @@ CONFIG_KEYS = {"fmt": "format", "output": "output", "fail_on": "fail-on", "exit_
                "max_members": "max-members", "max_depth": "max-depth"}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group; Ctrl-C ends a run with 130 (128 + SIGINT, as shells report it), never with
+    click's "Aborted!" and 1, which means "findings" here."""
+
+    def invoke(self, ctx: click.Context) -> Any:  # noqa: ANN401 (click's own signature)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nbeian-scan: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="beian-scan")
 def main() -> None:
     """Check released app packages against China's App filing (App备案) rules."""
@@ -142,7 +155,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
         fail(str(exc))
     _check_outputs(settings.outputs, settings.output)
     notices = engine.expiry_notices(acceptance, settings.suppressions or "")
-    report = engine.scan(paths, settings.options, settings.policy, acceptance, notices)
+    bar = _progress(len(paths))
+    try:
+        report = engine.scan(paths, settings.options, settings.policy, acceptance, notices, bar)
+    finally:
+        if bar is not None:
+            bar.close()
     for result in report.results:
         if result.error is not None:
             click.echo(f"beian-scan: {result.path}: {result.error.rule_id} {result.error.message}", err=True)
@@ -156,6 +174,15 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
         sys.exit(3 if any(r.error for r in report.results) else 0)
     code = engine.worst_exit(report, settings.fail_on)
     sys.exit(0 if settings.exit_zero and code == 1 else code)
+
+
+def _progress(total: int) -> TerminalProgress | None:
+    """A progress bar on standard error when it is a terminal (it shows only for long scans)."""
+    if not sys.stderr.isatty():
+        return None
+    from scanner.progressbar import TerminalProgress
+
+    return TerminalProgress(total, sys.stderr)
 
 
 def _check_outputs(outputs: tuple[OutputSpec, ...], output: str | None) -> None:
@@ -180,20 +207,34 @@ def _write(path: str, text: str) -> None:
         fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
-def _write_outputs(report: Report, settings: Settings) -> None:
-    from scanner import formatters
+def use_color(flag: bool | None, tty: bool, environ: Mapping[str, str]) -> bool:
+    """--color/--no-color (or the config key) first, then NO_COLOR and FORCE_COLOR when set and not
+    empty (no-color.org, force-color.org), then whether standard output is a terminal."""
+    if flag is not None:
+        return flag
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return tty
 
+
+def _write_outputs(report: Report, settings: Settings) -> None:
+    from scanner import formatters, sources
+
+    lines = sources.locate(report, settings.source_root) if settings.source_root else {}
     for spec in settings.outputs:
         target = spec.path or settings.output
-        tty = target is None and sys.stdout.isatty()
+        color = use_color(settings.color, target is None and sys.stdout.isatty(), os.environ)
         options = formatters.FormatOptions(
-            color=(tty if settings.color is None else settings.color) and spec.format == "text",
-            show_suppressed=settings.show_suppressed, base_dir=os.getcwd(), source_root=settings.source_root)
+            color=color and spec.format == "text",
+            show_suppressed=settings.show_suppressed, base_dir=os.getcwd(), source_root=settings.source_root,
+            source_lines=lines)
         rendered = formatters.get(spec.format)(report, options)
         if target:
             _write(target, rendered)
         else:
-            click.echo(rendered, nl=False)
+            click.echo(rendered, nl=False, color=options.color)  # click strips colour off a tty otherwise
 
 
 @main.command("rules")

@@ -8,8 +8,9 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from scanner import __version__
+from scanner import __version__, progress
 from scanner.config import Policy
 from scanner.model import (
     Facts,
@@ -77,7 +78,7 @@ def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY
     found = [f for rule in rules for f in rule.check(package, facts, options)]
     checked = tuple(r.RULE.id for r in rules)
     return ScanResult(package.info.path, package.info, None, facts, stamp(found, package, options, policy), (),
-                      checked)
+                      checked, kind)
 
 
 def stamp(findings: Iterable[Finding], package: Package, options: Options,
@@ -112,7 +113,7 @@ def _reported(finding: Finding, kind: PackageKind, identity: str, policy: Policy
         location=finding.location,
         evidence=finding.evidence,
         fingerprint=fingerprint(finding, identity),
-        fix=meta.fix,
+        fix=finding.fix or meta.fix,
     )
 
 
@@ -159,12 +160,28 @@ def expiry_notices(acceptance: Acceptance, source: str) -> tuple[str, ...]:
     )
 
 
+class Progress(Protocol):
+    """What a caller shows while packages are scanned (the command line: a bar on a terminal)."""
+
+    def package(self, index: int, path: str) -> None:
+        """Package ``index`` (0-based) of the run starts."""
+
+    def advance(self, amount: int) -> None:
+        """``amount`` more bytes of the current package were read or inflated."""
+
+
 def scan(paths: Iterable[str], options: Options, policy: Policy = DEFAULT_POLICY,
-         acceptance: Acceptance | None = None, notices: tuple[str, ...] = ()) -> Report:
+         acceptance: Acceptance | None = None, notices: tuple[str, ...] = (),
+         shown: Progress | None = None) -> Report:
     """Scan several packages into one report, one result each, in the order given."""
     acceptance = acceptance or Acceptance()
-    results = tuple(accept(scan_path(p, options, policy=policy), acceptance) for p in paths)
-    return Report(__version__, results, tuple(CATALOGUE.values()), notices)
+    results = []
+    for index, path in enumerate(paths):
+        if shown is not None:
+            shown.package(index, path)
+        with progress.observing(shown.advance if shown is not None else None):
+            results.append(accept(scan_path(path, options, policy=policy), acceptance))
+    return Report(__version__, tuple(results), tuple(CATALOGUE.values()), notices)
 
 
 def worst_exit(report: Report, fail_on: Severity) -> int:

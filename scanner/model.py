@@ -248,6 +248,8 @@ class Finding:
     location: Location | None = None
     evidence: tuple[str, ...] = ()
     severity: Severity | None = None
+    fix: str | None = None
+    """How to fix this finding when it says more than the rule's general ``RuleMeta.fix``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +289,8 @@ class ScanResult:
     """Findings accepted by a suppression or the baseline (counted, listed with --show-suppressed)."""
     checked: tuple[RuleId, ...] = ()
     """The rules that were checked on this package (enabled and applicable to its kind)."""
+    kind: PackageKind | None = None
+    """The kind the package was judged as (``--kind``, else the parser's), None when it was not read."""
 
 
 @dataclass(frozen=True, slots=True)

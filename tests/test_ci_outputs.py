@@ -135,3 +135,32 @@ def test_policy_disables_and_overrides():
     assert off.results[0].findings == () and "FIL007" not in off.results[0].checked
     loud = engine.scan(paths, Options(), Policy(severity=((RuleId("FIL007"), engine.Severity.ERROR),)))
     assert loud.results[0].findings[0].severity is engine.Severity.ERROR
+
+
+def test_source_root_locations_carry_the_real_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from scanner.cli import main
+
+    root = tmp_path / "app" / "src" / "main"
+    (root / "res" / "values").mkdir(parents=True)
+    (root / "res" / "values" / "strings.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<resources>\n    <string name="app_name">Fixture</string>\n'
+        '    <!-- about page -->\n    <string name="about_icp_link">https://beian.miit.gov.cn/</string>\n'
+        '    <string\n        name="about_icp">粤ICP备2023123456-1A</string>\n</resources>\n', encoding="utf-8")
+    (root / "AndroidManifest.xml").write_text(
+        '<manifest xmlns:android="http://schemas.android.com/apk/res/android">\n'
+        '    <uses-permission android:name="android.permission.CAMERA" />\n'
+        '    <uses-permission android:name="android.permission.READ_CONTACTS" />\n</manifest>\n')
+    monkeypatch.chdir(tmp_path)
+    for apk, rule, uri, line in (("malformed_number", "FIL002", "app/src/main/res/values/strings.xml", 6),
+                                 ("undeclared_permission", "PRM001", "app/src/main/AndroidManifest.xml", 3)):
+        result = CliRunner().invoke(main, ["scan", str(APKS / f"{apk}.apk"), "--format", "sarif",
+                                           "--source-root", "app/src/main"])
+        found = [r for r in json.loads(result.stdout)["runs"][0]["results"] if r["ruleId"] == rule]
+        places = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                   r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in found}
+        assert (uri, line) in places, places
+        result = CliRunner().invoke(main, ["scan", str(APKS / f"{apk}.apk"), "--format", "github",
+                                           "--source-root", "app/src/main"])
+        assert f"file={uri},line={line}," in result.stdout

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 
@@ -13,7 +17,7 @@ from scanner import __version__
 from scanner.cli import main
 from scanner.formatters.text import display_width, wrap
 
-from conftest import ENTRY_POINT
+from conftest import APKS, ENTRY_POINT
 
 
 def run(*args):
@@ -143,3 +147,111 @@ def test_rules_lists_and_documents():
     assert code == 0 and "PASS" in out and "FAIL" in out and "Fix:" in out
     code, _, err = run("rules", "XYZ999")
     assert code == 2 and "unknown rule" in err
+
+
+def test_ctrl_c_exits_130_without_aborted(tmp_path):
+    script = ("import sys, time\n"
+              "import scanner.engine as engine\n"
+              "def slow(*args, **kwargs):\n"
+              "    print('scanning', file=sys.stderr, flush=True)\n"
+              "    time.sleep(60)\n"
+              "engine.scan = slow\n"
+              "from scanner.cli import main\n"
+              "sys.argv = ['beian-scan', 'scan', sys.argv[1]]\n"
+              "main()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(APKS / "compliant.apk")], stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().strip() == "scanning"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Aborted" not in err and "Traceback" not in err and "interrupted" in err
+
+
+def test_progress_bar_shows_package_and_bytes(apk_path):
+    from scanner import engine
+    from scanner.model import Options
+    from scanner.progressbar import TerminalProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = TerminalProgress(2, stream, delay=0)
+    report = engine.scan([apk_path("large_bundle"), apk_path("compliant")], Options(), shown=bar)
+    bar.close()
+    shown = stream.getvalue()
+    assert "[1/2]" in shown and "large_bundle.apk" in shown and "[2/2]" in shown
+    assert re.search(r"\d+(\.\d+)?[kMG]?B", shown)
+    assert [r.error for r in report.results] == [None, None]
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(apk_path):
+    proc = subprocess.run([str(ENTRY_POINT), "scan", apk_path("large_bundle")], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(("flag", "env", "colored"), [
+    ("--color", {}, True), ("--no-color", {"FORCE_COLOR": "1"}, False), (None, {"FORCE_COLOR": "1"}, True),
+    (None, {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False), (None, {"NO_COLOR": ""}, False), (None, {}, False),
+])
+def test_colour_through_a_pipe(apk_path, flag, env, colored):
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    args = [str(ENTRY_POINT), "scan", apk_path("no_number"), *([flag] if flag else [])]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, env={**environ, **env})
+    assert proc.returncode == 1
+    assert ("\x1b[31m" in proc.stdout) is colored
+
+
+def test_summary_does_not_contradict_the_blocks(apk_path):
+    code, out, _ = run("scan", apk_path("truncated"))
+    assert code == 3
+    assert out.splitlines()[-1] == "1 package(s): 1 could not be scanned"
+    code, out, _ = run("scan", apk_path("no_number"), apk_path("truncated"))
+    assert out.splitlines()[-1] == ("2 package(s): 1 scanned: 1 error(s), 0 warning(s), 0 note(s); "
+                                    "1 could not be scanned")
+
+
+def test_third_party_numbers_and_links_say_why_they_are_fine(apk_path):
+    code, out, _ = run("scan", apk_path("compliant"))
+    flat = " ".join(out.split())
+    assert code == 0
+    assert ("粤公网安备44030502000001号 (public-security filing, not an MIIT number; shown beside the App's own "
+            "number: not a finding)") in flat
+    assert "(www.beian.gov.cn is the public-security filing portal, not the MIIT filing system; shown beside " \
+           "the official link: not a finding)" in flat
+    assert "(wrong-site)" not in flat and "(website)" not in flat
+    code, out, _ = run("scan", apk_path("public_security_link"))
+    assert "(wrong-site: see LNK003)" in " ".join(out.split())
+
+
+def _fixes(out: str, rule_id: str) -> list[str]:
+    """The fix text of each finding of a rule in a text report, unwrapped."""
+    blocks = re.split(r"\n  (?=ERROR|WARNING|NOTE)", out)
+    return [" ".join(b.split("fix: ", 1)[1].split()) for b in blocks if re.match(rf"\w+\s+{rule_id} ", b)]
+
+
+def test_fix_texts_fit_the_finding(apk_path):
+    _, out, _ = run("scan", apk_path("undeclared_permission"))
+    fixes = _fixes(out, "PRM001")
+    assert fixes and all("相机" not in fix for fix in fixes if "通讯录" in fix)
+    assert any("通讯录" in fix for fix in fixes), fixes
+    _, out, _ = run("scan", apk_path("miniprogram_number"), "--kind", "quickapp")
+    assert all("…号-1K" in fix and "-1A" not in fix for fix in _fixes(out, "FIL003"))
+    assert _fixes(out, "FIL003")
+    _, out, _ = run("scan", apk_path("website_number"), "--kind", "miniprogram")
+    assert _fixes(out, "FIL003") and all("…号-1X" in fix for fix in _fixes(out, "FIL003"))
+    _, out, _ = run("scan", apk_path("no_number"), "--kind", "quickapp")
+    assert _fixes(out, "FIL001") and "…号-1K" in _fixes(out, "FIL001")[0]
+
+
+def test_wrapping_never_cuts_a_path():
+    url = "http://www.beian.gov.cn/portal/registerSystemInfo?recordcode=44030502000001"
+    lines = wrap(f"see {url} and res/layout/activity_about_the_application_settings_page_long_name.xml now",
+                 40, "  evidence: ", "    ")
+    assert any(line.strip() == url for line in lines)
+    assert any(line.strip() == "res/layout/activity_about_the_application_settings_page_long_name.xml"
+               for line in lines)
+    assert all(display_width(line) <= 40 for line in lines if "/" not in line)

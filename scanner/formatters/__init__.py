@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from scanner.model import Report, Severity
 
@@ -19,6 +19,8 @@ class FormatOptions:
     """Paths in SARIF / Code Quality / annotations are made relative to this folder."""
     source_root: str | None = None
     """The app's source folder (e.g. app/src/main): findings point at the file a user edits."""
+    source_lines: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    """Finding fingerprint -> (source file, line) found under ``source_root`` (scanner.sources)."""
 
 
 Formatter = Callable[[Report, FormatOptions], str]

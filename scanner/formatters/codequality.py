@@ -28,11 +28,11 @@ def render(report: Report, options: FormatOptions) -> str:
                                   _unique(f"{result.error.rule_id}{path}", seen), "blocker", path, 1))
             continue
         for finding in result.findings:
-            path = paths.artifact(result, finding.location, options.base_dir, options.source_root)
+            path, line = paths.place(result, finding, options)
             where = f" ({finding.location.describe()})" if finding.location else ""
             entries.append(_entry(f"{finding.rule_id} {finding.message}{where}", finding.rule_id,
                                   _unique(finding.fingerprint + result.path, seen), SEVERITY[finding.severity],
-                                  path, paths.line_of(finding.location)))
+                                  path, line))
     return json.dumps(entries, ensure_ascii=False, indent=2) + "\n"
 
 

@@ -28,9 +28,10 @@ def render(report: Report, options: FormatOptions) -> str:
             lines.append(f"::error file={file},title={result.error.rule_id}::{_data(result.error.message)}")
             continue
         for finding in result.findings:
-            file = _property(paths.artifact(result, finding.location, options.base_dir, options.source_root))
+            artifact, line = paths.place(result, finding, options)
+            file = _property(artifact)
             title = _property(f"{finding.rule_id} {finding.name}")
             where = f" [{finding.location.describe()}]" if finding.location else ""
-            lines.append(f"::{COMMAND[finding.severity]} file={file},line={paths.line_of(finding.location)},"
+            lines.append(f"::{COMMAND[finding.severity]} file={file},line={line},"
                          f"title={title}::{_data(finding.message + where + ' Fix: ' + finding.fix)}")
     return "\n".join(lines) + ("\n" if lines else "")

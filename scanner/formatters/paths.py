@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from scanner.model import Location, ScanResult
+from scanner.model import Location, ReportedFinding, ScanResult
+
+if TYPE_CHECKING:
+    from scanner.formatters import FormatOptions
 
 _LINE = re.compile(r"\bline (\d+)")
 _LOCALE = re.compile(r"\[([A-Za-z0-9+-]+)\]$")
@@ -52,3 +56,12 @@ def artifact(result: ScanResult, location: Location | None, base_dir: str, sourc
     if source_root and (mapped := source_file(location, source_root)):
         return relative(mapped, base_dir)
     return relative(result.path, base_dir)
+
+
+def place(result: ScanResult, finding: ReportedFinding, options: FormatOptions) -> tuple[str, int]:
+    """(file relative to ``base_dir``, line) a finding points at: the line found in the source tree
+    when ``--source-root`` found one, else the mapped file and the line its pointer names."""
+    found = options.source_lines.get(finding.fingerprint)
+    if found is not None:
+        return relative(found[0], options.base_dir), found[1]
+    return artifact(result, finding.location, options.base_dir, options.source_root), line_of(finding.location)

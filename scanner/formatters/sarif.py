@@ -60,10 +60,10 @@ def _rule(meta: RuleMeta) -> dict[str, Any]:
 
 
 def _location(result: ScanResult, finding: ReportedFinding, options: FormatOptions) -> dict[str, Any]:
-    artifact = paths.artifact(result, finding.location, options.base_dir, options.source_root)
+    artifact, line = paths.place(result, finding, options)
     location: dict[str, Any] = {"physicalLocation": {
         "artifactLocation": {"uri": paths.uri(artifact)},
-        "region": {"startLine": paths.line_of(finding.location)},
+        "region": {"startLine": line},
     }}
     if finding.location is not None:
         loc = finding.location

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from scanner.formatters import FormatOptions, summarize
-from scanner.model import Facts, Report, ReportedFinding, ScanResult, Severity
+from scanner.model import Facts, FilingLink, FilingNumber, Report, ReportedFinding, ScanResult, Severity
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.NOTE: "36"}
 _INDENT = " " * 11
@@ -28,21 +29,31 @@ def display_width(text: str) -> int:
 
 
 def wrap(text: str, width: int, first: str, rest: str) -> list[str]:
-    """Wrap by terminal columns (textwrap counts characters, which overflows with Chinese text)."""
+    """Wrap by terminal columns (textwrap counts characters, which overflows with Chinese text).
+
+    Lines break at spaces. A word wider than a line is cut only when it is prose (a Chinese sentence,
+    a long run of letters): a path, file name or URL stays whole on a line of its own, even past the
+    width, so it can be copied and searched for."""
     lines: list[str] = []
     line, fresh = first, True
     for word in text.split(" "):
         joined = line + ("" if fresh else " ") + word
-        if not fresh and display_width(joined) > width:
-            lines.append(line)
+        if display_width(joined) > width and (not fresh or (_UNBREAKABLE.search(word) and first.strip())):
+            lines.append(line.rstrip() if fresh else line)
             joined = rest + word
         line, fresh = joined, False
-        while display_width(line) > width:  # longer than a line (a URL, a Chinese sentence): cut it
+        if _UNBREAKABLE.search(word):
+            continue
+        while display_width(line) > width:  # longer than a line (a Chinese sentence): cut it
             head = _cut(line, width)
             lines.append(head)
             line = rest + line[len(head) :]
     lines.append(line)
     return lines
+
+
+_UNBREAKABLE = re.compile(r"[/\\]|\w\.\w")
+"""A path, file name or URL: never cut in the middle."""
 
 
 def _cut(line: str, width: int) -> str:
@@ -68,7 +79,7 @@ def _package(result: ScanResult, options: FormatOptions) -> str:
     if info is not None:
         identity = " ".join(x for x in (info.app_id, info.version, info.app_name and f"({info.app_name})") if x)
         lines.append(f"  {info.format}: {identity}" if identity else f"  {info.format}")
-    lines.extend(_facts(result.facts, options.width))
+    lines.extend(_facts(result, options.width))
     if not result.findings:
         lines.append("  no findings")
     for finding in result.findings:
@@ -84,9 +95,11 @@ def _package(result: ScanResult, options: FormatOptions) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _facts(facts: Facts, width: int) -> list[str]:
-    numbers = ", ".join(f"{n.value} ({n.kind})" for n in facts.filing_numbers) or "none"
-    links = ", ".join(f"{link.url} ({link.status})" for link in facts.filing_links) or "none"
+def _facts(result: ScanResult, width: int) -> list[str]:
+    facts = result.facts
+    cited = [*result.findings, *result.suppressed]
+    numbers = ", ".join(f"{n.value} ({_number_note(n, result, cited)})" for n in facts.filing_numbers) or "none"
+    links = ", ".join(f"{link.url} ({_link_note(link, facts, cited)})" for link in facts.filing_links) or "none"
     perms = facts.permissions
     counts = (f"{len(perms.requested)} requested, {len(perms.sensitive)} sensitive, "
               f"{len(perms.undeclared)} undeclared")
@@ -94,6 +107,45 @@ def _facts(facts: Facts, width: int) -> list[str]:
     for label, text in (("numbers: ", numbers), ("links: ", links), ("permissions: ", counts)):
         lines.extend(wrap(text, width, "  " + label, "    "))
     return lines
+
+
+_OWN_KINDS = {"app": "App", "miniprogram": "mini-program", "quickapp": "quick app"}
+_OTHER_KINDS = {
+    "public-security": "public-security filing, not an MIIT number",
+    "website": "a website's filing number",
+    "entity": "an entity (主体) number",
+    "licence": "an operating licence",
+}
+
+
+def _citing(value: str, raw: str, findings: list[ReportedFinding]) -> list[str]:
+    """The rules whose findings give this fact as evidence, in report order, once each."""
+    return list(dict.fromkeys(f.rule_id for f in findings if value in f.evidence or raw in f.evidence))
+
+
+def _number_note(number: FilingNumber, result: ScanResult, findings: list[ReportedFinding]) -> str:
+    """The number's kind, and either the findings about it or why it is not one (so a third party's
+    number beside the App's own does not read like a problem)."""
+    cited = _citing(number.value, number.raw, findings)
+    if cited:
+        return f"{number.kind}: see {', '.join(cited)}"
+    own = result.kind.value if result.kind else None
+    if number.kind == own or own is None:
+        return number.kind
+    beside = any(n.valid and n.kind == own for n in result.facts.filing_numbers)
+    where = f"shown beside the {_OWN_KINDS[own]}'s own number" if beside else "not judged on its own"
+    return f"{_OTHER_KINDS.get(number.kind, number.kind)}; {where}: not a finding"
+
+
+def _link_note(link: FilingLink, facts: Facts, findings: list[ReportedFinding]) -> str:
+    cited = _citing(link.url, link.url, findings)
+    if cited:
+        return f"{link.status}: see {', '.join(cited)}"
+    if link.status == "official":
+        return "the filing system"
+    if any(other.status == "official" for other in facts.filing_links):
+        return f"{link.reason}; shown beside the official link: not a finding"
+    return f"{link.status}: not a finding"
 
 
 def _finding(finding: ReportedFinding, options: FormatOptions) -> list[str]:
@@ -109,8 +161,14 @@ def _finding(finding: ReportedFinding, options: FormatOptions) -> list[str]:
 
 
 def _summary(report: Report) -> str:
+    """One line that agrees with the blocks above: packages not scanned are counted apart from the
+    findings of the packages that were."""
     summary = summarize(report)
     counts = summary.findings
+    scanned = summary.packages - summary.unreadable
+    unread = f"{summary.unreadable} could not be scanned" if summary.unreadable else ""
     accepted = f", {summary.suppressed} suppressed" if summary.suppressed else ""
-    return (f"{summary.packages} package(s), {summary.unreadable} unreadable: {counts[Severity.ERROR]} error(s), "
-            f"{counts[Severity.WARNING]} warning(s), {counts[Severity.NOTE]} note(s){accepted}")
+    findings = (f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+                f"{counts[Severity.NOTE]} note(s){accepted}")
+    parts = [f"{scanned} scanned: {findings}" if scanned else "", unread]
+    return f"{summary.packages} package(s): " + "; ".join(p for p in parts if p)

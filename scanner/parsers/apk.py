@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
 
+from scanner import progress
 from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
@@ -57,7 +58,7 @@ def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
     head_start = sum(e.size for e in files if e.name in ("AndroidManifest.xml", "resources.arsc")) * 8
     helper = _offload(path, queue, limits, head_start) if fast else None  # forks: before any thread starts
     digest = prefetch.hash_file(path)
-    budget = budget or zipread.Budget()
+    budget = budget or zipread.Budget(progress.observer())
     reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
     try:

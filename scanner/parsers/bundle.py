@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 
+from scanner import progress
 from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
 from scanner.parsers import PackageUnreadable, file_sha256, zipread
 
@@ -29,7 +30,7 @@ def parse(path: zipread.Source, limits: Limits | None = None, depth: int = 0,
           budget: zipread.Budget | None = None, label: str | None = None) -> Package:
     """Read an APK set and the APKs in it, up to the nesting limit."""
     limits = limits or Limits()
-    budget = budget or zipread.Budget()
+    budget = budget or zipread.Budget(progress.observer())
     try:
         entries, anomalies = zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:

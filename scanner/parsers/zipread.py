@@ -20,6 +20,7 @@ import struct
 import threading
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -136,14 +137,20 @@ def _end_record_anomalies(path: Source) -> list[Anomaly]:
 class Budget:
     """The package-wide inflated total, shared by the readers of one package (one per thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, observer: Callable[[int], None] | None = None) -> None:
         self._lock = threading.Lock()
         self.inflated = 0
+        self._observer = observer
 
     def spend(self, amount: int) -> None:
         """Count bytes a reader inflated."""
         with self._lock:
             self.inflated += amount
+
+    def observe(self, amount: int) -> None:
+        """Report progress (bytes read or inflated) to the observer of the scan, if any."""
+        if self._observer is not None:
+            self._observer(amount)
 
 
 class Reader:
@@ -217,6 +224,7 @@ class Reader:
         self._handle.seek(start)
         data = self._handle.read(length)
         self._budget.spend(len(data))
+        self._budget.observe(len(data))
         return data
 
     def _room(self, entry: Entry, length: int, anomalies: list[Anomaly]) -> bool:
@@ -245,10 +253,12 @@ class Reader:
                     anomalies.append(Anomaly("structure", entry.name, "deflate stream truncated"))
                     break
             try:
-                out += inflater.decompress(pending, STEP)
+                chunk = inflater.decompress(pending, STEP)
             except zlib.error as exc:
                 anomalies.append(Anomaly("unreadable", entry.name, f"deflate stream corrupt ({exc})"))
                 return None
+            out += chunk
+            self._budget.observe(len(chunk))
             pending = inflater.unconsumed_tail or b""
             if not self._within(entry, len(out), consumed - len(pending), anomalies):
                 return None
