@@ -19,7 +19,7 @@ from scanner.rules.api_calls import call_location, find_calls, privacy_apis
 from scanner.rules.context import in_context
 from scanner.rules.links import find_links
 from scanner.rules.locate import pinpoint
-from scanner.rules.number_shapes import find_numbers
+from scanner.rules.number_shapes import find_numbers, normalize
 from scanner.rules.permissions import api_names, permission_facts, sensitive_names
 
 MAX_LOCATIONS = 25
@@ -48,8 +48,9 @@ def derive_facts(package: Package, options: Options) -> Facts:
         for rec in find_numbers(text.value):
             loc = pinpoint(text, rec.offset)
             number = FilingNumber(rec.value, rec.raw, rec.kind, rec.problem is None, rec.problem,
-                                  rec.placeholder, False, ())
-            _add(numbers, rec.value, number, loc, in_context(loc, options.context_words))
+                                  rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
+            # One entry per number and spelling: a misspelt copy stays apart from the right one.
+            _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, in_context(loc, options.context_words))
         for ref in find_links(text.value):
             link = FilingLink(ref.url, ref.host, ref.status, ref.reason, ())
             _add(links, ref.url.lower(), link, pinpoint(text, ref.offset), False)

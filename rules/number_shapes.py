@@ -1,8 +1,23 @@
 """Recognize, normalize and classify filing-number-shaped strings in a text.
 
-Sources: ../shared/domain/filing-rules.md §1 (kinds, digits, provinces, normalization) and §6 (vectors).
+A filing number is issued by the MIIT filing system (https://beian.miit.gov.cn/) as
+``{province}ICP备{digits}号[-{serial}{A|X|K}]``; licences as ``{province}ICP证{6 digits}号`` or
+``{province}B2-{8 digits}``; public-security filings as ``{province}公网安备{digits}号``.
+
 A candidate needs the whole shape (province position, ICP, 备/证, digits, and 号 or a serial): the
 letters ``ICP`` alone occur by chance in base64 and minified code and never make a candidate.
+
+People type numbers in many ways, and the recognizer reads them all, then says what it normalized:
+- **read as written** (the number is valid): full-width forms (``ＩＣＰ１２３``), traditional
+  characters (``京ICP備20181234號``: zh-TW / zh-HK resources are often converted automatically), spaces,
+  no-break spaces and line breaks between the parts (``豫 ICP 备 2026011707 号 - 1 A``, ``&nbsp;``,
+  ``<br>``), zero-width characters, every dash variant, a ``B1`` / ``B2`` licence written after ``ICP证``
+  or as ``合字B2-…``, a public-security number with a ``-1`` serial;
+- **malformed but meant** (FIL002, with the form as issued): ``icp`` in lower or mixed case, a word or a
+  colon inside (``京ICP备案20231234号-2``, ``粤ICP备：20195678号``), the prefix doubled
+  (``晋ICP备ICP备…``), ``公安网备`` for ``公网安备``, ``_`` as the serial dash, a dash between 备 and the digits.
+Look-alikes without the shape (``序号-3``, ``型号-001``, ``版本号 -1``) never match.
+
 The patterns are linear: every repetition is bounded and no two adjacent groups can match the same
 characters, so long hostile inputs cannot make them backtrack catastrophically.
 """
@@ -13,39 +28,50 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scanner.rules import catalog
 
-_SP = r"[ \t\u3000\u00a0]{0,3}"
+# Separators seen between the parts: spaces, ideographic and no-break spaces (&nbsp;), line breaks (<br>).
+_SP = r"[ \t\u3000\u00a0\r\n]{0,4}"
 _DASH = r"[-\u2010-\u2015\u2212\uff0d\ufe63]"
 _DIGIT = r"[0-9\uff10-\uff19]"
 _LETTER = r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]"
+_ICP = r"[IiＩｉ][CcＣｃ][PpＰｐ]"
+_HAO = "[号號]"
 _SERIAL = (
-    rf"(?:{_SP}(?P<dash>{_DASH}){_SP}(?P<serial>{_DIGIT}{{1,5}})(?P<suffix>{_LETTER}(?!{_LETTER}))?"
+    rf"(?:{_SP}(?P<dash>{_DASH}|[_＿]){_SP}(?P<serial>{_DIGIT}{{1,5}})(?!{_DIGIT}){_SP}"
+    rf"(?P<suffix>{_LETTER}(?!{_LETTER}))?"
     rf"|(?P<bare_serial>{_DIGIT}{{1,5}})(?P<bare_suffix>{_LETTER}(?!{_LETTER})))?"
 )
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 
 
 @functools.cache
 def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """(ICP, public-security, B2) patterns. The province position only takes characters the catalog
-    knows (valid or rejected), so a neighbouring word ("备案信息 ICP备…") is never read as a province."""
+    """(ICP, public-security, B licence) patterns. The province position only takes characters the
+    catalog knows (valid, traditional or rejected), so a neighbouring word ("备案信息 ICP备…") is never
+    read as a province."""
     data = catalog.load("filing")
-    prov = "[" + "".join(data["provinces"]) + "".join(data["rejected_provinces"]) + "]"
+    prov = "[" + "".join([*data["provinces"], *data["traditional_provinces"], *data["rejected_provinces"]]) + "]"
     icp = re.compile(
-        rf"(?P<prov>{prov})?{_SP}[IＩ][CＣ][PＰ]{_SP}(?P<typ>[备证證]){_SP}"
+        rf"(?P<prov>{prov})?{_SP}(?P<dup>{_ICP}{_SP}[备備]{_SP})?(?P<icp>{_ICP}){_SP}(?P<typ>[备備证證])"
+        rf"(?P<word>案)?{_SP}(?P<colon>[:：])?{_SP}(?P<lead>{_DASH})?{_SP}"
+        rf"(?P<licence>[BＢbｂ][12１２]{_SP}{_DASH}{_SP})?"
         rf"(?P<num>{_DIGIT}{{1,14}}|[XxＸｘ*＊]{{2,12}})(?!{_DIGIT})"
-        rf"{_SP}(?P<hao1>号)?{_SERIAL}(?:{_SP}(?P<hao2>号))?"
+        rf"{_SP}(?P<hao1>{_HAO})?{_SERIAL}(?:{_SP}(?P<hao2>{_HAO}))?"
     )
     psb = re.compile(
-        rf"(?P<prov>{prov})?{_SP}公{_SP}网{_SP}安{_SP}备{_SP}(?P<num>{_DIGIT}{{6,20}})(?:{_SP}(?P<hao>号))?"
+        rf"(?P<prov>{prov})?{_SP}公{_SP}(?:[网網]{_SP}安|(?P<swap>安{_SP}[网網])){_SP}[备備](?P<word>案)?{_SP}"
+        rf"(?P<colon>[:：])?{_SP}(?P<num>{_DIGIT}{{6,20}})(?!{_DIGIT})(?:{_SP}(?P<hao>{_HAO}))?"
+        rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,3}})(?!{_DIGIT}))?"
     )
-    b2 = re.compile(
-        rf"(?P<prov>{prov}){_SP}[BＢ]{_SP}[2２]{_SP}{_DASH}{_SP}(?P<num>{_DIGIT}{{4,10}})(?!{_DIGIT})"
+    licence = re.compile(
+        rf"(?:(?P<prov>{prov})|(?P<joint>合字)){_SP}[BＢ]{_SP}(?P<cls>[12１２]){_SP}{_DASH}{_SP}"
+        rf"(?P<num>{_DIGIT}{{4,10}})(?!{_DIGIT})(?:{_SP}{_HAO})?"
         rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,5}})(?P<suffix>{_LETTER}(?!{_LETTER}))?)?"
     )
-    return icp, psb, b2
+    return icp, psb, licence
 
 
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\ufe63"})
@@ -58,21 +84,47 @@ class Recognized:
 
     raw: str
     value: str
+    """The number as the filing system writes it (the canonical form), whatever the spelling."""
     kind: str
     problem: str | None
     placeholder: bool
     offset: int
+    normalized: tuple[str, ...] = ()
+    """What was normalized to read it (full-width forms, traditional characters, spaces …)."""
+
+
+@functools.cache
+def _traditional() -> dict[int, str]:
+    data = catalog.load("filing")
+    return str.maketrans({**data["traditional_provinces"], **data["traditional_characters"]})
 
 
 def normalize(raw: str) -> str:
-    """NFKC (full-width forms), every dash variant to ``-``, whitespace removed (filing-rules.md §1.4)."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", raw).translate(_DASHES))
+    """NFKC (full-width forms), traditional characters to simplified, every dash variant to ``-``,
+    whitespace and zero-width characters removed: a number as the filing system writes it."""
+    text = unicodedata.normalize("NFKC", _ZERO_WIDTH.sub("", raw)).translate(_DASHES).translate(_traditional())
+    return _SPACES.sub("", text)
 
 
 def find_numbers(text: str) -> Iterator[Recognized]:
     """Every filing-number-shaped string in ``text``, classified and validated."""
-    icp, psb, b2 = patterns()
-    if "CP" in text or "ＣＰ" in text:
+    if not _ZERO_WIDTH.search(text):
+        yield from _find(text)
+        return
+    # Zero-width characters (pasted from web pages) are removed first; offsets map back to the text.
+    kept = [i for i, ch in enumerate(text) if not _ZERO_WIDTH.match(ch)]
+    for found in _find("".join(text[i] for i in kept)):
+        start = kept[found.offset]
+        end = kept[min(found.offset + len(found.raw), len(kept)) - 1] + 1
+        notes = found.normalized
+        if _ZERO_WIDTH.search(text, start, end):
+            notes = (*notes, "zero-width characters removed")
+        yield replace(found, offset=start, normalized=notes)
+
+
+def _find(text: str) -> Iterator[Recognized]:
+    icp, psb, licence = patterns()
+    if any(ch in text for ch in "备備证證"):
         for match in icp.finditer(text):
             found = _icp(match)
             if found is not None:
@@ -80,9 +132,9 @@ def find_numbers(text: str) -> Iterator[Recognized]:
     if "安" in text:
         for match in psb.finditer(text):
             yield _public_security(match)
-    if "2" in text or "２" in text:
-        for match in b2.finditer(text):
-            found = _b2(match)
+    if "B" in text or "Ｂ" in text:
+        for match in licence.finditer(text):
+            found = _licence(match)
             if found is not None:
                 yield found
 
@@ -112,6 +164,18 @@ def _kind(serial: str, suffix: str, no_serial_kind: str) -> str:
     return _tables()[3].get(suffix.upper(), "app")
 
 
+def _notes(raw: str) -> tuple[str, ...]:
+    """What reading ``raw`` normalized that leaves the number valid."""
+    notes = []
+    if unicodedata.normalize("NFKC", raw) != raw:
+        notes.append("full-width characters")
+    if raw.translate(_traditional()) != raw:
+        notes.append("traditional characters")
+    if _SPACES.search(raw):
+        notes.append("spaces or line breaks between the parts")
+    return tuple(notes)
+
+
 def _icp(match: re.Match[str]) -> Recognized | None:
     num = _norm(match["num"])
     serial = _norm(match["serial"] or match["bare_serial"])
@@ -119,26 +183,55 @@ def _icp(match: re.Match[str]) -> Recognized | None:
     has_hao = bool(match["hao1"] or match["hao2"])
     if not (has_hao or serial or (num.isdigit() and len(num) >= 6)):
         return None  # "ICP备2024" without 号 or serial: not the shape of a number
+    raw = match.group(0).strip()
+    if match["licence"]:
+        return _licence_in_icp(match, raw, num, serial, suffix)
     licence = _norm(match["typ"]) in "证證"
     kind = _kind(serial, suffix, "licence" if licence else "entity")
-    raw = match.group(0).strip()
-    problem, placeholder = _icp_problem(match, num, serial, suffix, licence)
-    return Recognized(raw, normalize(raw), kind, problem, placeholder, match.start())
+    problem = _spelling_problem(match) or _icp_problem(match, num, serial, suffix, licence)
+    placeholder = problem is not None and _is_placeholder(num, serial) and not _province_problem(match["prov"])
+    value = _canonical(match, num, serial, suffix) if _spelling_problem(match) else normalize(raw)
+    return Recognized(raw, value, kind, problem, placeholder, match.start(), _notes(raw))
+
+
+def _spelling_problem(match: re.Match[str]) -> str | None:
+    """A number that is meant right but written wrong: the fix is to write it as issued."""
+    if match["dup"]:
+        return "ICP备 is written twice"
+    if not match["icp"].isupper():
+        return "ICP must be written in capitals"
+    if match["word"]:
+        return f"{match['typ']}案 is written inside the number (备案 belongs in the label, not the number)"
+    if match["colon"]:
+        return "a colon is written inside the number (it belongs after the label)"
+    if match["lead"]:
+        return "a dash is written between 备 and the digits"
+    if match["dash"] in ("_", "＿"):
+        return "the serial is joined with _ instead of -"
+    return None
+
+
+def _canonical(match: re.Match[str], num: str, serial: str, suffix: str) -> str:
+    """The number as the filing system writes it, from its parts."""
+    typ = _norm(match["typ"]).translate(_traditional())
+    hao = "号" if match["hao1"] or match["hao2"] else ""
+    tail = f"-{serial}{suffix}" if serial else ""
+    return f"{_norm(match['prov']).translate(_traditional())}ICP{typ}{num}{hao}{tail}"
 
 
 def _icp_problem(
     match: re.Match[str], num: str, serial: str, suffix: str, licence: bool
-) -> tuple[str | None, bool]:
+) -> str | None:
     problem = _province_problem(match["prov"])
     if problem:
-        return problem, False
+        return problem
     if _is_placeholder(num, serial):
-        return f"{num} is a template placeholder, not an issued number", True
+        return f"{num} is a template placeholder, not an issued number"
     digits = _tables()[2]
     low, high = (digits["licence"], digits["licence"]) if licence else (digits["min"], digits["max"])
     if not low <= len(num) <= high:
-        return f"main number has {len(num)} digits, expected {low}–{high}", False
-    return _serial_problem(match, serial, suffix), False
+        return f"main number has {len(num)} digits, expected {low}–{high}"
+    return _serial_problem(match, serial, suffix)
 
 
 def _serial_problem(match: re.Match[str], serial: str, suffix: str) -> str | None:
@@ -161,6 +254,7 @@ def _province_problem(prov: str | None) -> str | None:
     provinces, rejected, *_ = _tables()
     if not prov:
         return "the province prefix is missing"
+    prov = prov.translate(_traditional())
     if prov in provinces:
         return None
     return rejected.get(prov, f"{prov} is not a province abbreviation used in filing numbers")
@@ -172,19 +266,29 @@ def _is_placeholder(num: str, serial: str) -> bool:
     if len(set(num)) == 1:
         return True  # 00000000, 88888888
     # Sequential numbers are template values in the entity form (京ICP备12345678号); with a serial
-    # and suffix they are kept as real (filing-rules.md §6 uses 京ICP备12345678号-1A as a vector).
+    # and suffix they are kept as real (京ICP备12345678号-1A is a common synthetic test vector).
     return not serial and num in _tables()[4]
 
 
 def _public_security(match: re.Match[str]) -> Recognized:
     raw = match.group(0).strip()
     problem = _province_problem(match["prov"])
-    return Recognized(raw, normalize(raw), "public-security", problem, False, match.start())
+    if problem is None and match["swap"]:
+        problem = "公网安备 is misspelt 公安网备"
+    elif problem is None and (match["word"] or match["colon"]):
+        problem = "a word or colon is written inside the number (it belongs after the label)"
+    notes = _notes(raw) + (("a serial after a public-security number (it has none) was dropped",)
+                           if match["serial"] else ())
+    hao = "号" if match["hao"] else ""
+    value = f"{_norm(match['prov']).translate(_traditional())}公网安备{_norm(match['num'])}{hao}"
+    return Recognized(raw, value, "public-security", problem, False, match.start(), notes)
 
 
-def _b2(match: re.Match[str]) -> Recognized | None:
+def _licence(match: re.Match[str]) -> Recognized | None:
+    """``粤B2-20090059[-n[X]]`` (value-added telecom licence), ``合字B2-…`` (joint venture), B1 forms."""
     provinces, *_ = _tables()
-    if match["prov"] not in provinces:
+    prov = match["prov"].translate(_traditional()) if match["prov"] else ""
+    if not match["joint"] and prov not in provinces:
         return None  # "B2-" after a rejected prefix is not a licence number
     num = _norm(match["num"])
     serial, suffix = _norm(match["serial"]), _norm(match["suffix"])
@@ -193,7 +297,20 @@ def _b2(match: re.Match[str]) -> Recognized | None:
     problem = None if len(num) == _tables()[2]["b2"] else f"B2 licence number has {len(num)} digits, expected 8"
     if problem is None and serial:
         problem = _suffix_problem(serial, suffix)
-    return Recognized(raw, normalize(raw), kind, problem, False, match.start())
+    head = "合字" if match["joint"] else prov
+    value = f"{head}B{_norm(match['cls'])}-{num}" + (f"-{serial}{suffix}" if serial else "")
+    return Recognized(raw, value, kind, problem, False, match.start(), _notes(raw))
+
+
+def _licence_in_icp(match: re.Match[str], raw: str, num: str, serial: str, suffix: str) -> Recognized:
+    """``京ICP证B2-20191234号``: a B licence number written after ``ICP证`` (read as the licence)."""
+    cls = _norm(match["licence"])[1]
+    problem = _province_problem(match["prov"])
+    if problem is None and len(num) != _tables()[2]["b2"]:
+        problem = f"B{cls} licence number has {len(num)} digits, expected 8"
+    value = f"{_norm(match['prov']).translate(_traditional())}B{cls}-{num}" + (f"-{serial}{suffix}" if serial else "")
+    notes = (*_notes(raw), f"written as ICP证B{cls}-…: the licence number is B{cls}-…")
+    return Recognized(raw, value, _kind(serial, suffix, "licence"), problem, False, match.start(), notes)
 
 
 def _suffix_problem(serial: str, suffix: str) -> str | None:

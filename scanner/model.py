@@ -142,6 +142,11 @@ class FilingNumber:
     placeholder: bool
     in_context: bool
     locations: tuple[Location, ...]
+    normalized: tuple[str, ...] = ()
+    """What reading ``raw`` normalized (full-width forms, traditional characters, spaces …)."""
+    written_as_issued: bool = True
+    """False when ``raw`` spells the number wrongly (lower-case icp, 备案 inside …); ``value`` is then
+    the number as the filing system writes it."""
 
     @property
     def first_location(self) -> Location | None:

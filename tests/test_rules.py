@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scanner.engine import evaluate
 from scanner.model import Options, PackageKind, Severity
 
@@ -204,3 +206,58 @@ def test_rule_documentation_cites_public_sources():
         assert not re.search(r"\.md\b|§|\.\./shared", meta.doc), meta.id
         if meta.id[:3] in ("FIL", "LNK", "MPP"):
             assert re.search(r"https://\S+", meta.doc), meta.id
+
+
+class TestNumbersAsPeopleTypeThem:
+    """Real display strings: found, normalized, and a malformed-but-meant number is FIL002 with the
+    number as issued, never FIL001 (no number) or FIL003 (wrong kind)."""
+
+    MEANT = (
+        ("ICP备案号：粤icp备2023123456号-1A", "粤ICP备2023123456号-1A", "capitals"),
+        ("APP备案号：粤iCp备2023123456号-1A", "粤ICP备2023123456号-1A", "capitals"),
+        ("备案号：晋ICP备ICP备2023123456号-1A", "晋ICP备2023123456号-1A", "twice"),
+        ("备案号：京ICP备案2023123456号-1A", "京ICP备2023123456号-1A", "备案"),
+        ("备案号：粤ICP备：2023123456号-1A", "粤ICP备2023123456号-1A", "colon"),
+        ("备案号：粤ICP备2023123456号_1A", "粤ICP备2023123456号-1A", "_"),
+        ("备案号：粤ICP备-2023123456号-1A", "粤ICP备2023123456号-1A", "dash"),
+    )
+
+    @pytest.mark.parametrize(("shown", "issued", "why"), MEANT)
+    def test_malformed_but_meant_is_fil002_with_the_issued_form(self, shown, issued, why):
+        pkg = package(text(shown, pointer="@string/about_icp [default]"), ABOUT_LINK)
+        found = ids(pkg)
+        assert "FIL002" in found and "FIL001" not in found and "FIL003" not in found, found
+        (finding,) = findings(pkg, "FIL002")
+        assert why in finding.message and f"as issued it reads {issued}" in finding.message
+        assert finding.fix == f"Write the number exactly as issued: {issued}."
+
+    @pytest.mark.parametrize("shown", [
+        "ICP备案号：粤ICP备2023123456号 - 1 A", "粤IＣP备2023123456号-1A", "粵ICP備2023123456號-1A",
+        "备案号：粤ICP备<br>\n2023123456号-1A".replace("<br>", ""), "粤ICP备\u00a02023123456号-1A",
+        "粤ICP备2023\u200b123456号-1A",
+    ])
+    def test_spacing_widths_and_traditional_forms_are_read_as_valid(self, shown):
+        pkg = package(text(shown, pointer="@string/about_icp [default]"), ABOUT_LINK)
+        assert ids(pkg) == set(), shown
+        (number,) = evaluate(pkg, DEFAULT_OPTIONS).facts.filing_numbers
+        assert number.value == "粤ICP备2023123456号-1A" and number.valid
+        assert number.normalized
+
+    @pytest.mark.parametrize("shown", ["序号-3", "型号-001", "版本号 -1", "订单号-12A"])
+    def test_look_alikes_are_not_numbers(self, shown):
+        pkg = package(text(shown, pointer="@string/about_icp [default]"), ABOUT_LINK)
+        assert evaluate(pkg, DEFAULT_OPTIONS).facts.filing_numbers == ()
+
+    def test_a_misspelt_copy_beside_the_right_one_stays_apart(self):
+        pkg = package(ABOUT_NUMBER, text("粤icp备2023123456号-1A", pointer="@string/footer [default]"), ABOUT_LINK)
+        numbers = evaluate(pkg, DEFAULT_OPTIONS).facts.filing_numbers
+        assert [n.valid for n in numbers] == [True, False]
+        assert ids(pkg) == {"FIL002"}
+
+    def test_licence_and_public_security_forms_are_the_wrong_kind_not_malformed(self):
+        for shown in ("京ICP证B2-20191234号", "黔ICP证：B2-20191234号", "合字B2-20190123", "京B1-20190123"):
+            pkg = package(text(shown, pointer="@string/about_icp [default]"), ABOUT_LINK)
+            assert ids(pkg) == {"FIL003"}, shown
+        # a public-security number is not an MIIT number at all: FIL001 as well
+        pkg = package(text("京公网安备11010502031234号-1", pointer="@string/about_icp [default]"), ABOUT_LINK)
+        assert ids(pkg) == {"FIL001", "FIL003"}

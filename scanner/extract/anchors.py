@@ -2,8 +2,9 @@
 
 Decoding every string of a 100 MB package costs seconds; finding a few fixed substrings costs
 milliseconds. A text can matter to the rules only if it contains one of these:
-- a filing number: ICP (ICP备, ICP证), 公网安备, B2- (B2 licences), or their full-width forms; in DEX
-  string data the CJK parts 备 证 證 serve the same purpose;
+- a filing number: ICP (ICP备, ICP证, any case, and P备 for mixed widths), 公网安备 (and its traditional
+  and misspelt forms), B1- / B2- (licences), or their full-width forms; in DEX string data the CJK parts
+  备 備 证 證 serve the same purpose;
 - a filing-system link: ``beian``;
 - a permission / privacy declaration: its markers 权限 隐私 permission privacy (rules/data/context.json).
 The parsers use these to skip what cannot matter (DEX strings, the bulk of large assets and native
@@ -18,10 +19,12 @@ from __future__ import annotations
 import functools
 import re
 
-NUMBER_ANCHORS = ("icp", "ＩＣＰ", "公网安备", "b2-", "Ｂ２")
+NUMBER_ANCHORS = ("icp", "ＩＣＰ", "ｉｃｐ", "p备", "p備", "p证", "p證", "ｐ备", "ｐ證", "Ｐ备", "Ｐ證",
+                  "公网安备", "公網安備", "公安网备", "公安網備", "b2-", "b1-", "Ｂ２", "Ｂ１")
+"""Lower-cased; ``p备`` and the other P-before-备 forms catch ICP written in mixed widths (``IＣP备``)."""
 LINK_ANCHORS = ("beian",)
 MARKERS = ("权限", "隐私", "permission", "privacy")
-DEX_CJK = ("备", "证", "證", "Ｂ２", "权限", "隐私")
+DEX_CJK = ("备", "備", "证", "證", "Ｂ２", "权限", "隐私")
 
 
 def escaped(text: str) -> list[str]:
@@ -40,7 +43,8 @@ def _needles(texts: tuple[str, ...], encoding: str, with_escapes: bool) -> tuple
 
 TEXT_NEEDLES = _needles(NUMBER_ANCHORS + LINK_ANCHORS + MARKERS, "utf-8", with_escapes=True)
 """Large UTF-8 text assets, raw or ``\\u``-escaped (JS bundles), searched in the lower-cased bytes."""
-BINARY_NEEDLES = (_needles(("ICP", "ＩＣＰ", "公网安备", "B2-", "Ｂ２", "beian"), "utf-8", with_escapes=False)
+BINARY_NEEDLES = (_needles(("ICP", "icp", "ＩＣＰ", "公网安备", "公網安備", "公安网备", "B2-", "B1-", "Ｂ２", "beian"),
+                           "utf-8", with_escapes=False)
                   + _needles(("ICP", "beian"), "utf-16-le", with_escapes=False))
 """Native libraries and other binaries: numbers and links in UTF-8, and the ASCII anchors in UTF-16LE."""
 DEX_NEEDLES = _needles((*DEX_CJK, *LINK_ANCHORS, *MARKERS, "b2-"), "utf-8", with_escapes=False)

@@ -126,6 +126,13 @@ def _citing(value: str, raw: str, findings: list[ReportedFinding]) -> list[str]:
 def _number_note(number: FilingNumber, result: ScanResult, findings: list[ReportedFinding]) -> str:
     """The number's kind, and either the findings about it or why it is not one (so a third party's
     number beside the App's own does not read like a problem)."""
+    note = _number_kind_note(number, result, findings)
+    if number.normalized and number.written_as_issued:
+        note += f"; read from {number.raw!r}: {', '.join(number.normalized)}"
+    return note
+
+
+def _number_kind_note(number: FilingNumber, result: ScanResult, findings: list[ReportedFinding]) -> str:
     cited = _citing(number.value, number.raw, findings)
     if cited:
         return f"{number.kind}: see {', '.join(cited)}"
