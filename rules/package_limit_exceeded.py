@@ -26,9 +26,15 @@ RULE = RuleMeta(
 )
 
 
+MAX_FINDINGS = 50
+"""A nest of packages can hit a cap thousands of times: the report keeps the first ones and a count."""
+
+
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
-    """One finding per cap hit."""
-    for anomaly in package.anomalies:
-        if anomaly.kind == "limit":
-            where = Location(anomaly.member, "archive", "") if anomaly.member else None
-            yield Finding(RULE.id, f"{anomaly.member or 'package'}: {anomaly.detail}", where, (anomaly.detail,))
+    """One finding per cap hit (bounded)."""
+    hits = [a for a in package.anomalies if a.kind == "limit"]
+    for anomaly in hits[:MAX_FINDINGS]:
+        where = Location(anomaly.member, "archive", "") if anomaly.member else None
+        yield Finding(RULE.id, f"{anomaly.member or 'package'}: {anomaly.detail}", where, (anomaly.detail,))
+    if len(hits) > MAX_FINDINGS:
+        yield Finding(RULE.id, f"{len(hits) - MAX_FINDINGS} more cap hits not listed", None, ())

@@ -131,7 +131,7 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
               help="The app's source folder (e.g. app/src/main): SARIF and annotations point at its files.")
 @_limit("max-member-mb", "MB", "Cap on one member's inflated size (default 512); a hit is PKG003.")
 @_limit("max-package-mb", "MB", "Cap on a package's inflated size (default 2048).")
-@_limit("max-ratio", "N", "Inflation ratio that marks a zip bomb past 64 MB inflated (default 200).")
+@_limit("max-ratio", "N", "Inflation ratio past which a member is read only up to 32 MB (default 200).")
 @_limit("max-members", "N", "Cap on the entries of one archive (default 100000).")
 @_limit("max-depth", "N", "Cap on packages nested in packages (default 2; 0: none).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")

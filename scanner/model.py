@@ -78,7 +78,8 @@ class PackageInfo:
 @dataclass(frozen=True, slots=True)
 class Anomaly:
     """Something odd a parser met: a cap it enforced (kind "limit", PKG003), a structural trick
-    ("structure", PKG004), or a part it could not read ("unreadable", PKG004)."""
+    ("structure", PKG004), a part it could not read ("unreadable", PKG004), or something a reviewer
+    should see that is not wrong in itself ("note", PKG004 at note severity)."""
 
     kind: str
     member: str
@@ -97,6 +98,10 @@ class Limits:
     """Inflated : compressed ratio above which a member is a zip bomb (deflate's own maximum is 1032)."""
     ratio_floor_bytes: int = 8 * 1024 * 1024
     """The ratio is judged only past this many inflated bytes (small members compress freely)."""
+    ratio_read_bytes: int = 32 * 1024 * 1024
+    """A member past the ratio is still read up to this many inflated bytes, and reported as a note:
+    legitimate assets compress that well too (a zero-filled SQLite template, a sparse file). Past it,
+    the member is a zip bomb (PKG003); the absolute caps above stay the hard guard."""
     members: int = 100_000
     """Entries of one archive."""
     depth: int = 2

@@ -79,3 +79,33 @@ def test_bombs_are_refused_with_bounded_memory(hostile, name):
         assert report["code"] == 1 and "PKG003" in {f["rule_id"] for f in result["findings"]}
     else:
         assert report["code"] == 3 and result["error"]["rule_id"] == "PKG001"
+
+
+def test_compressible_asset_is_read_and_noted_not_failed(hostile):
+    result = engine.scan_path(str(hostile / "compressible_asset.apk"), Options())
+    assert result.error is None
+    (note,) = [f for f in result.findings if f.rule_id == "PKG004"]
+    assert note.severity.label == "note" and note.location.member == "assets/template.sqlite"
+    assert not [f for f in result.findings if f.rule_id == "PKG003"]
+    # the asset was read in full: the number near its end is among the facts, at its place
+    (website,) = [n for n in result.facts.filing_numbers if n.value == "京ICP备16059763号-1"]
+    assert website.first_location.member == "assets/template.sqlite"
+    assert engine.worst_exit(engine.Report("x", (result,)), engine.Severity.ERROR) == 0
+
+
+def test_ratio_still_stops_a_bomb_past_the_read_bound(hostile):
+    from scanner.model import Limits
+
+    result = engine.scan_path(str(hostile / "compressible_asset.apk"), Options(limits=Limits(ratio_read_bytes=8 << 20)))
+    (hit,) = [f for f in result.findings if f.rule_id == "PKG003"]
+    assert "a zip bomb" in hit.message and hit.location.member == "assets/template.sqlite"
+
+
+def test_nested_bomb_is_one_line_pkg003_with_the_rest_read(hostile):
+    result = engine.scan_path(str(hostile / "bomb_nested.apks"), Options())
+    assert result.error is None
+    hits = [f for f in result.findings if f.rule_id == "PKG003"]
+    assert len(hits) == 51
+    assert [f.message for f in hits if f.location is None] == ["4046 more cap hits not listed"]
+    first = next(f.message for f in hits if f.location is not None)
+    assert first.count("nested") == 1 and first.count("!") == 2 and "nested 3 deep; the limit is 2" in first

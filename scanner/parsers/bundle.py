@@ -8,6 +8,7 @@ with a PKG003 limit rather than unpacked.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 
 from scanner import progress
@@ -31,6 +32,15 @@ def parse(path: zipread.Source, limits: Limits | None = None, depth: int = 0,
     """Read an APK set and the APKs in it, up to the nesting limit."""
     limits = limits or Limits()
     budget = budget or zipread.Budget(progress.observer())
+    inner, anomalies = _walk(path, limits, depth, budget)
+    shown = label or (path if isinstance(path, str) else "<memory>")
+    return _merge(shown, path, inner, anomalies)
+
+
+def _walk(path: zipread.Source, limits: Limits, depth: int,
+          budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
+    """Every APK readable within the limits, nested sets flattened (``outer.apks!inner.apk``), and what
+    was met on the way: a set nested past the limit is a limit anomaly, never an error of the whole."""
     try:
         entries, anomalies = zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:
@@ -40,48 +50,55 @@ def parse(path: zipread.Source, limits: Limits | None = None, depth: int = 0,
     reader = zipread.Reader(path, limits, budget)
     try:
         for entry in apks:
-            package = _inner(reader, entry, limits, depth + 1, budget, anomalies)
-            if package is not None:
-                inner.append((entry.name, package))
+            found, met = _inner(reader, entry, limits, depth + 1, budget)
+            inner.extend(found)
+            anomalies.extend(met)
     finally:
         reader.close()
-    shown = label or (path if isinstance(path, str) else "<memory>")
-    return _merge(shown, path, inner, anomalies)
+    return inner, anomalies
 
 
-def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, depth: int, budget: zipread.Budget,
-           anomalies: list[Anomaly]) -> Package | None:
+def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, depth: int,
+           budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     if depth > limits.depth:
-        anomalies.append(Anomaly("limit", entry.name, f"package nested {depth} deep; the limit is {limits.depth}"))
-        return None
+        return [], [Anomaly("limit", entry.name, f"package nested {depth} deep; the limit is {limits.depth}")]
     member = reader.read(entry)
-    anomalies.extend(member.anomalies)
     if member.data is None:
-        return None
+        return [], list(member.anomalies)
     from scanner.parsers import apk
 
     try:
         names = {e.name for e in zipread.directory(member.data)[0]}
         if is_bundle(names):
-            return parse(member.data, limits, depth, budget, entry.name)
-        return apk.parse(member.data, limits=limits, budget=budget, label=entry.name)
+            found, met = _walk(member.data, limits, depth, budget)
+            return ([(f"{entry.name}!{name}", package) for name, package in found],
+                    [*member.anomalies, *(_within(entry.name, a) for a in met)])
+        return [(entry.name, apk.parse(member.data, limits=limits, budget=budget, label=entry.name))], \
+            list(member.anomalies)
     except (PackageUnreadable, zipread.ArchiveUnreadable) as exc:
-        anomalies.append(Anomaly("unreadable", entry.name, f"nested APK unreadable ({exc})"))
-        return None
+        return [], [*member.anomalies, Anomaly("unreadable", entry.name, f"nested APK unreadable ({exc})")]
+
+
+def _within(name: str, anomaly: Anomaly) -> Anomaly:
+    """An anomaly of a nested member, named from the outer set."""
+    return Anomaly(anomaly.kind, f"{name}!{anomaly.member}" if anomaly.member else name, anomaly.detail)
 
 
 def _merge(shown: str, path: zipread.Source, inner: list[tuple[str, Package]], anomalies: list[Anomaly]) -> Package:
+    digest = file_sha256(path) if isinstance(path, str) else hashlib.sha256(path).hexdigest()
     if not inner:
-        cause = next((a for a in anomalies if a.kind == "limit"), anomalies[0] if anomalies else None)
+        if any(a.kind == "limit" for a in anomalies):
+            # Nothing readable within the caps (a 42.zip-style nest): the caps are the finding (PKG003).
+            info = PackageInfo(path=shown, format="apk-set", sha256=digest)
+            return Package(info, PackageKind.APP, anomalies=tuple(anomalies))
+        cause = anomalies[0] if anomalies else None
         why = f": {cause.member}: {cause.detail}" if cause else ""
-        raise PackageUnreadable(f"APK set without an APK readable within the limits{why}")
+        raise PackageUnreadable(f"APK set without a readable APK{why}")
     base = inner[0][1]
     texts = tuple(Text(t.value, Location(f"{name}!{t.location.member}", t.location.kind, t.location.pointer), t.line)
                   for name, package in inner for t in package.texts)
     permissions = tuple(dict.fromkeys(p for _, package in inner for p in package.permissions))
-    nested = tuple(Anomaly(a.kind, f"{name}!{a.member}" if a.member else name, a.detail)
-                   for name, package in inner for a in package.anomalies)
-    digest = file_sha256(path) if isinstance(path, str) else base.info.sha256
+    nested = tuple(_within(name, a) for name, package in inner for a in package.anomalies)
     info = PackageInfo(path=shown, format="apk-set", sha256=digest, app_id=base.info.app_id,
                        app_name=base.info.app_name, version=base.info.version,
                        version_code=base.info.version_code, target_sdk=base.info.target_sdk)

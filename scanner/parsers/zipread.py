@@ -134,6 +134,14 @@ def _end_record_anomalies(path: Source) -> list[Anomaly]:
     return out
 
 
+MIB = 1024 * 1024
+
+
+def over_ratio(inflated: int, compressed: int, limits: Limits) -> bool:
+    """Past the ratio floor and more than ``limits.ratio`` times the compressed bytes read."""
+    return inflated > limits.ratio_floor_bytes and inflated > limits.ratio * max(1, compressed)
+
+
 class Budget:
     """The package-wide inflated total, shared by the readers of one package (one per thread)."""
 
@@ -263,6 +271,11 @@ class Reader:
             if not self._within(entry, len(out), consumed - len(pending), anomalies):
                 return None
         self._budget.spend(len(out))
+        if over_ratio(len(out), consumed - len(pending), self._limits):
+            ratio = len(out) // max(1, consumed - len(pending))
+            anomalies.append(Anomaly("note", entry.name, f"inflates {ratio}:1 ({len(out) // MIB} MB from "
+                                     f"{max(1, (consumed - len(pending)) // 1024)} KB): highly compressible, read in "
+                                     "full (a zero-filled database or sparse file compresses like this)"))
         return bytes(out)
 
     def _within(self, entry: Entry, inflated: int, compressed: int, anomalies: list[Anomaly]) -> bool:
@@ -273,7 +286,8 @@ class Reader:
         if self.inflated + inflated > limits.package_bytes:
             self._refuse(entry, f"package inflates past the {limits.package_bytes}-byte limit", anomalies)
             return False
-        if inflated > limits.ratio_floor_bytes and inflated > limits.ratio * max(1, compressed):
-            self._refuse(entry, f"inflates more than {limits.ratio}:1 (a zip bomb)", anomalies)
+        if over_ratio(inflated, compressed, limits) and inflated > limits.ratio_read_bytes:
+            self._refuse(entry, f"inflates more than {limits.ratio}:1 past {limits.ratio_read_bytes // MIB} MB "
+                         "(a zip bomb)", anomalies)
             return False
         return True
