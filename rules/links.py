@@ -1,6 +1,6 @@
 """Find references to filing-system hosts in a text and judge each host exactly.
 
-Source: ../shared/domain/filing-rules.md §2.1. Hosts are compared whole, never by prefix or suffix:
+The filing system is https://beian.miit.gov.cn/. Hosts are compared whole, never by prefix or suffix:
 ``beian.miit.gov.cn.evil.com`` is a look-alike, not the filing system.
 """
 
@@ -21,7 +21,11 @@ LINK_PATTERN = re.compile(
     re.IGNORECASE,
 )
 _QUICK = re.compile("beian", re.IGNORECASE)
-_WINDOW = 400  # longer than any URL the pattern accepts (scheme + 9 labels of 63 + path of 200)
+# The pattern's longest match around its "beian": before it a scheme (11), "//", 8 labels of 64 and 63
+# characters of the label itself; after it 63 characters, 8 labels of 64 and a path of 201. Windows at
+# least that wide never cut a URL short (a cut URL is judged by a wrong host).
+_BEFORE = 11 + 2 + 8 * 64 + 63
+_AFTER = 63 + 8 * 64 + 201
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +53,9 @@ def find_links(text: str) -> Iterator[LinkRef]:
             continue
         # The full pattern only runs in a window around each "beian": on a 12 MB bundle, running it
         # at every position costs seconds, around the few hits it costs nothing.
-        base = max(0, hit.start() - _WINDOW)
-        for match in LINK_PATTERN.finditer(text, base, hit.end() + _WINDOW):
-            if match.end() <= hit.start() or match.start() + base < done_until:
+        # finditer(text, pos, endpos) gives offsets in the whole text: compare them as they are.
+        for match in LINK_PATTERN.finditer(text, max(0, hit.start() - _BEFORE), hit.end() + _AFTER):
+            if match.end() <= hit.start() or match.start() < done_until:
                 continue
             done_until = match.end()
             ref = _ref(match)

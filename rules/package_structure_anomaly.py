@@ -1,12 +1,12 @@
 """PKG004 package-structure-anomaly: the package uses a trick that breaks naive parsers.
 
 Malware ships APKs that Android installs but tools choke on (the zip and binary-XML evasion techniques
-of Android malware): unknown compression methods, the encryption flag on plain data, local headers that disagree with the central
-directory, bad CRCs, several end records, duplicate or path-like entry names, tampered binary XML, a
-resource table or DEX that cannot be walked. beian-scan reads them as Android does and reports each
-trick here, so an audit sees that the package is built to evade analysis. A warning: the scan itself
-went on. A member that inflates past the ratio cap but stays small enough to read (a zero-filled SQLite
-template) is a note: a reviewer sees it, nothing fails.
+of Android malware): unknown compression methods, the encryption flag on plain data, local headers that
+disagree with the central directory, bad CRCs, several end records, duplicate or path-like entry names,
+tampered binary XML, a resource table or DEX that cannot be walked. beian-scan reads them as Android
+does and reports each trick here, so an audit sees that the package is built to evade analysis. A
+warning: the scan itself went on. A member that inflates past the ratio cap but stays small enough to
+read (a zero-filled SQLite template) is a note: a reviewer sees it, nothing fails.
 
 PASS: an APK built by aapt2 / the Android Gradle plugin.
 FAIL: ``classes.dex`` with compression method 0x5A4D (read as stored, as Android does).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import logging
 import re
@@ -53,6 +54,30 @@ def scan_path(path: str, options: Options, parser: Parser | None = None,
         LOG.debug("parser failed on %s", path, exc_info=True)
         return _error_result(path, "PKG001", f"could not be parsed ({type(exc).__name__}: {exc})")
     return evaluate(package, options, policy)
+
+
+def scan_target(path: str, options: Options, policy: Policy = DEFAULT_POLICY) -> tuple[ScanResult, ...]:
+    """The results of one path given by the user: one per package, and one per mini-program for a
+    folder of wxapkg files that holds several (the PC client's Applet folder holds every app opened)."""
+    import os
+
+    if not os.path.isdir(path):
+        return (scan_path(path, options, policy=policy),)
+    from scanner.parsers import miniprogram_dir
+
+    if miniprogram_dir.is_source_folder(path):
+        return (scan_path(path, options, policy=policy),)
+    groups = miniprogram_dir.app_groups(miniprogram_dir.wxapkg_files(path), options.wxid)
+    if len(groups) <= 1:
+        return (scan_path(path, options, policy=policy),)
+    return tuple(scan_path(path, options, functools.partial(_group, files=files, appid=appid), policy)
+                 for appid, files in groups)
+
+
+def _group(path: str, options: Options, files: list[str], appid: str | None) -> Package:
+    from scanner.parsers import miniprogram_dir
+
+    return miniprogram_dir.parse_wxapkg_folder(path, files, appid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +200,12 @@ def scan(paths: Iterable[str], options: Options, policy: Policy = DEFAULT_POLICY
          shown: Progress | None = None) -> Report:
     """Scan several packages into one report, one result each, in the order given."""
     acceptance = acceptance or Acceptance()
-    results = []
+    results: list[ScanResult] = []
     for index, path in enumerate(paths):
         if shown is not None:
             shown.package(index, path)
         with progress.observing(shown.advance if shown is not None else None):
-            results.append(accept(scan_path(path, options, policy=policy), acceptance))
+            results.extend(accept(result, acceptance) for result in scan_target(path, options, policy))
     return Report(__version__, tuple(results), tuple(CATALOGUE.values()), notices)
 
 

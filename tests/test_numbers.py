@@ -93,3 +93,14 @@ def test_long_hostile_input_is_linear():
     start = time.perf_counter()
     list(find_numbers(hostile))
     assert time.perf_counter() - start < 2.0
+
+
+def test_a_long_url_is_judged_whole_and_once():
+    """A host of many long labels holding a second "beian": read as one URL (the windows around each
+    "beian" are wide enough for the longest URL), never as a fragment that overlaps it."""
+    from scanner.rules.links import find_links
+
+    host = "beian." + ".".join(["b" * 63] * 6) + "." + "b" * 46 + "beian.miit.gov.cn"
+    text = "x" * 400 + " https://" + host + "/ ok"
+    (ref,) = find_links(text)
+    assert (ref.offset, ref.host, ref.status) == (401, host, "wrong-site")

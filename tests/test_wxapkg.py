@@ -133,3 +133,55 @@ def test_tpkg_ambiguous_variant_is_refused():
     # Both readings parse this one differently (count=1 vs until the first offset): refuse, do not guess.
     with pytest.raises(PackageUnreadable, match="unsupported header variant"):
         tpkg.read_index(data)
+
+
+def _applet(root, apps: dict[str, dict[str, bytes]], encrypted: frozenset[str] = frozenset()):
+    """A PC client's Applet folder: each app's main package under Applet/{appid}/{version}/."""
+    for appid, files in apps.items():
+        folder = root / "Applet" / appid / "7"
+        folder.mkdir(parents=True)
+        data = write_wxapkg(files)
+        (folder / "__APP__.wxapkg").write_bytes(encrypt_pc(data, appid) if appid in encrypted else data)
+    return root / "Applet"
+
+
+APPS = {
+    "wx0000000000000001": {"/app-config.json": b'{"requiredPrivateInfos":[]}',
+                           "/page.js": b'wx.getLocation({type:"gcj02"})'},
+    "wx0000000000000002": {"/app-config.json": b'{"requiredPrivateInfos":["getLocation"]}',
+                           "/page.js": "wx.getLocation({}); 备案号：粤ICP备2023123456号-2X".encode(),
+                           "/padding.js": b"//" + b"x" * 2048},
+    "wx0000000000000003": {"/app-config.json": b"{}", "/page.js": "苏ICP备2026036865号-1X".encode(),
+                           "/padding.js": b"//" + b"x" * 2048},
+}
+
+
+def test_folder_with_several_apps_gives_one_result_per_appid(tmp_path):
+    from scanner import engine
+    from scanner.model import Options
+
+    applet = _applet(tmp_path, APPS)
+    report = engine.scan([str(applet)], Options())
+    by_app = {r.info.app_id: r for r in report.results}
+    assert set(by_app) == set(APPS)
+    # MPP001 belongs to the one app that calls getLocation undeclared, never to its neighbours
+    assert [a for a, r in by_app.items() if "MPP001" in {f.rule_id for f in r.findings}] == ["wx0000000000000001"]
+    assert {n.value for n in by_app["wx0000000000000003"].facts.filing_numbers} == {"苏ICP备2026036865号-1X"}
+    assert all({t.split("!")[0] for f in r.findings if f.location for t in [f.location.member]}
+               <= {f"{a}/7/__APP__.wxapkg"} for a, r in by_app.items())
+
+
+def test_encrypted_file_in_a_folder_is_named(tmp_path):
+    from scanner import engine
+    from scanner.model import Options
+
+    folder = tmp_path / "packages"
+    folder.mkdir()
+    (folder / "__APP__.wxapkg").write_bytes(write_wxapkg(APPS["wx0000000000000003"]))
+    (folder / "_sub_.wxapkg").write_bytes(encrypt_pc(write_wxapkg(APPS["wx0000000000000003"]), "wx0000000000000003"))
+    (result,) = engine.scan([str(folder)], Options()).results
+    assert result.error.rule_id == "PKG002" and result.error.message.startswith("_sub_.wxapkg: ")
+    # in an Applet folder the appid is in the path: the encrypted app decrypts, the others scan beside it
+    applet = _applet(tmp_path / "pc", APPS, encrypted=frozenset({"wx0000000000000002"}))
+    results = engine.scan([str(applet)], Options()).results
+    assert [r.error for r in results] == [None, None, None]

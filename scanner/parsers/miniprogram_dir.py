@@ -62,13 +62,29 @@ def _walk(root: str) -> Iterator[str]:
             yield os.path.join(folder, name)
 
 
+def app_groups(files: list[str], wxid: str | None) -> list[tuple[str | None, list[str]]]:
+    """The wxapkg files of a folder by mini-program: the PC client keeps each app under
+    ``…/Applet/{appid}/``, so the appid in each file's path groups a main package with its subpackages
+    and plugins. ``--wxid`` says the whole folder is one app. Files without an appid in their path
+    form one group of their own."""
+    if wxid:
+        return [(wxid, files)]
+    groups: dict[str | None, list[str]] = {}
+    for file_path in files:
+        groups.setdefault(wxapkg.appid_from_path(file_path), []).append(file_path)
+    return list(groups.items())
+
+
 def parse_wxapkg_folder(path: str, files: list[str], wxid: str | None) -> Package:
     """Main package, subpackages and plugins as one mini-program: one result, texts from all."""
     texts: list[Text] = []
     privacy: PrivacyConfig | None = None
     appid = wxid
     for file_path in files:
-        data, found_appid = wxapkg.load(file_path, wxid)
+        try:
+            data, found_appid = wxapkg.load(file_path, wxid)
+        except PackageUnreadable as exc:  # name the file: a folder holds many
+            raise PackageUnreadable(f"{os.path.relpath(file_path, path)}: {exc.message}", exc.rule_id) from exc
         appid = appid or found_appid
         entries = wxapkg.read_index(data)
         prefix = os.path.relpath(file_path, path).replace(os.sep, "/") + "!"
