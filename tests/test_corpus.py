@@ -63,3 +63,34 @@ def test_encrypted_scans_like_its_plaintext_twin(rel):
         return data
 
     assert comparable(scan(rel)) == comparable(scan(twin))
+
+
+def _report_digest(rel: str) -> str:
+    """SHA-256 of the package's JSON report, its path given relative to the corpus (so the digest does
+    not depend on where the checkout lies). Only digests are kept in the repository, never reports."""
+    import hashlib
+    import os
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(CORPUS)
+        report = engine.scan([rel], Options())
+    finally:
+        os.chdir(cwd)
+    text = json_report.render(report, json_report.FormatOptions())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_reports_are_byte_identical_to_the_recorded_digests(request):
+    """Refactorings must not change one byte of any corpus package's JSON report (tests/golden/corpus.json;
+    --update-golden rewrites it after a change that is meant to alter reports)."""
+    from conftest import GOLDEN
+
+    golden = GOLDEN / "corpus.json"
+    packages = sorted(EXPECTED)
+    digests = {rel: _report_digest(rel) for rel in packages}
+    if request.config.getoption("--update-golden") or not golden.exists():
+        golden.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    recorded = json.loads(golden.read_text(encoding="utf-8"))
+    changed = sorted(rel for rel in packages if recorded.get(rel) != digests[rel])
+    assert not changed, f"{len(changed)} report(s) changed: {changed[:5]}"
