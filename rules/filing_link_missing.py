@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -32,6 +32,6 @@ RULE = RuleMeta(
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding when no official or retired MIIT filing-system host is referenced."""
-    if any(link.status in ("official", "outdated") for link in facts.filing_links):
+    if any(link.status in (LinkStatus.OFFICIAL, LinkStatus.OUTDATED) for link in facts.filing_links):
         return
     yield Finding(RULE.id, "no link to the MIIT filing system (https://beian.miit.gov.cn/) was found")

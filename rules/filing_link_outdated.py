@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -27,5 +27,5 @@ RULE = RuleMeta(
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per distinct outdated link."""
     for link in facts.filing_links:
-        if link.status == "outdated":
+        if link.status is LinkStatus.OUTDATED:
             yield Finding(RULE.id, f"{link.url}: {link.reason}", link.first_location, (link.url,))

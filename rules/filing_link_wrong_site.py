@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.facts.links import is_public_security_portal
+from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -28,11 +29,10 @@ RULE = RuleMeta(
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per look-alike, and per public-security link when the MIIT system is not linked."""
-    miit_linked = any(link.status in ("official", "outdated") for link in facts.filing_links)
+    miit_linked = any(link.status in (LinkStatus.OFFICIAL, LinkStatus.OUTDATED) for link in facts.filing_links)
     for link in facts.filing_links:
-        if link.status != "wrong-site":
+        if link.status is not LinkStatus.WRONG_SITE:
             continue
-        portal = link.host.endswith(("beian.gov.cn", "beian.mps.gov.cn")) and "miit" not in link.host
-        if portal and miit_linked:
+        if miit_linked and is_public_security_portal(link.host):
             continue
         yield Finding(RULE.id, f"{link.url}: {link.reason}", link.first_location, (link.url,))

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.facts.kinds import own_numbers
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules._kinds import expected_kind, own_numbers
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -31,7 +31,7 @@ RULE = RuleMeta(
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding listing every distinct own-kind number when there is more than one."""
-    own = own_numbers(facts, expected_kind(package, options))
+    own = own_numbers(facts)
     shown = [n for n in own if n.in_context] or own
     if len(shown) < 2:
         return

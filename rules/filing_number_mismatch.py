@@ -16,8 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules._kinds import expected_kind, own_numbers
+from scanner.facts.kinds import own_numbers
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+
+EXPECT = RuleOption(
+    "expect-filing", {"type": "array", "items": {"type": "string", "minLength": 1}}, (),
+    "the filing numbers every scanned package must show", value_type="filing-numbers", top_level=True)
+EXPECTED = RuleOption(
+    "expected", {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}}, (),
+    "the filing number each app id must show", value_type="filing-number-map")
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -26,16 +33,18 @@ RULE = RuleMeta(
     severity=Severity.ERROR,
     summary="Differs from the expected filing number",
     fix="Show exactly the filing number issued for this App, or correct the expected number.",
+    options=(EXPECT, EXPECTED),
 )
 
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per own-kind number that is not one of the expected numbers."""
-    wanted = options.expect_filing + tuple(n for app, n in options.expected_by_app if app == package.info.app_id)
+    by_app = options.rules.pairs(RULE.id, EXPECTED)
+    wanted = options.rules.strings(RULE.id, EXPECT) + tuple(n for app, n in by_app if app == package.info.app_id)
     if not wanted:
         return
     expected = ", ".join(wanted)
-    for number in own_numbers(facts, expected_kind(package, options)):
+    for number in own_numbers(facts):
         if number.value not in wanted:
             location = number.first_location
             yield Finding(RULE.id, f"{number.value} differs from the expected {expected}", location,

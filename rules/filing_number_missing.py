@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.facts.kinds import LABELS, miit_numbers, show_own_number
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules._kinds import LABELS, expected_kind, miit_numbers, show_own_number
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -38,6 +38,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     """One finding when no MIIT filing number of any kind (valid or not) appears."""
     if miit_numbers(facts):
         return
-    kind = expected_kind(package, options)
+    kind = facts.kind.value
     yield Finding(RULE.id, f"no {LABELS[kind]} filing number was found in any text of the package",
                   fix=show_own_number(kind))

@@ -14,8 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules._kinds import expected_kind, own_numbers
+from scanner.facts.kinds import own_numbers
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+
+CONTEXT_WORDS = RuleOption(
+    "context-words", {"type": "array", "items": {"type": "string", "minLength": 1}}, (),
+    "extra words that mark an about/settings place (added to the context catalog)", stage="facts",
+    target="context_words", top_level=True)
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -24,12 +29,13 @@ RULE = RuleMeta(
     severity=Severity.NOTE,
     summary="Found only outside about/settings context",
     fix="Show the number on the about or settings page (e.g. a string named about_icp used there).",
+    options=(CONTEXT_WORDS,),
 )
 
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One note per own-kind number when none of them sits in an about/settings context."""
-    own = own_numbers(facts, expected_kind(package, options))
+    own = own_numbers(facts)
     if not own or any(n.in_context for n in own):
         return
     for number in own:

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules._kinds import LABELS, expected_kind, own_numbers, show_own_number
+from scanner.facts.kinds import LABELS, own_numbers, show_own_number
+from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+
+KIND = RuleOption("kind", {"enum": ["app", "miniprogram", "quickapp"]}, "",
+                  "the package kind to judge by (as --kind; default: from the format)", stage="scan",
+                  target="kind", top_level=True)
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -28,6 +32,7 @@ RULE = RuleMeta(
     severity=Severity.ERROR,
     summary="Shows a website / entity / licence / public-security number, or the wrong A/X/K suffix",
     fix="Show the number filed for this App (suffix A; X for mini-programs, K for quick apps).",
+    options=(KIND,),
 )
 
 _DESCRIBE = {
@@ -43,8 +48,8 @@ _DESCRIBE = {
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per distinct well-formed number of another kind, when none of the own kind exists."""
-    kind = expected_kind(package, options)
-    if own_numbers(facts, kind):
+    kind = facts.kind.value
+    if own_numbers(facts):
         return
     for number in facts.filing_numbers:
         if number.valid and number.kind != kind:

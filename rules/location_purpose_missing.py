@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.facts.api_calls import location_apis
 from scanner.model import Facts, Finding, Options, Package, PackageKind, RuleId, RuleMeta, Severity
-from scanner.rules.api_calls import location_apis
 
 RULE = RuleMeta(
     doc=__doc__ or "",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+from scanner.model import AnomalyKind, Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -32,7 +32,7 @@ MAX_FINDINGS = 50
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per cap hit (bounded)."""
-    hits = [a for a in package.anomalies if a.kind == "limit"]
+    hits = [a for a in package.anomalies if a.kind is AnomalyKind.LIMIT]
     for anomaly in hits[:MAX_FINDINGS]:
         where = Location(anomaly.member, "archive", "") if anomaly.member else None
         yield Finding(RULE.id, f"{anomaly.member or 'package'}: {anomaly.detail}", where, (anomaly.detail,))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+from scanner.model import AnomalyKind, Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -33,10 +33,10 @@ MAX_FINDINGS = 50
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per structural anomaly or unreadable part (bounded)."""
-    odd = [a for a in package.anomalies if a.kind != "limit"]
+    odd = [a for a in package.anomalies if a.kind is not AnomalyKind.LIMIT]
     for anomaly in odd[:MAX_FINDINGS]:
         where = Location(anomaly.member, "archive", "") if anomaly.member else None
-        severity = Severity.NOTE if anomaly.kind == "note" else None
+        severity = Severity.NOTE if anomaly.kind is AnomalyKind.NOTE else None
         yield Finding(RULE.id, f"{anomaly.member or 'package'}: {anomaly.detail}", where, (anomaly.detail,),
                       severity)
     if len(odd) > MAX_FINDINGS:

@@ -21,8 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
-from scanner.rules.permissions import api_names, sensitive_names
+from scanner.facts.permissions import api_names, sensitive_names
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+
+SYNONYMS = RuleOption(
+    "synonyms", {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string",
+                                                                                     "minLength": 1}}},
+    (), "extra names that declare a permission or API (added to the permission catalog)", stage="facts",
+    target="permission_synonyms")
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -32,6 +38,7 @@ RULE = RuleMeta(
     severity_minor_kinds=Severity.WARNING,
     summary="A sensitive permission is requested but not named in the in-app declaration",
     fix="Name each permission and its purpose in the in-app permission list or the privacy policy.",
+    options=(SYNONYMS,),
 )
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from scanner import __version__
-from scanner.config import LIMIT_MINIMUMS, WXID
+from scanner.config import LIMIT_MINIMUMS, WXID, presets
 
 if TYPE_CHECKING:
     from scanner.config import OutputSpec, Settings
@@ -118,8 +118,8 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
               help="AppID (wx…) that decrypts PC-client encrypted wxapkg packages (default: from the path).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Config file (default: beian-scan.toml or [tool.beian-scan] in pyproject.toml, found upwards).")
-@click.option("--preset", type=click.Choice(["default", "strict"]), default=None,
-              help="strict: every warning is an error.")
+@click.option("--preset", type=click.Choice(sorted(presets())), default=None,
+              help="; ".join(f"{name}: {p['description']}" for name, p in sorted(presets().items())) + ".")
 @click.option("--suppressions", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Accepted findings: lines of 'PACKAGE-GLOB RULE-ID [until=YYYY-MM-DD] REASON'.")
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False), metavar="FILE",

@@ -18,7 +18,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jsonschema
 
-from scanner.model import Limits, Options, PackageKind, RuleId, Severity
+from scanner.model import (
+    FactOptions,
+    Limits,
+    Options,
+    PackageKind,
+    ParseOptions,
+    RuleId,
+    RuleOption,
+    RuleSettings,
+    RuleValue,
+    Severity,
+)
 
 CONFIG_NAMES = ("beian-scan.toml", ".beian-scan.toml", "pyproject.toml")
 PATH_KEYS = ("suppressions", "baseline", "source-root", "output")
@@ -29,7 +40,6 @@ WXID = re.compile(r"^wx[0-9a-f]{16}$")
 LIMIT_MINIMUMS = {"max-member-mb": 1, "max-package-mb": 1, "max-ratio": 2, "max-members": 1, "max-depth": 0}
 """The smallest value of each cap, for the flags and the config file alike (0 nesting levels: an APK
 set's inner APKs are refused; a ratio below 2 would refuse plain deflate)."""
-OPTION_OWNERS = {"expected": "FIL005", "kind": "FIL003", "synonyms": "PRM001", "context-words": "FIL007"}
 
 
 class ConfigError(ValueError):
@@ -50,7 +60,9 @@ class Policy:
 
     disabled: frozenset[RuleId] = frozenset()
     severity: tuple[tuple[RuleId, Severity], ...] = ()
-    strict: bool = False
+    """The user's severity per rule (wins over everything)."""
+    promote: tuple[tuple[Severity, Severity], ...] = ()
+    """The preset's severity mapping (``strict``: warning -> error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +114,52 @@ def _read_toml(path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
+def _resource(name: str) -> dict[str, Any]:
     from importlib import resources
 
-    text = resources.files("scanner").joinpath("schemas/config.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = json.loads(resources.files("scanner").joinpath(f"schemas/{name}").read_text("utf-8"))
+    return data
+
+
+@functools.cache
+def presets() -> dict[str, dict[str, Any]]:
+    """The presets (scanner/schemas/presets.json): data, like yamllint's ``extends``, not engine branches."""
+    return _resource("presets.json")
+
+
+@functools.cache
+def rule_options() -> tuple[tuple[str, RuleOption], ...]:
+    """(rule id, option) for every option a rule declares, in catalogue order."""
+    from scanner.rules import CATALOGUE
+
+    return tuple((meta.id, option) for meta in CATALOGUE.values() for option in meta.options)
+
+
+@functools.cache
+def configurable_rules() -> tuple[str, ...]:
+    """Rule ids a config may name: every rule but the results of unreadable packages."""
+    from scanner.rules import CATALOGUE
+    from scanner.suppress import UNREADABLE
+
+    return tuple(sorted(r for r in CATALOGUE if r not in UNREADABLE))
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """config.schema.json with what the catalogue declares filled in: the rule ids, each rule's
+    options, the top-level keys of options that are also flags, and the preset names."""
+    schema = _resource("config.schema.json")
+    properties = schema["properties"]
+    properties["preset"] = {**properties["preset"], "enum": sorted(presets())}
+    base = {"enabled": {"type": "boolean"}, "severity": {"enum": [s.label for s in Severity]}}
+    per_rule: dict[str, dict[str, Any]] = {r: {"type": "object", "additionalProperties": False,
+                                               "properties": dict(base)} for r in configurable_rules()}
+    for rule_id, option in rule_options():
+        per_rule[rule_id]["properties"][option.name] = {**option.schema, "description": option.description}
+        if option.top_level:
+            properties[option.name] = {**option.schema, "description": f"{option.description} ({rule_id})"}
+    properties["rules"] = {**properties["rules"], "propertyNames": {"enum": list(per_rule)},
+                           "properties": per_rule, "additionalProperties": False}
     return schema
 
 
@@ -150,18 +202,19 @@ def validate(data: dict[str, Any], source: str) -> None:
         key, message = _describe(errors[0])
         raise ConfigError(f"{source}: invalid config key {key}: {message}")
     _check_values(data, source)
-    for rule_id, table in data.get("rules", {}).items():
-        for option, owner in OPTION_OWNERS.items():
-            if option in table and rule_id != owner:
-                raise ConfigError(f"{source}: invalid config key rules.{rule_id}.{option}: "
-                                  f"this option belongs to rules.{owner}")
 
 
 def _check_values(data: dict[str, Any], source: str) -> None:
-    """What a schema cannot say: filing numbers that must be well formed, limits with one range."""
-    numbers = [("expect-filing", n) for n in data.get("expect-filing") or ()]
-    numbers += [(f"rules.FIL005.expected.{app}", n)
-                for app, n in data.get("rules", {}).get("FIL005", {}).get("expected", {}).items()]
+    """What a schema cannot say: filing numbers that must be well formed."""
+    numbers: list[tuple[str, str]] = []
+    for rule_id, option in rule_options():
+        places = [(option.name, data.get(option.name))] if option.top_level else []
+        places.append((f"rules.{rule_id}.{option.name}", data.get("rules", {}).get(rule_id, {}).get(option.name)))
+        for key, value in places:
+            if option.value_type == "filing-numbers" and value:
+                numbers.extend((key, n) for n in value)
+            elif option.value_type == "filing-number-map" and value:
+                numbers.extend((f"{key}.{app}", n) for app, n in value.items())
     for key, number in numbers:
         problem = filing_number_problem(number)
         if problem:
@@ -170,7 +223,7 @@ def _check_values(data: dict[str, Any], source: str) -> None:
 
 def filing_number_problem(value: str) -> str | None:
     """Why ``value`` is not one well-formed filing number (None when it is), for --expect-filing."""
-    from scanner.rules.number_shapes import find_numbers, normalize
+    from scanner.facts.numbers import find_numbers, normalize
 
     found = list(find_numbers(value))
     if len(found) != 1 or normalize(found[0].raw) != normalize(value.strip()):
@@ -185,9 +238,12 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     path = [str(p) for p in error.absolute_path]
     if error.validator == "additionalProperties":
         unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return ".".join([*path, unknown[0]]) if unknown else ".".join(path), "unknown setting"
+        key = ".".join([*path, unknown[0]]) if unknown else ".".join(path)
+        if len(path) == 2 and path[0] == "rules" and unknown:
+            return key, f"unknown option {unknown[0]} for rule {path[1]} (its options: {_options_of(path[1])})"
+        return key, "unknown setting"
     if "propertyNames" in error.schema_path:
-        return ".".join([*path, str(error.instance)]), "unknown rule id (rule options take FIL/LNK/PRM/MPP ids)"
+        return ".".join([*path, str(error.instance)]), "unknown rule id (beian-scan rules lists them)"
     return ".".join(path) or "(top level)", error.message
 
 
@@ -217,22 +273,60 @@ def settings_from(config: dict[str, Any], cli: dict[str, Any], config_path: str 
     )
 
 
-def _options(merged: dict[str, Any], rules: dict[str, Any]) -> Options:
-    from scanner.rules.number_shapes import normalize
+def _options_of(rule_id: str) -> str:
+    names = ["enabled", "severity", *(o.name for r, o in rule_options() if r == rule_id)]
+    return ", ".join(names)
 
-    kind = merged.get("kind") or rules.get("FIL003", {}).get("kind")
-    expected = rules.get("FIL005", {}).get("expected", {})
-    synonyms = rules.get("PRM001", {}).get("synonyms", {})
-    words = list(merged.get("context-words") or []) + list(rules.get("FIL007", {}).get("context-words") or [])
+
+def _options(merged: dict[str, Any], rules: dict[str, Any]) -> Options:
+    """Every stage's options: parsing (keys, caps), facts and rules from the rules' own declarations."""
+    values: dict[str, list[tuple[str, RuleValue]]] = {}
+    facts: dict[str, Any] = {}
+    kind: PackageKind | None = None
+    for rule_id, option in rule_options():
+        value = _option_value(option, merged if option.top_level else {}, rules.get(rule_id, {}))
+        if value is None:
+            continue
+        if option.stage == "facts":
+            facts[option.target] = value
+        elif option.stage == "scan" and option.target == "kind":
+            kind = PackageKind(value) if value else None
+        else:
+            values.setdefault(rule_id, []).append((option.name, value))
     return Options(
-        limits=_limits(merged),
-        kind=PackageKind(kind) if kind else None,
-        expect_filing=tuple(normalize(n) for n in merged.get("expect-filing") or ()),
-        expected_by_app=tuple((app, normalize(n)) for app, n in expected.items()),
-        wxid=merged.get("wxid"),
-        context_words=tuple(words),
-        permission_synonyms=tuple((perm, tuple(names)) for perm, names in synonyms.items()),
+        kind=kind,
+        parse=ParseOptions(wxid=merged.get("wxid"), limits=_limits(merged)),
+        facts=FactOptions(**facts),
+        rules=RuleSettings(tuple((rule_id, tuple(pairs)) for rule_id, pairs in values.items())),
     )
+
+
+def _option_value(option: RuleOption, top: dict[str, Any], table: dict[str, Any]) -> RuleValue | None:
+    """The option's value from the top-level key (a flag) and the rule's table: lists add up, else the
+    top level wins. Filing numbers are normalized; lists and tables become tuples (frozen values)."""
+    given = [v for v in (top.get(option.name), table.get(option.name)) if v is not None]
+    if not given:
+        return None
+    if all(isinstance(v, list) for v in given):
+        raw: Any = [item for v in given for item in v]
+    else:
+        raw = given[0]
+    from scanner.facts.numbers import normalize
+
+    if option.value_type == "filing-numbers":
+        return tuple(normalize(n) for n in raw)
+    if option.value_type == "filing-number-map":
+        return tuple((app, normalize(n)) for app, n in raw.items())
+    return _frozen(raw)
+
+
+def _frozen(raw: Any) -> RuleValue:  # noqa: ANN401 (TOML values)
+    if isinstance(raw, list):
+        return tuple(str(item) for item in raw)
+    if isinstance(raw, dict):
+        return tuple((str(k), tuple(v) if isinstance(v, list) else v) for k, v in raw.items())
+    value: RuleValue = raw
+    return value
 
 
 def _limits(merged: dict[str, Any]) -> Limits:
@@ -250,4 +344,6 @@ def _limits(merged: dict[str, Any]) -> Limits:
 def _policy(merged: dict[str, Any], rules: dict[str, Any]) -> Policy:
     disabled = frozenset(RuleId(r) for r, table in rules.items() if table.get("enabled") is False)
     severity = tuple((RuleId(r), Severity.parse(t["severity"])) for r, t in sorted(rules.items()) if "severity" in t)
-    return Policy(disabled, severity, merged.get("preset", "default") == "strict")
+    preset = presets()[merged.get("preset", "default")]
+    promote = tuple((Severity.parse(a), Severity.parse(b)) for a, b in preset.get("promote", {}).items())
+    return Policy(disabled, severity, promote)

@@ -13,6 +13,8 @@ from typing import Protocol
 
 from scanner import __version__, progress
 from scanner.config import Policy
+from scanner.facts.derive import derive_facts
+from scanner.facts.kinds import effective_kind
 from scanner.model import (
     Facts,
     Finding,
@@ -27,7 +29,6 @@ from scanner.model import (
 )
 from scanner.parsers import PackageUnreadable
 from scanner.rules import ALL_RULES, CATALOGUE
-from scanner.rules.facts import derive_facts
 from scanner.suppress import Suppression, identities
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def scan_target(path: str, options: Options, policy: Policy = DEFAULT_POLICY) ->
 
     if miniprogram_dir.is_source_folder(path):
         return (scan_path(path, options, policy=policy),)
-    groups = miniprogram_dir.app_groups(miniprogram_dir.wxapkg_files(path), options.wxid)
+    groups = miniprogram_dir.app_groups(miniprogram_dir.wxapkg_files(path), options.parse.wxid)
     if len(groups) <= 1:
         return (scan_path(path, options, policy=policy),)
     return tuple(scan_path(path, options, functools.partial(_group, files=files, appid=appid), policy)
@@ -92,24 +93,23 @@ class Acceptance:
 def _parse(path: str, options: Options) -> Package:
     from scanner.parsers import parse
 
-    return parse(path, options.wxid, limits=options.limits)
+    return parse(path, options.parse.wxid, limits=options.parse.limits)
 
 
 def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:
-    """Run every enabled rule that applies to the package's kind."""
-    kind = options.kind or package.kind
+    """Derive the facts, then run every enabled rule that applies to the package's kind."""
+    kind = effective_kind(package, options)
     rules = [r for r in ALL_RULES if r.RULE.id not in policy.disabled and r.RULE.applies_to(kind)]
-    facts = derive_facts(package, options)
+    facts = derive_facts(package, kind, options.facts)
     found = [f for rule in rules for f in rule.check(package, facts, options)]
     checked = tuple(r.RULE.id for r in rules)
-    return ScanResult(package.info.path, package.info, None, facts, stamp(found, package, options, policy), (),
+    return ScanResult(package.info.path, package.info, None, facts, stamp(found, package, kind, policy), (),
                       checked, kind)
 
 
-def stamp(findings: Iterable[Finding], package: Package, options: Options,
+def stamp(findings: Iterable[Finding], package: Package, kind: PackageKind,
           policy: Policy = DEFAULT_POLICY) -> tuple[ReportedFinding, ...]:
     """Final severity, name and fingerprint, sorted most severe first."""
-    kind = options.kind or package.kind
     identity = package.info.app_id or package.info.sha256
     reported = [_reported(f, kind, identity, policy) for f in findings]
     reported.sort(key=lambda r: (-r.severity, r.rule_id, r.location.member if r.location else ""))
@@ -122,8 +122,7 @@ def _severity(finding: Finding, kind: PackageKind, policy: Policy) -> Severity:
     severity = finding.severity or meta.severity
     if finding.severity is None and kind in MINOR_KINDS and meta.severity_minor_kinds is not None:
         severity = meta.severity_minor_kinds
-    if policy.strict and severity is Severity.WARNING:
-        severity = Severity.ERROR
+    severity = dict(policy.promote).get(severity, severity)
     return dict(policy.severity).get(finding.rule_id, severity)
 
 

@@ -35,6 +35,36 @@ class PackageKind(enum.Enum):
     QUICKAPP = "quickapp"
 
 
+class NumberKind(enum.StrEnum):
+    """What a filing-number-shaped string is (the JSON report's ``kind``)."""
+
+    APP = "app"
+    MINIPROGRAM = "miniprogram"
+    QUICKAPP = "quickapp"
+    WEBSITE = "website"
+    ENTITY = "entity"
+    LICENCE = "licence"
+    PUBLIC_SECURITY = "public-security"
+
+
+class LinkStatus(enum.StrEnum):
+    """The verdict on a filing-system link (the JSON report's ``status``)."""
+
+    OFFICIAL = "official"
+    OUTDATED = "outdated"
+    WRONG_SITE = "wrong-site"
+
+
+class AnomalyKind(enum.StrEnum):
+    """What a parser met: a cap it enforced (PKG003), a structural trick or an unreadable part (PKG004),
+    or something a reviewer should see that is not wrong in itself (PKG004 at note severity)."""
+
+    LIMIT = "limit"
+    STRUCTURE = "structure"
+    UNREADABLE = "unreadable"
+    NOTE = "note"
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where a text was found: the package member, the kind of surface, and a pointer inside it."""
@@ -77,11 +107,9 @@ class PackageInfo:
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
-    """Something odd a parser met: a cap it enforced (kind "limit", PKG003), a structural trick
-    ("structure", PKG004), a part it could not read ("unreadable", PKG004), or something a reviewer
-    should see that is not wrong in itself ("note", PKG004 at note severity)."""
+    """Something odd a parser met (see AnomalyKind), in which member, and what."""
 
-    kind: str
+    kind: AnomalyKind
     member: str
     detail: str
 
@@ -139,8 +167,7 @@ class FilingNumber:
 
     value: str
     raw: str
-    kind: str
-    """app | miniprogram | quickapp | website | entity | licence | public-security."""
+    kind: NumberKind
     valid: bool
     problem: str | None
     """Why it is malformed or a placeholder (None when valid)."""
@@ -165,8 +192,7 @@ class FilingLink:
 
     url: str
     host: str
-    status: str
-    """official | outdated | wrong-site."""
+    status: LinkStatus
     reason: str
     locations: tuple[Location, ...]
 
@@ -206,26 +232,96 @@ class Facts:
     permissions: PermissionFacts = field(default_factory=PermissionFacts)
     api_uses: tuple[ApiUse, ...] = ()
     """Mini-programs: privacy APIs called (not part of the JSON report; MPP rules read it)."""
+    kind: PackageKind = PackageKind.APP
+    """The kind the package is judged as, worked out once (``--kind``, else the parser's)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
-    """What the user tells the rules (CLI flags / config keys of the same name)."""
+class ParseOptions:
+    """What the parsers read: keys, caps, and how much work a parse may spread (set by the caller)."""
 
-    kind: PackageKind | None = None
-    """Overrides the kind the parser inferred (``--kind``)."""
-    expect_filing: tuple[str, ...] = ()
-    """Normalized filing numbers the package must show (``--expect-filing``)."""
-    expected_by_app: tuple[tuple[str, str], ...] = ()
-    """(app id, normalized number) pairs from the config: the number each app must show."""
-    limits: Limits = field(default_factory=Limits)
-    """Caps on inflation, members and nesting (hostile packages)."""
     wxid: str | None = None
     """AppID that decrypts PC-client ``V1MMWX`` wxapkg packages (``--wxid``); else taken from the path."""
+    limits: Limits = field(default_factory=Limits)
+    """Caps on inflation, members and nesting (hostile packages)."""
+    fast: bool = True
+    """Skip what cannot matter to any rule; False decodes everything (the reference the tests hold)."""
+    offload: bool = True
+    """A parser may fork one helper process for its largest members (a single scan on a multi-core
+    machine). A batch worker sets False: it is one process per package already (scanner.concurrency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FactOptions:
+    """What the facts stage reads: words the user adds to the catalogs (declared by FIL007 and PRM001)."""
+
     context_words: tuple[str, ...] = ()
     """Extra words that mark an about/settings place."""
     permission_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Extra names per permission: ((permission, (name, ...)), ...)."""
+
+
+RuleValue = str | bool | int | tuple[str, ...] | tuple[tuple[str, str], ...] | tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOption:
+    """One option a rule declares next to its RULE (yamllint's CONF / DEFAULT): its config key, the
+    JSON schema of its value, its default, and which stage reads it."""
+
+    name: str
+    schema: dict[str, object]
+    default: RuleValue
+    description: str
+    stage: str = "rule"
+    """``rule`` (the rule's own check reads it from RuleSettings), ``facts`` (the facts stage reads it
+    as the FactOptions field ``target``) or ``scan`` (the Options field ``target``: the package kind)."""
+    target: str = ""
+    value_type: str = "plain"
+    """``plain``, ``filing-numbers`` (a list of filing numbers) or ``filing-number-map`` (app id -> number):
+    filing numbers are checked for shape and normalized when the config is read."""
+    top_level: bool = False
+    """Also a top-level config key and command-line flag of the same name (``--expect-filing``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSettings:
+    """Per-rule option values the user set (defaults come from each rule's declarations)."""
+
+    values: tuple[tuple[str, tuple[tuple[str, RuleValue], ...]], ...] = ()
+
+    def get(self, rule_id: str, option: RuleOption) -> RuleValue:
+        """The value of ``option`` for ``rule_id``: the user's, else the declared default."""
+        for owner, pairs in self.values:
+            if owner == rule_id:
+                for name, value in pairs:
+                    if name == option.name:
+                        return value
+        return option.default
+
+    def strings(self, rule_id: str, option: RuleOption) -> tuple[str, ...]:
+        """A list-of-strings option's value."""
+        return tuple(str(v) for v in self._tuple(rule_id, option))
+
+    def pairs(self, rule_id: str, option: RuleOption) -> tuple[tuple[str, str], ...]:
+        """A table option's value as (key, value) pairs."""
+        return tuple((str(item[0]), str(item[1])) for item in self._tuple(rule_id, option)
+                     if isinstance(item, tuple) and len(item) == 2)
+
+    def _tuple(self, rule_id: str, option: RuleOption) -> tuple[object, ...]:
+        value = self.get(rule_id, option)
+        return value if isinstance(value, tuple) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What one scan is told, split by the stage that reads it."""
+
+    kind: PackageKind | None = None
+    """Overrides the kind the parser inferred (``--kind``)."""
+    parse: ParseOptions = field(default_factory=ParseOptions)
+    facts: FactOptions = field(default_factory=FactOptions)
+    rules: RuleSettings = field(default_factory=RuleSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +339,8 @@ class RuleMeta:
     """The package kinds the rule applies to (None: every kind)."""
     doc: str = ""
     """The rule's user documentation (its module docstring: what, why, PASS/FAIL, sources)."""
+    options: tuple[RuleOption, ...] = ()
+    """The options the rule declares (config ``[rules.ID]`` keys besides enabled and severity)."""
 
     def applies_to(self, kind: PackageKind) -> bool:
         """Whether the rule is checked for this kind of package."""

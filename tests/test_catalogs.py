@@ -9,15 +9,15 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from scanner.rules import catalog
-from scanner.rules.context import in_context, is_declaration
-from scanner.rules.permissions import permission_facts
+from scanner.facts import catalog
+from scanner.facts.context import in_context, is_declaration
+from scanner.facts.permissions import permission_facts
 
 from conftest import text
 
 
 def _schema():
-    return json.loads(resources.files("scanner.rules").joinpath("data/catalog.schema.json").read_text("utf-8"))
+    return json.loads(resources.files("scanner.facts").joinpath("data/catalog.schema.json").read_text("utf-8"))
 
 
 @pytest.mark.parametrize("name", catalog.CATALOGS)

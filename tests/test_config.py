@@ -112,9 +112,9 @@ def test_settings_merge_per_rule_options():
     config = {"rules": rules, "context-words": ["banner"]}
     settings = settings_from(config, {"wxid": "wx0123456789abcdef"})
     assert settings.options.kind.value == "miniprogram"
-    assert settings.options.permission_synonyms == (("android.permission.CAMERA", ("镜头",)),)
-    assert settings.options.context_words == ("banner", "footer")
-    assert settings.options.wxid == "wx0123456789abcdef"
+    assert settings.options.facts.permission_synonyms == (("android.permission.CAMERA", ("镜头",)),)
+    assert settings.options.facts.context_words == ("banner", "footer")
+    assert settings.options.parse.wxid == "wx0123456789abcdef"
 
 
 class TestSuppressions:

@@ -7,9 +7,9 @@ import pytest
 
 from scanner import engine
 from scanner.extract import anchors
+from scanner.facts import catalog
 from scanner.model import Options
 from scanner.parsers import PackageUnreadable, parse
-from scanner.rules import catalog
 
 from conftest import APKS, CORPUS
 

@@ -94,9 +94,10 @@ def test_compressible_asset_is_read_and_noted_not_failed(hostile):
 
 
 def test_ratio_still_stops_a_bomb_past_the_read_bound(hostile):
-    from scanner.model import Limits
+    from scanner.model import Limits, ParseOptions
 
-    result = engine.scan_path(str(hostile / "compressible_asset.apk"), Options(limits=Limits(ratio_read_bytes=8 << 20)))
+    options = Options(parse=ParseOptions(limits=Limits(ratio_read_bytes=8 << 20)))
+    result = engine.scan_path(str(hostile / "compressible_asset.apk"), options)
     (hit,) = [f for f in result.findings if f.rule_id == "PKG003"]
     assert "a zip bomb" in hit.message and hit.location.member == "assets/template.sqlite"
 

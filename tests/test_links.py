@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.rules import catalog
-from scanner.rules.links import find_links, judge_host
+from scanner.facts import catalog
+from scanner.facts.links import find_links, judge_host
 
 EXAMPLES = catalog.load("hosts")["examples"]
 

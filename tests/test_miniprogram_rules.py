@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from scanner.engine import evaluate
+from scanner.facts import catalog
+from scanner.facts.api_calls import find_calls
 from scanner.model import Options, PackageKind, PrivacyConfig, Severity
-from scanner.rules import catalog
-from scanner.rules.api_calls import find_calls
 
 from conftest import package, text
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.rules import catalog
-from scanner.rules.number_shapes import find_numbers, normalize
+from scanner.facts import catalog
+from scanner.facts.numbers import find_numbers, normalize
 
 EXAMPLES = catalog.load("filing")["examples"]
 NON_MATCHES = catalog.load("filing")["non_matches"]
@@ -98,7 +98,7 @@ def test_long_hostile_input_is_linear():
 def test_a_long_url_is_judged_whole_and_once():
     """A host of many long labels holding a second "beian": read as one URL (the windows around each
     "beian" are wide enough for the longest URL), never as a fragment that overlaps it."""
-    from scanner.rules.links import find_links
+    from scanner.facts.links import find_links
 
     host = "beian." + ".".join(["b" * 63] * 6) + "." + "b" * 46 + "beian.miit.gov.cn"
     text = "x" * 400 + " https://" + host + "/ ok"

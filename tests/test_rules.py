@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scanner.engine import evaluate
-from scanner.model import Options, PackageKind, Severity
+from scanner.model import FactOptions, Options, PackageKind, RuleSettings, Severity
 
 from conftest import ABOUT_LINK, ABOUT_NUMBER, DEFAULT_OPTIONS, package, text
 
@@ -89,12 +89,12 @@ class TestFilingNumberInconsistent:
 
 class TestFilingNumberMismatch:
     def test_pass_same_number_other_width(self):
-        opts = Options(expect_filing=("粤ICP备2023123456号-1A",))
+        opts = Options(rules=RuleSettings((("FIL005", (("expect-filing", ("粤ICP备2023123456号-1A",)),)),)))
         full = text("粤ＩＣＰ备2023123456号－1A", pointer="@string/about_icp [default]")
         assert "FIL005" not in ids(package(full, ABOUT_LINK), opts)
 
     def test_fail_other_number(self):
-        opts = Options(expect_filing=("粤ICP备2023123456号-2A",))
+        opts = Options(rules=RuleSettings((("FIL005", (("expect-filing", ("粤ICP备2023123456号-2A",)),)),)))
         (finding,) = findings(package(ABOUT_NUMBER, ABOUT_LINK), "FIL005", opts)
         assert "粤ICP备2023123456号-2A" in finding.message
 
@@ -117,7 +117,7 @@ class TestFilingNumberOutOfContext:
     def test_context_words_option(self):
         footer = text("粤ICP备2023123456号-1A", pointer="@string/footer [default]")
         assert "FIL007" in ids(package(footer, ABOUT_LINK))
-        assert "FIL007" not in ids(package(footer, ABOUT_LINK), Options(context_words=("footer",)))
+        assert "FIL007" not in ids(package(footer, ABOUT_LINK), Options(facts=FactOptions(context_words=("footer",))))
 
 
 class TestFilingLinkMissing:
@@ -174,7 +174,7 @@ class TestPermissions:
         decl = text("隐私政策：扫一扫功能会使用镜头", "assets/privacy.html", "asset")
         pkg = package(ABOUT_NUMBER, ABOUT_LINK, decl, permissions=(CAMERA,))
         assert "PRM001" in ids(pkg)
-        assert "PRM001" not in ids(pkg, Options(permission_synonyms=((CAMERA, ("镜头",)),)))
+        assert "PRM001" not in ids(pkg, Options(facts=FactOptions(permission_synonyms=((CAMERA, ("镜头",)),))))
 
 
 def test_fingerprint_ignores_volatile_positions():

@@ -6,7 +6,7 @@ milliseconds. A text can matter to the rules only if it contains one of these:
   and misspelt forms), B1- / B2- (licences), or their full-width forms; in DEX string data the CJK parts
   备 備 证 證 serve the same purpose;
 - a filing-system link: ``beian``;
-- a permission / privacy declaration: its markers 权限 隐私 permission privacy (rules/data/context.json).
+- a permission / privacy declaration: its markers 权限 隐私 permission privacy (scanner/facts/data/context.json).
 The parsers use these to skip what cannot matter (DEX strings, the bulk of large assets and native
 libraries). Tests check that they cover the catalogs, and that the fast paths give the same facts as
 decoding everything. Large text is searched lower-cased (one C pass) with lower-case needles, and DEX

@@ -22,7 +22,7 @@ from scanner import progress
 from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
-from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
+from scanner.model import Anomaly, AnomalyKind, Limits, Location, Package, PackageInfo, PackageKind, Text
 from scanner.parsers import PackageUnreadable, offload, prefetch, zipread
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -48,7 +48,8 @@ def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
         raise PackageUnreadable(str(exc)) from exc
     files = [e for e in entries if not e.name.endswith("/")]
     if len(files) > limits.members:
-        anomalies.append(Anomaly("limit", "", f"{len(files)} entries; only the first {limits.members} are read"))
+        anomalies.append(Anomaly(
+            AnomalyKind.LIMIT, "", f"{len(files)} entries; only the first {limits.members} are read"))
         files = files[: limits.members]
     if not any(e.name == "AndroidManifest.xml" for e in files):
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
@@ -102,7 +103,7 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
     with prefetch.ReadAhead(ahead_reader.read, queue) as ahead:
         manifest_bytes = _member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies)
         if manifest_bytes.lstrip()[:1] == b"<":
-            anomalies.append(Anomaly("structure", "AndroidManifest.xml", "plain-text XML, not binary XML "
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "AndroidManifest.xml", "plain-text XML, not binary XML "
                                      "(Android would refuse it)"))
         manifest = _elements(manifest_bytes, "AndroidManifest.xml", anomalies)
         if not any(e.tag == "manifest" for e in manifest):
@@ -157,10 +158,11 @@ def _table(data: bytes, anomalies: list[Anomaly]) -> arsc.ResourceTable:
     try:
         table = arsc.read_table(data)
     except (ChunkError, ValueError, IndexError, struct.error) as exc:
-        anomalies.append(Anomaly("unreadable", "resources.arsc", f"resource table unreadable ({exc})"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, "resources.arsc", f"resource table unreadable ({exc})"))
         return arsc.ResourceTable(())
     if not table.complete:
-        anomalies.append(Anomaly("unreadable", "resources.arsc", "table partly unreadable; strings read from pools"))
+        anomalies.append(Anomaly(
+            AnomalyKind.UNREADABLE, "resources.arsc", "table partly unreadable; strings read from pools"))
     return table
 
 
@@ -173,13 +175,15 @@ def _elements(data: bytes, member: str = "", anomalies: list[Anomaly] | None = N
         return list(axml.elements(data))
     except (ChunkError, struct.error, IndexError, ValueError) as exc:
         if anomalies is not None:
-            anomalies.append(Anomaly("structure", member, f"binary XML tampered with ({exc}); read leniently"))
+            anomalies.append(Anomaly(
+                AnomalyKind.STRUCTURE, member, f"binary XML tampered with ({exc}); read leniently"))
         elements: list[XmlElement] = []
         try:
             elements.extend(_lenient_elements(data))
         except Exception as lenient_exc:  # androguard's reader has its own failure modes: keep what it read
             if anomalies is not None:
-                anomalies.append(Anomaly("unreadable", member, f"binary XML unreadable past a point ({lenient_exc})"))
+                anomalies.append(Anomaly(
+                    AnomalyKind.UNREADABLE, member, f"binary XML unreadable past a point ({lenient_exc})"))
         return elements
 
 
@@ -310,7 +314,7 @@ def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], fast: bool) -> 
             if value:
                 yield Text(value, Location(name, "dex", f"string_ids[{index}]"))
     except ChunkError as exc:
-        anomalies.append(Anomaly("unreadable", name, f"DEX string table unreadable ({exc})"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, f"DEX string table unreadable ({exc})"))
 
 
 def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly]) -> Iterator[Text]:

@@ -12,7 +12,7 @@ import hashlib
 import posixpath
 
 from scanner import progress
-from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
+from scanner.model import Anomaly, AnomalyKind, Limits, Location, Package, PackageInfo, PackageKind, Text
 from scanner.parsers import PackageUnreadable, file_sha256, zipread
 
 
@@ -61,7 +61,7 @@ def _walk(path: zipread.Source, limits: Limits, depth: int,
 def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, depth: int,
            budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     if depth > limits.depth:
-        return [], [Anomaly("limit", entry.name, f"package nested {depth} deep; the limit is {limits.depth}")]
+        return [], [Anomaly(AnomalyKind.LIMIT, entry.name, f"package nested {depth} deep; the limit is {limits.depth}")]
     member = reader.read(entry)
     if member.data is None:
         return [], list(member.anomalies)
@@ -76,7 +76,7 @@ def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, depth: 
         return [(entry.name, apk.parse(member.data, limits=limits, budget=budget, label=entry.name))], \
             list(member.anomalies)
     except (PackageUnreadable, zipread.ArchiveUnreadable) as exc:
-        return [], [*member.anomalies, Anomaly("unreadable", entry.name, f"nested APK unreadable ({exc})")]
+        return [], [*member.anomalies, Anomaly(AnomalyKind.UNREADABLE, entry.name, f"nested APK unreadable ({exc})")]
 
 
 def _within(name: str, anomaly: Anomaly) -> Anomaly:
@@ -87,7 +87,7 @@ def _within(name: str, anomaly: Anomaly) -> Anomaly:
 def _merge(shown: str, path: zipread.Source, inner: list[tuple[str, Package]], anomalies: list[Anomaly]) -> Package:
     digest = file_sha256(path) if isinstance(path, str) else hashlib.sha256(path).hexdigest()
     if not inner:
-        if any(a.kind == "limit" for a in anomalies):
+        if any(a.kind is AnomalyKind.LIMIT for a in anomalies):
             # Nothing readable within the caps (a 42.zip-style nest): the caps are the finding (PKG003).
             info = PackageInfo(path=shown, format="apk-set", sha256=digest)
             return Package(info, PackageKind.APP, anomalies=tuple(anomalies))

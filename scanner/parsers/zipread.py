@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from scanner.model import Anomaly, Limits
+from scanner.model import Anomaly, AnomalyKind, Limits
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_MAGIC = b"PK\x03\x04"
@@ -82,7 +82,8 @@ def directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, struct.error,
             EOFError, KeyError, IndexError) as exc:
         entries = _lenient_directory(path, exc)
-        anomalies.append(Anomaly("structure", "", f"zipfile refused the central directory ({exc}); read leniently"))
+        anomalies.append(Anomaly(
+            AnomalyKind.STRUCTURE, "", f"zipfile refused the central directory ({exc}); read leniently"))
     anomalies.extend(_name_anomalies(entries))
     anomalies.extend(_end_record_anomalies(path))
     return entries, anomalies
@@ -111,10 +112,10 @@ def _name_anomalies(entries: list[Entry]) -> list[Anomaly]:
     for entry in entries:
         name = entry.name
         if name in seen:
-            out.append(Anomaly("structure", name, "duplicate entry name: both copies are scanned"))
+            out.append(Anomaly(AnomalyKind.STRUCTURE, name, "duplicate entry name: both copies are scanned"))
         seen.add(name)
         if "\0" in name or ".." in name.split("/") or name.startswith("/"):
-            out.append(Anomaly("structure", name, "entry name with NUL, '..' or a leading '/'"))
+            out.append(Anomaly(AnomalyKind.STRUCTURE, name, "entry name with NUL, '..' or a leading '/'"))
     return out
 
 
@@ -127,10 +128,10 @@ def _end_record_anomalies(path: Source) -> list[Anomaly]:
     count = tail.count(b"PK\x05\x06")
     out = []
     if count > 1:
-        out.append(Anomaly("structure", "", f"{count} end-of-central-directory records"))
+        out.append(Anomaly(AnomalyKind.STRUCTURE, "", f"{count} end-of-central-directory records"))
     last = tail.rfind(b"PK\x05\x06")
     if last >= 0 and len(tail) - last - 22 > 4096:
-        out.append(Anomaly("structure", "", f"archive comment of {len(tail) - last - 22} bytes"))
+        out.append(Anomaly(AnomalyKind.STRUCTURE, "", f"archive comment of {len(tail) - last - 22} bytes"))
     return out
 
 
@@ -187,43 +188,46 @@ class Reader:
         if start is None:
             return Member(entry, None, tuple(anomalies))
         if entry.flags & 0x1:
-            anomalies.append(Anomaly("structure", entry.name, "encryption flag set; read as not encrypted, as "
-                                     "Android does"))
+            anomalies.append(Anomaly(
+                AnomalyKind.STRUCTURE, entry.name, "encryption flag set; read as not encrypted, as "
+                "Android does"))
         if entry.method == DEFLATED:
             data = self._inflate(entry, start, anomalies)
         else:
             if entry.method != STORED:
-                anomalies.append(Anomaly("structure", entry.name, f"unknown compression method {entry.method}; "
-                                         "read as stored, as Android does"))
+                anomalies.append(Anomaly(
+                    AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
+                    "read as stored, as Android does"))
             data = self._stored(entry, start, anomalies)
         if data is not None and zlib.crc32(data) != entry.crc:
-            anomalies.append(Anomaly("structure", entry.name, "CRC-32 does not match the central directory"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
         return Member(entry, data, tuple(anomalies))
 
     def _data_offset(self, entry: Entry, anomalies: list[Anomaly]) -> int | None:
         if not 0 <= entry.header_offset < self._size:
-            anomalies.append(Anomaly("unreadable", entry.name, f"local header offset {entry.header_offset} is "
-                                     "outside the file"))
+            anomalies.append(Anomaly(
+                AnomalyKind.UNREADABLE, entry.name, f"local header offset {entry.header_offset} is "
+                "outside the file"))
             return None
         self._handle.seek(entry.header_offset)
         header = self._handle.read(LOCAL_HEADER.size)
         if len(header) < LOCAL_HEADER.size or header[:4] != LOCAL_MAGIC:
-            anomalies.append(Anomaly("unreadable", entry.name, "no local header where the directory points"))
+            anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, "no local header where the directory points"))
             return None
         fields = LOCAL_HEADER.unpack(header)
         name_len, extra_len = fields[9], fields[10]
         local_name = self._handle.read(name_len).decode("utf-8", errors="replace")
         if extra_len > 4096:
-            anomalies.append(Anomaly("structure", entry.name, f"local extra field of {extra_len} bytes"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, f"local extra field of {extra_len} bytes"))
         if local_name != entry.name:
-            anomalies.append(Anomaly("structure", entry.name, f"local header names the entry {local_name!r}; "
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, f"local header names the entry {local_name!r}; "
                                      "read by the central directory"))
         if fields[3] != entry.method:  # the central directory wins, as in Android's reader
-            anomalies.append(Anomaly("structure", entry.name, "local and central compression methods differ"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "local and central compression methods differ"))
         return entry.header_offset + LOCAL_HEADER.size + name_len + extra_len
 
     def _refuse(self, entry: Entry, reason: str, anomalies: list[Anomaly]) -> None:
-        anomalies.append(Anomaly("limit", entry.name, reason))
+        anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, reason))
 
     def _stored(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
         length = min(entry.compressed_size, max(0, self._size - start))
@@ -258,12 +262,12 @@ class Reader:
                 pending = self._handle.read(STEP)
                 consumed += len(pending)
                 if not pending:
-                    anomalies.append(Anomaly("structure", entry.name, "deflate stream truncated"))
+                    anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "deflate stream truncated"))
                     break
             try:
                 chunk = inflater.decompress(pending, STEP)
             except zlib.error as exc:
-                anomalies.append(Anomaly("unreadable", entry.name, f"deflate stream corrupt ({exc})"))
+                anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"deflate stream corrupt ({exc})"))
                 return None
             out += chunk
             self._budget.observe(len(chunk))
@@ -273,7 +277,7 @@ class Reader:
         self._budget.spend(len(out))
         if over_ratio(len(out), consumed - len(pending), self._limits):
             ratio = len(out) // max(1, consumed - len(pending))
-            anomalies.append(Anomaly("note", entry.name, f"inflates {ratio}:1 ({len(out) // MIB} MB from "
+            anomalies.append(Anomaly(AnomalyKind.NOTE, entry.name, f"inflates {ratio}:1 ({len(out) // MIB} MB from "
                                      f"{max(1, (consumed - len(pending)) // 1024)} KB): highly compressible, read in "
                                      "full (a zero-filled database or sparse file compresses like this)"))
         return bytes(out)

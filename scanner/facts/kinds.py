@@ -1,8 +1,8 @@
-"""Which numbers are the package's own kind: shared by the filing-number rules."""
+"""The package's effective kind (worked out once, in Facts.kind) and which numbers are its own."""
 
 from __future__ import annotations
 
-from scanner.model import Facts, FilingNumber, Options, Package, PackageKind
+from scanner.model import Facts, FilingNumber, NumberKind, Options, Package, PackageKind
 
 LABELS = {"app": "App (…号-nA)", "miniprogram": "mini-program (…号-nX)", "quickapp": "quick app (…号-nK)"}
 _SHOW = {
@@ -12,22 +12,21 @@ _SHOW = {
 }
 
 
+def effective_kind(package: Package, options: Options) -> PackageKind:
+    """``--kind`` (or ``rules.FIL003.kind``) wins over what the parser inferred."""
+    return options.kind or package.kind
+
+
 def show_own_number(kind: str) -> str:
     """The fix text that asks for the number of the package's own kind."""
     return f"Show {_SHOW[kind]} on the about or settings page, with https://beian.miit.gov.cn/ linked below it."
 
 
-def expected_kind(package: Package, options: Options) -> str:
-    """``app`` / ``miniprogram`` / ``quickapp``: ``--kind`` wins over what the parser inferred."""
-    kind: PackageKind = options.kind or package.kind
-    return kind.value
-
-
-def own_numbers(facts: Facts, kind: str) -> list[FilingNumber]:
+def own_numbers(facts: Facts) -> list[FilingNumber]:
     """Well-formed numbers of the package's own kind."""
-    return [n for n in facts.filing_numbers if n.valid and n.kind == kind]
+    return [n for n in facts.filing_numbers if n.valid and n.kind == facts.kind.value]
 
 
 def miit_numbers(facts: Facts) -> list[FilingNumber]:
     """Every MIIT-family candidate (valid or not): anything but a public-security number."""
-    return [n for n in facts.filing_numbers if n.kind != "public-security"]
+    return [n for n in facts.filing_numbers if n.kind != NumberKind.PUBLIC_SECURITY]

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from scanner.rules import catalog
+from scanner.facts import catalog
 
 # Separators seen between the parts: spaces, ideographic and no-break spaces (&nbsp;), line breaks (<br>).
 _SP = r"[ \t\u3000\u00a0\r\n]{0,4}"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import functools
 import re
 
+from scanner.facts import catalog
 from scanner.model import Location, Text
-from scanner.rules import catalog
 
 # Surfaces a user can read in the running app. DEX and native strings are code: they count as
 # declarations only when they hold Chinese prose (a privacy dialog written in Kotlin, say), because

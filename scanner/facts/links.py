@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scanner.rules import catalog
+from scanner.facts import catalog
 
 # A host-like run that contains "beian" (any case), optionally with a scheme and a path. Bounded runs.
 LINK_PATTERN = re.compile(
@@ -70,6 +70,11 @@ def _ref(match: re.Match[str]) -> LinkRef | None:
     if verdict is None:
         return None
     return LinkRef(match["url"].rstrip(".,;:"), host, verdict[0], verdict[1], match.start())
+
+
+def is_public_security_portal(host: str) -> bool:
+    """Whether ``host`` is one of the public-security filing portals the hosts catalog lists."""
+    return _tables()[0].get(host, {}).get("role") == "public-security-portal"
 
 
 def judge_host(host: str) -> tuple[str, str] | None:

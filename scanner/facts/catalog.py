@@ -1,7 +1,7 @@
-"""Load the JSON catalogs of rules/data (habit: data for tables, schema for data).
+"""Load the JSON catalogs of scanner/facts/data (habit: data for tables, schema for data).
 
 The catalogs are read-only package data: the test suite validates each against
-rules/data/catalog.schema.json (``validate``) and runs its examples. A scan only reads them, which keeps
+scanner/facts/data/catalog.schema.json (``validate``) and runs its examples. A scan only reads them, which keeps
 jsonschema off the start-up path of every run.
 """
 
@@ -20,7 +20,7 @@ class CatalogError(ValueError):
 
 
 def _read(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files("scanner.rules").joinpath(path).read_text("utf-8"))
+    data: dict[str, Any] = json.loads(resources.files("scanner.facts").joinpath(path).read_text("utf-8"))
     return data
 
 

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from scanner.facts import catalog
+from scanner.facts.locate import pinpoint
 from scanner.model import Location, Text
-from scanner.rules import catalog
-from scanner.rules.locate import pinpoint
 
 _IDENT = r"[A-Za-z_$][\w$]{0,40}"
 

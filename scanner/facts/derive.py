@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from scanner.facts.api_calls import call_location, find_calls, privacy_apis
+from scanner.facts.context import in_context
+from scanner.facts.links import find_links
+from scanner.facts.locate import pinpoint
+from scanner.facts.numbers import find_numbers, normalize
+from scanner.facts.permissions import api_names, permission_facts, sensitive_names
 from scanner.model import (
     ApiUse,
+    FactOptions,
     Facts,
     FilingLink,
     FilingNumber,
+    LinkStatus,
     Location,
-    Options,
+    NumberKind,
     Package,
     PackageKind,
     PermissionFacts,
 )
-from scanner.rules.api_calls import call_location, find_calls, privacy_apis
-from scanner.rules.context import in_context
-from scanner.rules.links import find_links
-from scanner.rules.locate import pinpoint
-from scanner.rules.number_shapes import find_numbers, normalize
-from scanner.rules.permissions import api_names, permission_facts, sensitive_names
 
 MAX_LOCATIONS = 25
 """Locations kept per number, link or API: enough to find each place, bounded for hostile packages."""
@@ -40,26 +42,28 @@ def _add(seen: dict[str, _Seen], key: str, item: FilingNumber | FilingLink, loc:
     entry.in_context = entry.in_context or ctx
 
 
-def derive_facts(package: Package, options: Options) -> Facts:
-    """Scan every text once for filing numbers and links; compare permissions with declarations."""
+def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> Facts:
+    """Scan every text once for filing numbers and links; compare permissions with declarations.
+    ``kind`` is the kind the package is judged as (scanner.facts.kinds.effective_kind)."""
     numbers: dict[str, _Seen] = {}
     links: dict[str, _Seen] = {}
     for text in package.texts:
         for rec in find_numbers(text.value):
             loc = pinpoint(text, rec.offset)
-            number = FilingNumber(rec.value, rec.raw, rec.kind, rec.problem is None, rec.problem,
+            number = FilingNumber(rec.value, rec.raw, NumberKind(rec.kind), rec.problem is None, rec.problem,
                                   rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
             # One entry per number and spelling: a misspelt copy stays apart from the right one.
             _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, in_context(loc, options.context_words))
         for ref in find_links(text.value):
-            link = FilingLink(ref.url, ref.host, ref.status, ref.reason, ())
+            link = FilingLink(ref.url, ref.host, LinkStatus(ref.status), ref.reason, ())
             _add(links, ref.url.lower(), link, pinpoint(text, ref.offset), False)
-    uses = api_uses(package) if (options.kind or package.kind) is PackageKind.MINIPROGRAM else ()
+    uses = api_uses(package) if kind is PackageKind.MINIPROGRAM else ()
     return Facts(
         tuple(_number(s) for s in numbers.values()),
         tuple(_link(s) for s in links.values()),
         _permissions(package, uses, options),
         uses,
+        kind,
     )
 
 
@@ -75,7 +79,7 @@ def api_uses(package: Package) -> tuple[ApiUse, ...]:
     return tuple(ApiUse(api, info[api], tuple(places)) for api, places in sites.items())
 
 
-def _permissions(package: Package, uses: tuple[ApiUse, ...], options: Options) -> PermissionFacts:
+def _permissions(package: Package, uses: tuple[ApiUse, ...], options: FactOptions) -> PermissionFacts:
     """Android permissions / quick-app features, or for mini-programs the privacy APIs they call."""
     synonyms = dict(options.permission_synonyms)
     if not uses:

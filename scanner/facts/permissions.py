@@ -11,9 +11,9 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 
+from scanner.facts import catalog
+from scanner.facts.context import declaration_parts
 from scanner.model import PermissionFacts, Text
-from scanner.rules import catalog
-from scanner.rules.context import declaration_parts
 
 Names = Mapping[str, tuple[str, ...]]
 
