@@ -58,13 +58,14 @@ def fail(message: str) -> NoReturn:
 
 
 def _check_paths(paths: tuple[str, ...]) -> None:
-    """A folder is a package only as a mini-program source project or a folder of wxapkg files."""
-    for path in paths:
-        if not os.path.isdir(path):
-            continue
-        from scanner.parsers import miniprogram_dir
+    """A folder is scanned only when a format reads it (a mini-program project, a folder of wxapkg)."""
+    folders = [path for path in paths if os.path.isdir(path)]
+    if not folders:
+        return
+    from scanner.parsers import is_package_folder
 
-        if not miniprogram_dir.is_source_folder(path) and not miniprogram_dir.wxapkg_files(path):
+    for path in folders:
+        if not is_package_folder(path):
             fail(f"{path} is a directory, but not a mini-program source folder or a folder of wxapkg packages: "
                  "pass package files (batch scanning of folders is not supported yet)")
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -27,7 +26,7 @@ from scanner.model import (
     ScanResult,
     Severity,
 )
-from scanner.parsers import PackageUnreadable
+from scanner.parsers import FORMATS, Format, PackageEncrypted, PackageUnreadable, Source, parse, sources
 from scanner.rules import ALL_RULES, CATALOGUE
 from scanner.suppress import Suppression, identities
 
@@ -38,17 +37,22 @@ MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
 # so a rebuilt package keeps its findings' identities (detect-secrets: identity without line numbers).
 _VOLATILE = re.compile(r"(?:line|offset) \d+|string_ids\[\d+\]")
 
-Parser = Callable[[str, Options], Package]
+def scan_path(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
+              formats: tuple[Format, ...] = FORMATS) -> ScanResult:
+    """Scan one package file or folder (a folder of several apps: scan_target gives each its result)."""
+    return scan_source(Source(path), options, policy, formats)
 
 
-def scan_path(path: str, options: Options, parser: Parser | None = None,
-              policy: Policy = DEFAULT_POLICY) -> ScanResult:
-    """Scan one package; any failure to read it becomes an error result, never an exception."""
-    parser = parser or _parse
+def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLICY,
+                formats: tuple[Format, ...] = FORMATS) -> ScanResult:
+    """Scan one source; any failure to read it becomes an error result, never an exception."""
+    path = source.path
     try:
-        package = parser(path, options)
+        package = parse(source, options.parse, formats)
+    except PackageEncrypted as exc:
+        return _error_result(path, "PKG002", exc.message)
     except PackageUnreadable as exc:
-        return _error_result(path, exc.rule_id, exc.message)
+        return _error_result(path, "PKG001", exc.message)
     except (MemoryError, RecursionError) as exc:
         return _error_result(path, "PKG001", f"package too large or too deeply nested ({type(exc).__name__})")
     except Exception as exc:  # a parser bug must not cost the batch: report it as unreadable
@@ -57,28 +61,12 @@ def scan_path(path: str, options: Options, parser: Parser | None = None,
     return evaluate(package, options, policy)
 
 
-def scan_target(path: str, options: Options, policy: Policy = DEFAULT_POLICY) -> tuple[ScanResult, ...]:
+def scan_target(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
+                formats: tuple[Format, ...] = FORMATS) -> tuple[ScanResult, ...]:
     """The results of one path given by the user: one per package, and one per mini-program for a
     folder of wxapkg files that holds several (the PC client's Applet folder holds every app opened)."""
-    import os
-
-    if not os.path.isdir(path):
-        return (scan_path(path, options, policy=policy),)
-    from scanner.parsers import miniprogram_dir
-
-    if miniprogram_dir.is_source_folder(path):
-        return (scan_path(path, options, policy=policy),)
-    groups = miniprogram_dir.app_groups(miniprogram_dir.wxapkg_files(path), options.parse.wxid)
-    if len(groups) <= 1:
-        return (scan_path(path, options, policy=policy),)
-    return tuple(scan_path(path, options, functools.partial(_group, files=files, appid=appid), policy)
-                 for appid, files in groups)
-
-
-def _group(path: str, options: Options, files: list[str], appid: str | None) -> Package:
-    from scanner.parsers import miniprogram_dir
-
-    return miniprogram_dir.parse_wxapkg_folder(path, files, appid)
+    return tuple(scan_source(source, options, policy, formats)
+                 for source in sources(path, options.parse, formats))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +76,6 @@ class Acceptance:
     suppressions: tuple[Suppression, ...] = ()
     baseline: frozenset[str] = frozenset()
     today: datetime.date = field(default_factory=datetime.date.today)
-
-
-def _parse(path: str, options: Options) -> Package:
-    from scanner.parsers import parse
-
-    return parse(path, options.parse.wxid, limits=options.parse.limits)
 
 
 def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:

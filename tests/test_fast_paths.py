@@ -8,7 +8,7 @@ import pytest
 from scanner import engine
 from scanner.extract import anchors
 from scanner.facts import catalog
-from scanner.model import Options
+from scanner.model import Options, ParseOptions
 from scanner.parsers import PackageUnreadable, parse
 
 from conftest import APKS, CORPUS
@@ -19,7 +19,7 @@ REAL = sorted((CORPUS / "apk").glob("*.apk")) if (CORPUS / "apk").is_dir() else 
 
 def outcome(path, fast):
     try:
-        package = parse(str(path), fast=fast)
+        package = parse(str(path), ParseOptions(fast=fast))
     except PackageUnreadable as exc:
         return exc.message
     result = engine.evaluate(package, Options())
@@ -33,7 +33,7 @@ def test_fast_equals_reference(path):
 
 def test_fast_path_is_really_taken_on_the_large_bundle():
     fast = parse(str(APKS / "large_bundle.apk"))
-    slow = parse(str(APKS / "large_bundle.apk"), fast=False)
+    slow = parse(str(APKS / "large_bundle.apk"), ParseOptions(fast=False))
     bundle = [t for t in fast.texts if t.location.member == "assets/index.android.bundle"]
     assert len(bundle) >= 2 and all(len(t.value) < 100_000 for t in bundle)
     assert {t.line for t in bundle} != {1}

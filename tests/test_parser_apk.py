@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.parsers import PackageUnreadable, detect, parse
+from scanner.parsers import PackageEncrypted, PackageUnreadable, detect, parse
 
 
 def places(pkg, needle):
@@ -54,14 +54,14 @@ def test_unreadable(apk_path, name, reason):
     with pytest.raises(PackageUnreadable) as info:
         parse(apk_path(name))
     assert reason in info.value.message
-    assert info.value.rule_id == "PKG001"
+    assert not isinstance(info.value, PackageEncrypted)  # PKG001, not PKG002
     assert "\n" not in info.value.message
 
 
 def test_detect_by_content_not_name(apk_path, tmp_path):
     renamed = tmp_path / "app.txt"
     renamed.write_bytes(Path(apk_path("compliant")).read_bytes())
-    assert detect(str(renamed)) == "apk"
+    assert detect(str(renamed)).name == "apk"
     empty = tmp_path / "empty.apk"
     empty.write_bytes(b"")
     with pytest.raises(PackageUnreadable, match="empty"):

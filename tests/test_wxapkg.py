@@ -6,7 +6,8 @@ import struct
 
 import pytest
 
-from scanner.parsers import PackageUnreadable, detect, parse, tpkg, wxapkg
+from scanner.model import ParseOptions
+from scanner.parsers import PackageEncrypted, PackageUnreadable, detect, parse, tpkg, wxapkg
 
 from conftest import CORPUS, MINIPROGRAMS
 from writer import encrypt_pc, write_wxapkg
@@ -77,11 +78,11 @@ def test_keyless_and_wrong_key(tmp_path):
     path.write_bytes(encrypt_pc(write_wxapkg(FILES), APPID))
     with pytest.raises(PackageUnreadable) as info:
         parse(str(path))
-    assert info.value.rule_id == "PKG002" and "--wxid" in info.value.message
-    assert parse(str(path), APPID).info.app_id == APPID
+    assert isinstance(info.value, PackageEncrypted) and "--wxid" in info.value.message  # PKG002
+    assert parse(str(path), ParseOptions(wxid=APPID)).info.app_id == APPID
     with pytest.raises(PackageUnreadable, match="does not decrypt") as info:
-        parse(str(path), "wx1111111111111111")
-    assert info.value.rule_id == "PKG002"
+        parse(str(path), ParseOptions(wxid="wx1111111111111111"))
+    assert isinstance(info.value, PackageEncrypted)  # PKG002
 
 
 def test_texts_config_and_locations(tmp_path):
@@ -98,7 +99,7 @@ def test_texts_config_and_locations(tmp_path):
 def test_detect_by_content(tmp_path):
     renamed = tmp_path / "package.bin"
     renamed.write_bytes(write_wxapkg(FILES))
-    assert detect(str(renamed)) == "wxapkg"
+    assert detect(str(renamed)).name == "wxapkg"
 
 
 def test_folder_of_packages_is_one_result():

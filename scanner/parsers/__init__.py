@@ -1,115 +1,91 @@
-"""Format detection (by content, never by file name) and dispatch to one parser per format."""
+"""The parsers: one module per format and the table that maps each detected format to its parser.
+
+Detection is by content, never by file name: each row's ``sniff`` looks at a Probe (the first bytes,
+the member names of a zip, whether the path is a folder), and the first row that recognizes the path
+parses it. Adding a format is one module (``sniff`` + ``parse``, the contract in
+scanner.parsers.common) and one row here. No parser module imports from this package's ``__init__``:
+what they share lives in scanner.parsers.common.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from scanner.model import Limits, Package, RuleId
+from scanner.model import Package, ParseOptions
+from scanner.parsers import apk, bundle, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
+from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 
-ZIP_MAGIC = b"PK\x03\x04"
+__all__ = ["FORMATS", "Format", "PackageEncrypted", "PackageUnreadable", "Source", "detect", "file_sha256",
+           "is_package_folder", "parse", "sources"]
+
 HARMONY_MARKERS = ("module.json", "config.json", "pack.info")
 
 
-class PackageUnreadable(Exception):
-    """The input is not a package the scanner can read; carries the PKG rule id and a one-line reason."""
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One row of the table: a format, how to recognize it, how to read it, and (for a folder that can
+    hold several apps) how to split it into one source per app."""
 
-    def __init__(self, message: str, rule_id: str = "PKG001") -> None:
-        super().__init__(message)
-        self.rule_id = RuleId(rule_id)
-        self.message = message
+    name: str
+    sniff: Callable[[Probe], bool]
+    parse: Callable[[Source, ParseOptions], Package]
+    split: Callable[[Source, ParseOptions], tuple[Source, ...]] | None = None
 
 
-def file_sha256(path: str) -> str:
-    """SHA-256 of a file, streamed."""
+FORMATS: tuple[Format, ...] = (
+    Format("miniprogram-source", miniprogram_dir.sniff, miniprogram_dir.parse),
+    Format("wxapkg-folder", wxapkg_folder.sniff, wxapkg_folder.parse, wxapkg_folder.split),
+    Format("wxapkg", wxapkg.sniff, wxapkg.parse),
+    Format("tpkg", tpkg.sniff, tpkg.parse),
+    Format("apk", apk.sniff, apk.parse),
+    Format("apk-set", bundle.sniff, bundle.parse),
+    Format("rpk", rpk.sniff, rpk.parse),
+)
+"""In order: the first row whose ``sniff`` accepts a path reads it."""
+
+
+def detect(path: str, formats: tuple[Format, ...] = FORMATS) -> Format:
+    """The format of ``path``, or PackageUnreadable saying what it is instead."""
+    found = probe(path)
+    for fmt in formats:
+        if fmt.sniff(found):
+            return fmt
+    raise PackageUnreadable(_unsupported(found))
+
+
+def _unsupported(found: Probe) -> str:
+    if found.is_dir:
+        return ("folder is neither a mini-program source project (app.json, project.config.json, pages.json …) "
+                "nor a folder of wxapkg packages")
+    if found.zip_names is not None:
+        if found.zip_names & set(HARMONY_MARKERS):
+            return "HarmonyOS package (.hap/.app): not supported yet"
+        return "zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app"
+    return f"not a supported package (starts with {found.head[:4].hex()}: not a zip, wxapkg or TPKG)"
+
+
+def is_package_folder(path: str, formats: tuple[Format, ...] = FORMATS) -> bool:
+    """Whether a folder is a package some format reads (the command line refuses other folders)."""
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError as exc:
-        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
-
-
-def _head(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(16)
-    except OSError as exc:
-        raise PackageUnreadable(f"cannot open: {exc.strerror or exc}") from exc
-
-
-def detect(path: str) -> str:
-    """``apk`` / ``rpk`` / ``wxapkg`` / ``tpkg`` / ``folder``, or PackageUnreadable saying what it is."""
-    from scanner.parsers import wxapkg
-
-    if os.path.isdir(path):
-        return "folder"
-    head = _head(path)
-    if not head:
-        raise PackageUnreadable("empty file")
-    if wxapkg.is_wxapkg(head):
-        return "wxapkg"
-    if head.startswith(b"TPKG"):
-        return "tpkg"
-    if head.startswith(ZIP_MAGIC) or _has_zip_directory(path):
-        return _zip_kind(path)
-    raise PackageUnreadable(f"not a supported package (starts with {head[:4].hex()}: not a zip, wxapkg or TPKG)")
-
-
-def _has_zip_directory(path: str) -> bool:
-    """A zip may start with other data (self-extracting stubs, a garbled first header): its end record
-    decides."""
-    if os.path.getsize(path) < 22:
+        detect(path, formats)
+    except PackageUnreadable:
         return False
-    with open(path, "rb") as handle:
-        handle.seek(max(0, os.path.getsize(path) - (1 << 16) - 22))
-        return b"PK\x05\x06" in handle.read()
+    return True
 
 
-def _zip_kind(path: str) -> str:
-    """Which zip-based package: by the members it holds."""
-    from scanner.parsers import zipread
-
+def sources(path: str, options: ParseOptions, formats: tuple[Format, ...] = FORMATS) -> tuple[Source, ...]:
+    """What one path given by the user holds: itself, or one source per app of a folder that holds
+    several (the PC client's Applet folder). A path no format reads is one source (it fails in parse)."""
     try:
-        names = {e.name for e in zipread.directory(path)[0]}
-    except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
-    if "AndroidManifest.xml" in names:
-        return "apk"
-    from scanner.parsers import bundle
-
-    if bundle.is_bundle(names):
-        return "apk-set"
-    if "manifest.json" in names:
-        return "rpk"
-    if names & set(HARMONY_MARKERS):
-        raise PackageUnreadable("HarmonyOS package (.hap/.app): not supported yet")
-    raise PackageUnreadable("zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app")
+        fmt = detect(path, formats)
+    except PackageUnreadable:
+        return (Source(path),)
+    return fmt.split(Source(path), options) if fmt.split is not None else (Source(path),)
 
 
-def parse(path: str, wxid: str | None = None, fast: bool = True, limits: Limits | None = None) -> Package:
-    """Read the package at ``path``; raises PackageUnreadable for anything that cannot be read.
-    ``fast=False`` makes the APK parser decode everything (the reference for the fast paths)."""
-    fmt = detect(path)
-    if fmt == "apk":
-        from scanner.parsers import apk
-
-        return apk.parse(path, fast, limits)
-    if fmt == "apk-set":
-        from scanner.parsers import bundle
-
-        return bundle.parse(path, limits)
-    if fmt == "rpk":
-        from scanner.parsers import rpk
-
-        return rpk.parse(path, limits)
-    if fmt == "wxapkg":
-        from scanner.parsers import wxapkg
-
-        return wxapkg.parse(path, wxid)
-    if fmt == "tpkg":
-        from scanner.parsers import tpkg
-
-        return tpkg.parse(path)
-    from scanner.parsers import miniprogram_dir
-
-    return miniprogram_dir.parse_folder(path, wxid)
+def parse(source: str | Source, options: ParseOptions | None = None,
+          formats: tuple[Format, ...] = FORMATS) -> Package:
+    """Read a package; PackageUnreadable / PackageEncrypted for anything that cannot be read."""
+    source = Source(source) if isinstance(source, str) else source
+    return detect(source.path, formats).parse(source, options or ParseOptions())

@@ -22,8 +22,19 @@ from scanner import progress
 from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
-from scanner.model import Anomaly, AnomalyKind, Limits, Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable, offload, prefetch, zipread
+from scanner.model import (
+    Anomaly,
+    AnomalyKind,
+    Limits,
+    Location,
+    Package,
+    PackageInfo,
+    PackageKind,
+    ParseOptions,
+    Text,
+)
+from scanner.parsers import offload, prefetch, zipread
+from scanner.parsers.common import PackageUnreadable, Probe, Source
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
                              "summaryOn", "summaryOff", "dialogTitle", "dialogMessage"})
@@ -35,8 +46,18 @@ LARGE_FILE = 512 * 1024
 """Text assets above this size (bundles) are read around their anchors only, unless ``fast`` is off."""
 
 
-def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
-          budget: zipread.Budget | None = None, label: str | None = None) -> Package:
+def sniff(probe: Probe) -> bool:
+    """A zip with ``AndroidManifest.xml``."""
+    return probe.zip_names is not None and "AndroidManifest.xml" in probe.zip_names
+
+
+def parse(source: Source, options: ParseOptions) -> Package:
+    """Read an APK file (``options.offload``: whether the largest members may go to a forked helper)."""
+    return read(source.path, options.limits, options.fast, may_fork=options.offload)
+
+
+def read(path: zipread.Source, limits: Limits | None = None, fast: bool = True,
+         budget: zipread.Budget | None = None, label: str | None = None, may_fork: bool = False) -> Package:
     """Read the APK at ``path`` (or in memory: an APK nested in a bundle). ``fast`` skips what cannot
     matter to any rule (DEX strings without an anchor, the bulk of large text assets); ``fast=False``
     decodes everything (the reference path the tests hold the fast one against). ``limits`` caps
@@ -57,7 +78,8 @@ def parse(path: zipread.Source, fast: bool = True, limits: Limits | None = None,
     # manifest and the resource table here, and with scanning the next member.
     queue = sorted((e for e in files if _scanned(e.name)), key=lambda e: (-e.compressed_size, e.name))
     head_start = sum(e.size for e in files if e.name in ("AndroidManifest.xml", "resources.arsc")) * 8
-    helper = _offload(path, queue, limits, head_start) if fast else None  # forks: before any thread starts
+    # forks: before any thread starts
+    helper = _offload(path, queue, limits, head_start) if fast and may_fork else None
     digest = prefetch.hash_file(path)
     budget = budget or zipread.Budget(progress.observer())
     reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)

@@ -12,8 +12,19 @@ import hashlib
 import posixpath
 
 from scanner import progress
-from scanner.model import Anomaly, AnomalyKind, Limits, Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable, file_sha256, zipread
+from scanner.model import (
+    Anomaly,
+    AnomalyKind,
+    Limits,
+    Location,
+    Package,
+    PackageInfo,
+    PackageKind,
+    ParseOptions,
+    Text,
+)
+from scanner.parsers import zipread
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
 
 
 def is_bundle(names: set[str]) -> bool:
@@ -27,10 +38,19 @@ def _order(name: str) -> tuple[bool, bool, str]:
     return base != "base.apk", base.startswith(("config.", "split_")) or "split" in base, name
 
 
-def parse(path: zipread.Source, limits: Limits | None = None, depth: int = 0,
-          budget: zipread.Budget | None = None, label: str | None = None) -> Package:
-    """Read an APK set and the APKs in it, up to the nesting limit."""
-    limits = limits or Limits()
+def sniff(probe: Probe) -> bool:
+    """A zip of APKs without a manifest of its own."""
+    return probe.zip_names is not None and is_bundle(set(probe.zip_names))
+
+
+def parse(source: Source, options: ParseOptions) -> Package:
+    """Read an APK set and the APKs in it, up to the nesting limit (inner APKs never fork a helper)."""
+    return read(source.path, options.limits)
+
+
+def read(path: zipread.Source, limits: Limits, depth: int = 0, budget: zipread.Budget | None = None,
+         label: str | None = None) -> Package:
+    """An APK set on disk or in memory (a set nested in a set)."""
     budget = budget or zipread.Budget(progress.observer())
     inner, anomalies = _walk(path, limits, depth, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
@@ -73,7 +93,7 @@ def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, depth: 
             found, met = _walk(member.data, limits, depth, budget)
             return ([(f"{entry.name}!{name}", package) for name, package in found],
                     [*member.anomalies, *(_within(entry.name, a) for a in met)])
-        return [(entry.name, apk.parse(member.data, limits=limits, budget=budget, label=entry.name))], \
+        return [(entry.name, apk.read(member.data, limits, budget=budget, label=entry.name))], \
             list(member.anomalies)
     except (PackageUnreadable, zipread.ArchiveUnreadable) as exc:
         return [], [*member.anomalies, Anomaly(AnomalyKind.UNREADABLE, entry.name, f"nested APK unreadable ({exc})")]

@@ -1,5 +1,5 @@
-"""Mini-program folders: source projects (WeChat native, uni-app, Taro, Alipay, ByteDance) and folders
-of wxapkg files (a main package with its subpackages and plugins), each read as one mini-program.
+"""Mini-program source projects (WeChat native, uni-app, Taro, Alipay, ByteDance), read as one
+mini-program (folders of built wxapkg files: scanner.parsers.wxapkg_folder).
 
 Config sources (filing-rules.md §3.2, §3.3): ``app.json`` / ``ext.json`` (WeChat, ByteDance, Alipay),
 uni-app ``manifest.json`` → ``mp-weixin``, Taro ``src/app.config.{js,ts}`` (a JS object: only the two
@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from scanner.extract import textdecode
-from scanner.model import Location, Package, PackageInfo, PackageKind, PrivacyConfig, Text
-from scanner.parsers import PackageUnreadable, wxapkg
+from scanner.model import Location, Package, PackageInfo, PackageKind, ParseOptions, PrivacyConfig, Text
+from scanner.parsers import wxapkg
+from scanner.parsers.common import Probe, Source
 
 MARKERS = ("app.json", "project.config.json", "pages.json", "mini.project.json", "src/app.config.ts",
            "src/app.config.js", "src/pages.json")
@@ -37,21 +38,7 @@ def is_source_folder(path: str) -> bool:
     return any(os.path.isfile(os.path.join(path, marker)) for marker in MARKERS)
 
 
-def wxapkg_files(path: str) -> list[str]:
-    """The wxapkg packages (by content) directly inside or below a folder, in a stable order."""
-    found = []
-    for file_path in _walk(path):
-        try:
-            with open(file_path, "rb") as handle:
-                head = handle.read(14)
-        except OSError:
-            continue
-        if wxapkg.is_wxapkg(head):
-            found.append(file_path)
-    return found
-
-
-def _walk(root: str) -> Iterator[str]:
+def walk(root: str) -> Iterator[str]:
     count = 0
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
@@ -62,42 +49,16 @@ def _walk(root: str) -> Iterator[str]:
             yield os.path.join(folder, name)
 
 
-def app_groups(files: list[str], wxid: str | None) -> list[tuple[str | None, list[str]]]:
-    """The wxapkg files of a folder by mini-program: the PC client keeps each app under
-    ``…/Applet/{appid}/``, so the appid in each file's path groups a main package with its subpackages
-    and plugins. ``--wxid`` says the whole folder is one app. Files without an appid in their path
-    form one group of their own."""
-    if wxid:
-        return [(wxid, files)]
-    groups: dict[str | None, list[str]] = {}
-    for file_path in files:
-        groups.setdefault(wxapkg.appid_from_path(file_path), []).append(file_path)
-    return list(groups.items())
+def sniff(probe: Probe) -> bool:
+    """A folder with a project marker file."""
+    return probe.is_dir and is_source_folder(probe.path)
 
 
-def parse_wxapkg_folder(path: str, files: list[str], wxid: str | None) -> Package:
-    """Main package, subpackages and plugins as one mini-program: one result, texts from all."""
-    texts: list[Text] = []
-    privacy: PrivacyConfig | None = None
-    appid = wxid
-    for file_path in files:
-        try:
-            data, found_appid = wxapkg.load(file_path, wxid)
-        except PackageUnreadable as exc:  # name the file: a folder holds many
-            raise PackageUnreadable(f"{os.path.relpath(file_path, path)}: {exc.message}", exc.rule_id) from exc
-        appid = appid or found_appid
-        entries = wxapkg.read_index(data)
-        prefix = os.path.relpath(file_path, path).replace(os.sep, "/") + "!"
-        texts.extend(wxapkg.member_texts(data, entries, prefix))
-        privacy = privacy or wxapkg.privacy_config(data, entries, prefix)
-    info = PackageInfo(path=path, format="wxapkg-folder", sha256=_digest(files), app_id=appid)
-    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), (), privacy)
-
-
-def parse_source(path: str) -> Package:
+def parse(source: Source, options: ParseOptions) -> Package:
     """A mini-program source project."""
+    path = source.path
     texts: list[Text] = []
-    for file_path in _walk(path):
+    for file_path in walk(path):
         rel = os.path.relpath(file_path, path).replace(os.sep, "/")
         if os.path.splitext(rel)[1].lower() not in SOURCE_EXTENSIONS:
             continue
@@ -108,7 +69,7 @@ def parse_source(path: str) -> Package:
     manifest = _json_file(os.path.join(path, "manifest.json")) or _json_file(os.path.join(path, "src/manifest.json"))
     weixin = manifest.get("mp-weixin") if isinstance(manifest, dict) else None
     info = PackageInfo(
-        path=path, format="miniprogram-source", sha256=_digest([]),
+        path=path, format="miniprogram-source", sha256=digest([]),
         app_id=_first_str(project.get("appid"), (weixin or {}).get("appid") if isinstance(weixin, dict) else None,
                           project.get("tt_appid")),
         app_name=_first_str(project.get("projectname"), (manifest or {}).get("name")),
@@ -172,21 +133,10 @@ def _first_str(*values: object) -> str | None:
     return None
 
 
-def _digest(files: list[str]) -> str:
+def digest(files: list[str]) -> str:
     """A folder's identity: the hash of its packages' hashes (empty for a source tree)."""
     sha = hashlib.sha256()
     for file_path in files:
         with open(file_path, "rb") as handle:
             sha.update(hashlib.file_digest(handle, "sha256").digest())
     return sha.hexdigest()
-
-
-def parse_folder(path: str, wxid: str | None) -> Package:
-    """A source project, else a folder of wxapkg files, else PackageUnreadable."""
-    if is_source_folder(path):
-        return parse_source(path)
-    files = wxapkg_files(path)
-    if files:
-        return parse_wxapkg_folder(path, files, wxid)
-    raise PackageUnreadable("folder is neither a mini-program source project (app.json, project.config.json, "
-                            "pages.json …) nor a folder of wxapkg packages")

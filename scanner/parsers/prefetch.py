@@ -32,7 +32,7 @@ def hash_file(path: str | bytes) -> Future[str]:
 
 
 def _sha256(path: str | bytes) -> str:
-    from scanner.parsers import file_sha256
+    from scanner.parsers.common import file_sha256
 
     return hashlib.sha256(path).hexdigest() if isinstance(path, bytes) else file_sha256(path)
 

@@ -13,17 +13,25 @@ from collections.abc import Iterator
 from typing import Any
 
 from scanner.extract import textdecode
-from scanner.model import Anomaly, Limits, Location, Package, PackageInfo, PackageKind, Text
-from scanner.parsers import PackageUnreadable, file_sha256, zipread
+from scanner.model import Anomaly, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
+from scanner.parsers import zipread
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
 
 
-def parse(path: str, limits: Limits | None = None) -> Package:
+def sniff(probe: Probe) -> bool:
+    """A zip with the quick-app ``manifest.json`` (and no Android manifest)."""
+    names = probe.zip_names or frozenset()
+    return "manifest.json" in names and "AndroidManifest.xml" not in names
+
+
+def parse(source: Source, options: ParseOptions) -> Package:
     """Read a quick-app package (members through zipread: bounded, tolerant of zip tricks)."""
+    path = source.path
     try:
         entries, anomalies = zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:
         raise PackageUnreadable(str(exc)) from exc
-    reader = zipread.Reader(path, limits or Limits())
+    reader = zipread.Reader(path, options.limits)
     try:
         manifest = _manifest(reader, entries, anomalies)
         texts = tuple(_texts(reader, entries, anomalies))

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import struct
 
-from scanner.model import Package, PackageInfo, PackageKind
-from scanner.parsers import PackageUnreadable, file_sha256, wxapkg
+from scanner.model import Package, PackageInfo, PackageKind, ParseOptions
+from scanner.parsers import wxapkg
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
 
 MAGIC = b"TPKG"
 _HEADER_SIZE = 16
@@ -80,8 +81,14 @@ def read_index(data: bytes) -> list[wxapkg.Entry]:
     return readings[0] or []
 
 
-def parse(path: str) -> Package:
+def sniff(probe: Probe) -> bool:
+    """The TPKG magic."""
+    return probe.head.startswith(MAGIC)
+
+
+def parse(source: Source, options: ParseOptions) -> Package:
     """Read a TPKG package as a mini-program."""
+    path = source.path
     try:
         with open(path, "rb") as handle:
             data = handle.read()

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.extract import textdecode
-from scanner.model import Location, Package, PackageInfo, PackageKind, PrivacyConfig, Text
-from scanner.parsers import PackageUnreadable, file_sha256
+from scanner.model import Location, Package, PackageInfo, PackageKind, ParseOptions, PrivacyConfig, Text
+from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256
 
 FIRST_MARK = 0xBE
 LAST_MARK = 0xED
@@ -109,11 +109,11 @@ def load(path: str, wxid: str | None) -> tuple[bytes, str | None]:
     if not data.startswith(ENCRYPTED_MAGIC):
         return data, appid
     if appid is None:
-        raise PackageUnreadable("PC-client encrypted wxapkg (V1MMWX): pass the mini-program's appid with "
-                                "--wxid wx… (or keep it in the path, …/Applet/wx…/)", "PKG002")
+        raise PackageEncrypted("PC-client encrypted wxapkg (V1MMWX): pass the mini-program's appid with "
+                                "--wxid wx… (or keep it in the path, …/Applet/wx…/)")
     plain = decrypt(data, appid)
     if not plain or plain[0] != FIRST_MARK:
-        raise PackageUnreadable(f"V1MMWX package does not decrypt with appid {appid} (wrong --wxid?)", "PKG002")
+        raise PackageEncrypted(f"V1MMWX package does not decrypt with appid {appid} (wrong --wxid?)")
     return plain, appid
 
 
@@ -160,9 +160,15 @@ def config_from_json(config: dict[str, Any], member: str) -> PrivacyConfig:
     return PrivacyConfig(member, infos, tuple(descs))
 
 
-def parse(path: str, wxid: str | None = None) -> Package:
+def sniff(probe: Probe) -> bool:
+    """Plain or PC-encrypted wxapkg by its first bytes."""
+    return not probe.is_dir and is_wxapkg(probe.head)
+
+
+def parse(source: Source, options: ParseOptions) -> Package:
     """Read one wxapkg (plain or PC-encrypted) as a mini-program."""
-    data, appid = load(path, wxid)
+    path = source.path
+    data, appid = load(path, options.wxid)
     entries = read_index(data)
     info = PackageInfo(path=path, format="wxapkg", sha256=file_sha256(path), app_id=appid)
     return Package(info, PackageKind.MINIPROGRAM, (), tuple(member_texts(data, entries)), (),

@@ -1,0 +1,104 @@
+"""The architecture holds in the code (docs/architecture.md): one parser contract and registry, a
+facts stage of its own, rules that own their options, a typed formatter registry."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+
+from scanner import engine
+from scanner.model import Location, Options, Package, PackageInfo, PackageKind, ParseOptions, Text
+from scanner.parsers import FORMATS, Format, Probe, Source, detect, parse
+
+from conftest import ROOT
+
+PARSERS = ROOT / "scanner" / "parsers"
+
+
+def test_a_toy_format_is_one_module_and_one_row(tmp_path):
+    """A new format: a sniff, a parse, a row in the table, and the engine scans it."""
+
+    def sniff(probe: Probe) -> bool:
+        return probe.head.startswith(b"TOY1")
+
+    def parse_toy(source: Source, options: ParseOptions) -> Package:
+        with open(source.path, encoding="utf-8") as handle:
+            body = handle.read()[4:]
+        info = PackageInfo(path=source.path, format="toy", sha256="0" * 64, app_id="com.example.toy")
+        return Package(info, PackageKind.APP, (), (Text(body, Location("toy.txt", "asset", "line 1")),))
+
+    formats = (*FORMATS, Format("toy", sniff, parse_toy))
+    toy = tmp_path / "app.toy"
+    toy.write_text("TOY1关于：粤ICP备2023123456号-1A https://beian.miit.gov.cn/", encoding="utf-8")
+    assert detect(str(toy), formats).name == "toy"
+    result = engine.scan_path(str(toy), Options(), formats=formats)
+    assert result.error is None and result.info.app_id == "com.example.toy"
+    assert [n.value for n in result.facts.filing_numbers] == ["粤ICP备2023123456号-1A"]
+    assert not {f.rule_id for f in result.findings} & {"FIL001", "LNK001"}
+    # without the row, the same file is not a package
+    assert engine.scan_path(str(toy), Options()).error.rule_id == "PKG001"
+
+
+def test_every_format_row_reads_its_own_fixture(apk_path):
+    from conftest import MINIPROGRAMS
+
+    for path, name in ((apk_path("compliant"), "apk"), (MINIPROGRAMS / "out" / "compliant.wxapkg", "wxapkg"),
+                       (MINIPROGRAMS / "out" / "quickapp_compliant.rpk", "rpk"),
+                       (MINIPROGRAMS / "src_native", "miniprogram-source"),
+                       (MINIPROGRAMS / "out" / "split", "wxapkg-folder")):
+        assert detect(str(path)).name == name
+        assert parse(str(path)).info is not None
+
+
+def test_an_apk_set_is_its_own_row(apk_path, tmp_path):
+    bundle = tmp_path / "app.apks"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.write(apk_path("compliant"), "base.apk")
+    assert detect(str(bundle)).name == "apk-set"
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "scanner.parsers":
+            yield from (alias.name for alias in node.names)
+
+
+def test_no_parser_imports_from_the_package_init():
+    """Parser modules share scanner.parsers.common; from the package they import only sibling modules."""
+    modules = {p.stem for p in PARSERS.glob("*.py")}
+    for path in PARSERS.glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        names = set(_imports(path))
+        assert names <= modules, (path.name, names - modules)
+
+
+def test_rules_holds_the_registry_and_rules_only():
+    for path in (ROOT / "rules").glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+               if isinstance(t, ast.Name)}
+        functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert "RULE" in top or {"UNREADABLE", "ENCRYPTED"} <= top, path.name
+        assert "check" in functions or path.name == "package_errors.py", path.name
+    assert not (ROOT / "rules" / "data").exists()
+
+
+def test_the_number_normalizer_loads_no_rule():
+    code = ("import sys; from scanner.facts.numbers import normalize; normalize('粤ICP备2023123456号－1A'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('scanner.rules', 'scanner.parsers'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
+def test_parsers_name_no_rule_id():
+    """A parser raises PackageUnreadable / PackageEncrypted; the engine maps them to PKG001 / PKG002."""
+    import re
+
+    for path in PARSERS.glob("*.py"):
+        assert not re.search(r"[\"'](?:PKG|FIL|LNK|PRM|MPP)\d{3}", path.read_text(encoding="utf-8")), path.name
