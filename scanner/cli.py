@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from scanner import __version__
-from scanner.config import LIMIT_MINIMUMS, WXID, presets
+from scanner.constants import LIMIT_MINIMUMS, WXID, presets
 
 if TYPE_CHECKING:
     from scanner.config import OutputSpec, Settings
@@ -55,6 +55,19 @@ def fail(message: str) -> NoReturn:
     """A usage or configuration error: one line on stderr, exit code 2."""
     click.echo(f"beian-scan: error: {message}", err=True)
     sys.exit(2)
+
+
+class _FormatOption(click.Option):
+    """--format: the choices come from the formatter registry, read only when help is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from scanner.formatters import FORMATS
+
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        names = ", ".join(FORMATS)
+        return record[0], f"{names}; {record[1]}"
 
 
 def _check_paths(paths: tuple[str, ...]) -> None:
@@ -104,9 +117,9 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", multiple=True, metavar="FORMAT[:PATH]",
-              help="text, json, sarif, junit, codequality or github; repeatable, each with its own file "
-                   "(FORMAT:PATH). The one without a path goes to standard output. Default: text.")
+@click.option("--format", "fmt", multiple=True, metavar="FORMAT[:PATH]", cls=_FormatOption,
+              help="repeatable, each with its own file (FORMAT:PATH); the one without a path goes to standard "
+                   "output. Default: text.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the stdout report to this file.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Exit 1 when a finding is at or above this severity.")
@@ -221,21 +234,23 @@ def use_color(flag: bool | None, tty: bool, environ: Mapping[str, str]) -> bool:
 
 
 def _write_outputs(report: Report, settings: Settings) -> None:
-    from scanner import formatters, sources
+    from scanner import sources
+    from scanner.formatters import FORMATS, options_for
 
     lines = sources.locate(report, settings.source_root) if settings.source_root else {}
     for spec in settings.outputs:
         target = spec.path or settings.output
-        color = use_color(settings.color, target is None and sys.stdout.isatty(), os.environ)
-        options = formatters.FormatOptions(
-            color=color and spec.format == "text",
-            show_suppressed=settings.show_suppressed, base_dir=os.getcwd(), source_root=settings.source_root,
-            source_lines=lines)
-        rendered = formatters.get(spec.format)(report, options)
+        fmt = FORMATS[spec.format]
+        values = {"color": use_color(settings.color, target is None and sys.stdout.isatty(), os.environ),
+                  "show_suppressed": settings.show_suppressed, "base_dir": os.getcwd(),
+                  "source_root": settings.source_root, "source_lines": lines}
+        options = options_for(fmt, values)
+        rendered = fmt.render(report, options)
         if target:
             _write(target, rendered)
         else:
-            click.echo(rendered, nl=False, color=options.color)  # click strips colour off a tty otherwise
+            # click strips colour when standard output is not a terminal, unless told otherwise
+            click.echo(rendered, nl=False, color=getattr(options, "color", False))
 
 
 @main.command("rules")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jsonschema
 
+from scanner.constants import presets
 from scanner.model import (
     FactOptions,
     Limits,
@@ -35,11 +35,6 @@ CONFIG_NAMES = ("beian-scan.toml", ".beian-scan.toml", "pyproject.toml")
 PATH_KEYS = ("suppressions", "baseline", "source-root", "output")
 """Keys that name files; in a config file they are relative to the file's folder (as ruff, mypy and
 pre-commit resolve theirs), so the same config works from any subfolder."""
-WXID = re.compile(r"^wx[0-9a-f]{16}$")
-"""A mini-program AppID: ``wx`` and 16 lower-case hex digits (the key of V1MMWX packages)."""
-LIMIT_MINIMUMS = {"max-member-mb": 1, "max-package-mb": 1, "max-ratio": 2, "max-members": 1, "max-depth": 0}
-"""The smallest value of each cap, for the flags and the config file alike (0 nesting levels: an APK
-set's inner APKs are refused; a ratio below 2 would refuse plain deflate)."""
 
 
 class ConfigError(ValueError):
@@ -122,12 +117,6 @@ def _resource(name: str) -> dict[str, Any]:
 
 
 @functools.cache
-def presets() -> dict[str, dict[str, Any]]:
-    """The presets (scanner/schemas/presets.json): data, like yamllint's ``extends``, not engine branches."""
-    return _resource("presets.json")
-
-
-@functools.cache
 def rule_options() -> tuple[tuple[str, RuleOption], ...]:
     """(rule id, option) for every option a rule declares, in catalogue order."""
     from scanner.rules import CATALOGUE
@@ -146,10 +135,13 @@ def configurable_rules() -> tuple[str, ...]:
 
 @functools.cache
 def _schema() -> dict[str, Any]:
-    """config.schema.json with what the catalogue declares filled in: the rule ids, each rule's
-    options, the top-level keys of options that are also flags, and the preset names."""
+    """config.schema.json with what the registries declare filled in: the rule ids, each rule's options,
+    the top-level keys of options that are also flags, the preset names and the output formats."""
+    from scanner.formatters import FORMATS
+
     schema = _resource("config.schema.json")
     properties = schema["properties"]
+    properties["format"]["items"]["pattern"] = f"^({'|'.join(FORMATS)})(:.+)?$"
     properties["preset"] = {**properties["preset"], "enum": sorted(presets())}
     base = {"enabled": {"type": "boolean"}, "severity": {"enum": [s.label for s in Severity]}}
     per_rule: dict[str, dict[str, Any]] = {r: {"type": "object", "additionalProperties": False,

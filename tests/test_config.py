@@ -269,7 +269,8 @@ class TestPathsAndValues:
         assert code == 2 and message in err, err
 
     def test_limits_accept_the_same_ranges_as_flags_and_config(self, project):
-        from scanner.config import LIMIT_MINIMUMS, _schema
+        from scanner.config import _schema
+        from scanner.constants import LIMIT_MINIMUMS
 
         properties = _schema()["properties"]
         assert {key: properties[key]["minimum"] for key in LIMIT_MINIMUMS} == LIMIT_MINIMUMS

@@ -11,13 +11,14 @@ import hashlib
 import json
 from typing import Any
 
-from scanner.formatters import FormatOptions, paths
+from scanner.formatters import paths
+from scanner.formatters.base import LocatedOptions
 from scanner.model import Report, Severity
 
 SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "minor", Severity.NOTE: "info"}
 
 
-def render(report: Report, options: FormatOptions) -> str:
+def render(report: Report, options: LocatedOptions) -> str:
     """The Code Quality array (unreadable packages are entries too: a CI gate must not hide them)."""
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()

@@ -3,7 +3,8 @@ pull-request annotations (ruff's and checkov's ``github`` formats)."""
 
 from __future__ import annotations
 
-from scanner.formatters import FormatOptions, paths
+from scanner.formatters import paths
+from scanner.formatters.base import LocatedOptions
 from scanner.model import Report, Severity
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
@@ -19,7 +20,7 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(report: Report, options: FormatOptions) -> str:
+def render(report: Report, options: LocatedOptions) -> str:
     """One workflow command per finding and per unreadable package."""
     lines: list[str] = []
     for result in report.results:

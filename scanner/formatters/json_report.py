@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.formatters import FormatOptions, summarize
+from scanner.formatters.base import FormatOptions, summarize
 from scanner.model import Facts, Location, Report, ReportedFinding, ScanResult
 
 SCHEMA_VERSION = "1"

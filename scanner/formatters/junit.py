@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from scanner.formatters import FormatOptions
+from scanner.formatters.base import FormatOptions
 from scanner.model import Report, ReportedFinding, RuleId, RuleMeta, ScanResult
 
 

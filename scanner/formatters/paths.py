@@ -11,7 +11,7 @@ from urllib.parse import quote
 from scanner.model import Location, ReportedFinding, ScanResult
 
 if TYPE_CHECKING:
-    from scanner.formatters import FormatOptions
+    from scanner.formatters.base import LocatedOptions
 
 _LINE = re.compile(r"\bline (\d+)")
 _LOCALE = re.compile(r"\[([A-Za-z0-9+-]+)\]$")
@@ -58,7 +58,7 @@ def artifact(result: ScanResult, location: Location | None, base_dir: str, sourc
     return relative(result.path, base_dir)
 
 
-def place(result: ScanResult, finding: ReportedFinding, options: FormatOptions) -> tuple[str, int]:
+def place(result: ScanResult, finding: ReportedFinding, options: LocatedOptions) -> tuple[str, int]:
     """(file relative to ``base_dir``, line) a finding points at: the line found in the source tree
     when ``--source-root`` found one, else the mapped file and the line its pointer names."""
     found = options.source_lines.get(finding.fingerprint)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.formatters import FormatOptions, paths
+from scanner.formatters import paths
+from scanner.formatters.base import LocatedOptions
 from scanner.model import Report, ReportedFinding, RuleId, RuleMeta, ScanResult, Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -19,12 +20,12 @@ SECURITY_SEVERITY = {Severity.ERROR: "7.0", Severity.WARNING: "4.0", Severity.NO
 FINGERPRINT_KEY = "beianScanFingerprint/v1"
 
 
-def render(report: Report, options: FormatOptions) -> str:
+def render(report: Report, options: LocatedOptions) -> str:
     """One run with the rule catalogue, every finding, and a notification per unreadable package."""
     return json.dumps(to_dict(report, options), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
-def to_dict(report: Report, options: FormatOptions) -> dict[str, Any]:
+def to_dict(report: Report, options: LocatedOptions) -> dict[str, Any]:
     """The SARIF log as plain data."""
     rules = sorted(report.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
@@ -59,7 +60,7 @@ def _rule(meta: RuleMeta) -> dict[str, Any]:
     }
 
 
-def _location(result: ScanResult, finding: ReportedFinding, options: FormatOptions) -> dict[str, Any]:
+def _location(result: ScanResult, finding: ReportedFinding, options: LocatedOptions) -> dict[str, Any]:
     artifact, line = paths.place(result, finding, options)
     location: dict[str, Any] = {"physicalLocation": {
         "artifactLocation": {"uri": paths.uri(artifact)},
@@ -75,7 +76,7 @@ def _location(result: ScanResult, finding: ReportedFinding, options: FormatOptio
 
 
 def _result(result: ScanResult, finding: ReportedFinding, index: dict[RuleId, int],
-            options: FormatOptions) -> dict[str, Any]:
+            options: LocatedOptions) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": index[finding.rule_id],
@@ -96,7 +97,7 @@ def _result(result: ScanResult, finding: ReportedFinding, index: dict[RuleId, in
     return out
 
 
-def _notification(result: ScanResult, options: FormatOptions) -> dict[str, Any]:
+def _notification(result: ScanResult, options: LocatedOptions) -> dict[str, Any]:
     assert result.error is not None
     return {
         "level": "error",

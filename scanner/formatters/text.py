@@ -5,21 +5,21 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from scanner.formatters import FormatOptions, summarize
+from scanner.formatters.base import TextOptions, summarize
 from scanner.model import Facts, FilingLink, FilingNumber, Report, ReportedFinding, ScanResult, Severity
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.NOTE: "36"}
 _INDENT = " " * 11
 
 
-def render(report: Report, options: FormatOptions) -> str:
+def render(report: Report, options: TextOptions) -> str:
     """Every package, then one summary line."""
     blocks = [_package(result, options) for result in report.results]
     notices = [f"note: {n}" for n in report.notices]
-    return "\n".join([*blocks, *notices, _summary(report)]) + "\n"
+    return "\n".join([*blocks, *notices, *wrap(_summary(report), options.width, "", "  ")]) + "\n"
 
 
-def _paint(text: str, code: str, options: FormatOptions) -> str:
+def _paint(text: str, code: str, options: TextOptions) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if options.color else text
 
 
@@ -69,7 +69,7 @@ def _wrap(label: str, text: str, width: int) -> list[str]:
     return wrap(text, width, _INDENT + label, _INDENT + "  ")
 
 
-def _package(result: ScanResult, options: FormatOptions) -> str:
+def _package(result: ScanResult, options: TextOptions) -> str:
     lines = [_paint(result.path, "1", options)]
     info = result.info
     if result.error is not None:
@@ -155,7 +155,7 @@ def _link_note(link: FilingLink, facts: Facts, findings: list[ReportedFinding]) 
     return f"{link.status}: not a finding"
 
 
-def _finding(finding: ReportedFinding, options: FormatOptions) -> list[str]:
+def _finding(finding: ReportedFinding, options: TextOptions) -> list[str]:
     label = finding.severity.label.upper().ljust(8)
     lines = [f"  {_paint(label, _COLORS[finding.severity], options)} {finding.rule_id} {finding.name}"]
     lines.extend(_wrap("", finding.message, options.width))
