@@ -237,6 +237,25 @@ class Facts:
 
 
 @dataclass(frozen=True, slots=True)
+class Anchors:
+    """Fixed substrings that every text a rule can act on contains, from the catalogs: the parsers use
+    them to skip what cannot matter (scanner.facts.anchors builds it; scanner.extract.anchors compiles it)."""
+
+    numbers: tuple[str, ...]
+    """In text, searched lower-cased (``icp``, ``公网安备``, ``b2-`` …)."""
+    numbers_binary: tuple[str, ...]
+    """In native libraries, as written (UTF-8)."""
+    numbers_wide: tuple[str, ...]
+    """In native libraries as UTF-16LE (ASCII anchors only)."""
+    numbers_code: tuple[str, ...]
+    """In DEX string data, lower-cased (the CJK parts 备 证 …)."""
+    links: tuple[str, ...]
+    """Of filing-system links (``beian``), any case."""
+    markers: tuple[str, ...]
+    """Of permission / privacy declarations (``权限``, ``privacy`` …)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ParseOptions:
     """What the parsers read: keys, caps, and how much work a parse may spread (set by the caller)."""
 
@@ -249,6 +268,8 @@ class ParseOptions:
     offload: bool = True
     """A parser may fork one helper process for its largest members (a single scan on a multi-core
     machine). A batch worker sets False: it is one process per package already (scanner.concurrency)."""
+    anchors: Anchors | None = None
+    """The prefilter; None: scanner.parsers.parse fills in the catalogs' own."""
 
 
 @dataclass(frozen=True, slots=True)

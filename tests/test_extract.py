@@ -7,10 +7,13 @@ import zipfile
 
 import pytest
 
-from scanner.extract import arsc, binary, dex, textdecode
+from scanner.extract import anchors, arsc, binary, dex, textdecode
 from scanner.extract.stringpool import ChunkError, read_string_pool
+from scanner.facts.anchors import from_catalogs
 
 from conftest import APKS
+
+NEEDLES = anchors.compile_needles(from_catalogs())
 
 
 def member(apk: str, name: str) -> bytes:
@@ -63,32 +66,32 @@ class TestResourceTable:
 
 class TestDex:
     def test_string_table(self):
-        strings = dict(dex.dex_strings(member("dex_only", "classes.dex")))
+        strings = dict(dex.dex_strings(member("dex_only", "classes.dex"), NEEDLES))
         assert "ICP备案号：粤ICP备2023123456号-1A" in strings.values()
         assert "https://beian.miit.gov.cn/" in strings.values()
 
     def test_bad_magic(self):
         with pytest.raises(ChunkError):
-            list(dex.dex_strings(b"not a dex" + b"\0" * 200))
+            list(dex.dex_strings(b"not a dex" + b"\0" * 200, NEEDLES))
 
     def test_string_ids_past_end(self):
         data = bytearray(member("dex_only", "classes.dex"))
         struct.pack_into("<I", data, 0x38, 0x0FFFFFFF)
         with pytest.raises(ChunkError):
-            list(dex.dex_strings(bytes(data)))
+            list(dex.dex_strings(bytes(data), NEEDLES))
 
     def test_corrupt_offset_costs_one_string(self):
         data = bytearray(member("dex_only", "classes.dex"))
         count, ids_off = struct.unpack_from("<II", data, 0x38)
         struct.pack_into("<I", data, ids_off, 0xFFFFFFF0)
-        assert len(list(dex.dex_strings(bytes(data), fast=False))) == count - 1
+        assert len(list(dex.dex_strings(bytes(data), None))) == count - 1
 
     def test_fast_path_keeps_exactly_the_anchored_strings(self):
         data = member("dex_only", "classes.dex")
-        every = dict(dex.dex_strings(data, fast=False))
-        fast = dict(dex.dex_strings(data))
+        every = dict(dex.dex_strings(data, None))
+        fast = dict(dex.dex_strings(data, NEEDLES))
         assert set(fast) < set(every)
-        assert fast == {i: s for i, s in every.items() if dex.anchors.DEX_PATTERN.search(s.encode().lower())}
+        assert fast == {i: s for i, s in every.items() if NEEDLES.dex_pattern.search(s.encode().lower())}
         assert "ICP备案号：粤ICP备2023123456号-1A" in fast.values()
 
     def test_mutf8_supplementary_and_nul(self):
@@ -122,9 +125,9 @@ class TestTextDecode:
 class TestBinary:
     def test_utf8_and_utf16_runs(self):
         so = member("native_only", "lib/x86_64/libcore.so")
-        found = [t for _, t in binary.anchored_strings(so)]
+        found = [t for _, t in binary.anchored_strings(so, NEEDLES)]
         assert "ICP备案号：粤ICP备2023123456号-1A" in found
         assert "https://beian.miit.gov.cn/" in found
 
     def test_no_anchor_no_text(self):
-        assert list(binary.anchored_strings(b"\x7fELF" + b"hello world" * 100)) == []
+        assert list(binary.anchored_strings(b"\x7fELF" + b"hello world" * 100, NEEDLES)) == []

@@ -8,6 +8,7 @@ import pytest
 from scanner import engine
 from scanner.extract import anchors
 from scanner.facts import catalog
+from scanner.facts.anchors import from_catalogs
 from scanner.model import Options, ParseOptions
 from scanner.parsers import PackageUnreadable, parse
 
@@ -42,17 +43,19 @@ def test_fast_path_is_really_taken_on_the_large_bundle():
 
 def test_anchors_cover_the_catalog_markers():
     markers = catalog.load("context")["declaration_markers"]
+    needles = anchors.compile_needles(from_catalogs())
     for marker in markers["zh"]:
-        assert marker in anchors.MARKERS and marker in anchors.DEX_CJK
+        assert marker.encode() in needles.dex and marker in needles.words
     for marker in markers["en"]:
-        assert any(m in marker.lower() for m in anchors.MARKERS if m.isascii())
+        assert any(m in marker.lower() for m in needles.marker_words)
 
 
 @pytest.mark.parametrize("example", catalog.load("filing")["examples"], ids=lambda e: e["text"])
 def test_every_number_example_holds_a_text_anchor(example):
     text = example["text"]
     lowered = text.encode("utf-8").lower()  # what anchored_windows searches: ASCII letters lower-cased
-    assert any(n in lowered for n in anchors.TEXT_NEEDLES if not n.startswith(b"\\u"))
+    needles = anchors.compile_needles(from_catalogs())
+    assert any(n in lowered for n in needles.text if not n.startswith(b"\\u"))
 
 
 def test_offloaded_member_gives_the_same_facts(monkeypatch):

@@ -1,4 +1,4 @@
-"""The anchors: fixed substrings that every text the rules can act on contains.
+"""The anchors compiled for the parsers: fixed substrings that every text the rules can act on contains.
 
 Decoding every string of a 100 MB package costs seconds; finding a few fixed substrings costs
 milliseconds. A text can matter to the rules only if it contains one of these:
@@ -7,24 +7,39 @@ milliseconds. A text can matter to the rules only if it contains one of these:
   备 備 证 證 serve the same purpose;
 - a filing-system link: ``beian``;
 - a permission / privacy declaration: its markers 权限 隐私 permission privacy (scanner/facts/data/context.json).
-The parsers use these to skip what cannot matter (DEX strings, the bulk of large assets and native
-libraries). Tests check that they cover the catalogs, and that the fast paths give the same facts as
-decoding everything. Large text is searched lower-cased (one C pass) with lower-case needles, and DEX
-string data with the three spellings text uses, because an IGNORECASE regex alternation is several
-times slower in CPython.
+The anchors themselves come from the catalogs (scanner.facts.anchors, passed in ParseOptions); here they
+are compiled into the byte needles each surface is searched with. The parsers use them to skip what
+cannot matter (DEX strings, the bulk of large assets and native libraries). Tests check that they cover
+the catalogs, and that the fast paths give the same facts as decoding everything. Large text is searched
+lower-cased (one C pass) with lower-case needles, and DEX string data with the three spellings text
+uses, because an IGNORECASE regex alternation is several times slower in CPython.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
-NUMBER_ANCHORS = ("icp", "ＩＣＰ", "ｉｃｐ", "p备", "p備", "p证", "p證", "ｐ备", "ｐ證", "Ｐ备", "Ｐ證",
-                  "公网安备", "公網安備", "公安网备", "公安網備", "b2-", "b1-", "Ｂ２", "Ｂ１")
-"""Lower-cased; ``p备`` and the other P-before-备 forms catch ICP written in mixed widths (``IＣP备``)."""
-LINK_ANCHORS = ("beian",)
-MARKERS = ("权限", "隐私", "permission", "privacy")
-DEX_CJK = ("备", "備", "证", "證", "Ｂ２", "权限", "隐私")
+from scanner.model import Anchors
+
+
+@dataclass(frozen=True, slots=True)
+class Needles:
+    """The anchors compiled for each surface (see ``compile``)."""
+
+    text: tuple[bytes, ...]
+    """Large UTF-8 text assets, raw or ``\\u``-escaped (JS bundles), searched in the lower-cased bytes."""
+    binary: tuple[bytes, ...]
+    """Native libraries and other binaries: numbers and links in UTF-8, the ASCII anchors in UTF-16LE."""
+    dex: tuple[bytes, ...]
+    """DEX string data (MUTF-8 equals UTF-8 for these), searched lower-cased."""
+    dex_pattern: re.Pattern[bytes]
+    """The DEX needles as one pattern, for checking a single decoded string (lower-cased)."""
+    words: tuple[str, ...]
+    """The text needles as lower-case strings, for short decoded strings."""
+    marker_words: tuple[str, ...]
+    """ASCII declaration markers, matched against resource names too."""
 
 
 def escaped(text: str) -> list[str]:
@@ -41,16 +56,21 @@ def _needles(texts: tuple[str, ...], encoding: str, with_escapes: bool) -> tuple
     return tuple(dict.fromkeys(forms))
 
 
-TEXT_NEEDLES = _needles(NUMBER_ANCHORS + LINK_ANCHORS + MARKERS, "utf-8", with_escapes=True)
-"""Large UTF-8 text assets, raw or ``\\u``-escaped (JS bundles), searched in the lower-cased bytes."""
-BINARY_NEEDLES = (_needles(("ICP", "icp", "ＩＣＰ", "公网安备", "公網安備", "公安网备", "B2-", "B1-", "Ｂ２", "beian"),
-                           "utf-8", with_escapes=False)
-                  + _needles(("ICP", "beian"), "utf-16-le", with_escapes=False))
-"""Native libraries and other binaries: numbers and links in UTF-8, and the ASCII anchors in UTF-16LE."""
-DEX_NEEDLES = _needles((*DEX_CJK, *LINK_ANCHORS, *MARKERS, "b2-"), "utf-8", with_escapes=False)
-"""DEX string data (MUTF-8 equals UTF-8 for these), searched lower-cased."""
-DEX_PATTERN = re.compile(b"|".join(re.escape(n) for n in DEX_NEEDLES))
-"""The same needles as one pattern, for checking a single decoded string (lower-cased)."""
+@functools.lru_cache(maxsize=8)
+def compile_needles(anchors: Anchors) -> Needles:
+    """The needles of every surface for a set of anchors (cached: one set per run)."""
+    text = _needles(anchors.numbers + anchors.links + anchors.markers, "utf-8", with_escapes=True)
+    dex = _needles((*anchors.numbers_code, *anchors.links, *anchors.markers), "utf-8", with_escapes=False)
+    binary = (_needles(anchors.numbers_binary + anchors.links, "utf-8", with_escapes=False)
+              + _needles(anchors.numbers_wide + anchors.links, "utf-16-le", with_escapes=False))
+    return Needles(
+        text=text,
+        binary=binary,
+        dex=dex,
+        dex_pattern=re.compile(b"|".join(re.escape(n) for n in dex)),
+        words=tuple(n.decode("utf-8").lower() for n in text if not n.startswith(b"\\u")),
+        marker_words=tuple(m for m in anchors.markers if m.isascii()),
+    )
 
 
 @functools.cache
@@ -58,15 +78,11 @@ def _escaped_pattern(needles: tuple[bytes, ...]) -> re.Pattern[bytes]:
     return re.compile(rb"\\u(?:" + b"|".join(re.escape(n[2:]) for n in needles) + b")")
 
 
-_TEXT_WORDS = tuple(n.decode("utf-8").lower() for n in TEXT_NEEDLES if not n.startswith(b"\\u"))
-_MARKER_WORDS = tuple(m for m in MARKERS if m.isascii())
-
-
-def text_matters(value: str, name: str = "") -> bool:
+def text_matters(needles: Needles, value: str, name: str = "") -> bool:
     """Whether a short decoded string can matter to a rule: it holds an anchor, or its resource name
-    marks a permission / privacy declaration (rules/context.py reads place names too)."""
+    marks a permission / privacy declaration (scanner/facts/context.py reads place names too)."""
     lowered = value.lower()
-    return any(word in lowered for word in _TEXT_WORDS) or any(m in name.lower() for m in _MARKER_WORDS)
+    return any(word in lowered for word in needles.words) or any(m in name.lower() for m in needles.marker_words)
 
 
 def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:

@@ -3,7 +3,7 @@
 A filing number or a filing-system link in a native library (Flutter's libapp.so, a C++ UI) is stored
 as UTF-8 or UTF-16LE. Decoding every printable run of a 30 MB library would be wasteful, so only runs
 that contain an anchor are decoded: the fixed parts of every number and link (ICP, 公网安备, B2-,
-beian …, scanner.extract.anchors.BINARY_NEEDLES). Runs are delimited with regular expressions, not
+beian …, scanner.extract.anchors.Needles.binary). Runs are delimited with regular expressions, not
 byte-by-byte loops, and UTF-16 runs only span the code units text uses (ASCII, CJK, full-width forms),
 so random data around a chance hit does not become a 4 KB "string".
 """
@@ -18,11 +18,11 @@ from scanner.extract import anchors
 _MAX_RUN = 4096
 
 
-def anchored_strings(data: bytes) -> Iterator[tuple[int, str]]:
+def anchored_strings(data: bytes, needles: anchors.Needles) -> Iterator[tuple[int, str]]:
     """Yield (byte offset, text) for each distinct printable run holding an anchor."""
     seen_until = -1
-    wide_needles = {n for n in anchors.BINARY_NEEDLES if b"\0" in n}
-    for pos in anchors.find_all(data, anchors.BINARY_NEEDLES):
+    wide_needles = {n for n in needles.binary if b"\0" in n}
+    for pos in anchors.find_all(data, needles.binary):
         if pos < seen_until:
             continue
         wide = any(data.startswith(n, pos) for n in wide_needles)

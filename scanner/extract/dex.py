@@ -30,12 +30,12 @@ def string_offsets(data: bytes) -> tuple[int, ...]:
     return struct.unpack_from(f"<{count}I", data, ids_off)
 
 
-def dex_strings(data: bytes, fast: bool = True) -> Iterator[tuple[int, str]]:
-    """Yield (index, string) for the string table: every entry, or (``fast``) every entry that can hold
-    a number, a link or Chinese prose. Entries whose data offset is out of range are skipped, so one
-    corrupt offset costs one string."""
+def dex_strings(data: bytes, needles: anchors.Needles | None) -> Iterator[tuple[int, str]]:
+    """Yield (index, string) for the string table: every entry (``needles`` None), or every entry that
+    holds an anchor. Entries whose data offset is out of range are skipped, so one corrupt offset costs
+    one string."""
     offsets = string_offsets(data)
-    indexes = _interesting(data, offsets) if fast else range(len(offsets))
+    indexes = _interesting(data, offsets, needles) if needles is not None else range(len(offsets))
     size = len(data)
     for index in indexes:
         off = offsets[index]
@@ -46,7 +46,7 @@ def dex_strings(data: bytes, fast: bool = True) -> Iterator[tuple[int, str]]:
         yield index, decode_mutf8(data[pos : end if end >= 0 else size])
 
 
-def _interesting(data: bytes, offsets: tuple[int, ...]) -> list[int]:
+def _interesting(data: bytes, offsets: tuple[int, ...], needles: anchors.Needles) -> list[int]:
     """Indexes of the strings the INTERESTING pattern hits, in table order."""
     if not offsets:
         return []
@@ -60,7 +60,7 @@ def _interesting(data: bytes, offsets: tuple[int, ...]) -> list[int]:
     # The lower-cased string-data section is searched for the anchors (scanner.extract.anchors; MUTF-8
     # equals UTF-8 for them); the strings holding none (identifiers, descriptors …) are never decoded.
     section = data[low:high].lower()
-    for pos in anchors.find_all(section, anchors.DEX_NEEDLES):
+    for pos in anchors.find_all(section, needles.dex):
         k = bisect.bisect_right(starts, low + pos) - 1
         if k >= 0:
             hits.add(order[k])

@@ -10,8 +10,9 @@ what they share lives in scanner.parsers.common.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
 from scanner.parsers import apk, bundle, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
@@ -88,4 +89,7 @@ def parse(source: str | Source, options: ParseOptions | None = None,
           formats: tuple[Format, ...] = FORMATS) -> Package:
     """Read a package; PackageUnreadable / PackageEncrypted for anything that cannot be read."""
     source = Source(source) if isinstance(source, str) else source
-    return detect(source.path, formats).parse(source, options or ParseOptions())
+    options = options or ParseOptions()
+    if options.anchors is None:  # the prefilter comes from the catalogs the rules judge by
+        options = replace(options, anchors=from_catalogs())
+    return detect(source.path, formats).parse(source, options)

@@ -9,10 +9,12 @@ inflated once each; nothing is written to disk.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,18 +53,35 @@ def sniff(probe: Probe) -> bool:
     return probe.zip_names is not None and "AndroidManifest.xml" in probe.zip_names
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How members are read: the needles of the anchors, and whether texts without one are skipped
+    (``fast`` off decodes everything: the reference the fast path is held to; binaries are always
+    read around the anchors, having no text of their own)."""
+
+    needles: anchors.Needles
+    fast: bool = True
+
+
+def reading(options: ParseOptions) -> Reading:
+    """The reading the options ask for (scanner.parsers.parse fills in the catalogs' anchors)."""
+    if options.anchors is None:
+        raise ValueError("ParseOptions.anchors is not set (scanner.parsers.parse sets it)")
+    return Reading(anchors.compile_needles(options.anchors), options.fast)
+
+
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read an APK file (``options.offload``: whether the largest members may go to a forked helper)."""
-    return read(source.path, options.limits, options.fast, may_fork=options.offload)
+    return read(source.path, options.limits, reading(options), may_fork=options.offload)
 
 
-def read(path: zipread.Source, limits: Limits | None = None, fast: bool = True,
-         budget: zipread.Budget | None = None, label: str | None = None, may_fork: bool = False) -> Package:
+def read(path: zipread.Source, limits: Limits, how: Reading, budget: zipread.Budget | None = None,
+         label: str | None = None, may_fork: bool = False) -> Package:
     """Read the APK at ``path`` (or in memory: an APK nested in a bundle). ``fast`` skips what cannot
     matter to any rule (DEX strings without an anchor, the bulk of large text assets); ``fast=False``
     decodes everything (the reference path the tests hold the fast one against). ``limits`` caps
     inflation and member counts (hostile input); ``budget`` is shared with an enclosing bundle."""
-    limits = limits or Limits()
+    fast = how.fast
     try:
         entries, anomalies = zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:
@@ -79,13 +98,13 @@ def read(path: zipread.Source, limits: Limits | None = None, fast: bool = True,
     queue = sorted((e for e in files if _scanned(e.name)), key=lambda e: (-e.compressed_size, e.name))
     head_start = sum(e.size for e in files if e.name in ("AndroidManifest.xml", "resources.arsc")) * 8
     # forks: before any thread starts
-    helper = _offload(path, queue, limits, head_start) if fast and may_fork else None
+    helper = _offload(path, queue, limits, head_start, how) if fast and may_fork else None
     digest = prefetch.hash_file(path)
     budget = budget or zipread.Budget(progress.observer())
     reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
     try:
-        return _parse_members(shown, digest, (reader, ahead_reader), files, queue, helper, anomalies, fast)
+        return _parse_members(shown, digest, (reader, ahead_reader), files, queue, helper, anomalies, how)
     finally:
         reader.close()
         ahead_reader.close()
@@ -97,7 +116,7 @@ def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
     return next((e for e in members if e.name == name), None)
 
 
-def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int
+def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int, how: Reading
              ) -> tuple[list[zipread.Entry], offload.Helper] | None:
     """Hand about half of the members to a forked helper when it pays (not those needing the table)."""
     if not isinstance(path, str) or not offload.worth_it(queue):
@@ -108,18 +127,18 @@ def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, h
         return None
     moved = {id(e) for e in mine}
     queue[:] = [e for e in queue if id(e) not in moved]
-    return mine, offload.Helper(path, mine, limits, _scan_alone)
+    return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, how))
 
 
-def _scan_alone(name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
+def _scan_alone(how: Reading, name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
     found: list[Anomaly] = []
-    return list(_member_texts(name, data, arsc.ResourceTable(()), found, True)), found
+    return list(_member_texts(name, data, arsc.ResourceTable(()), found, how)), found
 
 
 def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader, zipread.Reader],
                    files: list[zipread.Entry], queue: list[zipread.Entry],
                    helper: tuple[list[zipread.Entry], offload.Helper] | None, anomalies: list[Anomaly],
-                   fast: bool) -> Package:
+                   how: Reading) -> Package:
     scanned: dict[int, list[Text]] = {}
     reader, ahead_reader = readers
     with prefetch.ReadAhead(ahead_reader.read, queue) as ahead:
@@ -132,13 +151,13 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
         table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies)
         texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings
-                 if not fast or anchors.text_matters(s.value, s.key)]
+                 if not how.fast or anchors.text_matters(how.needles, s.value, s.key)]
         for member in ahead:
             anomalies.extend(member.anomalies)
             if member.data is not None:
-                scanned[id(member.entry)] = list(_member_texts(member.entry.name, member.data, table, anomalies, fast))
+                scanned[id(member.entry)] = list(_member_texts(member.entry.name, member.data, table, anomalies, how))
     if helper is not None:
-        scanned.update(_helper_texts(helper, reader, table, anomalies))
+        scanned.update(_helper_texts(helper, reader, table, anomalies, how))
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
@@ -149,7 +168,7 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
 
 
 def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zipread.Reader,
-                  table: arsc.ResourceTable, anomalies: list[Anomaly]) -> dict[int, list[Text]]:
+                  table: arsc.ResourceTable, anomalies: list[Anomaly], how: Reading) -> dict[int, list[Text]]:
     """The helper's texts per member, or the members scanned here when the helper did not deliver."""
     entries, process = helper
     delivered = process.result()
@@ -161,7 +180,7 @@ def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zi
     for entry in entries:
         member = reader.read(entry)
         anomalies.extend(member.anomalies)
-        out[id(entry)] = list(_member_texts(entry.name, member.data, table, anomalies, True)) if member.data else []
+        out[id(entry)] = list(_member_texts(entry.name, member.data, table, anomalies, how)) if member.data else []
     return out
 
 
@@ -314,25 +333,25 @@ def _scanned(name: str) -> bool:
     return posixpath.splitext(name)[1].lower() not in textdecode.MEDIA_EXTENSIONS
 
 
-def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], fast: bool
+def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], how: Reading
                   ) -> Iterator[Text]:
     """Texts of one member, by what the member is."""
     ext = posixpath.splitext(name)[1].lower()
     if not data:
         return
     if posixpath.basename(name).startswith("classes") and ext == ".dex":
-        yield from _dex_texts(name, data, anomalies, fast)
+        yield from _dex_texts(name, data, anomalies, how)
     elif name.startswith("res/") and ext == ".xml" and data[:2] == b"\x03\x00":
         yield from _xml_texts(name, data, table, anomalies)
     elif name.startswith("lib/"):
-        yield from _binary_texts(name, data, "native")
+        yield from _binary_texts(name, data, "native", how)
     else:
-        yield from _file_texts(name, data, fast)
+        yield from _file_texts(name, data, how)
 
 
-def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], fast: bool) -> Iterator[Text]:
+def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], how: Reading) -> Iterator[Text]:
     try:
-        for index, value in dex.dex_strings(data, fast):
+        for index, value in dex.dex_strings(data, how.needles if how.fast else None):
             if value:
                 yield Text(value, Location(name, "dex", f"string_ids[{index}]"))
     except ChunkError as exc:
@@ -357,22 +376,22 @@ def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: lis
                     yield Text(value.value, Location(name, kind, f"{pointer} -> {value.pointer}"))
 
 
-def _binary_texts(name: str, data: bytes, kind: str) -> Iterator[Text]:
-    for offset, value in binary.anchored_strings(data):
+def _binary_texts(name: str, data: bytes, kind: str, how: Reading) -> Iterator[Text]:
+    for offset, value in binary.anchored_strings(data, how.needles):
         yield Text(value, Location(name, kind, f"offset {offset}"))
 
 
-def _file_texts(name: str, data: bytes, fast: bool) -> Iterator[Text]:
+def _file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
     """Assets and other files: text in any common encoding, or anchored strings of a binary blob."""
     html = name.lower().endswith(tuple(textdecode.HTML_EXTENSIONS))
-    if fast and len(data) > LARGE_FILE and not html:
-        windows = textdecode.anchored_windows(data, anchors.TEXT_NEEDLES)
+    if how.fast and len(data) > LARGE_FILE and not html:
+        windows = textdecode.anchored_windows(data, how.needles.text)
         if windows is not None:
             for line, value in windows:
                 yield Text(value, Location(name, "asset", ""), line)
             return
     decoded = textdecode.file_text(name, data)
     if decoded is None:
-        yield from _binary_texts(name, data, "asset")
+        yield from _binary_texts(name, data, "asset", how)
     else:
         yield Text(decoded, Location(name, "asset", ""))

@@ -23,7 +23,7 @@ from scanner.model import (
     ParseOptions,
     Text,
 )
-from scanner.parsers import zipread
+from scanner.parsers import apk, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
 
 
@@ -45,19 +45,19 @@ def sniff(probe: Probe) -> bool:
 
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read an APK set and the APKs in it, up to the nesting limit (inner APKs never fork a helper)."""
-    return read(source.path, options.limits)
+    return read(source.path, options.limits, apk.reading(options))
 
 
-def read(path: zipread.Source, limits: Limits, depth: int = 0, budget: zipread.Budget | None = None,
-         label: str | None = None) -> Package:
+def read(path: zipread.Source, limits: Limits, how: apk.Reading, depth: int = 0,
+         budget: zipread.Budget | None = None, label: str | None = None) -> Package:
     """An APK set on disk or in memory (a set nested in a set)."""
     budget = budget or zipread.Budget(progress.observer())
-    inner, anomalies = _walk(path, limits, depth, budget)
+    inner, anomalies = _walk(path, limits, how, depth, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
     return _merge(shown, path, inner, anomalies)
 
 
-def _walk(path: zipread.Source, limits: Limits, depth: int,
+def _walk(path: zipread.Source, limits: Limits, how: apk.Reading, depth: int,
           budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     """Every APK readable within the limits, nested sets flattened (``outer.apks!inner.apk``), and what
     was met on the way: a set nested past the limit is a limit anomaly, never an error of the whole."""
@@ -70,7 +70,7 @@ def _walk(path: zipread.Source, limits: Limits, depth: int,
     reader = zipread.Reader(path, limits, budget)
     try:
         for entry in apks:
-            found, met = _inner(reader, entry, limits, depth + 1, budget)
+            found, met = _inner(reader, entry, limits, how, depth + 1, budget)
             inner.extend(found)
             anomalies.extend(met)
     finally:
@@ -78,22 +78,20 @@ def _walk(path: zipread.Source, limits: Limits, depth: int,
     return inner, anomalies
 
 
-def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, depth: int,
+def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, how: apk.Reading, depth: int,
            budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     if depth > limits.depth:
         return [], [Anomaly(AnomalyKind.LIMIT, entry.name, f"package nested {depth} deep; the limit is {limits.depth}")]
     member = reader.read(entry)
     if member.data is None:
         return [], list(member.anomalies)
-    from scanner.parsers import apk
-
     try:
         names = {e.name for e in zipread.directory(member.data)[0]}
         if is_bundle(names):
-            found, met = _walk(member.data, limits, depth, budget)
+            found, met = _walk(member.data, limits, how, depth, budget)
             return ([(f"{entry.name}!{name}", package) for name, package in found],
                     [*member.anomalies, *(_within(entry.name, a) for a in met)])
-        return [(entry.name, apk.read(member.data, limits, budget=budget, label=entry.name))], \
+        return [(entry.name, apk.read(member.data, limits, how, budget=budget, label=entry.name))], \
             list(member.anomalies)
     except (PackageUnreadable, zipread.ArchiveUnreadable) as exc:
         return [], [*member.anomalies, Anomaly(AnomalyKind.UNREADABLE, entry.name, f"nested APK unreadable ({exc})")]
