@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from scanner import __version__, progress
+from scanner.concurrency import Mode, options_for
 from scanner.config import Policy
 from scanner.facts.derive import derive_facts
 from scanner.facts.kinds import effective_kind
@@ -178,9 +179,11 @@ class Progress(Protocol):
 
 def scan(paths: Iterable[str], options: Options, policy: Policy = DEFAULT_POLICY,
          acceptance: Acceptance | None = None, notices: tuple[str, ...] = (),
-         shown: Progress | None = None) -> Report:
-    """Scan several packages into one report, one result each, in the order given."""
+         shown: Progress | None = None, mode: Mode = Mode.SINGLE) -> Report:
+    """Scan several packages into one report, one result each, in the order given. ``mode`` decides
+    the concurrency inside a scan (scanner.concurrency)."""
     acceptance = acceptance or Acceptance()
+    options = options_for(mode, options)
     results: list[ScanResult] = []
     for index, path in enumerate(paths):
         if shown is not None:

@@ -265,9 +265,9 @@ class ParseOptions:
     """Caps on inflation, members and nesting (hostile packages)."""
     fast: bool = True
     """Skip what cannot matter to any rule; False decodes everything (the reference the tests hold)."""
-    offload: bool = True
-    """A parser may fork one helper process for its largest members (a single scan on a multi-core
-    machine). A batch worker sets False: it is one process per package already (scanner.concurrency)."""
+    offload: bool = False
+    """A parser may fork one helper process for its largest members. Set by scanner.concurrency: on for
+    a single scan on a multi-core machine, off in a batch worker (one process per package already)."""
     anchors: Anchors | None = None
     """The prefilter; None: scanner.parsers.parse fills in the catalogs' own."""
 

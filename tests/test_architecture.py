@@ -4,6 +4,7 @@ facts stage of its own, rules that own their options, a typed formatter registry
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import zipfile
@@ -102,3 +103,29 @@ def test_parsers_name_no_rule_id():
 
     for path in PARSERS.glob("*.py"):
         assert not re.search(r"[\"'](?:PKG|FIL|LNK|PRM|MPP)\d{3}", path.read_text(encoding="utf-8")), path.name
+
+
+def test_concurrency_is_chosen_by_the_kind_of_run(monkeypatch, apk_path):
+    """A single scan may fork one helper; a batch worker never forks; both give the same result."""
+    from scanner import concurrency
+    from scanner.formatters import json_report
+    from scanner.parsers import offload
+
+    monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
+    monkeypatch.setattr(concurrency.os, "cpu_count", lambda: 2)
+    forks = []
+    real_fork = offload.os.fork
+    monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
+    paths = [apk_path("large_bundle"), apk_path("native_only")]
+
+    def report(mode):
+        data = json_report.to_dict(engine.scan(paths, Options(), mode=mode))
+        return json.dumps(data, sort_keys=True)
+
+    single = report(concurrency.Mode.SINGLE)
+    assert len(forks) == 2
+    worker = report(concurrency.Mode.BATCH_WORKER)
+    assert len(forks) == 2 and worker == single
+    assert not concurrency.options_for(concurrency.Mode.BATCH_WORKER, Options()).parse.offload
+    monkeypatch.setattr(concurrency.os, "cpu_count", lambda: 1)
+    assert not concurrency.options_for(concurrency.Mode.SINGLE, Options()).parse.offload

@@ -20,7 +20,7 @@ REAL = sorted((CORPUS / "apk").glob("*.apk")) if (CORPUS / "apk").is_dir() else 
 
 def outcome(path, fast):
     try:
-        package = parse(str(path), ParseOptions(fast=fast))
+        package = parse(str(path), ParseOptions(fast=fast, offload=fast))
     except PackageUnreadable as exc:
         return exc.message
     result = engine.evaluate(package, Options())
@@ -91,7 +91,7 @@ def test_helper_is_reaped_when_the_parse_stops_early(monkeypatch, tmp_path):
         archive.writestr("assets/a.txt", "备案号：粤ICP备2023123456号-1A" * 100)
         archive.writestr("assets/b.txt", "x" * 1000)
     with pytest.raises(PackageUnreadable):
-        parse(str(broken))
+        parse(str(broken), ParseOptions(offload=True))
     assert forks == [1]
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no helper left behind

@@ -28,8 +28,9 @@ Scan = Callable[[str, bytes], tuple[list[Text], list[Anomaly]]]
 
 
 def worth_it(queue: list[zipread.Entry]) -> bool:
-    """Fork only on POSIX, with a spare core, no other thread alive, for a package with a big member."""
-    return (hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+    """For a package with a big member, and only while no other thread is alive (forking a threaded
+    process is unsafe). Whether this run may fork at all is decided above (scanner.concurrency)."""
+    return (hasattr(os, "fork") and threading.active_count() == 1
             and bool(queue) and queue[0].compressed_size >= MIN_COMPRESSED and len(queue) > 1)
 
 
