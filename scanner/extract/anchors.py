@@ -38,6 +38,8 @@ class Needles:
     """The DEX needles as one pattern, for checking a single decoded string (lower-cased)."""
     words: tuple[str, ...]
     """The text needles as lower-case strings, for short decoded strings."""
+    words_pattern: re.Pattern[str]
+    """The words as one alternation: one C pass over a short string instead of a Python loop per word."""
     marker_words: tuple[str, ...]
     """ASCII declaration markers, matched against resource names too."""
 
@@ -63,12 +65,14 @@ def compile_needles(anchors: Anchors) -> Needles:
     dex = _needles((*anchors.numbers_code, *anchors.links, *anchors.markers), "utf-8", with_escapes=False)
     binary = (_needles(anchors.numbers_binary + anchors.links, "utf-8", with_escapes=False)
               + _needles(anchors.numbers_wide + anchors.links, "utf-16-le", with_escapes=False))
+    words = tuple(dict.fromkeys(n.decode("utf-8").lower() for n in text if not n.startswith(b"\\u")))
     return Needles(
         text=text,
         binary=binary,
         dex=dex,
         dex_pattern=re.compile(b"|".join(re.escape(n) for n in dex)),
-        words=tuple(n.decode("utf-8").lower() for n in text if not n.startswith(b"\\u")),
+        words=words,
+        words_pattern=re.compile("|".join(re.escape(w) for w in words)),
         marker_words=tuple(m for m in anchors.markers if m.isascii()),
     )
 
@@ -81,8 +85,10 @@ def _escaped_pattern(needles: tuple[bytes, ...]) -> re.Pattern[bytes]:
 def text_matters(needles: Needles, value: str, name: str = "") -> bool:
     """Whether a short decoded string can matter to a rule: it holds an anchor, or its resource name
     marks a permission / privacy declaration (scanner/facts/context.py reads place names too)."""
-    lowered = value.lower()
-    return any(word in lowered for word in needles.words) or any(m in name.lower() for m in needles.marker_words)
+    if needles.words_pattern.search(value.lower()):
+        return True
+    lowered_name = name.lower()
+    return any(m in lowered_name for m in needles.marker_words)
 
 
 def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:

@@ -82,7 +82,10 @@ def sources(path: str, options: ParseOptions, formats: tuple[Format, ...] = FORM
         fmt = detect(path, formats)
     except PackageUnreadable:
         return (Source(path),)
-    return fmt.split(Source(path), options) if fmt.split is not None else (Source(path),)
+    found = Source(path, format=fmt.name)
+    if fmt.split is None:
+        return (found,)
+    return tuple(replace(s, format=fmt.name) for s in fmt.split(found, options))
 
 
 def parse(source: str | Source, options: ParseOptions | None = None,
@@ -92,4 +95,5 @@ def parse(source: str | Source, options: ParseOptions | None = None,
     options = options or ParseOptions()
     if options.anchors is None:  # the prefilter comes from the catalogs the rules judge by
         options = replace(options, anchors=from_catalogs())
-    return detect(source.path, formats).parse(source, options)
+    known = next((f for f in formats if f.name == source.format), None) if source.format else None
+    return (known or detect(source.path, formats)).parse(source, options)

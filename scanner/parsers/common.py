@@ -38,6 +38,8 @@ class Source:
     """For a folder split into apps: the files of this one (empty: the whole folder)."""
     appid: str | None = None
     """The app id the split found for these files (a folder of wxapkg files keyed by appid)."""
+    format: str = ""
+    """The format detection already found (scanner.parsers.sources), so it is not detected twice."""
 
 
 @dataclass(frozen=True, slots=True)
