@@ -2,8 +2,8 @@
 
 A row names the format, the function that renders a Report with its options, the options class
 (TextOptions for text, LocatedOptions for outputs that point into files, FormatOptions otherwise)
-and a one-line description; the command line takes its ``--format`` choices from here. Each render
-module is imported when its format is used, so start-up stays light.
+and a one-line description; the command line takes its ``--format`` choices from here. It imports
+this table only when it scans or shows ``scan --help``, so ``--version`` stays light.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from scanner.formatters import codequality, github, json_report, junit, sarif, text
 from scanner.formatters.base import FormatOptions, LocatedOptions, Summary, TextOptions, summarize
 
 if TYPE_CHECKING:
@@ -33,49 +34,13 @@ class OutputFormat(Generic[OptionsT]):
     description: str
 
 
-def _text(report: Report, options: TextOptions) -> str:
-    from scanner.formatters import text
-
-    return text.render(report, options)
-
-
-def _json(report: Report, options: FormatOptions) -> str:
-    from scanner.formatters import json_report
-
-    return json_report.render(report, options)
-
-
-def _sarif(report: Report, options: LocatedOptions) -> str:
-    from scanner.formatters import sarif
-
-    return sarif.render(report, options)
-
-
-def _junit(report: Report, options: FormatOptions) -> str:
-    from scanner.formatters import junit
-
-    return junit.render(report, options)
-
-
-def _codequality(report: Report, options: LocatedOptions) -> str:
-    from scanner.formatters import codequality
-
-    return codequality.render(report, options)
-
-
-def _github(report: Report, options: LocatedOptions) -> str:
-    from scanner.formatters import github
-
-    return github.render(report, options)
-
-
 FORMATS: dict[str, OutputFormat[Any]] = {f.name: f for f in (
-    OutputFormat("text", _text, TextOptions, "the human report: each finding, where, how to fix it"),
-    OutputFormat("json", _json, FormatOptions, "the public JSON report (scanner/schemas/report.schema.json)"),
-    OutputFormat("sarif", _sarif, LocatedOptions, "SARIF 2.1.0 for code scanning"),
-    OutputFormat("junit", _junit, FormatOptions, "JUnit XML: one test case per rule and package"),
-    OutputFormat("codequality", _codequality, LocatedOptions, "GitLab Code Quality"),
-    OutputFormat("github", _github, LocatedOptions, "GitHub Actions annotations"),
+    OutputFormat("text", text.render, TextOptions, "the human report: each finding, where, how to fix it"),
+    OutputFormat("json", json_report.render, FormatOptions, "the public JSON report (report.schema.json)"),
+    OutputFormat("sarif", sarif.render, LocatedOptions, "SARIF 2.1.0 for code scanning"),
+    OutputFormat("junit", junit.render, FormatOptions, "JUnit XML: one test case per rule and package"),
+    OutputFormat("codequality", codequality.render, LocatedOptions, "GitLab Code Quality"),
+    OutputFormat("github", github.render, LocatedOptions, "GitHub Actions annotations"),
 )}
 
 
