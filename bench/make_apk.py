@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Generate large, realistic APKs for the benchmark with the same real tools as the fixtures.
 
-At scale S: 4×S ``classes*.dex`` assembled by smali (each 20,000 classes, 60,000 methods and ~140,000
-strings), a resources.arsc with thousands of strings in four locales (aapt), S native libraries of
-~30 MB each (gcc, random and text sections), S JS bundles of ~12 MB each. The filing number appears once,
-deep inside the last DEX; the filing-system link appears once, near the end of the last JS bundle.
-Scale 1 is about 40 MB, scale 2 about 80 MB, scale 4 about 160 MB.
+Shapes (each at scale S, so that the cost can be shown to grow linearly with the package):
+- ``today``: 4×S ``classes*.dex`` assembled by smali (each 20,000 classes, 60,000 methods and ~140,000
+  strings), a resources.arsc with 3,000 strings in four locales (aapt), S native libraries of ~30 MB
+  each (gcc, random and text sections), S JS bundles of ~12 MB each. Scale 1 is about 40 MB.
+- ``resources``: the shape of a large Chinese app's resource table: 20,000×S strings in each of 12
+  locales, plus 1,000×S string arrays and 1,000×S plurals per locale (aapt), 2 DEX files.
+- ``manydex``: 12×S DEX files (each 14,000 classes), about 60 MB at scale 1.
+- ``assets``: 20,000×S small asset members (an H5 shell: pages, scripts, styles of 1–4 KB), 1 DEX.
+In every shape the filing number appears once, deep inside the last DEX (or in a resource string for
+``resources``), and the filing-system link once, near the end of the last JS bundle or asset.
 
-Usage: python3 bench/make_apk.py SCALE OUT.apk   (needs aapt, android-framework-res, smali, zipalign,
-apksigner, gcc; the generated files are not committed)
+Usage: python3 bench/make_apk.py [SHAPE] SCALE OUT.apk   (SHAPE defaults to today; needs aapt,
+android-framework-res, smali, zipalign, apksigner, gcc; the generated files are not committed)
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ NUMBER = "ICP备案号：粤ICP备2023123456号-1A"
 LINK = "https://beian.miit.gov.cn/"
 CLASSES_PER_DEX = 20000
 LOCALES = ("default", "zh-rCN", "zh-rTW", "en-rUS")
+MANY_LOCALES = ("default", "zh-rCN", "zh-rTW", "zh-rHK", "en-rUS", "en-rGB", "ja", "ko", "fr", "de", "es", "ru")
+SHAPES = ("today", "resources", "manydex", "assets")
 WORDS = ("account", "setting", "network", "profile", "message", "upload", "refresh", "payment", "order",
          "消息", "设置", "账户", "网络", "刷新", "支付", "订单", "上传")
 
@@ -49,12 +56,12 @@ def smali_class(pkg: str, index: int, rng: random.Random, extra: str = "") -> st
     return f".class public L{pkg}/C{index};\n.super Ljava/lang/Object;\n\n" + "\n".join(methods)
 
 
-def make_dex(work: Path, number: int, rng: random.Random, with_number: bool) -> Path:
+def make_dex(work: Path, number: int, rng: random.Random, with_number: bool, classes: int = CLASSES_PER_DEX) -> Path:
     src = work / f"smali{number}"
     pkg = f"com/bench/p{number}"
     (src / pkg).mkdir(parents=True)
-    deep = CLASSES_PER_DEX * 3 // 4
-    for i in range(CLASSES_PER_DEX):
+    deep = classes * 3 // 4
+    for i in range(classes):
         extra = NUMBER if with_number and i == deep else ""
         (src / pkg / f"C{i}.smali").write_text(smali_class(pkg, i, rng, extra), encoding="utf-8")
     out = work / ("classes.dex" if number == 1 else f"classes{number}.dex")
@@ -62,11 +69,19 @@ def make_dex(work: Path, number: int, rng: random.Random, with_number: bool) -> 
     return out
 
 
-def make_resources(work: Path, rng: random.Random) -> None:
-    for locale in LOCALES:
+def make_resources(work: Path, rng: random.Random, strings: int = 3000, bags: int = 0,
+                   locales: tuple[str, ...] = LOCALES, number: bool = False) -> None:
+    for locale in locales:
         folder = work / "res" / ("values" if locale == "default" else f"values-{locale}")
         folder.mkdir(parents=True)
-        items = [f'<string name="s{i}">{rng.choice(WORDS)} {i} {rng.choice(WORDS)}</string>' for i in range(3000)]
+        items = [f'<string name="s{i}">{rng.choice(WORDS)} {i} {rng.choice(WORDS)}</string>' for i in range(strings)]
+        if number and locale == "zh-rCN":
+            items[strings * 3 // 4] = f'<string name="about_icp">{NUMBER}</string>'
+        for i in range(bags):
+            items.append(f'<string-array name="a{i}"><item>{rng.choice(WORDS)} {i}</item>'
+                         f'<item>{rng.choice(WORDS)} {i}b</item><item>{rng.choice(WORDS)} {i}c</item></string-array>')
+            items.append(f'<plurals name="p{i}"><item quantity="one">{i} {rng.choice(WORDS)}</item>'
+                         f'<item quantity="other">{i} {rng.choice(WORDS)}s</item></plurals>')
         folder.joinpath("strings.xml").write_text("<resources>\n<string name=\"app_name\">Bench</string>\n"
                                                   + "\n".join(items) + "\n</resources>\n", encoding="utf-8")
     (work / "AndroidManifest.xml").write_text(
@@ -108,19 +123,45 @@ def make_bundle(work: Path, index: int, rng: random.Random, with_link: bool) -> 
     bundle.write_text(";".join(parts), encoding="utf-8")
 
 
-def build(scale: int, out: Path) -> None:
-    rng = random.Random(20261129 + scale)
+def make_assets(work: Path, count: int, rng: random.Random) -> None:
+    """An H5 shell's www folder: many small pages, scripts and styles; the link in one late page."""
+    www = work / "assets" / "www"
+    for i in range(count):
+        folder = www / f"m{i // 500}"
+        folder.mkdir(parents=True, exist_ok=True)
+        kind = ("html", "js", "css")[i % 3]
+        body = " ".join(f"{rng.choice(WORDS)}{rng.getrandbits(20):05x}" for _ in range(rng.randrange(120, 480)))
+        if i == count - 7:
+            body += f' <a href="{LINK}">备案</a>'
+        (folder / f"f{i}.{kind}").write_text(f"<!-- {i} -->\n{body}\n", encoding="utf-8")
+
+
+def build(scale: int, out: Path, shape: str = "today") -> None:
+    rng = random.Random(20261129 + scale + 1000 * SHAPES.index(shape))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        make_resources(work, rng)
-        for i in range(1, scale + 1):
-            make_bundle(work, i, rng, with_link=i == scale)
+        if shape == "resources":
+            make_resources(work, rng, strings=20000 * scale, bags=1000 * scale, locales=MANY_LOCALES, number=True)
+            make_bundle(work, 1, rng, with_link=True)
+        else:
+            make_resources(work, rng)
+        if shape == "today":
+            for i in range(1, scale + 1):
+                make_bundle(work, i, rng, with_link=i == scale)
+        elif shape == "manydex":
+            make_bundle(work, 1, rng, with_link=True)
+        elif shape == "assets":
+            make_assets(work, 20000 * scale, rng)
         unsigned = work / "unsigned.apk"
         run("aapt", "package", "-f", "-M", str(work / "AndroidManifest.xml"), "-S", str(work / "res"),
             "-A", str(work / "assets"), "-I", FRAMEWORK, "-F", str(unsigned))
-        ndex = 4 * scale
-        added = [make_dex(work, n, rng, with_number=n == ndex).name for n in range(1, ndex + 1)]
-        added += [make_native(work, i, rng) for i in range(1, scale + 1)]
+        ndex = {"today": 4 * scale, "resources": 2, "manydex": 12 * scale, "assets": 1}[shape]
+        classes = 14000 if shape == "manydex" else CLASSES_PER_DEX
+        with_number = shape != "resources"
+        added = [make_dex(work, n, rng, with_number=with_number and n == ndex, classes=classes).name
+                 for n in range(1, ndex + 1)]
+        if shape == "today":
+            added += [make_native(work, i, rng) for i in range(1, scale + 1)]
         run("aapt", "add", str(unsigned), *added, cwd=work)
         aligned = work / "aligned.apk"
         run("zipalign", "-f", "4", str(unsigned), str(aligned))
@@ -130,6 +171,9 @@ def build(scale: int, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    if len(args) == 2:
+        args = ["today", *args]
+    if len(args) != 3 or args[0] not in SHAPES:
         sys.exit(__doc__)
-    build(int(sys.argv[1]), Path(sys.argv[2]))
+    build(int(args[1]), Path(args[2]), args[0])

@@ -9,10 +9,12 @@ Sparse and 16-bit-offset types and compact entries (aapt2 --enable-compact-entri
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
 
-from scanner.extract.stringpool import ChunkError, StringPool, read_string_pool
+from scanner.extract.stringpool import ChunkError, LazyPool, read_lazy_pool, read_string_pool
 
 RES_TABLE_TYPE = 0x0002
 RES_TABLE_PACKAGE_TYPE = 0x0200
@@ -47,47 +49,124 @@ class ResString:
 
 
 @dataclass(frozen=True, slots=True)
+class TypeChunk:
+    """Where one ResTable_type chunk (a type in one configuration) lies, read from its header only."""
+
+    start: int
+    end: int
+    package_id: int
+    type_id: int
+    type_name: str
+    locale: str
+    flags: int
+    count: int
+    entries_at: int
+    """Absolute offset of the entry offsets array."""
+    entries_start: int
+    """Absolute offset the entry offsets count from."""
+    keys: Pool
+
+
+class Pool(Protocol):
+    """A string pool: decoded (StringPool) or decoded on use (LazyPool)."""
+
+    def get(self, index: int) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Prefilter:
+    """What a fast read keeps: strings that may hold one of ``words``, entries whose key may hold one of
+    ``key_words``, each candidate checked exactly by ``matters(value, key)``."""
+
+    words: tuple[str, ...]
+    key_words: tuple[str, ...]
+    matters: Callable[[str, str], bool]
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceTable:
     """Strings of the table plus the lookups needed to resolve ``@string/`` references."""
 
     strings: tuple[ResString, ...]
-    names: dict[int, tuple[str, str]] = field(default_factory=dict)
     complete: bool = True
     """False when the table could not be walked and only the global string pool was read."""
+    data: bytes = b""
+    chunks: tuple[TypeChunk, ...] = ()
+    values_pool: Pool | None = None
 
     def values(self, res_id: int) -> list[ResString]:
-        """Every configuration's string value of a resource id (plain strings only)."""
-        return [s for s in self.strings if s.res_id == res_id and s.item is None]
+        """Every configuration's string value of a resource id (plain strings only), read on demand
+        from the chunks of its type: a fast read keeps only the strings that matter, but a layout may
+        refer to any of them."""
+        if self.values_pool is None:
+            return [s for s in self.strings if s.res_id == res_id and s.item is None]
+        package_id, type_id, index = res_id >> 24, (res_id >> 16) & 0xFF, res_id & 0xFFFF
+        found: list[ResString] = []
+        for chunk in self.chunks:
+            if chunk.package_id != package_id or chunk.type_id != type_id:
+                continue
+            try:
+                found.extend(s for s in _chunk_strings(self.data, chunk, self.values_pool, only=index)
+                             if s.item is None)
+            except (struct.error, IndexError):  # a tampered entry costs that value only
+                continue
+        return found
 
 
-def read_table(data: bytes) -> ResourceTable:
-    """Walk the table; fall back to the global string pool when the structure is broken."""
+def read_table(data: bytes, prefilter: Prefilter | None = None) -> ResourceTable:
+    """Walk the table; fall back to the global string pool when the structure is broken. With a
+    ``prefilter``, only the strings it keeps are decoded (the rest stay reachable through ``values``)."""
     if len(data) < 12:
         raise ChunkError("resources.arsc is shorter than its header")
     ctype, header_size, _size = _CHUNK.unpack_from(data, 0)
     if ctype != RES_TABLE_TYPE:
         raise ChunkError(f"resources.arsc starts with chunk type {ctype:#x}, not a resource table")
-    global_pool = StringPool(())
+    global_pool: LazyPool | None = None
+    chunks: list[TypeChunk] = []
     strings: list[ResString] = []
-    names: dict[int, tuple[str, str]] = {}
     try:
         for start, chunk_type, size in _chunks(data, header_size, len(data)):
             if chunk_type == 0x0001:
-                global_pool = read_string_pool(data, start)
+                global_pool = read_lazy_pool(data, start)
             elif chunk_type == RES_TABLE_PACKAGE_TYPE:
-                strings.extend(_read_package(data, start, size, global_pool, names))
+                chunks.extend(_package_chunks(data, start, size))
+        values = global_pool or LazyPool(data, 0, 0, (), True)
+        selection = _Selection(values, prefilter) if prefilter is not None else None
+        for chunk in chunks:
+            strings.extend(_chunk_strings(data, chunk, values) if selection is None else selection.kept(data, chunk))
     except (ChunkError, struct.error, IndexError) as exc:
         if strings:
-            return ResourceTable(tuple(strings), names, complete=False)
-        if not global_pool.strings:
+            return ResourceTable(tuple(strings), complete=False)
+        if global_pool is None or not len(global_pool):
             raise ChunkError(f"resource table unreadable: {exc}") from exc
         return _pool_only(global_pool)
-    return ResourceTable(tuple(strings), names)
+    return ResourceTable(tuple(strings), True, data, tuple(chunks), values)
 
 
-def _pool_only(pool: StringPool) -> ResourceTable:
-    strings = tuple(ResString(0, "pool", str(i), "any", s) for i, s in enumerate(pool.strings))
-    return ResourceTable(strings, {}, complete=False)
+class _Selection:
+    """The strings and keys a prefilter selects, searched once per pool for one read of the table."""
+
+    def __init__(self, values: LazyPool, prefilter: Prefilter) -> None:
+        self._prefilter = prefilter
+        self._hits = values.matching(prefilter.words)
+        self._keys: dict[int, frozenset[int]] = {}
+        self._values = values
+
+    def kept(self, data: bytes, chunk: TypeChunk) -> Iterator[ResString]:
+        """The chunk's strings the prefilter keeps, each checked exactly."""
+        pool = chunk.keys
+        keys = self._keys.get(id(pool))
+        if keys is None:
+            keys = self._keys[id(pool)] = (pool.matching(self._prefilter.key_words)
+                                           if isinstance(pool, LazyPool) else frozenset())
+        for found in _chunk_strings(data, chunk, self._values, select=(self._hits, keys)):
+            if self._prefilter.matters(found.value, found.key):
+                yield found
+
+
+def _pool_only(pool: LazyPool) -> ResourceTable:
+    strings = tuple(ResString(0, "pool", str(i), "any", pool.get(i)) for i in range(len(pool)))
+    return ResourceTable(strings, complete=False)
 
 
 def _chunks(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
@@ -101,44 +180,127 @@ def _chunks(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]
         pos += size
 
 
-def _read_package(
-    data: bytes, start: int, size: int, values: StringPool, names: dict[int, tuple[str, str]]
-) -> Iterator[ResString]:
+def _package_chunks(data: bytes, start: int, size: int) -> Iterator[TypeChunk]:
     _ctype, header_size, _ = _CHUNK.unpack_from(data, start)
     package_id = struct.unpack_from("<I", data, start + 8)[0]
     type_strings_off, _, key_strings_off = struct.unpack_from("<III", data, start + 268)
     type_pool = read_string_pool(data, start + type_strings_off)
-    key_pool = read_string_pool(data, start + key_strings_off)
+    key_pool = read_lazy_pool(data, start + key_strings_off)
     for pos, ctype, csize in _chunks(data, start + header_size, start + size):
         if ctype == RES_TABLE_TYPE_TYPE:
-            yield from _read_type(data, pos, csize, package_id, type_pool, key_pool, values, names)
+            _c, type_header, _s = _CHUNK.unpack_from(data, pos)
+            type_id, flags, _res, count, entries_start = struct.unpack_from("<BBHII", data, pos + 8)
+            yield TypeChunk(pos, pos + csize, package_id, type_id, type_pool.get(type_id - 1), _locale(data, pos + 20),
+                            flags, count, pos + type_header, pos + entries_start, key_pool)
 
 
-def _read_type(
-    data: bytes,
-    start: int,
-    size: int,
-    package_id: int,
-    type_pool: StringPool,
-    key_pool: StringPool,
-    values: StringPool,
-    names: dict[int, tuple[str, str]],
-) -> Iterator[ResString]:
-    _ctype, header_size, _ = _CHUNK.unpack_from(data, start)
-    type_id, flags, _res, count, entries_start = struct.unpack_from("<BBHII", data, start + 8)
-    type_name = type_pool.get(type_id - 1)
-    locale = _locale(data, start + 20)
-    end = start + size
-    for index, offset in _entry_offsets(data, start + header_size, count, flags, end):
-        at = start + entries_start + offset
-        if at + 8 > end:
+def _chunk_strings(data: bytes, chunk: TypeChunk, values: Pool, only: int | None = None,
+                   select: tuple[frozenset[int], frozenset[int]] | None = None) -> Iterator[ResString]:
+    """The strings of one type chunk: all, one entry (``only``), or the entries whose value or bag item
+    is a selected string or whose key is a selected key (``select``)."""
+    entries: Iterable[tuple[int, int]]
+    if only is not None:
+        offset = _entry_offset(data, chunk, only)
+        entries = [] if offset is None else [(only, offset)]
+    elif select is not None:
+        entries = _selected_entries(data, chunk, *select)
+    else:
+        entries = _entry_offsets(data, chunk.entries_at, chunk.count, chunk.flags, chunk.end)
+    for index, offset in entries:
+        at = chunk.entries_start + offset
+        if at + 8 > chunk.end:
             continue
-        res_id = (package_id << 24) | (type_id << 16) | index
-        for key_index, item, value in _entry_strings(data, at, end, values):
-            key = key_pool.get(key_index)
-            names[res_id] = (type_name, key)
-            if value is not None:
-                yield ResString(res_id, type_name, key, locale, value, item)
+        res_id = (chunk.package_id << 24) | (chunk.type_id << 16) | index
+        for key_index, item, value_index in _entry_values(data, at, chunk.end):
+            if value_index is None:
+                continue
+            if select is not None and value_index not in select[0] and key_index not in select[1]:
+                continue
+            yield ResString(res_id, chunk.type_name, chunk.keys.get(key_index), chunk.locale, values.get(value_index),
+                            item)
+
+
+def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys: frozenset[int]
+                      ) -> list[tuple[int, int]]:
+    """(index, offset) of the entries that may hold a selected string or key. A dense chunk of simple
+    string entries (what aapt and aapt2 write for ``string``) is read as arrays in C: its values and
+    keys are compared as sets, never entry by entry in Python; any other chunk is walked."""
+    dense = _dense_strings(data, chunk)
+    if dense is None:
+        return list(_entry_offsets(data, chunk.entries_at, chunk.count, chunk.flags, chunk.end))
+    values, key_ids = dense
+    records = [j for h in hits.intersection(values) for j in _positions(values, h)]
+    records += [j for k in keys.intersection(key_ids) for j in _positions(key_ids, k)]
+    return [(_index_of(data, chunk, j), 16 * j) for j in sorted(set(records))]
+
+
+def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[list[int], list[int]] | None:
+    """(value string index, key index) per record when the chunk's present entries are contiguous
+    16-byte simple string entries in index order, else None."""
+    if chunk.flags or sys.byteorder != "little":
+        return None
+    count = min(chunk.count, max(0, (chunk.end - chunk.entries_at) // 4))
+    offsets = struct.unpack_from(f"<{count}I", data, chunk.entries_at) if count else ()
+    present = count - offsets.count(NO_ENTRY)
+    end = chunk.entries_start + 16 * present
+    if not present or end > chunk.end:
+        return None
+    if set(offsets) - {NO_ENTRY} != set(range(0, 16 * present, 16)) or not _in_index_order(offsets):
+        return None
+    words = memoryview(data)[chunk.entries_start : end].cast("I")
+    # Each record: ResTable_entry {u16 size = 8, u16 flags = 0, u32 key} and
+    # Res_value {u16 size = 8, u8 res0 = 0, u8 dataType = TYPE_STRING, u32 data}.
+    heads, kinds = words[0::4].tolist(), words[2::4].tolist()
+    if heads.count(8) != present or kinds.count(0x03000008) != present:
+        return None
+    return words[3::4].tolist(), words[1::4].tolist()
+
+
+def _in_index_order(offsets: tuple[int, ...]) -> bool:
+    """Present entries' offsets increase with their index (so record j is the j-th present entry)."""
+    present = [o for o in offsets if o != NO_ENTRY] if NO_ENTRY in offsets else list(offsets)
+    return present == sorted(present)
+
+
+def _positions(items: list[int], value: int) -> Iterator[int]:
+    at = items.index(value)
+    while True:
+        yield at
+        try:
+            at = items.index(value, at + 1)
+        except ValueError:
+            return
+
+
+def _index_of(data: bytes, chunk: TypeChunk, record: int) -> int:
+    """The entry index of the ``record``-th 16-byte record of a dense chunk."""
+    count = min(chunk.count, max(0, (chunk.end - chunk.entries_at) // 4))
+    offsets = struct.unpack_from(f"<{count}I", data, chunk.entries_at)
+    return offsets.index(16 * record)
+
+
+def _entry_offset(data: bytes, chunk: TypeChunk, index: int) -> int | None:
+    """The offset of one entry (None when the configuration has no such entry), read directly."""
+    at, end = chunk.entries_at, chunk.end
+    if chunk.flags & TYPE_FLAG_SPARSE:
+        count = min(chunk.count, (end - at) // 4)
+        low, high = 0, count  # entries are sorted by index: binary search
+        while low < high:
+            mid = (low + high) // 2
+            found, off4 = struct.unpack_from("<HH", data, at + 4 * mid)
+            if found == index:
+                return off4 * 4
+            low, high = (mid + 1, high) if found < index else (low, mid)
+        return None
+    if chunk.flags & TYPE_FLAG_OFFSET16:
+        if index >= chunk.count or at + 2 * index + 2 > end:
+            return None
+        off4 = struct.unpack_from("<H", data, at + 2 * index)[0]
+        return None if off4 == 0xFFFF else off4 * 4
+    if index >= chunk.count or at + 4 * index + 4 > end:
+        return None
+    off = struct.unpack_from("<I", data, at + 4 * index)[0]
+    return None if off == NO_ENTRY else off
 
 
 def _entry_offsets(
@@ -162,27 +324,24 @@ def _entry_offsets(
                 yield i, off
 
 
-def _entry_strings(
-    data: bytes, at: int, end: int, values: StringPool
-) -> Iterator[tuple[int, int | None, str | None]]:
-    """(key index, bag item, string value or None) for one ResTable_entry."""
+def _entry_values(data: bytes, at: int, end: int) -> Iterator[tuple[int, int | None, int | None]]:
+    """(key index, bag item, value string index or None) for one ResTable_entry."""
     esize, eflags, key = struct.unpack_from("<HHI", data, at)
     if eflags & FLAG_COMPACT:
         # Compact entry: the key is in `size`, the data type in the high byte of `flags`, data in `key`.
-        yield esize, None, values.get(key) if (eflags >> 8) == TYPE_STRING else None
+        yield esize, None, key if (eflags >> 8) == TYPE_STRING else None
         return
     if not eflags & FLAG_COMPLEX:
         dtype, dvalue = struct.unpack_from("<xxxBI", data, at + esize)
-        yield key, None, values.get(dvalue) if dtype == TYPE_STRING else None
+        yield key, None, dvalue if dtype == TYPE_STRING else None
         return
     _parent, count = struct.unpack_from("<II", data, at + 8)
     pos = at + esize
     count = min(count, max(0, (end - pos) // 12))
-    yield key, None, None
     for item in range(count):
         dtype, dvalue = struct.unpack_from("<xxxBI", data, pos + 12 * item + 4)
         if dtype == TYPE_STRING:
-            yield key, item, values.get(dvalue)
+            yield key, item, dvalue
 
 
 def _locale(data: bytes, at: int) -> str:

@@ -6,6 +6,7 @@ Every read is bounds-checked: an entry that points outside the chunk decodes to 
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import struct
 from dataclasses import dataclass
@@ -81,3 +82,64 @@ def _decode_utf16(data: bytes | memoryview, pos: int, end: int) -> str:
     # codecs.utf_16_le_decode is the C codec itself: bytes.decode("utf-16-le") goes through a Python
     # wrapper per call, which costs as much as the decoding for the thousands of short pool strings.
     return codecs.utf_16_le_decode(data[pos : min(pos + 2 * nchars, end)], "replace", True)[0]
+
+
+class LazyPool:
+    """A pool whose strings are decoded on first use (the resource table's value pool holds every
+    string of every locale; a fast scan needs a few of them), and searched in its raw bytes."""
+
+    def __init__(self, data: bytes, base: int, end: int, offsets: tuple[int, ...], utf8: bool) -> None:
+        self._data = data
+        self._base = base
+        self._end = end
+        self._offsets = offsets
+        self._utf8 = utf8
+        self._decoded: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def get(self, index: int) -> str:
+        """The string at ``index``, or "" for an index outside the pool (tampered files use them)."""
+        if not 0 <= index < len(self._offsets):
+            return ""
+        found = self._decoded.get(index)
+        if found is None:
+            decode = _decode_utf8 if self._utf8 else _decode_utf16
+            found = self._decoded[index] = decode(self._data, self._base + self._offsets[index], self._end)
+        return found
+
+    def matching(self, words: tuple[str, ...]) -> frozenset[int]:
+        """Indexes of the strings whose bytes may hold one of ``words`` (any case): the pool's string
+        data is searched once per needle, lower-cased, in the pool's own encoding; the caller checks
+        the decoded candidates exactly."""
+        if not self._offsets or not words:
+            return frozenset()
+        from scanner.extract.anchors import find_all
+
+        encoding = "utf-8" if self._utf8 else "utf-16-le"
+        needles = tuple({form.encode(encoding).lower() for w in words for form in (w, w.lower(), w.upper())})
+        low = min(self._offsets)
+        section = self._data[self._base + low : self._end].lower()
+        order = sorted(range(len(self._offsets)), key=self._offsets.__getitem__)
+        starts = [self._offsets[i] - low for i in order]
+        hits: set[int] = set()
+        for pos in find_all(section, needles):
+            k = bisect.bisect_right(starts, pos) - 1
+            if k >= 0:
+                hits.add(order[k])
+        return frozenset(hits)
+
+
+def read_lazy_pool(data: bytes, start: int) -> LazyPool:
+    """The ResStringPool chunk at ``start``, its strings left undecoded."""
+    if start + _HEADER.size > len(data):
+        raise ChunkError("string pool header past the end of the data")
+    ctype, header_size, size, count, _styles, flags, strings_start, _ = _HEADER.unpack_from(data, start)
+    if ctype != RES_STRING_POOL_TYPE:
+        raise ChunkError(f"expected a string pool at {start}, found chunk type {ctype:#x}")
+    end = min(start + size, len(data))
+    offsets_at = start + header_size
+    count = min(count, max(0, (end - offsets_at) // 4))
+    offsets = struct.unpack_from(f"<{count}I", data, offsets_at) if count else ()
+    return LazyPool(data, start + strings_start, end, offsets, bool(flags & UTF8_FLAG))

@@ -43,7 +43,7 @@ DECLARATION_REACH = 1500
 """Characters around a marker that count as its declaration in a long document (a bundle, a page)."""
 
 
-def declaration_parts(text: Text) -> list[str]:
+def declaration_parts(text: Text, lowered: str | None = None) -> list[str]:
     """The parts of a text that declare permissions: all of it when it is short or its place is named
     for privacy/permissions (assets/privacy.html), else the neighbourhood of each marker, so that one
     "隐私" in a 2 MB bundle does not make every word of the bundle a declaration."""
@@ -51,11 +51,26 @@ def declaration_parts(text: Text) -> list[str]:
         return []
     pattern = _marker_pattern()
     place = f"{text.location.member} {text.location.pointer}".replace("_", " ").replace("/", " ")
-    if pattern.search(place):
+    if _may_hold_marker(place) and pattern.search(place):
         return [text.value]
     value = text.value
+    # The pattern scans at every position; most texts hold no marker (``lowered``: the caller's
+    # lower-cased value, so that a text is lower-cased once for every check of the facts stage).
+    if not _may_hold_marker(value, lowered):
+        return []
     return [value[max(0, m.start() - DECLARATION_REACH) : m.start() + DECLARATION_REACH]
             for m in pattern.finditer(value)]
+
+
+def _may_hold_marker(value: str, lowered: str | None = None) -> bool:
+    lowered = value.lower() if lowered is None else lowered
+    return any(marker in lowered for marker in _marker_words())
+
+
+@functools.cache
+def _marker_words() -> tuple[str, ...]:
+    markers = catalog.load("context")["declaration_markers"]
+    return tuple(m.lower() for m in (*markers["zh"], *markers["en"]))
 
 
 def is_declaration(text: Text) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from scanner.facts.api_calls import call_location, find_calls, privacy_apis
-from scanner.facts.context import in_context
+from scanner.facts.context import declaration_parts, in_context
 from scanner.facts.links import find_links
 from scanner.facts.locate import pinpoint
 from scanner.facts.numbers import find_numbers, normalize
-from scanner.facts.permissions import api_names, permission_facts, sensitive_names
+from scanner.facts.permissions import api_names, declared_in, name_table, sensitive_names
 from scanner.model import (
     ApiUse,
     FactOptions,
@@ -47,21 +47,24 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
     ``kind`` is the kind the package is judged as (scanner.facts.kinds.effective_kind)."""
     numbers: dict[str, _Seen] = {}
     links: dict[str, _Seen] = {}
+    parts: list[str] = []
     for text in package.texts:
+        lowered = text.value.lower()  # once per text, for every case-blind check below
+        parts.extend(declaration_parts(text, lowered))
         for rec in find_numbers(text.value):
             loc = pinpoint(text, rec.offset)
             number = FilingNumber(rec.value, rec.raw, NumberKind(rec.kind), rec.problem is None, rec.problem,
                                   rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
             # One entry per number and spelling: a misspelt copy stays apart from the right one.
             _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, in_context(loc, options.context_words))
-        for ref in find_links(text.value):
+        for ref in find_links(text.value, lowered):
             link = FilingLink(ref.url, ref.host, LinkStatus(ref.status), ref.reason, ())
             _add(links, ref.url.lower(), link, pinpoint(text, ref.offset), False)
     uses = api_uses(package) if kind is PackageKind.MINIPROGRAM else ()
     return Facts(
         tuple(_number(s) for s in numbers.values()),
         tuple(_link(s) for s in links.values()),
-        _permissions(package, uses, options),
+        _permissions(package, uses, options, "\n".join(parts)),
         uses,
         kind,
     )
@@ -79,12 +82,13 @@ def api_uses(package: Package) -> tuple[ApiUse, ...]:
     return tuple(ApiUse(api, info[api], tuple(places)) for api, places in sites.items())
 
 
-def _permissions(package: Package, uses: tuple[ApiUse, ...], options: FactOptions) -> PermissionFacts:
+def _permissions(package: Package, uses: tuple[ApiUse, ...], options: FactOptions, declaration: str
+                 ) -> PermissionFacts:
     """Android permissions / quick-app features, or for mini-programs the privacy APIs they call."""
     synonyms = dict(options.permission_synonyms)
     if not uses:
-        return permission_facts(package.permissions, package.texts, sensitive_names(), synonyms)
-    facts = permission_facts(tuple(u.api for u in uses), package.texts, api_names(), synonyms)
+        return declared_in(package.permissions, declaration, name_table(sensitive_names(), synonyms))
+    facts = declared_in(tuple(u.api for u in uses), declaration, name_table(api_names(), synonyms))
     by_config = config_declared(package, uses)
     declared = tuple(a for a in facts.sensitive if a in facts.declared or a in by_config)
     undeclared = tuple(a for a in facts.sensitive if a not in declared)

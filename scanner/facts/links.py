@@ -45,8 +45,11 @@ def _tables() -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
     return data["hosts"], tuple(data["lookalike_markers"])
 
 
-def find_links(text: str) -> Iterator[LinkRef]:
-    """Every reference to a known filing-system host or a look-alike of one."""
+def find_links(text: str, lowered: str | None = None) -> Iterator[LinkRef]:
+    """Every reference to a known filing-system host or a look-alike of one (``lowered``: the text
+    lower-cased by the caller, when it has it)."""
+    if "beian" not in (text.lower() if lowered is None else lowered):  # the case-blind pattern scans
+        return                                                              # at every position
     done_until = -1
     for hit in _QUICK.finditer(text):
         if hit.start() < done_until:

@@ -108,6 +108,8 @@ def normalize(raw: str) -> str:
 
 def find_numbers(text: str) -> Iterator[Recognized]:
     """Every filing-number-shaped string in ``text``, classified and validated."""
+    if not any(ch in text for ch in _SHAPE_CHARS):  # no 备 证 安 B: no number, whatever else it holds
+        return
     if not _ZERO_WIDTH.search(text):
         yield from _find(text)
         return
@@ -120,6 +122,10 @@ def find_numbers(text: str) -> Iterator[Recognized]:
         if _ZERO_WIDTH.search(text, start, end):
             notes = (*notes, "zero-width characters removed")
         yield replace(found, offset=start, normalized=notes)
+
+
+_SHAPE_CHARS = "备備证證安BＢ"
+"""Every number shape holds one of these (ICP备/证, 公网安备, B1/B2 licences)."""
 
 
 def _find(text: str) -> Iterator[Recognized]:

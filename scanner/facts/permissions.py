@@ -42,11 +42,23 @@ def _name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
 def permission_facts(requested: tuple[str, ...], texts: Iterable[Text], names: Names | None = None,
                      synonyms: Mapping[str, tuple[str, ...]] | None = None) -> PermissionFacts:
     """Compare requested permissions with the declaration texts."""
+    declaration = "\n".join(part for t in texts for part in declaration_parts(t))
+    return declared_in(requested, declaration, name_table(names, synonyms))
+
+
+def name_table(names: Names | None = None, synonyms: Mapping[str, tuple[str, ...]] | None = None
+               ) -> dict[str, tuple[str, ...]]:
+    """The names that declare each permission: the catalog's (or ``names``) plus the user's synonyms."""
     table = dict(sensitive_names() if names is None else names)
     for perm, extra in (synonyms or {}).items():
         table[perm] = table.get(perm, ()) + tuple(extra)
+    return table
+
+
+def declared_in(requested: tuple[str, ...], declaration: str, table: Mapping[str, tuple[str, ...]]
+                ) -> PermissionFacts:
+    """Which requested sensitive permissions the declaration text names (``table``: names per permission)."""
     sensitive = tuple(p for p in requested if p in table)
-    declaration = "\n".join(part for t in texts for part in declaration_parts(t))
     declared = tuple(p for p in sensitive if declaration and _name_pattern(table[p]).search(declaration))
     undeclared = tuple(p for p in sensitive if p not in declared)
     return PermissionFacts(requested, sensitive, declared, undeclared, bool(declaration))

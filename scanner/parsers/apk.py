@@ -10,6 +10,7 @@ inflated once each; nothing is written to disk.
 from __future__ import annotations
 
 import functools
+import itertools
 import posixpath
 import struct
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ SKIPPED_PREFIXES = ("META-INF/",)
 
 LARGE_FILE = 512 * 1024
 """Text assets above this size (bundles) are read around their anchors only, unless ``fast`` is off."""
+READ_AHEAD_MIN = 64 * 1024
+"""Members smaller than this (compressed) are read in the scanning thread, not handed to read-ahead."""
 
 
 def sniff(probe: Probe) -> bool:
@@ -141,7 +144,11 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
                    how: Reading) -> Package:
     scanned: dict[int, list[Text]] = {}
     reader, ahead_reader = readers
-    with prefetch.ReadAhead(ahead_reader.read, queue) as ahead:
+    # Only large members are worth a hand-over to the read-ahead thread: for the thousands of small
+    # files of an H5 shell the hand-over costs more than reading them here.
+    large = [e for e in queue if e.compressed_size >= READ_AHEAD_MIN]
+    small = [e for e in queue if e.compressed_size < READ_AHEAD_MIN]
+    with prefetch.ReadAhead(ahead_reader.read, large) as ahead:
         manifest_bytes = _member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies)
         if manifest_bytes.lstrip()[:1] == b"<":
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "AndroidManifest.xml", "plain-text XML, not binary XML "
@@ -149,10 +156,10 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
         manifest = _elements(manifest_bytes, "AndroidManifest.xml", anomalies)
         if not any(e.tag == "manifest" for e in manifest):
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
-        table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies)
-        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings
-                 if not how.fast or anchors.text_matters(how.needles, s.value, s.key)]
-        for member in ahead:
+        # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
+        table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies, how)
+        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
+        for member in itertools.chain(ahead, map(reader.read, small)):
             anomalies.extend(member.anomalies)
             if member.data is not None:
                 scanned[id(member.entry)] = list(_member_texts(member.entry.name, member.data, table, anomalies, how))
@@ -193,11 +200,13 @@ def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies
     return member.data or b""
 
 
-def _table(data: bytes, anomalies: list[Anomaly]) -> arsc.ResourceTable:
+def _table(data: bytes, anomalies: list[Anomaly], how: Reading) -> arsc.ResourceTable:
     if not data:
         return arsc.ResourceTable(())
+    prefilter = (arsc.Prefilter(how.needles.words, how.needles.marker_words,
+                                functools.partial(anchors.text_matters, how.needles)) if how.fast else None)
     try:
-        table = arsc.read_table(data)
+        table = arsc.read_table(data, prefilter)
     except (ChunkError, ValueError, IndexError, struct.error) as exc:
         anomalies.append(Anomaly(AnomalyKind.UNREADABLE, "resources.arsc", f"resource table unreadable ({exc})"))
         return arsc.ResourceTable(())
