@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """The benchmark: beian-scan against the floor and androguard, side by side, interleaved, in one run.
 
-For each scale (default 1 2 4) it builds the large APK once (bench/make_apk.py, real Android tools) and
-then, after one warm-up round, runs each contestant N times interleaved (round-robin):
+For each shape (default: today resources manydex assets; bench/make_apk.py) and each scale (default
+1 2 4) it builds the APK once (real Android tools) and then, after one warm-up round, runs each
+contestant N times interleaved (round-robin):
 
   floor               a Python process that opens the zip and inflates every member once
   beian-scan          ``beian-scan scan big.apk --format json``, checked to find the number and the link
   androguard-full     ``AnalyzeAPK`` plus a search of its strings (what MobSF-style tools do)
   androguard-strings  ``APK`` + ``DEX(...).get_strings()`` + resources + assets (hand-written, same library)
 
-It prints and writes (bench/results/<date>-<host>.json and .md) the median wall time, the ratio to
-the floor and to beian-scan, and the peak RSS of each child (wait4 rusage), plus the machine it ran on,
-``--version``/``--help`` start-up times and the 4 MB / 300-member wxapkg scan time.
+It prints and writes (bench/results/<date>-<host>.json and .md) the median wall time and CPU time
+(user + system of the child and of the children it waited for, wait4 rusage), each as a ratio to the
+floor, the ratio to beian-scan and the peak RSS of each child, plus the machine it ran on,
+``--version``/``--help`` start-up times and the 4 MB / 300-member wxapkg scan time, and checks the
+targets: beian-scan within 3x the floor in wall and in CPU time, androguard's full analysis at least
+30x beian-scan, beian-scan's peak RSS within 1.5 x the largest member + 150 MB.
 
-Usage: python3 bench/run.py [--scales 1 2 4] [--runs 5] [--slow-runs N]
+Usage: python3 bench/run.py [--shapes today resources manydex assets] [--scales 1 2 4] [--runs 5]
+[--slow-runs N]
 --slow-runs limits the androguard contestants, which take minutes per run at scale 4 (AnalyzeAPK of
 16 DEX files); with fewer slow runs than --runs they also skip the warm-up. The default is the full
 protocol (every contestant --runs times after a warm-up).
@@ -26,10 +31,10 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import zipfile
@@ -82,8 +87,9 @@ print(hits)
 """
 
 
-def child(cmd: list[str]) -> tuple[float, int, str]:
-    """Run one child; wall seconds, peak RSS in KiB (its own rusage), stdout."""
+def child(cmd: list[str]) -> tuple[float, float, int, str]:
+    """Run one child; wall seconds, CPU seconds (user + system, its waited-for children included),
+    peak RSS in KiB (its own rusage), stdout."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     out = proc.stdout.read() if proc.stdout else b""
@@ -91,11 +97,14 @@ def child(cmd: list[str]) -> tuple[float, int, str]:
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise SystemExit(f"{cmd[:3]} failed with {status}")
-    return wall, usage.ru_maxrss, out.decode("utf-8", "replace")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.decode("utf-8", "replace")
 
 
 def contestants(apk: Path) -> dict[str, list[str]]:
-    scanner = shutil.which("beian-scan") or sys.exit("beian-scan is not installed (pip install .)")
+    # The entry point of the environment that runs the bench, never whatever PATH holds.
+    scanner = str(Path(sysconfig.get_path("scripts")) / "beian-scan")
+    if not Path(scanner).exists():
+        sys.exit("beian-scan is not installed in this environment (pip install .)")
     py = sys.executable
     return {
         "floor": [py, "-c", FLOOR, str(apk)],
@@ -124,25 +133,27 @@ def measure(apk: Path, runs: int, slow_runs: int) -> dict[str, dict[str, float]]
         if slow_runs >= runs or not name.startswith("androguard"):
             child(cmd)
     times: dict[str, list[float]] = {name: [] for name in cmds}
+    cpu: dict[str, list[float]] = {name: [] for name in cmds}
     rss: dict[str, int] = dict.fromkeys(cmds, 0)
     for round_ in range(runs):
         for name, cmd in cmds.items():
             if name.startswith("androguard") and round_ >= slow_runs:
                 continue
-            wall, peak, out = child(cmd)
+            wall, seconds, peak, out = child(cmd)
             if name == "beian-scan":
                 check_scan(out)
             times[name].append(wall)
+            cpu[name].append(seconds)
             rss[name] = max(rss[name], peak)
-    return {name: {"median_s": statistics.median(t), "runs": len(t), "peak_rss_mib": rss[name] / 1024}
-            for name, t in times.items()}
+    return {name: {"median_s": statistics.median(t), "median_cpu_s": statistics.median(cpu[name]), "runs": len(t),
+                   "peak_rss_mib": rss[name] / 1024} for name, t in times.items()}
 
 
 def startup() -> dict[str, float]:
-    scanner = shutil.which("beian-scan") or ""
+    scanner = str(Path(sysconfig.get_path("scripts")) / "beian-scan")
     out = {}
     for flag in ("--version", "--help"):
-        samples = [child([scanner, flag])[0] for _ in range(5)]
+        samples = [child([scanner, flag])[0] for _ in range(9)]
         out[flag] = statistics.median(samples)
     return out
 
@@ -175,37 +186,61 @@ def machine() -> dict[str, str]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| scale | APK MB | largest member MB | contestant | median s | × floor | × beian-scan | peak RSS MiB |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| shape | scale | APK MB | largest member MB | contestant | wall s | × floor | CPU s | CPU × floor "
+             "| × beian-scan | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         scan = row["results"]["beian-scan"]["median_s"]
-        floor = row["results"]["floor"]["median_s"]
+        floor = row["results"]["floor"]
         for name, res in row["results"].items():
-            lines.append(f"| {row['scale']} | {row['apk_mb']:.1f} | {row['largest_member_mb']:.1f} | {name} | "
-                         f"{res['median_s']:.2f} | {res['median_s'] / floor:.1f} | {res['median_s'] / scan:.1f} | "
-                         f"{res['peak_rss_mib']:.0f} |")
+            lines.append(f"| {row['shape']} | {row['scale']} | {row['apk_mb']:.1f} | {row['largest_member_mb']:.1f} | "
+                         f"{name} | {res['median_s']:.2f} | {res['median_s'] / floor['median_s']:.1f} | "
+                         f"{res['median_cpu_s']:.2f} | {res['median_cpu_s'] / floor['median_cpu_s']:.1f} | "
+                         f"{res['median_s'] / scan:.1f} | {res['peak_rss_mib']:.0f} |")
     return "\n".join(lines)
+
+
+def targets(row: dict) -> list[str]:
+    """The targets this row misses (empty: every target holds)."""
+    res = row["results"]
+    scan, floor = res["beian-scan"], res["floor"]
+    missed = []
+    if scan["median_s"] > 3 * floor["median_s"]:
+        missed.append(f"wall {scan['median_s'] / floor['median_s']:.2f}x the floor (target 3x)")
+    if scan["median_cpu_s"] > 3 * floor["median_cpu_s"]:
+        missed.append(f"CPU {scan['median_cpu_s'] / floor['median_cpu_s']:.2f}x the floor (target 3x)")
+    if "androguard-full" in res and res["androguard-full"]["median_s"] < 30 * scan["median_s"]:
+        missed.append(f"androguard-full only {res['androguard-full']['median_s'] / scan['median_s']:.1f}x (target 30x)")
+    if scan["peak_rss_mib"] > 1.5 * row["largest_member_mb"] + 150:
+        missed.append(f"peak RSS {scan['peak_rss_mib']:.0f} MiB (target {1.5 * row['largest_member_mb'] + 150:.0f})")
+    return missed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", nargs="+", default=["today", "resources", "manydex", "assets"])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--slow-runs", type=int, default=None)
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     rows = []
-    for scale in args.scales:
-        apk = WORK / f"big{scale}.apk"
-        if not apk.exists():
-            subprocess.run([sys.executable, str(HERE / "make_apk.py"), str(scale), str(apk)], check=True)
-        results = measure(apk, args.runs, args.slow_runs or args.runs)
-        rows.append({"scale": scale, "apk_mb": apk.stat().st_size / 2**20,
-                     "largest_member_mb": largest_member(apk) / 2**20, "results": results})
-        print(table(rows[-1:]), flush=True)
+    for shape in args.shapes:
+        for scale in args.scales:
+            apk = WORK / (f"big{scale}.apk" if shape == "today" else f"{shape}-{scale}.apk")
+            if not apk.exists():
+                subprocess.run([sys.executable, str(HERE / "make_apk.py"), shape, str(scale), str(apk)], check=True)
+            results = measure(apk, args.runs, args.slow_runs or args.runs)
+            row = {"shape": shape, "scale": scale, "apk_mb": apk.stat().st_size / 2**20,
+                   "largest_member_mb": largest_member(apk) / 2**20, "results": results}
+            row["missed"] = targets(row)
+            rows.append(row)
+            print(table(rows[-1:]), row["missed"] or "every target holds", flush=True)
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "rows": rows,
               "startup_s": startup(), "wxapkg_4mb_300_members_scan_s": wxapkg_time()}
+    missed = [f"{r['shape']} x{r['scale']}: {m}" for r in rows for m in r["missed"]]
     text = (f"Machine: {report['machine']}\n\n{table(rows)}\n\n"
+            f"Targets: {'; '.join(missed) if missed else 'every target holds at every shape and scale'}\n\n"
             f"Start-up: --version {report['startup_s']['--version']:.3f} s, "
             f"--help {report['startup_s']['--help']:.3f} s; "
             f"4 MB / 300-member wxapkg scan {report['wxapkg_4mb_300_members_scan_s']:.3f} s\n")
