@@ -95,3 +95,51 @@ def test_helper_is_reaped_when_the_parse_stops_early(monkeypatch, tmp_path):
     assert forks == [1]
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no helper left behind
+
+
+def _tables(paths):
+    import zipfile
+
+    for path in paths:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if "resources.arsc" in archive.namelist():
+                    yield path, archive.read("resources.arsc")
+        except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError):
+            continue
+
+
+@pytest.mark.parametrize(("path", "data"), list(_tables(FIXTURES + REAL)), ids=lambda v: getattr(v, "name", ""))
+def test_anchored_resource_table_keeps_exactly_what_matters(path, data):
+    """The anchored read of resources.arsc (dense chunks as arrays, the rest walked) keeps exactly the
+    strings the decode-everything read keeps after the anchor check, and resolves every reference."""
+    import functools
+
+    from scanner.extract import arsc
+    from scanner.extract.stringpool import ChunkError
+
+    needles = anchors.compile_needles(from_catalogs())
+    prefilter = arsc.Prefilter(needles.words, needles.marker_words, functools.partial(anchors.text_matters, needles))
+    try:
+        full = arsc.read_table(data)
+    except ChunkError:
+        pytest.skip("table unreadable either way")
+    fast = arsc.read_table(data, prefilter)
+    wanted = [s for s in full.strings if anchors.text_matters(needles, s.value, s.key)]
+    assert sorted(fast.strings, key=repr) == sorted(wanted, key=repr)
+    plain = {s.res_id for s in full.strings if s.item is None}
+    for res_id in sorted(plain)[:200]:
+        reference = [s for s in full.strings if s.res_id == res_id and s.item is None]
+        assert sorted(fast.values(res_id), key=repr) == sorted(reference, key=repr)
+
+
+def test_dense_chunks_take_the_array_path():
+    """aapt's string chunks are read as arrays (no Python loop per entry); bags are walked."""
+    import zipfile
+
+    from scanner.extract import arsc
+
+    data = zipfile.ZipFile(APKS / "compliant.apk").read("resources.arsc")
+    table = arsc.read_table(data)
+    dense = {(c.type_name, arsc._dense_strings(data, c) is not None) for c in table.chunks}
+    assert ("string", True) in dense and ("array", False) in dense
