@@ -33,6 +33,8 @@ RULE = RuleMeta(
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding listing the sensitive permissions when no declaration text exists."""
+    if package.purposes is not None:  # HarmonyOS / iOS state purposes per permission: PRM003-PRM007
+        return
     perms = facts.permissions
     if not perms.sensitive or perms.has_declaration_text:
         return

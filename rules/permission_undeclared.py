@@ -44,6 +44,8 @@ RULE = RuleMeta(
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per undeclared sensitive permission (when a declaration exists at all: else PRM002)."""
+    if package.purposes is not None:  # HarmonyOS / iOS state purposes per permission: PRM003-PRM007
+        return
     perms = facts.permissions
     if not perms.has_declaration_text:
         return

@@ -82,7 +82,7 @@ class Acceptance:
 def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:
     """Derive the facts, then run every enabled rule that applies to the package's kind."""
     kind = effective_kind(package, options)
-    rules = [r for r in ALL_RULES if r.RULE.id not in policy.disabled and r.RULE.applies_to(kind)]
+    rules = [r for r in ALL_RULES if r.RULE.id not in policy.disabled and r.RULE.applies_to(kind, package.info.format)]
     facts = derive_facts(package, kind, options.facts)
     found = [f for rule in rules for f in rule.check(package, facts, options)]
     checked = tuple(r.RULE.id for r in rules)

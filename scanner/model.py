@@ -148,6 +148,25 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Purpose:
+    """The purpose a package states for a permission in the platform's own place: a HarmonyOS
+    ``requestPermissions[].reason`` (``$string:…``, resolved per qualifier), an iOS
+    ``NS…UsageDescription`` (Info.plist, localized by ``InfoPlist.strings``)."""
+
+    permission: str
+    """``ohos.permission.CAMERA``; for iOS the purpose key itself (``NSCameraUsageDescription``)."""
+    reference: str
+    """As written: ``$string:camera_reason``, or the plist key; "" when no purpose is given."""
+    values: tuple[tuple[str, str], ...]
+    """(qualifier, text): ``base`` / ``zh_CN`` / ``en_US`` (HarmonyOS), ``Info.plist`` / ``zh-Hans`` (iOS)."""
+    location: Location
+    resolved: bool = True
+    """False when the reference names no resource."""
+    scene: str = ""
+    """HarmonyOS ``usedScene.when`` (``inuse`` / ``always``), "" when not given."""
+
+
+@dataclass(frozen=True, slots=True)
 class Package:
     """What a parser returns: identity, requested permissions and every text with its provenance."""
 
@@ -159,6 +178,9 @@ class Package:
     """What the parser met: caps enforced, structural tricks, parts it could not read."""
     privacy: PrivacyConfig | None = None
     """Mini-programs only: the privacy configuration, None when the package has no app config."""
+    purposes: tuple[Purpose, ...] | None = None
+    """HarmonyOS and iOS: the purpose each requested permission states (None: a platform without
+    purpose strings, such as Android, whose permission scope is judged from the declaration texts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,10 +384,12 @@ class RuleMeta:
     """The rule's user documentation (its module docstring: what, why, PASS/FAIL, sources)."""
     options: tuple[RuleOption, ...] = ()
     """The options the rule declares (config ``[rules.ID]`` keys besides enabled and severity)."""
+    formats: frozenset[str] | None = None
+    """The package formats the rule applies to (None: every format), e.g. the platforms with purpose strings."""
 
-    def applies_to(self, kind: PackageKind) -> bool:
-        """Whether the rule is checked for this kind of package."""
-        return self.kinds is None or kind in self.kinds
+    def applies_to(self, kind: PackageKind, fmt: str = "") -> bool:
+        """Whether the rule is checked for this kind and format of package."""
+        return (self.kinds is None or kind in self.kinds) and (self.formats is None or fmt in self.formats)
 
 
 @dataclass(frozen=True, slots=True)

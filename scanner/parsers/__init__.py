@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
-from scanner.parsers import apk, bundle, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
+from scanner.parsers import apk, bundle, hap, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 
 __all__ = ["FORMATS", "Format", "PackageEncrypted", "PackageUnreadable", "Source", "detect", "file_sha256",
            "is_package_folder", "parse", "sources"]
 
-HARMONY_MARKERS = ("module.json", "config.json", "pack.info")
+HARMONY_MARKERS = ("config.json", "pack.info")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,8 @@ FORMATS: tuple[Format, ...] = (
     Format("tpkg", tpkg.sniff, tpkg.parse),
     Format("apk", apk.sniff, apk.parse),
     Format("apk-set", bundle.sniff, bundle.parse),
+    Format("hap", hap.sniff, hap.parse),
+    Format("app-pack", hap.sniff_pack, hap.parse_pack),
     Format("rpk", rpk.sniff, rpk.parse),
 )
 """In order: the first row whose ``sniff`` accepts a path reads it."""
@@ -61,7 +63,7 @@ def _unsupported(found: Probe) -> str:
                 "nor a folder of wxapkg packages")
     if found.zip_names is not None:
         if found.zip_names & set(HARMONY_MARKERS):
-            return "HarmonyOS package (.hap/.app): not supported yet"
+            return "HarmonyOS FA-model package (config.json, HarmonyOS 2/3): not supported; stage-model packages are"
         return "zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app"
     return f"not a supported package (starts with {found.head[:4].hex()}: not a zip, wxapkg or TPKG)"
 

@@ -15,14 +15,13 @@ import posixpath
 import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
 
 from scanner import progress
-from scanner.extract import anchors, arsc, axml, binary, dex, textdecode
+from scanner.extract import anchors, arsc, axml, dex, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
 from scanner.model import (
@@ -36,7 +35,7 @@ from scanner.model import (
     ParseOptions,
     Text,
 )
-from scanner.parsers import offload, prefetch, zipread
+from scanner.parsers import offload, prefetch, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -45,8 +44,6 @@ PERMISSION_TAGS = frozenset({"uses-permission", "uses-permission-sdk-23", "uses-
 SKIPPED_PREFIXES = ("META-INF/",)
 
 
-LARGE_FILE = 512 * 1024
-"""Text assets above this size (bundles) are read around their anchors only, unless ``fast`` is off."""
 READ_AHEAD_MIN = 64 * 1024
 """Members smaller than this (compressed) are read in the scanning thread, not handed to read-ahead."""
 
@@ -56,29 +53,12 @@ def sniff(probe: Probe) -> bool:
     return probe.zip_names is not None and "AndroidManifest.xml" in probe.zip_names
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """How members are read: the needles of the anchors, and whether texts without one are skipped
-    (``fast`` off decodes everything: the reference the fast path is held to; binaries are always
-    read around the anchors, having no text of their own)."""
-
-    needles: anchors.Needles
-    fast: bool = True
-
-
-def reading(options: ParseOptions) -> Reading:
-    """The reading the options ask for (scanner.parsers.parse fills in the catalogs' anchors)."""
-    if options.anchors is None:
-        raise ValueError("ParseOptions.anchors is not set (scanner.parsers.parse sets it)")
-    return Reading(anchors.compile_needles(options.anchors), options.fast)
-
-
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read an APK file (``options.offload``: whether the largest members may go to a forked helper)."""
-    return read(source.path, options.limits, reading(options), may_fork=options.offload)
+    return read(source.path, options.limits, surfaces.reading(options), may_fork=options.offload)
 
 
-def read(path: zipread.Source, limits: Limits, how: Reading, budget: zipread.Budget | None = None,
+def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, budget: zipread.Budget | None = None,
          label: str | None = None, may_fork: bool = False) -> Package:
     """Read the APK at ``path`` (or in memory: an APK nested in a bundle). ``fast`` skips what cannot
     matter to any rule (DEX strings without an anchor, the bulk of large text assets); ``fast=False``
@@ -119,7 +99,7 @@ def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
     return next((e for e in members if e.name == name), None)
 
 
-def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int, how: Reading
+def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int, how: surfaces.Reading
              ) -> tuple[list[zipread.Entry], offload.Helper] | None:
     """Hand about half of the members to a forked helper when it pays (not those needing the table)."""
     if not isinstance(path, str) or not offload.worth_it(queue):
@@ -133,7 +113,7 @@ def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, h
     return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, how))
 
 
-def _scan_alone(how: Reading, name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
+def _scan_alone(how: surfaces.Reading, name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
     found: list[Anomaly] = []
     return list(_member_texts(name, data, arsc.ResourceTable(()), found, how)), found
 
@@ -141,7 +121,7 @@ def _scan_alone(how: Reading, name: str, data: bytes) -> tuple[list[Text], list[
 def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader, zipread.Reader],
                    files: list[zipread.Entry], queue: list[zipread.Entry],
                    helper: tuple[list[zipread.Entry], offload.Helper] | None, anomalies: list[Anomaly],
-                   how: Reading) -> Package:
+                   how: surfaces.Reading) -> Package:
     scanned: dict[int, list[Text]] = {}
     reader, ahead_reader = readers
     # Only large members are worth a hand-over to the read-ahead thread: for the thousands of small
@@ -175,7 +155,7 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
 
 
 def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zipread.Reader,
-                  table: arsc.ResourceTable, anomalies: list[Anomaly], how: Reading) -> dict[int, list[Text]]:
+                  table: arsc.ResourceTable, anomalies: list[Anomaly], how: surfaces.Reading) -> dict[int, list[Text]]:
     """The helper's texts per member, or the members scanned here when the helper did not deliver."""
     entries, process = helper
     delivered = process.result()
@@ -200,7 +180,7 @@ def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies
     return member.data or b""
 
 
-def _table(data: bytes, anomalies: list[Anomaly], how: Reading) -> arsc.ResourceTable:
+def _table(data: bytes, anomalies: list[Anomaly], how: surfaces.Reading) -> arsc.ResourceTable:
     if not data:
         return arsc.ResourceTable(())
     prefilter = (arsc.Prefilter(how.needles.words, how.needles.marker_words,
@@ -342,7 +322,7 @@ def _scanned(name: str) -> bool:
     return posixpath.splitext(name)[1].lower() not in textdecode.MEDIA_EXTENSIONS
 
 
-def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], how: Reading
+def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], how: surfaces.Reading
                   ) -> Iterator[Text]:
     """Texts of one member, by what the member is."""
     ext = posixpath.splitext(name)[1].lower()
@@ -353,12 +333,12 @@ def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: 
     elif name.startswith("res/") and ext == ".xml" and data[:2] == b"\x03\x00":
         yield from _xml_texts(name, data, table, anomalies)
     elif name.startswith("lib/"):
-        yield from _binary_texts(name, data, "native", how)
+        yield from surfaces.binary_texts(name, data, "native", how)
     else:
-        yield from _file_texts(name, data, how)
+        yield from surfaces.file_texts(name, data, how)
 
 
-def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], how: Reading) -> Iterator[Text]:
+def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], how: surfaces.Reading) -> Iterator[Text]:
     try:
         for index, value in dex.dex_strings(data, how.needles if how.fast else None):
             if value:
@@ -383,24 +363,3 @@ def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: lis
             elif attr.vtype == axml.TYPE_REFERENCE:
                 for value in table.values(attr.data):
                     yield Text(value.value, Location(name, kind, f"{pointer} -> {value.pointer}"))
-
-
-def _binary_texts(name: str, data: bytes, kind: str, how: Reading) -> Iterator[Text]:
-    for offset, value in binary.anchored_strings(data, how.needles):
-        yield Text(value, Location(name, kind, f"offset {offset}"))
-
-
-def _file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
-    """Assets and other files: text in any common encoding, or anchored strings of a binary blob."""
-    html = name.lower().endswith(tuple(textdecode.HTML_EXTENSIONS))
-    if how.fast and len(data) > LARGE_FILE and not html:
-        windows = textdecode.anchored_windows(data, how.needles.text)
-        if windows is not None:
-            for line, value in windows:
-                yield Text(value, Location(name, "asset", ""), line)
-            return
-    decoded = textdecode.file_text(name, data)
-    if decoded is None:
-        yield from _binary_texts(name, data, "asset", how)
-    else:
-        yield Text(decoded, Location(name, "asset", ""))

@@ -23,7 +23,7 @@ from scanner.model import (
     ParseOptions,
     Text,
 )
-from scanner.parsers import apk, zipread
+from scanner.parsers import apk, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
 
 
@@ -45,10 +45,10 @@ def sniff(probe: Probe) -> bool:
 
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read an APK set and the APKs in it, up to the nesting limit (inner APKs never fork a helper)."""
-    return read(source.path, options.limits, apk.reading(options))
+    return read(source.path, options.limits, surfaces.reading(options))
 
 
-def read(path: zipread.Source, limits: Limits, how: apk.Reading, depth: int = 0,
+def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, depth: int = 0,
          budget: zipread.Budget | None = None, label: str | None = None) -> Package:
     """An APK set on disk or in memory (a set nested in a set)."""
     budget = budget or zipread.Budget(progress.observer())
@@ -57,7 +57,7 @@ def read(path: zipread.Source, limits: Limits, how: apk.Reading, depth: int = 0,
     return _merge(shown, path, inner, anomalies)
 
 
-def _walk(path: zipread.Source, limits: Limits, how: apk.Reading, depth: int,
+def _walk(path: zipread.Source, limits: Limits, how: surfaces.Reading, depth: int,
           budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     """Every APK readable within the limits, nested sets flattened (``outer.apks!inner.apk``), and what
     was met on the way: a set nested past the limit is a limit anomaly, never an error of the whole."""
@@ -78,7 +78,7 @@ def _walk(path: zipread.Source, limits: Limits, how: apk.Reading, depth: int,
     return inner, anomalies
 
 
-def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, how: apk.Reading, depth: int,
+def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, how: surfaces.Reading, depth: int,
            budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     if depth > limits.depth:
         return [], [Anomaly(AnomalyKind.LIMIT, entry.name, f"package nested {depth} deep; the limit is {limits.depth}")]

@@ -1,0 +1,44 @@
+"""PRM003 permission-purpose-missing: a permission whose purpose the platform requires states none.
+
+HarmonyOS: a user_grant or manual_settings permission in ``requestPermissions`` without a ``reason``
+(the platform rejects such an app at listing; the reason is what the grant dialog shows). Which
+permissions these are is the harmony catalog, built from OpenHarmony's permission definitions. Declarations
+are united across the modules of an App Pack, as the platform unites them.
+
+Sources: HarmonyOS declare-permissions, "reason:
+该字段用于应用上架校验，申请user_grant/manual_settings权限时必填并需多语种适配"
+(https://developer.huawei.com/consumer/cn/doc/harmonyos-guides/declare-permissions); iOS "This key is required if
+your app uses APIs that access the device's camera"
+(https://developer.apple.com/documentation/bundleresources/information-property-list/nscamerausagedescription).
+
+PASS: ``{"name": "ohos.permission.CAMERA", "reason": "$string:camera_reason"}`` with camera_reason = "用于扫码".
+FAIL: ``{"name": "ohos.permission.CAMERA"}``; INTERNET (system_grant) without a reason is fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.facts.purposes import PURPOSE_FORMATS, mandatory
+from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+
+RULE = RuleMeta(
+    doc=__doc__ or "",
+    id=RuleId("PRM003"),
+    name="permission-purpose-missing",
+    severity=Severity.ERROR,
+    summary="A permission that must state its purpose (HarmonyOS reason, iOS usage description) states none",
+    fix="Give the permission a purpose: a reason $string resource that says what the access is for (用于…).",
+    formats=PURPOSE_FORMATS,
+)
+
+
+def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
+    """One finding per required permission without a purpose."""
+    if package.purposes is None:
+        return
+    stated = {p.permission for p in package.purposes if p.reference}
+    for permission in package.permissions:
+        if mandatory(permission) and permission not in stated:
+            yield Finding(RULE.id, f"{permission} is requested without a reason (its purpose is required)",
+                          Location("module.json", "manifest", f"requestPermissions[{permission}]"), (permission,))
