@@ -19,6 +19,7 @@ from scanner.rules import (
     filing_number_wrong_kind,
     location_precise_fuzzy_conflict,
     location_purpose_missing,
+    package_binary_encrypted,
     package_errors,
     package_limit_exceeded,
     package_structure_anomaly,
@@ -64,6 +65,7 @@ ALL_RULES: tuple[Rule, ...] = (
     location_precise_fuzzy_conflict,
     package_limit_exceeded,
     package_structure_anomaly,
+    package_binary_encrypted,
 )
 
 CATALOGUE: dict[str, RuleMeta] = {

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import LABELS, miit_numbers, show_own_number
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.model import AnomalyKind, Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -39,5 +39,7 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if miit_numbers(facts):
         return
     kind = facts.kind.value
-    yield Finding(RULE.id, f"no {LABELS[kind]} filing number was found in any text of the package",
-                  fix=show_own_number(kind))
+    unread = [a.member for a in package.anomalies if a.kind is AnomalyKind.ENCRYPTED]
+    where = (f"in the readable parts of the package ({', '.join(unread)} is encrypted and could not be read)"
+             if unread else "in any text of the package")
+    yield Finding(RULE.id, f"no {LABELS[kind]} filing number was found {where}", fix=show_own_number(kind))

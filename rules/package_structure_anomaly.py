@@ -33,7 +33,7 @@ MAX_FINDINGS = 50
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
     """One finding per structural anomaly or unreadable part (bounded)."""
-    odd = [a for a in package.anomalies if a.kind is not AnomalyKind.LIMIT]
+    odd = [a for a in package.anomalies if a.kind not in (AnomalyKind.LIMIT, AnomalyKind.ENCRYPTED)]
     for anomaly in odd[:MAX_FINDINGS]:
         where = Location(anomaly.member, "archive", "") if anomaly.member else None
         severity = Severity.NOTE if anomaly.kind is AnomalyKind.NOTE else None

@@ -12,7 +12,12 @@ your app uses APIs that access the device's camera"
 (https://developer.apple.com/documentation/bundleresources/information-property-list/nscamerausagedescription).
 
 PASS: ``{"name": "ohos.permission.CAMERA", "reason": "$string:camera_reason"}`` with camera_reason = "用于扫码".
-FAIL: ``{"name": "ohos.permission.CAMERA"}``; INTERNET (system_grant) without a reason is fine.
+iOS: a capability the binaries link (``LC_LOAD_DYLIB`` of CoreLocation, Contacts, Photos …) or call
+(``requestWhenInUseAuthorization`` …) with no ``NS…UsageDescription`` key in Info.plist (the ios catalog
+maps frameworks and symbols to keys; a framework is evidence for review, not proof).
+
+FAIL: ``{"name": "ohos.permission.CAMERA"}``; INTERNET (system_grant) without a reason is fine; an IPA
+linking CoreLocation without NSLocationWhenInUseUsageDescription.
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if package.purposes is None:
         return
     stated = {p.permission for p in package.purposes if p.reference}
+    if package.info.format == "ipa":
+        for key, evidence in package.uses:
+            if key not in stated:
+                yield Finding(RULE.id, f"{key} is missing from Info.plist, but {evidence}",
+                              Location("Info.plist", "manifest", key), (key, evidence),
+                              fix=f"Add {key} to Info.plist with what the access is used for (用于…), and its "
+                              "Chinese text in zh-Hans.lproj/InfoPlist.strings.")
+        return
     for permission in package.permissions:
         if mandatory(permission) and permission not in stated:
             yield Finding(RULE.id, f"{permission} is requested without a reason (its purpose is required)",

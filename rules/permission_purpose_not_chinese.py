@@ -33,7 +33,10 @@ RULE = RuleMeta(
 
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
-    """One finding per resolved, required purpose without a Chinese value."""
+    """One finding per resolved, required purpose without a Chinese value (for an iOS app: when it is
+    localized for China at all, i.e. ships a zh localization or is developed in Chinese)."""
+    if package.info.format == "ipa" and not any(locale.lower().startswith("zh") for locale in package.locales):
+        return
     for purpose in package.purposes or ():
         if not mandatory(purpose.permission) or not purpose.values or chinese_value(purpose) is not None:
             continue

@@ -63,6 +63,8 @@ class AnomalyKind(enum.StrEnum):
     STRUCTURE = "structure"
     UNREADABLE = "unreadable"
     NOTE = "note"
+    ENCRYPTED = "encrypted"
+    """A part the store encrypted (an App Store binary, cryptid 1): its text could not be read (PKG005)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,10 @@ class Package:
     purposes: tuple[Purpose, ...] | None = None
     """HarmonyOS and iOS: the purpose each requested permission states (None: a platform without
     purpose strings, such as Android, whose permission scope is judged from the declaration texts)."""
+    uses: tuple[tuple[str, str], ...] = ()
+    """iOS: (purpose key, evidence) for what the binaries link or call (``CoreLocation`` linked …)."""
+    locales: tuple[str, ...] = ()
+    """The localizations the package ships (``zh-Hans``, ``en`` …), where the format lists them."""
 
 
 @dataclass(frozen=True, slots=True)

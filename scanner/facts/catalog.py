@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
-CATALOGS = ("filing", "hosts", "context", "permissions", "miniprogram", "harmony")
+CATALOGS = ("filing", "hosts", "context", "permissions", "miniprogram", "harmony", "ios")
 
 
 class CatalogError(ValueError):

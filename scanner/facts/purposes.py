@@ -23,14 +23,22 @@ def _harmony() -> dict[str, dict[str, str]]:
     return table
 
 
+@functools.cache
+def _ios() -> dict[str, dict[str, object]]:
+    table: dict[str, dict[str, object]] = catalog.load("ios")["purposes"]
+    return table
+
+
 def mandatory(permission: str) -> bool:
-    """A permission whose purpose the platform requires (HarmonyOS user_grant or manual_settings)."""
-    return permission in _harmony()
+    """A permission whose purpose the platform requires: HarmonyOS user_grant or manual_settings, or an
+    iOS purpose key (required whenever the app uses what it covers)."""
+    return permission in _harmony() or permission in _ios()
 
 
 def group(permission: str) -> str:
     """What the permission gives access to (one purpose may serve one group); the name itself else."""
-    return _harmony().get(permission, {}).get("group", permission)
+    entry = _harmony().get(permission) or _ios().get(permission) or {}
+    return str(entry.get("group", permission))
 
 
 def chinese_value(purpose: Purpose) -> str | None:

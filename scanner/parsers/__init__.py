@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
-from scanner.parsers import apk, bundle, hap, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
+from scanner.parsers import apk, bundle, hap, ipa, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 
 __all__ = ["FORMATS", "Format", "PackageEncrypted", "PackageUnreadable", "Source", "detect", "file_sha256",
@@ -43,6 +43,7 @@ FORMATS: tuple[Format, ...] = (
     Format("apk-set", bundle.sniff, bundle.parse),
     Format("hap", hap.sniff, hap.parse),
     Format("app-pack", hap.sniff_pack, hap.parse_pack),
+    Format("ipa", ipa.sniff, ipa.parse),
     Format("rpk", rpk.sniff, rpk.parse),
 )
 """In order: the first row whose ``sniff`` accepts a path reads it."""

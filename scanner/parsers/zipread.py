@@ -77,7 +77,7 @@ def directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
     anomalies: list[Anomaly] = []
     try:
         with open_source(path) as handle, zipfile.ZipFile(handle) as archive:
-            entries = [Entry(i.filename, i.header_offset, i.compress_type, i.flag_bits, i.compress_size,
+            entries = [Entry(_name(i), i.header_offset, i.compress_type, i.flag_bits, i.compress_size,
                              i.file_size, i.CRC) for i in archive.infolist()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, struct.error,
             EOFError, KeyError, IndexError) as exc:
@@ -87,6 +87,18 @@ def directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
     anomalies.extend(_name_anomalies(entries))
     anomalies.extend(_end_record_anomalies(path))
     return entries, anomalies
+
+
+def _name(info: zipfile.ZipInfo) -> str:
+    """The entry name as the tool that wrote it meant it: without the UTF-8 flag (bit 11) zipfile reads
+    names as cp437, but tools write UTF-8 regardless (IPAs from Chinese tools: ``µÄîµÅí.app`` is
+    ``掌握.app``; Android reads every name as UTF-8), so a name that is valid UTF-8 is read as UTF-8."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def _lenient_directory(path: Source, cause: Exception) -> list[Entry]:

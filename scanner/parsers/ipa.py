@@ -1,0 +1,236 @@
+"""iOS packages (``.ipa``): ``Payload/<Name>.app/`` with its Info.plist, localized strings, binaries
+and hybrid web payloads.
+
+- Identity: ``Info.plist`` (binary or XML; the standard library's plistlib reads both):
+  CFBundleIdentifier, CFBundleShortVersionString, CFBundleVersion, CFBundleDisplayName / CFBundleName,
+  CFBundleExecutable, CFBundleDevelopmentRegion.
+- Texts: ``*.lproj/*.strings`` (a binary plist, UTF-16 with a BOM, or UTF-8 ``"key" = "value";``),
+  ``*.stringsdict``, the main executable and embedded frameworks (Mach-O, thin or FAT: strings around
+  the anchors, placed by segment and section; scanner.extract.macho), Cordova / Capacitor ``www/`` and
+  ``public/``, React Native ``main.jsbundle``, and other files as text.
+- Purposes: the ``NS…UsageDescription`` keys of Info.plist, localized by ``<lang>.lproj/InfoPlist.strings``;
+  what the binaries link (LC_LOAD_DYLIB) or name (class / selector strings) is matched against the ios
+  catalog, so that a capability used without its purpose key is reported.
+- An App Store binary encrypted with cryptid 1 cannot be read: that is reported (PKG005), never a pass.
+Sources: Apple's Bundle Resources and Information Property List references
+(https://developer.apple.com/documentation/bundleresources), <mach-o/loader.h>.
+"""
+
+from __future__ import annotations
+
+import codecs
+import plistlib
+import posixpath
+import re
+from typing import Any
+
+from scanner.extract import macho
+from scanner.facts import catalog
+from scanner.model import (
+    Anomaly,
+    AnomalyKind,
+    Location,
+    Package,
+    PackageInfo,
+    PackageKind,
+    ParseOptions,
+    Purpose,
+    Text,
+)
+from scanner.parsers import surfaces, zipread
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
+
+MAX_PLIST = 8 * 1024 * 1024
+_APP = re.compile(r"^Payload/([^/]+\.app)/")
+_STRINGS_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*=\s*"((?:[^"\\]|\\.)*)"\s*;', re.S)
+_SKIPPED = frozenset({".png", ".jpg", ".jpeg", ".gif", ".car", ".nib", ".storyboardc", ".mobileprovision", ".ttf",
+                      ".otf", ".mp3", ".mp4", ".caf", ".wav", ".m4a", ".sqlite", ".db"})
+
+
+def sniff(probe: Probe) -> bool:
+    """A zip whose entries live under ``Payload/`` (an empty ``Payload/`` too: it is then unreadable)."""
+    names = probe.zip_names or frozenset()
+    return bool(names) and all(n.startswith(("Payload/", "SwiftSupport/", "Symbols/", "iTunesMetadata.plist",
+                                              "iTunesArtwork", "META-INF/")) for n in names) \
+        and any(n.startswith("Payload/") for n in names)
+
+
+def parse(source: Source, options: ParseOptions) -> Package:
+    """Read an IPA."""
+    path = source.path
+    how = surfaces.reading(options)
+    try:
+        entries, anomalies = zipread.directory(path)
+    except zipread.ArchiveUnreadable as exc:
+        raise PackageUnreadable(str(exc)) from exc
+    app = next((m.group(0) for e in entries if (m := _APP.match(e.name))), None)
+    if app is None:
+        raise PackageUnreadable("IPA without an app bundle: Payload/ holds no <Name>.app folder")
+    files = [e for e in entries if e.name.startswith(app) and not e.name.endswith("/")][: options.limits.members]
+    reader = zipread.Reader(path, options.limits)
+    try:
+        info = _plist(reader, files, app + "Info.plist", anomalies)
+        if not info:
+            raise PackageUnreadable(f"{app}Info.plist is missing or not a property list")
+        executable = app + str(info.get("CFBundleExecutable") or "")
+        texts: list[Text] = []
+        localized: dict[str, dict[str, str]] = {}
+        linked: list[tuple[str, str]] = []
+        for entry in files:
+            if not _scanned(entry.name, app):
+                continue
+            member = reader.read(entry)
+            anomalies.extend(member.anomalies)
+            if not member.data:
+                continue
+            texts.extend(_member_texts(entry.name, member.data, how, localized, linked, anomalies,
+                                       entry.name == executable))
+    finally:
+        reader.close()
+    purposes = _purposes(info, localized, app)
+    uses = _uses(linked)
+    locales = tuple(sorted({lang for lang in localized} | {str(info.get("CFBundleDevelopmentRegion") or "")} - {""}))
+    identity = PackageInfo(
+        path=path, format="ipa", sha256=file_sha256(path), app_id=_str(info.get("CFBundleIdentifier")),
+        app_name=_str(info.get("CFBundleDisplayName")) or _str(info.get("CFBundleName")),
+        version=_str(info.get("CFBundleShortVersionString")), version_code=_str(info.get("CFBundleVersion")),
+        target_sdk=_str(info.get("MinimumOSVersion")))
+    permissions = tuple(dict.fromkeys([p.permission for p in purposes] + [key for key, _ in uses]))
+    ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
+    return Package(identity, PackageKind.APP, permissions, tuple(texts), ordered, purposes=purposes, uses=uses,
+                   locales=locales)
+
+
+def _str(value: object) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
+
+
+def _plist(reader: zipread.Reader, entries: list[zipread.Entry], name: str, anomalies: list[Anomaly]) -> dict[str, Any]:
+    entry = next((e for e in entries if e.name == name), None)
+    if entry is None or entry.size > MAX_PLIST:
+        return {}
+    member = reader.read(entry)
+    anomalies.extend(member.anomalies)
+    return load_plist(member.data or b"")
+
+
+def load_plist(data: bytes) -> dict[str, Any]:
+    """A property list (binary or XML) as a dict; {} when it is not one. XML entities are not expanded
+    by plistlib's parser beyond the predefined ones."""
+    try:
+        value = plistlib.loads(data)
+    except (plistlib.InvalidFileException, ValueError, TypeError, OverflowError, IndexError, KeyError,
+            UnicodeDecodeError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def strings_file(data: bytes) -> dict[str, str]:
+    """A compiled ``.strings`` file: binary plist, UTF-16 with a BOM, or UTF-8 text of ``"k" = "v";``."""
+    if data.startswith(b"bplist00") or data.lstrip().startswith(b"<?xml"):
+        return {str(k): str(v) for k, v in load_plist(data).items() if isinstance(v, str)}
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16", "replace")
+    else:
+        text = data.decode("utf-8-sig", "replace")
+    return {_unescape(k): _unescape(v) for k, v in _STRINGS_PAIR.findall(text)}
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r'\\(["\\n t])', lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), value)
+
+
+def _scanned(name: str, app: str) -> bool:
+    rel = name[len(app):]
+    if rel in ("Info.plist", "PkgInfo", "embedded.mobileprovision") or rel.startswith("_CodeSignature/"):
+        return False
+    return posixpath.splitext(name)[1].lower() not in _SKIPPED
+
+
+def _lang(name: str) -> str | None:
+    folder = posixpath.basename(posixpath.dirname(name))
+    return folder[: -len(".lproj")] if folder.endswith(".lproj") else None
+
+
+def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict[str, dict[str, str]],
+                  linked: list[tuple[str, str]], anomalies: list[Anomaly], main: bool) -> list[Text]:
+    lang = _lang(name)
+    if name.endswith(".strings") and lang is not None:
+        pairs = strings_file(data)
+        if posixpath.basename(name) == "InfoPlist.strings":
+            localized[lang] = pairs
+        return [Text(v, Location(name, "resource", f"{k} [{lang}]")) for k, v in pairs.items()
+                if not how.fast or _matters(how, v, k)]
+    if name.endswith(".stringsdict"):
+        return [Text(v, Location(name, "resource", f"{k} [{lang or 'base'}]"))
+                for k, v in _flatten(load_plist(data)) if not how.fast or _matters(how, v, k)]
+    if macho.is_macho(data[:8]):
+        return _binary_texts(name, data, how, linked, anomalies, main)
+    return list(surfaces.file_texts(name, data, how))
+
+
+def _matters(how: surfaces.Reading, value: str, key: str) -> bool:
+    from scanner.extract import anchors
+
+    return anchors.text_matters(how.needles, value, key)
+
+
+def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _flatten(v, f"{prefix}{k}.")]
+    return [(prefix.rstrip("."), value)] if isinstance(value, str) else []
+
+
+def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tuple[str, str]],
+                  anomalies: list[Anomaly], main: bool) -> list[Text]:
+    """A Mach-O: strings around the anchors of its first slice (the slices of a FAT binary hold the same
+    strings), placed by section; what every slice links and names; its encryption."""
+    parts = macho.slices(data)
+    if not parts:
+        return list(surfaces.binary_texts(name, data, "native", how))
+    first = parts[0]
+    if first.encrypted is not None:
+        start, size = first.encrypted
+        anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"App Store encryption (cryptid 1) covers {size} bytes "
+                                 f"from offset {start}: the strings there could not be read"))
+    body = data[first.offset : first.offset + first.size]
+    texts = [Text(t.value, Location(name, "native", first.place(first.offset + int(t.location.pointer.split()[-1]))))
+             for t in surfaces.binary_texts(name, body, "native", how)]
+    for part in parts:
+        linked.extend((name, lib) for lib in part.dylibs)
+    linked.extend((name, symbol) for symbol in _symbols_in(data))
+    return texts
+
+
+def _symbols_in(data: bytes) -> list[str]:
+    """The class and selector names of the ios catalog that the binary holds (ASCII, as written)."""
+    return [s for s in _catalog_symbols() if s.encode("ascii") in data]
+
+
+def _catalog_symbols() -> tuple[str, ...]:
+    purposes = catalog.load("ios")["purposes"]
+    return tuple(dict.fromkeys(s for entry in purposes.values() for s in entry["symbols"]))
+
+
+def _uses(linked: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """(purpose key, evidence) for each catalog framework linked or symbol named."""
+    found: dict[str, str] = {}
+    for key, entry in catalog.load("ios")["purposes"].items():
+        for member, what in linked:
+            framework = next((f for f in entry["frameworks"] if f"/{f}.framework/" in what), None)
+            if framework or what in entry["symbols"]:
+                how = f"links {framework}" if framework else f"uses {what}"
+                found.setdefault(key, f"{posixpath.basename(member)} {how}")
+    return tuple(found.items())
+
+
+def _purposes(info: dict[str, Any], localized: dict[str, dict[str, str]], app: str) -> tuple[Purpose, ...]:
+    """Each NS…UsageDescription key of Info.plist with its value and every localized value."""
+    found = []
+    for key, value in info.items():
+        if not (isinstance(key, str) and key.startswith("NS") and key.endswith("UsageDescription")):
+            continue
+        values = [("Info.plist", value if isinstance(value, str) else "")]
+        values += [(lang, pairs[key]) for lang, pairs in sorted(localized.items()) if key in pairs]
+        found.append(Purpose(key, key, tuple(values), Location(app + "Info.plist", "manifest", key)))
+    return tuple(found)
