@@ -39,7 +39,10 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         if not purpose.reference or not purpose.resolved:  # PRM003 / PRM004
             continue
         text = shown_value(purpose)
-        problem = not_a_purpose(text, purpose.permission, names)
+        # Any value that is the app's name gives it away (the Chinese value may be the label's too).
+        problem = not_a_purpose(text, purpose.permission, names) or next(
+            (p for _, value in purpose.values if (p := not_a_purpose(value, purpose.permission, names))
+             and "app's name" in p), None)
         if problem:
             yield Finding(RULE.id, f"the purpose of {purpose.permission} does not say what it is for: {problem}",
                           purpose.location, (purpose.permission, text[:200]))

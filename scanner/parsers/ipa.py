@@ -193,13 +193,23 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
         start, size = first.encrypted
         anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"App Store encryption (cryptid 1) covers {size} bytes "
                                  f"from offset {start}: the strings there could not be read"))
-    body = data[first.offset : first.offset + first.size]
-    texts = [Text(t.value, Location(name, "native", first.place(first.offset + int(t.location.pointer.split()[-1]))))
-             for t in surfaces.binary_texts(name, body, "native", how)]
+    texts = []
+    for start, end in _readable(first):  # the encrypted range holds ciphertext, not strings
+        texts += [Text(t.value, Location(name, "native", first.place(start + int(t.location.pointer.split()[-1]))))
+                  for t in surfaces.binary_texts(name, data[start:end], "native", how)]
     for part in parts:
         linked.extend((name, lib) for lib in part.dylibs)
     linked.extend((name, symbol) for symbol in _symbols_in(data))
     return texts
+
+
+def _readable(part: macho.Slice) -> list[tuple[int, int]]:
+    """The file ranges of a slice outside its encrypted range."""
+    end = part.offset + part.size
+    if part.encrypted is None:
+        return [(part.offset, end)]
+    start, size = part.encrypted
+    return [(a, b) for a, b in ((part.offset, min(start, end)), (min(start + size, end), end)) if b > a]
 
 
 def _symbols_in(data: bytes) -> list[str]:
