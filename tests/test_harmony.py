@@ -190,7 +190,8 @@ def test_every_real_hap_and_app_pack_scans():
         result = scan(path)
         assert result.info.format == ("app-pack" if path.suffix == ".app" else "hap")
         assert result.info.app_id and result.info.version == "1.0.0"
-    tinse_path = HAPS / "Tinse__Charger_Monitor_For_HarmonyOS__entry_build_default_outputs_default_entry-default-signed.hap"
+    tinse_path = HAPS / ("Tinse__Charger_Monitor_For_HarmonyOS__entry_build_default_outputs_default_"
+                         "entry-default-signed.hap")
     (location,) = [p for p in parse(str(tinse_path)).purposes if p.permission == "ohos.permission.LOCATION"]
     assert location.reference == "$string:location_permission_reason" and location.scene == "always"
     assert location.values == (("base", "需要获取您的位置信息来查找附近的充电站点"),)
