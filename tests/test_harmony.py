@@ -1,5 +1,5 @@
 """HarmonyOS: resources.index v1 and v2, module and App Pack packages written by the project's own
-writer (fixtures/harmony/writer.py), the purpose rules, and the real HAPs of the shared corpus."""
+writer (fixtures/harmony/hap_writer.py), the purpose rules, and the real HAPs of the shared corpus."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from scanner.parsers import detect, parse
 from conftest import CORPUS, FIXTURES
 
 sys.path.insert(0, str(FIXTURES / "harmony"))
-from writer import (
+from hap_writer import (
     STRING,
     STRING_ARRAY,
     module_json,
