@@ -23,7 +23,8 @@ import json, resource, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import mutate
-outcome = mutate.run(int(sys.argv[2]), int(sys.argv[3]), Path(tempfile.mkdtemp()), float(sys.argv[4]))
+outcome = mutate.run(int(sys.argv[2]), int(sys.argv[3]), Path(tempfile.mkdtemp()), float(sys.argv[4]),
+                     tuple(s for s in sys.argv[5].split(",") if s))
 print(json.dumps({"tried": outcome.tried, "scanned": outcome.scanned, "refused": outcome.refused,
                   "crashes": outcome.crashes, "hangs": outcome.hangs, "slowest_s": outcome.slowest,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -35,17 +36,20 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=10.0)
+    parser.add_argument("--formats", default="", help="seed suffixes, comma-separated (.hap,.app): one format's run")
     args = parser.parse_args()
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "fixtures" / "hostile"), str(args.count),
-                           str(args.seed), str(args.time_limit)], capture_output=True, text=True, cwd=ROOT,
-                          check=False)
+                           str(args.seed), str(args.time_limit), args.formats], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
     if proc.returncode != 0:
         print(proc.stderr)
         return 1
     result = json.loads(proc.stdout)
-    result.update(seed=args.seed, wall_s=round(time.monotonic() - start, 1), date=datetime.date.today().isoformat())
-    out = HERE / "results" / f"fuzz-{result['date']}-seed{args.seed}.json"
+    result.update(seed=args.seed, wall_s=round(time.monotonic() - start, 1), date=datetime.date.today().isoformat(),
+                  formats=args.formats or "all")
+    tag = args.formats.replace(".", "").replace(",", "-") or "all"
+    out = HERE / "results" / f"fuzz-{result['date']}-seed{args.seed}-{tag}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"fuzz: {result['tried']} inputs (seed {args.seed}): {result['scanned']} scanned, {result['refused']} "

@@ -43,7 +43,7 @@ from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
 MAX_PLIST = 8 * 1024 * 1024
 _APP = re.compile(r"^Payload/([^/]+\.app)/")
 _STRINGS_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*=\s*"((?:[^"\\]|\\.)*)"\s*;', re.S)
-_SKIPPED = frozenset({".png", ".jpg", ".jpeg", ".gif", ".car", ".nib", ".storyboardc", ".mobileprovision", ".ttf",
+_SKIPPED = frozenset({".png", ".jpg", ".jpeg", ".gif", ".car", ".mobileprovision", ".ttf",
                       ".otf", ".mp3", ".mp4", ".caf", ".wav", ".m4a", ".sqlite", ".db"})
 
 
@@ -183,21 +183,20 @@ def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
 
 def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tuple[str, str]],
                   anomalies: list[Anomaly], main: bool) -> list[Text]:
-    """A Mach-O: strings around the anchors of its first slice (the slices of a FAT binary hold the same
-    strings), placed by section; what every slice links and names; its encryption."""
+    """A Mach-O: strings around the anchors of every slice (a FAT binary's slices are separate builds),
+    placed by section; what every slice links and names; its encryption."""
     parts = macho.slices(data)
     if not parts:
         return list(surfaces.binary_texts(name, data, "native", how))
-    first = parts[0]
-    if first.encrypted is not None:
-        start, size = first.encrypted
-        anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"App Store encryption (cryptid 1) covers {size} bytes "
-                                 f"from offset {start}: the strings there could not be read"))
     texts = []
-    for start, end in _readable(first):  # the encrypted range holds ciphertext, not strings
-        texts += [Text(t.value, Location(name, "native", first.place(start + int(t.location.pointer.split()[-1]))))
-                  for t in surfaces.binary_texts(name, data[start:end], "native", how)]
     for part in parts:
+        if part.encrypted is not None:
+            start, size = part.encrypted
+            anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"App Store encryption (cryptid 1) covers {size} "
+                                     f"bytes from offset {start}: the strings there could not be read"))
+        for start, end in _readable(part):  # the encrypted range holds ciphertext, not strings
+            texts += [Text(t.value, Location(name, "native", part.place(start + int(t.location.pointer.split()[-1]))))
+                      for t in surfaces.binary_texts(name, data[start:end], "native", how)]
         linked.extend((name, lib) for lib in part.dylibs)
     linked.extend((name, symbol) for symbol in _symbols_in(data))
     return texts
