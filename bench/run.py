@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The benchmark: beian-scan against the floor and androguard, side by side, interleaved, in one run.
 
-For each shape (default: today resources manydex assets; bench/make_apk.py) and each scale (default
-1 2 4) it builds the APK once (real Android tools) and then, after one warm-up round, runs each
+For each shape (default: today resources manydex assets, bench/make_apk.py with the real Android tools;
+hap ipa, bench/make_platform.py with the project's own writers: about 100 MB at scale 1) and each scale
+(default 1 2 4) it builds the package once and then, after one warm-up round, runs each
 contestant N times interleaved (round-robin):
 
   floor               a Python process that opens the zip and inflates every member once
@@ -17,7 +18,7 @@ floor, the ratio to beian-scan and the peak RSS of each child, plus the machine 
 targets: beian-scan within 3x the floor in wall and in CPU time, androguard's full analysis at least
 30x beian-scan, beian-scan's peak RSS within 1.5 x the largest member + 150 MB.
 
-Usage: python3 bench/run.py [--shapes today resources manydex assets] [--scales 1 2 4] [--runs 5]
+Usage: python3 bench/run.py [--shapes today resources manydex assets hap ipa] [--scales 1 2 4] [--runs 5]
 [--slow-runs N]
 --slow-runs limits the androguard contestants, which take minutes per run at scale 4 (AnalyzeAPK of
 16 DEX files); with fewer slow runs than --runs they also skip the warm-up. The default is the full
@@ -100,18 +101,19 @@ def child(cmd: list[str]) -> tuple[float, float, int, str]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.decode("utf-8", "replace")
 
 
-def contestants(apk: Path) -> dict[str, list[str]]:
+def contestants(apk: Path, android: bool = True) -> dict[str, list[str]]:
     # The entry point of the environment that runs the bench, never whatever PATH holds.
     scanner = str(Path(sysconfig.get_path("scripts")) / "beian-scan")
     if not Path(scanner).exists():
         sys.exit("beian-scan is not installed in this environment (pip install .)")
     py = sys.executable
-    return {
+    found = {
         "floor": [py, "-c", FLOOR, str(apk)],
         "beian-scan": [scanner, "scan", str(apk), "--format", "json"],
         "androguard-strings": [py, "-c", ANDROGUARD_STRINGS, str(apk)],
         "androguard-full": [py, "-c", ANDROGUARD_FULL, str(apk)],
     }
+    return found if android else {k: v for k, v in found.items() if not k.startswith("androguard")}
 
 
 def check_scan(output: str) -> None:
@@ -128,7 +130,7 @@ def largest_member(apk: Path) -> int:
 
 
 def measure(apk: Path, runs: int, slow_runs: int) -> dict[str, dict[str, float]]:
-    cmds = contestants(apk)
+    cmds = contestants(apk, android=apk.suffix == ".apk")
     for name, cmd in cmds.items():  # warm-up: page cache, bytecode caches (the slow ones: with --slow-warmup)
         if slow_runs >= runs or not name.startswith("androguard"):
             child(cmd)
@@ -218,7 +220,7 @@ def targets(row: dict) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", default=["today", "resources", "manydex", "assets"])
+    parser.add_argument("--shapes", nargs="+", default=["today", "resources", "manydex", "assets", "hap", "ipa"])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--slow-runs", type=int, default=None)
@@ -227,9 +229,11 @@ def main() -> int:
     rows = []
     for shape in args.shapes:
         for scale in args.scales:
-            apk = WORK / (f"big{scale}.apk" if shape == "today" else f"{shape}-{scale}.apk")
+            platform = shape in ("hap", "ipa")
+            apk = WORK / (f"big{scale}.apk" if shape == "today" else f"{shape}-{scale}.{shape if platform else 'apk'}")
             if not apk.exists():
-                subprocess.run([sys.executable, str(HERE / "make_apk.py"), shape, str(scale), str(apk)], check=True)
+                maker = "make_platform.py" if platform else "make_apk.py"
+                subprocess.run([sys.executable, str(HERE / maker), shape, str(scale), str(apk)], check=True)
             results = measure(apk, args.runs, args.slow_runs or args.runs)
             row = {"shape": shape, "scale": scale, "apk_mb": apk.stat().st_size / 2**20,
                    "largest_member_mb": largest_member(apk) / 2**20, "results": results}
