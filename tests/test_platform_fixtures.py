@@ -41,3 +41,30 @@ def test_fixtures_are_what_build_writes(tmp_path, monkeypatch):
         finally:
             sys.path.remove(str(FIXTURES / folder))
             sys.modules.pop("build", None)
+
+
+def test_outputs_carry_the_platforms_locations():
+    """SARIF (schema-valid), JUnit and annotations point into HarmonyOS and iOS packages."""
+    import jsonschema
+
+    from scanner.formatters import FORMATS, options_for
+    from scanner.model import Report
+    from scanner.rules import CATALOGUE
+
+    from conftest import SHARED
+
+    results = tuple(engine.scan_path(str(FIXTURES / folder / "out" / name), Options())
+                    for folder, name in (("harmony", "purposes.hap"), ("ios", "encrypted.ipa")))
+    report = Report("test", results, tuple(CATALOGUE.values()))
+    sarif = json.loads(FORMATS["sarif"].render(report, options_for(FORMATS["sarif"], {"base_dir": str(FIXTURES)})))
+    schema = SHARED / "schemas" / "sarif-schema-2.1.0.json"
+    if schema.exists():
+        jsonschema.validate(sarif, json.loads(schema.read_text(encoding="utf-8")))
+    names = {loc["logicalLocations"][0]["fullyQualifiedName"] for r in sarif["runs"][0]["results"]
+             for loc in r["locations"] if "logicalLocations" in loc}
+    assert "module.json::requestPermissions[ohos.permission.READ_CALENDAR]" in names
+    assert "Payload/Demo.app/Demo" in {n.split("::")[0] for n in names}
+    junit = FORMATS["junit"].render(report, options_for(FORMATS["junit"], {}))
+    assert "PRM004" in junit and "PKG005" in junit
+    github = FORMATS["github"].render(report, options_for(FORMATS["github"], {"base_dir": str(FIXTURES)}))
+    assert "title=PRM003" in github and "title=PKG005" in github
