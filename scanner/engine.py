@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from scanner import __version__, progress
 from scanner.concurrency import Mode, options_for
@@ -31,7 +29,15 @@ from scanner.parsers import FORMATS, Format, PackageEncrypted, PackageUnreadable
 from scanner.rules import ALL_RULES, CATALOGUE
 from scanner.suppress import Suppression, identities
 
-LOG = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import datetime
+
+
+def _today() -> datetime.date:
+    import datetime  # suppressions only: datetime stays off the start-up path of a plain scan
+
+    return datetime.date.today()
+
 DEFAULT_POLICY = Policy()
 MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
 # Positions that change with every build (line, offset, DEX string index) stay out of fingerprints,
@@ -57,7 +63,9 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
     except (MemoryError, RecursionError) as exc:
         return _error_result(path, "PKG001", f"package too large or too deeply nested ({type(exc).__name__})")
     except Exception as exc:  # a parser bug must not cost the batch: report it as unreadable
-        LOG.debug("parser failed on %s", path, exc_info=True)
+        import logging  # only on this path: importing logging costs every run start-up time
+
+        logging.getLogger(__name__).debug("parser failed on %s", path, exc_info=True)
         return _error_result(path, "PKG001", f"could not be parsed ({type(exc).__name__}: {exc})")
     return evaluate(package, options, policy)
 
@@ -76,7 +84,7 @@ class Acceptance:
 
     suppressions: tuple[Suppression, ...] = ()
     baseline: frozenset[str] = frozenset()
-    today: datetime.date = field(default_factory=datetime.date.today)
+    today: datetime.date = field(default_factory=_today)
 
 
 def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:

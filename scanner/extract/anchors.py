@@ -125,4 +125,24 @@ def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int |
 
 @functools.lru_cache(maxsize=32)
 def _alternation(needles: tuple[bytes, ...]) -> re.Pattern[bytes]:
-    return re.compile(b"|".join(re.escape(n) for n in sorted(set(needles), key=len, reverse=True)))
+    """The needles as one pattern factored into a trie (``b(?:eian|2-)|i(?:cp)…``): at each position the
+    engine tests one first byte and follows one branch, instead of trying every needle."""
+    trie: dict[int | None, dict] = {}
+    for needle in set(needles):
+        node = trie
+        for byte in needle:
+            node = node.setdefault(byte, {})
+        node[None] = {}
+    return re.compile(_trie_pattern(trie))
+
+
+def _trie_pattern(node: dict[int | None, dict]) -> bytes:
+    ends = None in node
+    branches = [re.escape(bytes([byte])) + _trie_pattern(child) for byte, child in sorted(
+        ((k, v) for k, v in node.items() if k is not None), key=lambda kv: kv[0])]
+    if not branches:
+        return b""
+    # A needle that ends here and one that goes on: the shortest is enough (a hit is a position).
+    if ends:
+        return b""
+    return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"

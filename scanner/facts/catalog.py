@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+import os
 from typing import Any
 
 CATALOGS = ("filing", "hosts", "context", "permissions", "miniprogram", "harmony", "ios")
@@ -20,7 +20,10 @@ class CatalogError(ValueError):
 
 
 def _read(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files("scanner.facts").joinpath(path).read_text("utf-8"))
+    # The catalogs are files beside this module (package data); read directly, without importlib.resources
+    # and pathlib, which every scan would pay for at start-up.
+    with open(os.path.join(os.path.dirname(__file__), path), encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
     return data
 
 

@@ -19,12 +19,10 @@ Sources: Apple's Bundle Resources and Information Property List references
 from __future__ import annotations
 
 import codecs
-import plistlib
 import posixpath
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scanner.extract import macho
 from scanner.facts import catalog
 from scanner.model import (
     Anomaly,
@@ -39,6 +37,9 @@ from scanner.model import (
 )
 from scanner.parsers import surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
+
+if TYPE_CHECKING:
+    from scanner.extract import macho
 
 MAX_PLIST = 8 * 1024 * 1024
 _APP = re.compile(r"^Payload/([^/]+\.app)/")
@@ -117,6 +118,8 @@ def _plist(reader: zipread.Reader, entries: list[zipread.Entry], name: str, anom
 def load_plist(data: bytes) -> dict[str, Any]:
     """A property list (binary or XML) as a dict; {} when it is not one. XML entities are not expanded
     by plistlib's parser beyond the predefined ones."""
+    import plistlib  # only for IPAs: plistlib brings expat and datetime to every scan's start-up
+
     try:
         value = plistlib.loads(data)
     except (plistlib.InvalidFileException, ValueError, TypeError, OverflowError, IndexError, KeyError,
@@ -164,6 +167,8 @@ def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict
     if name.endswith(".stringsdict"):
         return [Text(v, Location(name, "resource", f"{k} [{lang or 'base'}]"))
                 for k, v in _flatten(load_plist(data)) if not how.fast or _matters(how, v, k)]
+    from scanner.extract import macho
+
     if macho.is_macho(data[:8]):
         return _binary_texts(name, data, how, linked, anomalies, main)
     return list(surfaces.file_texts(name, data, how))
@@ -185,6 +190,8 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
                   anomalies: list[Anomaly], main: bool) -> list[Text]:
     """A Mach-O: strings around the anchors of every slice (a FAT binary's slices are separate builds),
     placed by section; what every slice links and names; its encryption."""
+    from scanner.extract import macho
+
     parts = macho.slices(data)
     if not parts:
         return list(surfaces.binary_texts(name, data, "native", how))
