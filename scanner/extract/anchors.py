@@ -106,19 +106,21 @@ def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int |
     ascii_only = data.isascii() if start == 0 and end == len(data) else False
     found: list[int] = []
     escaped = tuple(n for n in needles if n.startswith(b"\\u"))
+    plain = tuple(n for n in needles if not (ascii_only and not n.isascii()) and n not in escaped)
+    if len(plain) > FIND_PASSES:
+        # One pass for every needle, the escaped ones included (they share the trie's "\u" branch).
+        found.extend(m.start() for m in _alternation(plain + escaped).finditer(data, start, end))
+        found.sort()
+        return found
     if escaped:
         # All escaped needles share the prefix "\u": one regex pass (its literal prefix is found at memory
         # speed, the rest checked in C) instead of one find pass per needle.
         found.extend(m.start() for m in _escaped_pattern(escaped).finditer(data, start, end))
-    plain = tuple(n for n in needles if not (ascii_only and not n.isascii()) and n not in escaped)
-    if len(plain) > FIND_PASSES:
-        found.extend(m.start() for m in _alternation(plain).finditer(data, start, end))
-    else:
-        for needle in plain:
-            pos = data.find(needle, start, end)
-            while pos >= 0:
-                found.append(pos)
-                pos = data.find(needle, pos + 1, end)
+    for needle in plain:
+        pos = data.find(needle, start, end)
+        while pos >= 0:
+            found.append(pos)
+            pos = data.find(needle, pos + 1, end)
     found.sort()
     return found
 
