@@ -8,6 +8,8 @@ Sparse and 16-bit-offset types and compact entries (aapt2 --enable-compact-entri
 
 from __future__ import annotations
 
+import bisect
+import re
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -227,11 +229,39 @@ def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys:
     keys are compared as sets, never entry by entry in Python; any other chunk is walked."""
     dense = _dense_strings(data, chunk)
     if dense is None:
-        return list(_entry_offsets(data, chunk.entries_at, chunk.count, chunk.flags, chunk.end))
+        found = _searched_entries(data, chunk, hits) if not keys and len(hits) <= MAX_SEARCHED else None
+        return found if found is not None else list(_entry_offsets(data, chunk.entries_at, chunk.count, chunk.flags,
+                                                                   chunk.end))
     values, key_ids = dense
     records = [j for h in hits.intersection(values) for j in _positions(values, h)]
     records += [j for k in keys.intersection(key_ids) for j in _positions(key_ids, k)]
     return [(_index_of(data, chunk, j), 16 * j) for j in sorted(set(records))]
+
+
+MAX_SEARCHED = 256
+"""Up to this many selected strings, a chunk of bags is searched for them, not walked entry by entry."""
+
+
+def _searched_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int]) -> list[tuple[int, int]] | None:
+    """(index, offset) of the entries of a chunk whose string values (plain, bag item or compact) may be
+    one of ``hits``: one regex pass over the chunk for the values' bytes (``Res_value`` {size 8, res0 0,
+    TYPE_STRING, data} or a compact entry's {flags 0x0308, data}), each hit mapped to the entry holding
+    it. None when the chunk's offsets are not plain 32-bit ones (sparse / 16-bit: walked instead)."""
+    if chunk.flags:
+        return None
+    if not hits:
+        return []
+    count = min(chunk.count, max(0, (chunk.end - chunk.entries_at) // 4))
+    offsets = struct.unpack_from(f"<{count}I", data, chunk.entries_at) if count else ()
+    starts = sorted(set(offsets) - {NO_ENTRY})
+    values = b"|".join(re.escape(struct.pack("<I", h)) for h in sorted(hits))
+    pattern = re.compile(rb"(?:\x08\x00\x00\x03|\x08\x03)(?:" + values + rb")")
+    found: set[int] = set()
+    for match in pattern.finditer(data, chunk.entries_start, chunk.end):
+        k = bisect.bisect_right(starts, match.start() - chunk.entries_start) - 1
+        if k >= 0:
+            found.add(starts[k])
+    return sorted((offsets.index(off), off) for off in found)
 
 
 def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[list[int], list[int]] | None:
@@ -258,7 +288,7 @@ def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[list[int], list[int]]
 
 def _in_index_order(offsets: tuple[int, ...]) -> bool:
     """Present entries' offsets increase with their index (so record j is the j-th present entry)."""
-    present = [o for o in offsets if o != NO_ENTRY] if NO_ENTRY in offsets else list(offsets)
+    present = list(filter(NO_ENTRY.__ne__, offsets)) if NO_ENTRY in offsets else list(offsets)
     return present == sorted(present)
 
 

@@ -119,13 +119,14 @@ class LazyPool:
 
         encoding = "utf-8" if self._utf8 else "utf-16-le"
         needles = tuple({form.encode(encoding).lower() for w in words for form in (w, w.lower(), w.upper())})
-        low = min(self._offsets)
+        starts = sorted(self._offsets)  # linear for the usual pool, whose strings lie in index order
+        low = starts[0]
         section = self._data[self._base + low : self._end].lower()
-        order = sorted(range(len(self._offsets)), key=self._offsets.__getitem__)
-        starts = [self._offsets[i] - low for i in order]
+        in_order = starts == list(self._offsets)
+        order = range(len(starts)) if in_order else sorted(range(len(starts)), key=self._offsets.__getitem__)
         hits: set[int] = set()
         for pos in find_all(section, needles):
-            k = bisect.bisect_right(starts, pos) - 1
+            k = bisect.bisect_right(starts, pos + low) - 1
             if k >= 0:
                 hits.add(order[k])
         return frozenset(hits)
