@@ -41,7 +41,7 @@ class Needles:
     words_pattern: re.Pattern[str]
     """The words as one alternation: one C pass over a short string instead of a Python loop per word."""
     marker_words: tuple[str, ...]
-    """ASCII declaration markers, matched against resource names too."""
+    """Declaration markers, matched against resource names and member paths too (``privacy.html``)."""
 
 
 def escaped(text: str) -> list[str]:
@@ -73,7 +73,7 @@ def compile_needles(anchors: Anchors) -> Needles:
         dex_pattern=re.compile(b"|".join(re.escape(n) for n in dex)),
         words=words,
         words_pattern=re.compile("|".join(re.escape(w) for w in words)),
-        marker_words=tuple(m for m in anchors.markers if m.isascii()),
+        marker_words=tuple(m.lower() for m in anchors.markers),
     )
 
 

@@ -48,5 +48,7 @@ def file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
     decoded = textdecode.file_text(name, data)
     if decoded is None:
         yield from binary_texts(name, data, "asset", how)
-    else:
+    elif not how.fast or anchors.text_matters(how.needles, decoded, name):
+        # A text with no anchor, no declaration marker, in no place named for privacy can matter to no
+        # rule: the fast path does not keep it (an H5 shell has tens of thousands of such files).
         yield Text(decoded, Location(name, "asset", ""))
