@@ -176,4 +176,7 @@ if __name__ == "__main__":
         args = ["today", *args]
     if len(args) != 3 or args[0] not in SHAPES:
         sys.exit(__doc__)
+    if args[0] == "assets" and 20000 * int(args[1]) > 65000:
+        # An APK is a zip without zip64 (aapt writes none, Android reads none): at most 65,535 entries.
+        sys.exit("assets: at most scale 3 (60,000 members); an APK holds at most 65,535 entries")
     build(int(args[1]), Path(args[2]), args[0])
