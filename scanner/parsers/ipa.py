@@ -205,7 +205,7 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
             texts += [Text(t.value, Location(name, "native", part.place(start + int(t.location.pointer.split()[-1]))))
                       for t in surfaces.binary_texts(name, data[start:end], "native", how)]
         linked.extend((name, lib) for lib in part.dylibs)
-    linked.extend((name, symbol) for symbol in _symbols_in(data))
+        linked.extend((name, symbol) for symbol in _symbols_in(data, part))
     return texts
 
 
@@ -218,9 +218,21 @@ def _readable(part: macho.Slice) -> list[tuple[int, int]]:
     return [(a, b) for a, b in ((part.offset, min(start, end)), (min(start + size, end), end)) if b > a]
 
 
-def _symbols_in(data: bytes) -> list[str]:
-    """The class and selector names of the ios catalog that the binary holds (ASCII, as written)."""
-    return [s for s in _catalog_symbols() if s.encode("ascii") in data]
+NAME_SECTIONS = frozenset({"__objc_classname", "__objc_methname", "__cstring", "__swift5_reflstr"})
+"""Where class and selector names live (Objective-C runtime metadata, C strings, Swift reflection)."""
+
+
+def _symbols_in(data: bytes, part: macho.Slice) -> list[str]:
+    """The class and selector names of the ios catalog that a slice holds (ASCII, as written), looked
+    for in the sections that hold names (the whole slice when it lists none)."""
+    regions = [(s.offset, s.offset + s.size) for s in part.sections if s.name in NAME_SECTIONS] \
+        or [(part.offset, part.offset + part.size)]
+    found = []
+    for symbol in _catalog_symbols():
+        needle = symbol.encode("ascii")
+        if any(data.find(needle, start, end) >= 0 for start, end in regions):
+            found.append(symbol)
+    return found
 
 
 def _catalog_symbols() -> tuple[str, ...]:
