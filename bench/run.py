@@ -229,10 +229,10 @@ def main() -> int:
     rows = []
     for shape in args.shapes:
         for scale in args.scales:
-            platform = shape in ("hap", "ipa")
-            apk = WORK / (f"big{scale}.apk" if shape == "today" else f"{shape}-{scale}.{shape if platform else 'apk'}")
+            other = shape in ("hap", "ipa")  # (not "platform": that is the module the report needs)
+            apk = WORK / (f"big{scale}.apk" if shape == "today" else f"{shape}-{scale}.{shape if other else 'apk'}")
             if not apk.exists():
-                maker = "make_platform.py" if platform else "make_apk.py"
+                maker = "make_platform.py" if other else "make_apk.py"
                 subprocess.run([sys.executable, str(HERE / maker), shape, str(scale), str(apk)], check=True)
             results = measure(apk, args.runs, args.slow_runs or args.runs)
             row = {"shape": shape, "scale": scale, "apk_mb": apk.stat().st_size / 2**20,
