@@ -3,6 +3,7 @@ writer (fixtures/harmony/hap_writer.py), the purpose rules, and the real HAPs of
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import pytest
@@ -16,8 +17,6 @@ from conftest import CORPUS, FIXTURES
 
 sys.path.insert(0, str(FIXTURES / "harmony"))
 from hap_writer import (
-    STRING,
-    STRING_ARRAY,
     module_json,
     modules_abc,
     pack_info,
@@ -26,20 +25,13 @@ from hap_writer import (
     zipped,
 )
 
-NUMBER = "粤ICP备2023123456号-1A"
-LINK = "https://beian.miit.gov.cn/"
-RESOURCES = [
-    ("app_name", STRING, {"base": "Demo", "zh_CN": "演示应用"}),
-    ("about_icp", STRING, {"base": f"ICP filing: {NUMBER}", "zh_CN": f"备案号：{NUMBER}"}),
-    ("camera_reason", STRING, {"base": "Used to scan QR codes", "zh_CN": "用于扫码登录"}),
-    ("mic_reason", STRING, {"base": "Used for voice input", "zh_CN": "用于语音输入"}),
-    ("location_reason", STRING, {"base": "Used to find nearby stores"}),
-    ("perm_list", STRING_ARRAY, {"zh_CN": ["相机：用于扫码", "麦克风：用于语音输入"]}),
-]
-CAMERA = {"name": "ohos.permission.CAMERA", "reason": "$string:camera_reason", "usedScene": {"when": "inuse"}}
-MIC = {"name": "ohos.permission.MICROPHONE", "reason": "$string:mic_reason", "usedScene": {"when": "inuse"}}
+_spec = importlib.util.spec_from_file_location("harmony_build", FIXTURES / "harmony" / "build.py")
+assert _spec is not None and _spec.loader is not None
+_build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_build)  # the fixtures' own definitions: one source for tests and build.py
+NUMBER, LINK, RESOURCES, CAMERA, MIC = _build.NUMBER, _build.LINK, _build.RESOURCES, _build.CAMERA, _build.MIC
 INTERNET = {"name": "ohos.permission.INTERNET"}
-ABOUT = f'<html><body><p>{NUMBER}</p><a href="{LINK}">工信部备案查询</a></body></html>'.encode()
+ABOUT = _build.ABOUT
 
 
 def hap(tmp_path, name="app.hap", permissions=(CAMERA, MIC, INTERNET), resources=RESOURCES, v2=False, sign=False,

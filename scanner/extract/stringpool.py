@@ -35,6 +35,13 @@ class StringPool:
 
 def read_string_pool(data: bytes | memoryview, start: int) -> StringPool:
     """Decode the ResStringPool chunk that begins at ``start``."""
+    base, end, offsets, utf8 = _pool_header(data, start)
+    decode = _decode_utf8 if utf8 else _decode_utf16
+    return StringPool(tuple(decode(data, base + off, end) for off in offsets))
+
+
+def _pool_header(data: bytes | memoryview, start: int) -> tuple[int, int, tuple[int, ...], bool]:
+    """(strings base, chunk end, string offsets, UTF-8?) of the ResStringPool chunk at ``start``."""
     if start + _HEADER.size > len(data):
         raise ChunkError("string pool header past the end of the data")
     ctype, header_size, size, count, _styles, flags, strings_start, _ = _HEADER.unpack_from(data, start)
@@ -45,9 +52,7 @@ def read_string_pool(data: bytes | memoryview, start: int) -> StringPool:
     # A tampered stringCount can claim more offsets than the chunk holds: read only what fits.
     count = min(count, max(0, (end - offsets_at) // 4))
     offsets = struct.unpack_from(f"<{count}I", data, offsets_at) if count else ()
-    base = start + strings_start
-    decode = _decode_utf8 if flags & UTF8_FLAG else _decode_utf16
-    return StringPool(tuple(decode(data, base + off, end) for off in offsets))
+    return start + strings_start, end, offsets, bool(flags & UTF8_FLAG)
 
 
 def _length(data: bytes | memoryview, pos: int, wide: bool) -> tuple[int, int]:
@@ -134,13 +139,5 @@ class LazyPool:
 
 def read_lazy_pool(data: bytes, start: int) -> LazyPool:
     """The ResStringPool chunk at ``start``, its strings left undecoded."""
-    if start + _HEADER.size > len(data):
-        raise ChunkError("string pool header past the end of the data")
-    ctype, header_size, size, count, _styles, flags, strings_start, _ = _HEADER.unpack_from(data, start)
-    if ctype != RES_STRING_POOL_TYPE:
-        raise ChunkError(f"expected a string pool at {start}, found chunk type {ctype:#x}")
-    end = min(start + size, len(data))
-    offsets_at = start + header_size
-    count = min(count, max(0, (end - offsets_at) // 4))
-    offsets = struct.unpack_from(f"<{count}I", data, offsets_at) if count else ()
-    return LazyPool(data, start + strings_start, end, offsets, bool(flags & UTF8_FLAG))
+    base, end, offsets, utf8 = _pool_header(data, start)
+    return LazyPool(data, base, end, offsets, utf8)
