@@ -69,8 +69,8 @@ def ipa(scale: int, rng: random.Random) -> bytes:
     files = {"Payload/Bench.app/Info.plist": ipa_writer.info_plist("com.bench.ipa", "Bench", "Bench", {}),
              "Payload/Bench.app/www/index.js": _bundle(rng)}
     cpus = (ipa_writer.CPU_ARMV7, ipa_writer.CPU_ARM64)
-    slices = [ipa_writer.macho([rng.choice(WORDS)] * 4, [f"备案号：{NUMBER}"] if i == 1 else [], cputype=cpus[i])
-              + _blob(rng, 30 * scale) for i in range(2)]
+    slices = [ipa_writer.macho([rng.choice(WORDS)] * 4, [f"备案号：{NUMBER}"] if i == 1 else [], cputype=cpus[i],
+                               const=_blob(rng, 30 * scale)) for i in range(2)]
     files["Payload/Bench.app/Bench"] = ipa_writer.fat(slices)
     for lang in ("zh-Hans", "zh-Hant", "en", "ja"):
         pairs = {f"k{i}": f"{rng.choice(WORDS)} {i}" for i in range(5000)}

@@ -57,7 +57,8 @@ def test_macho_thin_and_fat():
     thin = write_macho(["ICP备案号：" + NUMBER], ["关于我们"], [CORE_LOCATION], cryptid=1)
     (part,) = macho.slices(thin)
     assert part.dylibs == (CORE_LOCATION,) and part.encrypted is not None
-    assert [(s.segment, s.name) for s in part.sections] == [("__TEXT", "__cstring"), ("__TEXT", "__ustring")]
+    assert [(s.segment, s.name) for s in part.sections] == [("__TEXT", "__cstring"), ("__TEXT", "__ustring"),
+                                                            ("__TEXT", "__const")]
     universal = fat([write_macho(["x"], cputype=CPU_ARMV7), thin])
     assert macho.is_macho(universal[:8]) and len(macho.slices(universal)) == 2
     assert not macho.is_macho(b"\xca\xfe\xba\xbe\x00\x32\x00\x00")  # a Java class file shares the magic

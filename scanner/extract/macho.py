@@ -23,6 +23,10 @@ LC_DYLIBS = frozenset({0xC, 0x80000018, 0x8000001F})
 LC_ENCRYPTION_INFO, LC_ENCRYPTION_INFO_64 = 0x21, 0x2C
 MAX_COMMANDS = 4096
 MAX_SLICES = 16
+CPU_ARM64 = 0x0100000C
+CODE_SECTIONS = frozenset({"__text", "__stubs", "__stub_helper", "__auth_stubs", "__init_offsets", "__unwind_info",
+                           "__eh_frame"})
+"""Sections of machine code and unwind tables: they hold no string literals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class Slice:
     dylibs: tuple[str, ...]
     encrypted: tuple[int, int] | None
     """(file offset, size) of the range App Store encryption (cryptid 1) makes unreadable."""
+    cputype: int = 0
 
     def place(self, offset: int) -> str:
         """``__TEXT,__cstring+0x1f0`` for a file offset, or ``offset N`` outside every section."""
@@ -88,6 +93,7 @@ def _thin(data: bytes, base: int, size: int) -> Slice | None:
     if magic not in THIN_MAGICS or size < 32:
         return None
     wide = THIN_MAGICS[magic]
+    cputype = struct.unpack_from("<I", data, base + 4)[0]
     ncmds, sizeofcmds = struct.unpack_from("<II", data, base + 16)
     pos = base + (32 if wide else 28)
     end = min(pos + sizeofcmds, base + size)
@@ -111,7 +117,7 @@ def _thin(data: bytes, base: int, size: int) -> Slice | None:
             if cryptid:
                 encrypted = (base + cryptoff, cryptsize)
         pos += cmdsize
-    return Slice(base, size, tuple(sections), tuple(dylibs), encrypted)
+    return Slice(base, size, tuple(sections), tuple(dylibs), encrypted, cputype)
 
 
 def _sections(data: bytes, pos: int, wide: bool, base: int, end: int) -> list[Section]:

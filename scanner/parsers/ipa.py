@@ -188,34 +188,50 @@ def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
 
 def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tuple[str, str]],
                   anomalies: list[Anomaly], main: bool) -> list[Text]:
-    """A Mach-O: strings around the anchors of every slice (a FAT binary's slices are separate builds),
-    placed by section; what every slice links and names; its encryption."""
+    """A Mach-O: strings around the anchors of its sections (code and load commands hold no literals), in
+    the arm64 slice of a FAT binary (the slices are builds of one source: the same literals), placed by
+    section; what every slice links and names; every slice's encryption."""
     from scanner.extract import macho
 
     parts = macho.slices(data)
     if not parts:
         return list(surfaces.binary_texts(name, data, "native", how))
     texts = []
+    chosen = next((p for p in parts if p.cputype == macho.CPU_ARM64), parts[0])
     for part in parts:
         if part.encrypted is not None:
             start, size = part.encrypted
             anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"App Store encryption (cryptid 1) covers {size} "
                                      f"bytes from offset {start}: the strings there could not be read"))
-        for start, end in _readable(part):  # the encrypted range holds ciphertext, not strings
-            texts += [Text(t.value, Location(name, "native", part.place(start + int(t.location.pointer.split()[-1]))))
-                      for t in surfaces.binary_texts(name, data[start:end], "native", how)]
+        if part is chosen:
+            for start, end in _readable(part):  # the encrypted range holds ciphertext, not strings
+                texts += [Text(t.value, Location(name, "native", part.place(start + _offset(t))))
+                          for t in surfaces.binary_texts(name, data[start:end], "native", how)]
         linked.extend((name, lib) for lib in part.dylibs)
         linked.extend((name, symbol) for symbol in _symbols_in(data, part))
     return texts
 
 
+def _offset(text: Text) -> int:
+    """The offset binary_texts gives in its pointer (``offset N``)."""
+    return int(text.location.pointer.split()[-1])
+
+
 def _readable(part: macho.Slice) -> list[tuple[int, int]]:
-    """The file ranges of a slice outside its encrypted range."""
-    end = part.offset + part.size
+    """The file ranges of a slice's data sections (every section but machine code), outside its
+    encrypted range; the whole slice when it lists no section."""
+    from scanner.extract import macho
+
+    sections = [(s.offset, s.offset + s.size) for s in part.sections
+                if s.name not in macho.CODE_SECTIONS and s.size and s.offset < part.offset + part.size]
+    ranges = sections or [(part.offset, part.offset + part.size)]
     if part.encrypted is None:
-        return [(part.offset, end)]
+        return ranges
     start, size = part.encrypted
-    return [(a, b) for a, b in ((part.offset, min(start, end)), (min(start + size, end), end)) if b > a]
+    cut = []
+    for a, b in ranges:
+        cut += [(x, y) for x, y in ((a, min(b, start)), (max(a, start + size), b)) if y > x]
+    return cut
 
 
 NAME_SECTIONS = frozenset({"__objc_classname", "__objc_methname", "__cstring", "__swift5_reflstr"})
