@@ -18,19 +18,21 @@ from scanner.extract import anchors
 _MAX_RUN = 4096
 
 
-def anchored_strings(data: bytes, needles: anchors.Needles) -> Iterator[tuple[int, str]]:
-    """Yield (byte offset, text) for each distinct printable run holding an anchor."""
+def anchored_strings(data: bytes, needles: anchors.Needles, start: int = 0,
+                     end: int | None = None) -> Iterator[tuple[int, str]]:
+    """Yield (byte offset, text) for each distinct printable run holding an anchor found in
+    ``data[start:end]`` (a range, not a copy: the sections of a 240 MB binary are not duplicated)."""
     seen_until = -1
     wide_needles = {n for n in needles.binary if b"\0" in n}
-    for pos in anchors.find_all(data, needles.binary):
+    for pos in anchors.find_all(data, needles.binary, start, end):
         if pos < seen_until:
             continue
         wide = any(data.startswith(n, pos) for n in wide_needles)
-        start, end = _run_utf16(data, pos) if wide else _run_utf8(data, pos)
-        seen_until = end
-        text = data[start:end].decode("utf-16-le" if wide else "utf-8", errors="ignore").strip()
+        first, last = _run_utf16(data, pos) if wide else _run_utf8(data, pos)
+        seen_until = last
+        text = data[first:last].decode("utf-16-le" if wide else "utf-8", errors="ignore").strip()
         if text:
-            yield start, text
+            yield first, text
 
 
 # Printable UTF-8: anything but C0 controls other than tab and newline, and DEL.

@@ -205,8 +205,8 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
                                      f"bytes from offset {start}: the strings there could not be read"))
         if part is chosen:
             for start, end in _readable(part):  # the encrypted range holds ciphertext, not strings
-                texts += [Text(t.value, Location(name, "native", part.place(start + _offset(t))))
-                          for t in surfaces.binary_texts(name, data[start:end], "native", how)]
+                texts += [Text(t.value, Location(name, "native", part.place(_offset(t))))
+                          for t in surfaces.binary_texts(name, data, "native", how, start, end)]
         linked.extend((name, lib) for lib in part.dylibs)
         linked.extend((name, symbol) for symbol in _symbols_in(data, part))
     return texts

@@ -30,9 +30,11 @@ def reading(options: ParseOptions) -> Reading:
     return Reading(anchors.compile_needles(options.anchors), options.fast)
 
 
-def binary_texts(name: str, data: bytes, kind: str, how: Reading) -> Iterator[Text]:
-    """Printable runs around the anchors of a binary (native library, bytecode, unknown blob)."""
-    for offset, value in binary.anchored_strings(data, how.needles):
+def binary_texts(name: str, data: bytes, kind: str, how: Reading, start: int = 0,
+                 end: int | None = None) -> Iterator[Text]:
+    """Printable runs around the anchors of a binary (native library, bytecode, unknown blob), in
+    ``data[start:end]``; offsets count from the start of ``data``."""
+    for offset, value in binary.anchored_strings(data, how.needles, start, end):
         yield Text(value, Location(name, kind, f"offset {offset}"))
 
 
