@@ -266,7 +266,9 @@ class Reader:
         """Inflate in 1 MB steps, reading compressed data as needed, until the stream ends or a cap hits."""
         self._handle.seek(start)
         inflater = zlib.decompressobj(-15)
-        out = bytearray()
+        # BytesIO, not bytearray: getvalue() hands over its buffer where bytes(bytearray) copies it, so a
+        # 240 MB member peaks at 240 MB, not 480 MB.
+        out = io.BytesIO()
         consumed = 0
         pending = b""
         # The first read asks for the member's own compressed size (a few bytes over): a 1 MB read for
@@ -285,18 +287,18 @@ class Reader:
             except zlib.error as exc:
                 anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"deflate stream corrupt ({exc})"))
                 return None
-            out += chunk
+            out.write(chunk)
             self._budget.observe(len(chunk))
             pending = inflater.unconsumed_tail or b""
-            if not self._within(entry, len(out), consumed - len(pending), anomalies):
+            if not self._within(entry, out.tell(), consumed - len(pending), anomalies):
                 return None
-        self._budget.spend(len(out))
-        if over_ratio(len(out), consumed - len(pending), self._limits):
-            ratio = len(out) // max(1, consumed - len(pending))
-            anomalies.append(Anomaly(AnomalyKind.NOTE, entry.name, f"inflates {ratio}:1 ({len(out) // MIB} MB from "
+        self._budget.spend(out.tell())
+        if over_ratio(out.tell(), consumed - len(pending), self._limits):
+            ratio = out.tell() // max(1, consumed - len(pending))
+            anomalies.append(Anomaly(AnomalyKind.NOTE, entry.name, f"inflates {ratio}:1 ({out.tell() // MIB} MB from "
                                      f"{max(1, (consumed - len(pending)) // 1024)} KB): highly compressible, read in "
                                      "full (a zero-filled database or sparse file compresses like this)"))
-        return bytes(out)
+        return out.getvalue()
 
     def _within(self, entry: Entry, inflated: int, compressed: int, anomalies: list[Anomaly]) -> bool:
         limits = self._limits
