@@ -25,7 +25,16 @@ from scanner.model import (
     ScanResult,
     Severity,
 )
-from scanner.parsers import FORMATS, Format, PackageEncrypted, PackageUnreadable, Source, parse, sources
+from scanner.parsers import (
+    FORMATS,
+    Format,
+    PackageEncrypted,
+    PackageUnreadable,
+    Source,
+    parse,
+    shared_directories,
+    sources,
+)
 from scanner.rules import ALL_RULES, CATALOGUE
 from scanner.suppress import Suppression, identities
 
@@ -74,8 +83,9 @@ def scan_target(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
                 formats: tuple[Format, ...] = FORMATS) -> tuple[ScanResult, ...]:
     """The results of one path given by the user: one per package, and one per mini-program for a
     folder of wxapkg files that holds several (the PC client's Applet folder holds every app opened)."""
-    return tuple(scan_source(source, options, policy, formats)
-                 for source in sources(path, options.parse, formats))
+    with shared_directories():  # the path's zip directory, read by detection, serves its parser too
+        return tuple(scan_source(source, options, policy, formats)
+                     for source in sources(path, options.parse, formats))
 
 
 @dataclass(frozen=True, slots=True)

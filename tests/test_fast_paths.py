@@ -143,3 +143,24 @@ def test_dense_chunks_take_the_array_path():
     table = arsc.read_table(data)
     dense = {(c.type_name, arsc._dense_strings(data, c) is not None) for c in table.chunks}
     assert ("string", True) in dense and ("array", False) in dense
+
+
+def test_zip_directory_read_once_per_scan(monkeypatch, tmp_path):
+    """Detection and the parser share one read of the central directory within a scan; outside a scan
+    nothing is remembered, so a package rewritten in place (as the fuzzer does) is read afresh."""
+    from scanner.parsers import zipread
+
+    reads = []
+    real = zipread._directory
+    monkeypatch.setattr(zipread, "_directory", lambda path: reads.append(path) or real(path))
+    compliant = str(APKS / "compliant.apk")
+    for scan in (engine.scan_target, engine.scan_path):
+        reads.clear()
+        shared = scan(compliant, Options())
+        assert reads == [compliant]
+        assert (shared[0] if isinstance(shared, tuple) else shared).error is None
+    copy = tmp_path / "app.apk"
+    copy.write_bytes((APKS / "compliant.apk").read_bytes())
+    assert engine.scan_path(str(copy), Options()).error is None
+    copy.write_bytes(b"PK\x03\x04" + b"\0" * 60)  # same path, now no central directory
+    assert engine.scan_path(str(copy), Options()).error.rule_id == "PKG001"

@@ -16,9 +16,10 @@ from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
 from scanner.parsers import apk, bundle, hap, ipa, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
+from scanner.parsers.zipread import shared_directories
 
 __all__ = ["FORMATS", "Format", "PackageEncrypted", "PackageUnreadable", "Source", "detect", "file_sha256",
-           "is_package_folder", "parse", "sources"]
+           "is_package_folder", "parse", "shared_directories", "sources"]
 
 HARMONY_MARKERS = ("config.json", "pack.info")
 
@@ -99,4 +100,5 @@ def parse(source: str | Source, options: ParseOptions | None = None,
     if options.anchors is None:  # the prefilter comes from the catalogs the rules judge by
         options = replace(options, anchors=from_catalogs())
     known = next((f for f in formats if f.name == source.format), None) if source.format else None
-    return (known or detect(source.path, formats)).parse(source, options)
+    with shared_directories():  # detection and the parser read the zip directory once between them
+        return (known or detect(source.path, formats)).parse(source, options)

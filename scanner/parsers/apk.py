@@ -36,7 +36,7 @@ from scanner.model import (
     Text,
 )
 from scanner.parsers import offload, prefetch, surfaces, zipread
-from scanner.parsers.common import PackageUnreadable, Probe, Source
+from scanner.parsers.common import PackageUnreadable, Probe, Source, zip_directory
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
                              "summaryOn", "summaryOff", "dialogTitle", "dialogMessage"})
@@ -65,10 +65,7 @@ def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, budget: zi
     decodes everything (the reference path the tests hold the fast one against). ``limits`` caps
     inflation and member counts (hostile input); ``budget`` is shared with an enclosing bundle."""
     fast = how.fast
-    try:
-        entries, anomalies = zipread.directory(path)
-    except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
+    entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")]
     if len(files) > limits.members:
         anomalies.append(Anomaly(

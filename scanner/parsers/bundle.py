@@ -24,7 +24,7 @@ from scanner.model import (
     Text,
 )
 from scanner.parsers import apk, surfaces, zipread
-from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 
 def is_bundle(names: set[str]) -> bool:
@@ -61,10 +61,7 @@ def _walk(path: zipread.Source, limits: Limits, how: surfaces.Reading, depth: in
           budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     """Every APK readable within the limits, nested sets flattened (``outer.apks!inner.apk``), and what
     was met on the way: a set nested past the limit is a limit anomaly, never an error of the whole."""
-    try:
-        entries, anomalies = zipread.directory(path)
-    except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
+    entries, anomalies = zip_directory(path)
     apks = sorted((e for e in entries if e.name.lower().endswith(".apk")), key=lambda e: _order(e.name))
     inner: list[tuple[str, Package]] = []
     reader = zipread.Reader(path, limits, budget)

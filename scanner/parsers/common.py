@@ -12,6 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scanner.model import Anomaly
+    from scanner.parsers.zipread import Entry
 
 ZIP_MAGIC = b"PK\x03\x04"
 HEAD_BYTES = 16
@@ -70,10 +75,15 @@ def probe(path: str) -> Probe:
 def _zip_names(path: str, head: bytes) -> frozenset[str] | None:
     if not (head.startswith(ZIP_MAGIC) or _has_zip_directory(path)):
         return None
-    from scanner.parsers import zipread
+    return frozenset(e.name for e in zip_directory(path)[0])
+
+
+def zip_directory(path: str | bytes) -> tuple[list[Entry], list[Anomaly]]:
+    """zipread.directory for a package: an archive with no central directory is PackageUnreadable."""
+    from scanner.parsers import zipread  # here, not at the top: start-up of --version and --help
 
     try:
-        return frozenset(e.name for e in zipread.directory(path)[0])
+        return zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:
         raise PackageUnreadable(str(exc)) from exc
 

@@ -32,7 +32,7 @@ from scanner.model import (
     Text,
 )
 from scanner.parsers import surfaces, zipread
-from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
     from scanner.extract import resindex
@@ -65,10 +65,7 @@ def parse_pack(source: Source, options: ParseOptions) -> Package:
     """Read an App Pack: every module in it, one app."""
     how = surfaces.reading(options)
     path = source.path
-    try:
-        entries, anomalies = zipread.directory(path)
-    except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
+    entries, anomalies = zip_directory(path)
     reader = zipread.Reader(path, options.limits)
     modules: list[tuple[str, Module]] = []
     try:
@@ -110,10 +107,7 @@ class Module:
 
 def read_module(path: zipread.Source, limits: Limits, how: surfaces.Reading) -> Module:
     """A module package on disk or in memory (inside an App Pack)."""
-    try:
-        entries, anomalies = zipread.directory(path)
-    except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
+    entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")][: limits.members]
     reader = zipread.Reader(path, limits)
     try:

@@ -36,7 +36,7 @@ from scanner.model import (
     Text,
 )
 from scanner.parsers import surfaces, zipread
-from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
     from scanner.extract import macho
@@ -60,10 +60,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
     """Read an IPA."""
     path = source.path
     how = surfaces.reading(options)
-    try:
-        entries, anomalies = zipread.directory(path)
-    except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
+    entries, anomalies = zip_directory(path)
     app = next((m.group(0) for e in entries if (m := _APP.match(e.name))), None)
     if app is None:
         raise PackageUnreadable("IPA without an app bundle: Payload/ holds no <Name>.app folder")

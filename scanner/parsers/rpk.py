@@ -15,7 +15,7 @@ from typing import Any
 from scanner.extract import textdecode
 from scanner.model import Anomaly, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
 from scanner.parsers import zipread
-from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 
 def sniff(probe: Probe) -> bool:
@@ -27,10 +27,7 @@ def sniff(probe: Probe) -> bool:
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read a quick-app package (members through zipread: bounded, tolerant of zip tricks)."""
     path = source.path
-    try:
-        entries, anomalies = zipread.directory(path)
-    except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
+    entries, anomalies = zip_directory(path)
     reader = zipread.Reader(path, options.limits)
     try:
         manifest = _manifest(reader, entries, anomalies)
