@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.model import Location, Options, Package, PackageInfo, PackageKind, Text
+from scanner.model import Location, Options, Package, PackageInfo, PackageKind, ScanResult, Text
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -30,6 +30,20 @@ def venv_env(**extra: str) -> dict[str, str]:
     this environment's scripts folder first on PATH, as an activated venv or setup-python has it."""
     assert ENTRY_POINT.exists(), f"{ENTRY_POINT} missing: install the project into this environment (pip install -e .)"
     return {**os.environ, "PATH": f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+
+
+def scan(path: Path | str) -> ScanResult:
+    """A package's result, which must not be an error."""
+    from scanner import engine
+
+    result = engine.scan_path(str(path), Options())
+    assert result.error is None, result.error
+    return result
+
+
+def rules(result: ScanResult) -> set[str]:
+    """The rule ids of a result's findings."""
+    return {f.rule_id for f in result.findings}
 
 
 def text(value: str, member: str = "resources.arsc", kind: str = "resource", pointer: str = "") -> Text:

@@ -13,7 +13,7 @@ from scanner.extract import resindex
 from scanner.model import Options
 from scanner.parsers import detect, parse
 
-from conftest import CORPUS, FIXTURES
+from conftest import CORPUS, FIXTURES, rules, scan
 
 sys.path.insert(0, str(FIXTURES / "harmony"))
 from hap_writer import (
@@ -46,16 +46,6 @@ def hap(tmp_path, name="app.hap", permissions=(CAMERA, MIC, INTERNET), resources
     path = tmp_path / name
     path.write_bytes(zipped(files, sign=sign))
     return path
-
-
-def scan(path):
-    result = engine.scan_path(str(path), Options())
-    assert result.error is None, result.error
-    return result
-
-
-def rules(result):
-    return {f.rule_id for f in result.findings}
 
 
 @pytest.mark.parametrize("writer", [resources_index_v1, resources_index_v2])

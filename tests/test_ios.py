@@ -12,7 +12,7 @@ from scanner.extract import macho
 from scanner.model import Options
 from scanner.parsers import detect, ipa
 
-from conftest import CORPUS, FIXTURES
+from conftest import CORPUS, FIXTURES, rules, scan
 
 sys.path.insert(0, str(FIXTURES / "ios"))
 from ipa_writer import CPU_ARMV7, fat, info_plist, strings
@@ -41,16 +41,6 @@ def app(tmp_path, name="Demo.app", purposes=None, zh_purpose="用于查找附近
     path = tmp_path / "demo.ipa"
     path.write_bytes(zip_ipa(files, utf8_flag=utf8_flag))
     return path
-
-
-def scan(path):
-    result = engine.scan_path(str(path), Options())
-    assert result.error is None, result.error
-    return result
-
-
-def rules(result):
-    return {f.rule_id for f in result.findings}
 
 
 def test_macho_thin_and_fat():
