@@ -91,6 +91,9 @@ class Text:
     location: Location
     line: int = 1
     """The line of the member where ``value`` starts (a window of a large file starts further down)."""
+    parts: tuple[str, ...] = ()
+    """For a text assembled from literal pieces (code that concatenates or formats them), the pieces in
+    order; ``value`` is their join. Only what spans two pieces is new: the rest is in the pieces' own texts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +210,9 @@ class FilingNumber:
     written_as_issued: bool = True
     """False when ``raw`` spells the number wrongly (lower-case icp, 备案 inside …); ``value`` is then
     the number as the filing system writes it."""
+    assembled_from: tuple[str, ...] = ()
+    """When the number is found only by joining literal pieces that code loads together (never whole
+    in one string), those pieces: a lower-confidence finding a reviewer should confirm."""
 
     @property
     def first_location(self) -> Location | None:

@@ -67,7 +67,7 @@ class TestResourceTable:
 class TestDex:
     def test_string_table(self):
         strings = dict(dex.dex_strings(member("dex_only", "classes.dex"), NEEDLES))
-        assert "ICP备案号：粤ICP备2023123456号-1A" in strings.values()
+        assert "粤ICP备2023123456号-1A" in strings.values()
         assert "https://beian.miit.gov.cn/" in strings.values()
 
     def test_bad_magic(self):
@@ -92,7 +92,7 @@ class TestDex:
         fast = dict(dex.dex_strings(data, NEEDLES))
         assert set(fast) < set(every)
         assert fast == {i: s for i, s in every.items() if NEEDLES.dex_pattern.search(s.encode().lower())}
-        assert "ICP备案号：粤ICP备2023123456号-1A" in fast.values()
+        assert "粤ICP备2023123456号-1A" in fast.values()
 
     def test_mutf8_supplementary_and_nul(self):
         # U+1F600 as a CESU-8 surrogate pair, and NUL as C0 80 (dex-format: MUTF-8).

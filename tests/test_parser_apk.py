@@ -10,7 +10,9 @@ from scanner.parsers import PackageEncrypted, PackageUnreadable, detect, parse
 
 
 def places(pkg, needle):
-    return {(t.location.member, t.location.kind, t.location.pointer) for t in pkg.texts if needle in t.value}
+    """Where the literal texts holding ``needle`` are (texts assembled from pieces aside)."""
+    return {(t.location.member, t.location.kind, t.location.pointer) for t in pkg.texts
+            if needle in t.value and not t.parts}
 
 
 def test_identity_and_permissions(apk_path):
@@ -36,7 +38,53 @@ def test_dex_provenance(apk_path):
     found = places(parse(apk_path("dex_only")), "粤ICP备2023123456号-1A")
     ((member, kind, pointer),) = found
     assert (member, kind) == ("classes.dex", "dex")
+    # The method that loads it, and what it loads beside it (only its own class name here).
     assert pointer.startswith("string_ids[")
+    assert pointer.endswith(' in Lcom/beianscan/fixture/dex_only/a;->getText beside "a"')
+
+
+def test_code_context_names_the_loading_method_and_its_other_strings(apk_path):
+    (pointer,) = {p for _m, _k, p in places(parse(apk_path("code_context")), "沪ICP备2023123456号-1A")}
+    assert " in Lcom/beianscan/fixture/code_context/h;->getText beside " in pointer
+    assert '"备案号"' in pointer and '"https://beian.miit.gov.cn/"' in pointer
+
+
+def test_assembled_texts_keep_their_pieces(apk_path):
+    pkg = parse(apk_path("assembled_number"))
+    assembled = [t for t in pkg.texts if t.parts]
+    assert assembled and all(t.value == "".join(t.parts) for t in assembled)
+    (text,) = [t for t in assembled if "京ICP备2023123456号-1A" in t.value]
+    assert text.parts == ("备案号：", "京ICP备", "2023123456", "号-1A")
+    assert text.location.pointer.startswith("assembled from string_ids[")
+    # No single string holds the number: only the assembly finds it.
+    assert not [t for t in pkg.texts if not t.parts and "京ICP备2023123456号-1A" in t.value]
+
+
+def test_format_templates_are_filled_with_the_next_piece(apk_path):
+    pkg = parse(apk_path("formatted_number"))
+    (text,) = [t for t in pkg.texts if t.parts and "粤ICP备2023654321号-1A" in t.value]
+    assert text.parts == ("粤ICP备%s号-1A", "2023654321")
+    assert " % [" in text.location.pointer
+
+
+def test_code_sites_survive_any_corruption_of_the_code(apk_path):
+    """Every byte of the code section flipped in turn: sites or none, never an exception."""
+    import zipfile
+
+    from scanner.extract import dex, dexcode
+
+    with zipfile.ZipFile(apk_path("code_context")) as z:
+        data = z.read("classes.dex")
+    offsets = dex.string_offsets(data)
+    target = next(i for i in range(len(offsets)) if "ICP" in dex.string_at(data, offsets, i))
+    assert dexcode.code_sites(data, offsets, [target])
+    for pos in range(0x34, len(data)):
+        for value in (0x00, 0xFF, 0x1B):
+            mutated = bytearray(data)
+            mutated[pos] = value
+            dexcode.code_sites(bytes(mutated), offsets, [target])
+    for size in range(0, len(data), 7):  # cut anywhere: the table may point past the end
+        dexcode.code_sites(data[:size], offsets, [target])
 
 
 def test_asset_and_native_provenance(apk_path):

@@ -42,6 +42,9 @@ class Needles:
     """The words as one alternation: one C pass over a short string instead of a Python loop per word."""
     marker_words: tuple[str, ...]
     """Declaration markers, matched against resource names and member paths too (``privacy.html``)."""
+    shown: re.Pattern[str]
+    """Number and link anchors (not the markers) over a lower-cased decoded string: the code strings
+    whose loading code is looked up (scanner.extract.dexcode)."""
 
 
 def escaped(text: str) -> list[str]:
@@ -74,6 +77,7 @@ def compile_needles(anchors: Anchors) -> Needles:
         words=words,
         words_pattern=re.compile("|".join(re.escape(w) for w in words)),
         marker_words=tuple(m.lower() for m in anchors.markers),
+        shown=re.compile("|".join(re.escape(w.lower()) for w in (*anchors.numbers, *anchors.links))),
     )
 
 

@@ -36,14 +36,21 @@ def dex_strings(data: bytes, needles: anchors.Needles | None) -> Iterator[tuple[
     one string."""
     offsets = string_offsets(data)
     indexes = _interesting(data, offsets, needles) if needles is not None else range(len(offsets))
-    size = len(data)
     for index in indexes:
-        off = offsets[index]
-        if off >= size:
+        try:
+            yield index, string_at(data, offsets, index)
+        except IndexError:
             continue
-        pos = _skip_uleb128(data, off)
-        end = data.find(b"\0", pos)
-        yield index, decode_mutf8(data[pos : end if end >= 0 else size])
+
+
+def string_at(data: bytes, offsets: tuple[int, ...], index: int) -> str:
+    """One string_ids entry, decoded; IndexError when the index or its data offset is out of range."""
+    off = offsets[index]
+    if off >= len(data):
+        raise IndexError(index)
+    pos = _skip_uleb128(data, off)
+    end = data.find(b"\0", pos)
+    return decode_mutf8(data[pos : end if end >= 0 else len(data)])
 
 
 def _interesting(data: bytes, offsets: tuple[int, ...], needles: anchors.Needles) -> list[int]:

@@ -24,9 +24,16 @@ def _context_words(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(words + [w.lower() for w in extra])
 
 
+_JVM_PACKAGE = re.compile(r"\bL(?:[\w$]+/)+(?=[\w$]+;)")
+"""The package path of a class descriptor (``Lcom/beianscan/app/`` of ``Lcom/beianscan/app/a;``): the
+app's own package name says nothing about the place, so only the simple class name is read."""
+
+
 def in_context(location: Location, extra_words: tuple[str, ...] = ()) -> bool:
-    """True when the member path or pointer names an about/settings/filing place."""
-    place = f"{location.member} {location.pointer}".lower()
+    """True when the member path or pointer names an about/settings/filing place (for code, the class
+    and method that load the text and the strings loaded beside it: scanner.parsers.code)."""
+    pointer = _JVM_PACKAGE.sub("L", location.pointer) if location.kind == "dex" else location.pointer
+    place = f"{location.member} {pointer}".lower()
     return any(word in place for word in _context_words(extra_words))
 
 

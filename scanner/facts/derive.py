@@ -33,13 +33,31 @@ class _Seen:
     first: FilingNumber | FilingLink
     locations: list[Location] = field(default_factory=list)
     in_context: bool = False
+    parts: tuple[str, ...] | None = None
+    """The pieces of the first assembly that found it; () once it is found whole in one text."""
 
 
-def _add(seen: dict[str, _Seen], key: str, item: FilingNumber | FilingLink, loc: Location, ctx: bool) -> None:
+def _add(seen: dict[str, _Seen], key: str, item: FilingNumber | FilingLink, loc: Location, ctx: bool,
+         parts: tuple[str, ...] = ()) -> None:
     entry = seen.setdefault(key, _Seen(item))
     if len(entry.locations) < MAX_LOCATIONS and loc not in entry.locations:
         entry.locations.append(loc)
     entry.in_context = entry.in_context or ctx
+    if entry.parts is None or not parts:  # a whole occurrence anywhere outweighs every assembly
+        entry.parts = parts
+
+
+def spanned_parts(parts: tuple[str, ...], offset: int, length: int) -> tuple[str, ...]:
+    """The pieces that [offset, offset+length) of their join overlaps, or () when it lies inside one
+    piece (that piece's own text, already read)."""
+    spanned: list[str] = []
+    start = 0
+    for part in parts:
+        end = start + len(part)
+        if start < offset + length and offset < end:
+            spanned.append(part)
+        start = end
+    return tuple(spanned) if len(spanned) > 1 else ()
 
 
 def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> Facts:
@@ -50,14 +68,20 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
     parts: list[str] = []
     for text in package.texts:
         lowered = text.value.lower()  # once per text, for every case-blind check below
-        parts.extend(declaration_parts(text, lowered))
+        if not text.parts:
+            parts.extend(declaration_parts(text, lowered))
         for rec in find_numbers(text.value):
+            pieces = spanned_parts(text.parts, rec.offset, len(rec.raw)) if text.parts else ()
+            if text.parts and not pieces:
+                continue
             loc = pinpoint(text, rec.offset)
             number = FilingNumber(rec.value, rec.raw, NumberKind(rec.kind), rec.problem is None, rec.problem,
                                   rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
             # One entry per number and spelling: a misspelt copy stays apart from the right one.
-            _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, in_context(loc, options.context_words))
-        for ref in find_links(text.value, lowered):
+            _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, in_context(loc, options.context_words),
+                 pieces)
+        # Links are whole literals in code; joining a URL with the next piece only makes false ones.
+        for ref in () if text.parts else find_links(text.value, lowered):
             link = FilingLink(ref.url, ref.host, LinkStatus(ref.status), ref.reason, ())
             _add(links, ref.url.lower(), link, pinpoint(text, ref.offset), False)
     uses = api_uses(package) if kind is PackageKind.MINIPROGRAM else ()
@@ -110,7 +134,8 @@ def config_declared(package: Package, uses: tuple[ApiUse, ...]) -> frozenset[str
 
 def _number(seen: _Seen) -> FilingNumber:
     assert isinstance(seen.first, FilingNumber)
-    return replace(seen.first, in_context=seen.in_context, locations=tuple(seen.locations))
+    return replace(seen.first, in_context=seen.in_context, locations=tuple(seen.locations),
+                   assembled_from=seen.parts or ())
 
 
 def _link(seen: _Seen) -> FilingLink:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from scanner.formatters.base import FormatOptions, summarize
-from scanner.model import Facts, Location, Report, ReportedFinding, ScanResult
+from scanner.model import Facts, FilingNumber, Location, Report, ReportedFinding, ScanResult
 
 SCHEMA_VERSION = "1"
 
@@ -53,11 +53,7 @@ def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
 def _facts(facts: Facts) -> dict[str, Any]:
     perms = facts.permissions
     return {
-        "filing_numbers": [
-            {"value": n.value, "raw": n.raw, "kind": n.kind, "in_context": n.in_context,
-             "locations": [location(loc) for loc in n.locations]}
-            for n in facts.filing_numbers
-        ],
+        "filing_numbers": [_number(n) for n in facts.filing_numbers],
         "filing_links": [
             {"url": link.url, "status": link.status, "locations": [location(loc) for loc in link.locations]}
             for link in facts.filing_links
@@ -65,6 +61,14 @@ def _facts(facts: Facts) -> dict[str, Any]:
         "permissions": {"requested": list(perms.requested), "sensitive": list(perms.sensitive),
                         "declared": list(perms.declared), "undeclared": list(perms.undeclared)},
     }
+
+
+def _number(number: FilingNumber) -> dict[str, Any]:
+    out = {"value": number.value, "raw": number.raw, "kind": number.kind, "in_context": number.in_context,
+           "locations": [location(loc) for loc in number.locations]}
+    if number.assembled_from:  # found only by joining pieces code loads together: say which
+        out["assembled_from"] = list(number.assembled_from)
+    return out
 
 
 def _finding(finding: ReportedFinding) -> dict[str, Any]:

@@ -129,6 +129,9 @@ def _number_note(number: FilingNumber, result: ScanResult, findings: list[Report
     note = _number_kind_note(number, result, findings)
     if number.normalized and number.written_as_issued:
         note += f"; read from {number.raw!r}: {', '.join(number.normalized)}"
+    if number.assembled_from:
+        pieces = " + ".join(repr(p) for p in number.assembled_from)
+        note += f"; assembled from pieces the code loads together ({pieces}): confirm the app shows it"
     return note
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
 
 from scanner import progress
-from scanner.extract import anchors, arsc, axml, dex, textdecode
+from scanner.extract import anchors, arsc, axml, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
 from scanner.model import (
@@ -35,7 +35,7 @@ from scanner.model import (
     ParseOptions,
     Text,
 )
-from scanner.parsers import offload, prefetch, surfaces, zipread
+from scanner.parsers import code, offload, prefetch, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, zip_directory
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -337,9 +337,7 @@ def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: 
 
 def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], how: surfaces.Reading) -> Iterator[Text]:
     try:
-        for index, value in dex.dex_strings(data, how.needles if how.fast else None):
-            if value:
-                yield Text(value, Location(name, "dex", f"string_ids[{index}]"))
+        yield from code.dex_texts(name, data, how)
     except ChunkError as exc:
         anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, f"DEX string table unreadable ({exc})"))
 
