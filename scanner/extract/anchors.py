@@ -32,6 +32,8 @@ class Needles:
     """Large UTF-8 text assets, raw or ``\\u``-escaped (JS bundles), searched in the lower-cased bytes."""
     binary: tuple[bytes, ...]
     """Native libraries and other binaries: numbers and links in UTF-8, the ASCII anchors in UTF-16LE."""
+    wide: frozenset[bytes]
+    """The UTF-16LE ones among ``binary`` (a CJK marker in UTF-16LE has no NUL byte to tell it by)."""
     dex: tuple[bytes, ...]
     """DEX string data (MUTF-8 equals UTF-8 for these), searched lower-cased."""
     dex_pattern: re.Pattern[bytes]
@@ -66,12 +68,16 @@ def compile_needles(anchors: Anchors) -> Needles:
     """The needles of every surface for a set of anchors (cached: one set per run)."""
     text = _needles(anchors.numbers + anchors.links + anchors.markers, "utf-8", with_escapes=True)
     dex = _needles((*anchors.numbers_code, *anchors.links, *anchors.markers), "utf-8", with_escapes=False)
-    binary = (_needles(anchors.numbers_binary + anchors.links, "utf-8", with_escapes=False)
-              + _needles(anchors.numbers_wide + anchors.links, "utf-16-le", with_escapes=False))
+    # Chinese declaration markers too: a Flutter app's privacy text is a Dart string in libapp.so; the
+    # English ones would hit every library's identifiers.
+    prose = tuple(m for m in anchors.markers if not m.isascii())
+    wide = _needles(anchors.numbers_wide + anchors.links + prose, "utf-16-le", with_escapes=False)
+    binary = _needles(anchors.numbers_binary + anchors.links + prose, "utf-8", with_escapes=False) + wide
     words = tuple(dict.fromkeys(n.decode("utf-8").lower() for n in text if not n.startswith(b"\\u")))
     return Needles(
         text=text,
         binary=binary,
+        wide=frozenset(wide),
         dex=dex,
         dex_pattern=re.compile(b"|".join(re.escape(n) for n in dex)),
         words=words,

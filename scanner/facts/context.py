@@ -37,6 +37,25 @@ def in_context(location: Location, extra_words: tuple[str, ...] = ()) -> bool:
     return any(word in place for word in _context_words(extra_words))
 
 
+NEAR_REACH = 120
+"""Characters on each side of a number read for context in a script, bundle or native string table."""
+NEAR_KINDS = frozenset({"asset", "native", "page"})
+"""Surfaces whose neighbouring text is the same module (a JS bundle's about component, a Dart library's
+strings, which the AOT compiler writes together): a label or the filing link beside a number there
+puts it in context, as a class name does for a resource."""
+
+
+def near_context(text: Text, offset: int, length: int, extra_words: tuple[str, ...] = ()) -> bool:
+    """True when a context word (备案, 关于, ICP, the filing link …) is within NEAR_REACH characters of
+    the number at ``offset`` in a script, bundle or native text (never in the number itself)."""
+    if text.location.kind not in NEAR_KINDS:
+        return False
+    value = text.value
+    around = f"{value[max(0, offset - NEAR_REACH) : offset]}\n{value[offset + length : offset + length + NEAR_REACH]}"
+    around = around.lower()
+    return any(word in around for word in _context_words(extra_words))
+
+
 @functools.cache
 def _marker_pattern() -> re.Pattern[str]:
     markers = catalog.load("context")["declaration_markers"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from scanner.facts.api_calls import call_location, find_calls, privacy_apis
-from scanner.facts.context import declaration_parts, in_context
+from scanner.facts.context import declaration_parts, in_context, near_context
 from scanner.facts.links import find_links
 from scanner.facts.locate import pinpoint
 from scanner.facts.numbers import find_numbers, normalize
@@ -78,8 +78,9 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
             number = FilingNumber(rec.value, rec.raw, NumberKind(rec.kind), rec.problem is None, rec.problem,
                                   rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
             # One entry per number and spelling: a misspelt copy stays apart from the right one.
-            _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, in_context(loc, options.context_words),
-                 pieces)
+            ctx = (in_context(loc, options.context_words)
+                   or near_context(text, rec.offset, len(rec.raw), options.context_words))
+            _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, ctx, pieces)
         # Links are whole literals in code; joining a URL with the next piece only makes false ones.
         for ref in () if text.parts else find_links(text.value, lowered):
             link = FilingLink(ref.url, ref.host, LinkStatus(ref.status), ref.reason, ())

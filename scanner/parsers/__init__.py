@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
-from scanner.parsers import apk, bundle, hap, ipa, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
+from scanner.parsers import apk, bundle, hap, hbc, ipa, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 from scanner.parsers.zipread import shared_directories
 
@@ -46,6 +46,7 @@ FORMATS: tuple[Format, ...] = (
     Format("app-pack", hap.sniff_pack, hap.parse_pack),
     Format("ipa", ipa.sniff, ipa.parse),
     Format("rpk", rpk.sniff, rpk.parse),
+    Format("hermes", hbc.sniff, hbc.parse),
 )
 """In order: the first row whose ``sniff`` accepts a path reads it."""
 

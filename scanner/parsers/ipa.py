@@ -193,7 +193,7 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
     parts = macho.slices(data)
     if not parts:
         return list(surfaces.binary_texts(name, data, "native", how))
-    texts = []
+    texts: list[Text] = []
     chosen = next((p for p in parts if p.cputype == macho.CPU_ARM64), parts[0])
     for part in parts:
         if part.encrypted is not None:
@@ -202,16 +202,10 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
                                      f"bytes from offset {start}: the strings there could not be read"))
         if part is chosen:
             for start, end in _readable(part):  # the encrypted range holds ciphertext, not strings
-                texts += [Text(t.value, Location(name, "native", part.place(_offset(t))))
-                          for t in surfaces.binary_texts(name, data, "native", how, start, end)]
+                texts += surfaces.binary_texts(name, data, "native", how, start, end, part.place)
         linked.extend((name, lib) for lib in part.dylibs)
         linked.extend((name, symbol) for symbol in _symbols_in(data, part))
     return texts
-
-
-def _offset(text: Text) -> int:
-    """The offset binary_texts gives in its pointer (``offset N``)."""
-    return int(text.location.pointer.split()[-1])
 
 
 def _readable(part: macho.Slice) -> list[tuple[int, int]]:

@@ -4,10 +4,10 @@ around the anchors. How members are read (the anchors' needles, fast or decode-e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from scanner.extract import anchors, binary, textdecode
+from scanner.extract import anchors, binary, hermes, jsconcat, textdecode
 from scanner.model import Location, ParseOptions, Text
 
 LARGE_FILE = 512 * 1024
@@ -30,22 +30,44 @@ def reading(options: ParseOptions) -> Reading:
     return Reading(anchors.compile_needles(options.anchors), options.fast)
 
 
-def binary_texts(name: str, data: bytes, kind: str, how: Reading, start: int = 0,
-                 end: int | None = None) -> Iterator[Text]:
+def binary_texts(name: str, data: bytes, kind: str, how: Reading, start: int = 0, end: int | None = None,
+                 place: Callable[[int], str] | None = None) -> Iterator[Text]:
     """Printable runs around the anchors of a binary (native library, bytecode, unknown blob), in
-    ``data[start:end]``; offsets count from the start of ``data``."""
-    for offset, value in binary.anchored_strings(data, how.needles, start, end):
-        yield Text(value, Location(name, kind, f"offset {offset}"))
+    ``data[start:end]``, each with the words stored beside it (scanner.extract.binary.neighbours);
+    ``place`` names an offset (a Mach-O section), else ``offset N`` counting from the start of ``data``."""
+    for offset, last, value in binary.anchored_runs(data, how.needles, start, end):
+        near = binary.neighbours(data, offset, last)
+        beside = " beside " + ", ".join(f'"{w[:40]}"' for w in near) if near else ""
+        where = place(offset) if place else f"offset {offset}"
+        yield Text(value, Location(name, kind, f"{where}{beside}"))
+
+
+def hermes_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
+    """The string table of a Hermes bundle (React Native), each string with its id as pointer; the
+    table's layout is checked against the file (scanner.extract.hermes), HermesError when it is not
+    found. JS literals are what the app shows, so they are assets to the rules."""
+    for index, value in hermes.strings(data):
+        if value and (not how.fast or anchors.text_matters(how.needles, value, name)):
+            yield Text(value, Location(name, "asset", f"hermes string {index}"))
 
 
 def file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
-    """Assets and other files: text in any common encoding, or anchored strings of a binary blob."""
+    """Assets and other files: text in any common encoding, Hermes bytecode by its string table, or
+    anchored strings of a binary blob."""
+    if hermes.is_hermes(data):
+        try:
+            yield from hermes_texts(name, data, how)
+            return
+        except hermes.HermesError:
+            pass  # a Hermes magic on bytes that are not a readable bundle: read them as any blob
     html = name.lower().endswith(tuple(textdecode.HTML_EXTENSIONS))
     if how.fast and len(data) > LARGE_FILE and not html:
         windows = textdecode.anchored_windows(data, how.needles.text)
         if windows is not None:
             for line, value in windows:
-                yield Text(value, Location(name, "asset", ""), line)
+                text = Text(value, Location(name, "asset", ""), line)
+                yield text
+                yield from assembled_texts(text, how)
             return
     decoded = textdecode.file_text(name, data)
     if decoded is None:
@@ -53,4 +75,18 @@ def file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
     elif not how.fast or anchors.text_matters(how.needles, decoded, name):
         # A text with no anchor, no declaration marker, in no place named for privacy can matter to no
         # rule: the fast path does not keep it (an H5 shell has tens of thousands of such files).
-        yield Text(decoded, Location(name, "asset", ""))
+        text = Text(decoded, Location(name, "asset", ""))
+        yield text
+        yield from assembled_texts(text, how)
+
+
+def assembled_texts(text: Text, how: Reading) -> Iterator[Text]:
+    """The literal chains and templates of a script near a number or link anchor, each as one text with
+    its parts (scanner.extract.jsconcat), on the line where the chain starts."""
+    if "+" not in text.value and "${" not in text.value:
+        return
+    for offset, parts in jsconcat.joins(text.value, how.needles.shown):
+        line = text.line + text.value.count("\n", 0, offset)
+        where = f"assembled from {len(parts)} literals, line {line}"
+        # The line is in the pointer already: the text itself is one assembled line (line 1 of itself).
+        yield Text("".join(parts), Location(text.location.member, text.location.kind, where), parts=parts)

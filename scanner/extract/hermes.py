@@ -1,0 +1,120 @@
+"""Hermes bytecode (React Native's ``index.android.bundle`` when Hermes is on): the string table.
+
+Format (facebook/hermes, include/hermes/BCGen/HBC/BytecodeFileFormat.h and lib/BCGen/HBC/BCProvider.cpp,
+bytecode versions 59 to 99): a 128-byte little-endian header (magic u64 0x1F1903C103BC1FC6, version
+u32 at 8; functionCount, stringKindCount, identifierCount, stringCount, overflowStringCount and
+stringStorageSize as u32 at 40 to 60), then 4-aligned segments: function headers (16 bytes each up to
+version 96, 12 from 97), string kinds, identifier hashes, the small string table (u32 per string:
+isUTF16:1, offset:23, length:8; length 255 means the offset indexes the overflow table of {offset,
+length} pairs), the overflow table, and the string storage. Offsets are bytes into the storage; lengths
+count characters (bytes for ASCII, UTF-16 code units otherwise). Strings may share storage (``-O``
+packs one as the tail of another), so the table, not the storage blob, gives each string exactly.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+MAGIC = struct.pack("<Q", 0x1F1903C103BC1FC6)
+HEADER_SIZE = 128
+MAX_STRINGS = 4_000_000
+"""Strings read from one bundle: a hostile count cannot make the table walk longer than this."""
+
+
+class HermesError(ValueError):
+    """The bytes are not a Hermes bundle whose string table can be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Where the string table of a bundle lies."""
+
+    version: int
+    count: int
+    small: int
+    overflow: int
+    overflow_count: int
+    storage: int
+    storage_size: int
+
+
+def is_hermes(data: bytes) -> bool:
+    """Whether the bytes start with the Hermes bytecode magic."""
+    return data[:8] == MAGIC
+
+
+def table(data: bytes) -> Table:
+    """The string table's layout; HermesError when no function-header size makes it fit the file."""
+    if len(data) < HEADER_SIZE or not is_hermes(data):
+        raise HermesError("not Hermes bytecode (bad magic or short header)")
+    version = struct.unpack_from("<I", data, 8)[0]
+    functions, kinds, identifiers, count, overflow_count, storage_size = struct.unpack_from("<6I", data, 40)
+    if count > MAX_STRINGS:
+        raise HermesError(f"{count} strings: more than the {MAX_STRINGS} a bundle is read for")
+    # The function header size is the only version-dependent quantity before the strings (16 bytes up
+    # to version 96, 12 from 97); an unknown future version tries both and keeps the one that fits.
+    sizes = (16, 12) if version <= 96 else (12, 16)
+    for size in sizes:
+        found = _layout(version, functions * size, kinds, identifiers, count, overflow_count, storage_size)
+        if found.storage + found.storage_size <= len(data) and _entries_fit(data, found):
+            return found
+    raise HermesError(f"string table of bytecode version {version} does not fit the file")
+
+
+def _layout(version: int, function_bytes: int, kinds: int, identifiers: int, count: int, overflow_count: int,
+            storage_size: int) -> Table:
+    offset = _align(HEADER_SIZE + function_bytes)
+    offset = _align(offset + 4 * kinds)
+    offset = _align(offset + 4 * identifiers)
+    small = offset
+    overflow = _align(small + 4 * count)
+    storage = _align(overflow + 8 * overflow_count)
+    return Table(version, count, small, overflow, overflow_count, storage, storage_size)
+
+
+def _align(offset: int) -> int:
+    return (offset + 3) & ~3
+
+
+def _entries_fit(data: bytes, found: Table) -> bool:
+    """A sample of the entries lands inside the storage (a wrong layout reads noise that does not)."""
+    step = max(1, found.count // 64)
+    for index in range(0, found.count, step):
+        entry = _entry(data, found, index)
+        if entry is None:
+            return False
+    return True
+
+
+def _entry(data: bytes, found: Table, index: int) -> tuple[bool, int, int] | None:
+    """(is_utf16, storage offset, byte length) of one string, or None when it does not fit."""
+    try:
+        word = struct.unpack_from("<I", data, found.small + 4 * index)[0]
+        utf16, offset, length = bool(word & 1), (word >> 1) & 0x7FFFFF, word >> 24
+        if length == 0xFF:
+            if offset >= found.overflow_count:
+                return None
+            offset, length = struct.unpack_from("<II", data, found.overflow + 8 * offset)
+    except struct.error:
+        return None
+    size = 2 * length if utf16 else length
+    if offset + size > found.storage_size:
+        return None
+    return utf16, offset, size
+
+
+def strings(data: bytes) -> Iterator[tuple[int, str]]:
+    """(string id, value) of every string of the table; entries that do not fit are skipped, so one
+    corrupt entry costs one string. HermesError when the table itself cannot be found."""
+    found = table(data)
+    base = found.storage
+    for index in range(found.count):
+        entry = _entry(data, found, index)
+        if entry is None:
+            continue
+        utf16, offset, size = entry
+        raw = data[base + offset : base + offset + size]
+        # ASCII strings are one byte a character; any other is UTF-16LE as a whole (ConsecutiveStringStorage).
+        yield index, raw.decode("utf-16-le", errors="replace") if utf16 else raw.decode("latin-1")
