@@ -3,16 +3,18 @@ snapshots, JS literal chains, and the context a label or the filing link beside 
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import pytest
-from conftest import APKS, CORPUS, FIXTURES, package, rules, scan, text
 
 from scanner.extract import anchors, hermes, jsconcat
 from scanner.facts.anchors import from_catalogs
 from scanner.facts.derive import derive_facts
 from scanner.model import FactOptions, PackageKind
 from scanner.parsers import detect, parse
+
+from conftest import APKS, CORPUS, FIXTURES, package, rules, scan, text
 
 HBC = FIXTURES / "hermes" / "out"
 NUMBER = "粤ICP备2023123456号-1A"
@@ -51,15 +53,11 @@ class TestHermes:
             for value in (0x00, 0xFF):
                 mutated = bytearray(data)
                 mutated[pos] = value
-                try:
+                with contextlib.suppress(hermes.HermesError):
                     list(hermes.strings(bytes(mutated)))
-                except hermes.HermesError:
-                    pass
         for size in range(0, len(data), 5):
-            try:
+            with contextlib.suppress(hermes.HermesError):
                 list(hermes.strings(data[:size]))
-            except hermes.HermesError:
-                pass
 
     def test_a_huge_string_count_is_refused(self):
         data = bytearray((HBC / "about_v96.hbc").read_bytes())
