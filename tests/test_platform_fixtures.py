@@ -1,5 +1,6 @@
 """The committed HarmonyOS and iOS fixtures (fixtures/harmony/out, fixtures/ios/out, written by the
-project's own writers with build.py) give the findings recorded beside them in expected.json."""
+project's own writers with build.py), the App Bundles aapt2 built (fixtures/aab/out) and the Hermes
+bundles hermesc compiled (fixtures/hermes/out) give the findings recorded beside them in expected.json."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from scanner.model import Options
 
 from conftest import FIXTURES
 
-CASES = [(folder, name, want) for folder in ("harmony", "ios")
+CASES = [(folder, name, want) for folder in ("harmony", "ios", "aab", "hermes")
          for name, want in json.loads((FIXTURES / folder / "expected.json").read_text(encoding="utf-8")).items()]
 
 

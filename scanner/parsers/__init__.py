@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
-from scanner.parsers import apk, bundle, hap, hbc, ipa, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
+from scanner.parsers import aab, apk, bundle, hap, hbc, ipa, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 from scanner.parsers.zipread import shared_directories
 
@@ -41,6 +41,7 @@ FORMATS: tuple[Format, ...] = (
     Format("wxapkg", wxapkg.sniff, wxapkg.parse),
     Format("tpkg", tpkg.sniff, tpkg.parse),
     Format("apk", apk.sniff, apk.parse),
+    Format("aab", aab.sniff, aab.parse),
     Format("apk-set", bundle.sniff, bundle.parse),
     Format("hap", hap.sniff, hap.parse),
     Format("app-pack", hap.sniff_pack, hap.parse_pack),
