@@ -34,7 +34,8 @@ def test_every_built_apk_has_expectations():
 
 def test_every_built_miniprogram_has_expectations():
     out = MINIPROGRAMS / "out"
-    nested = {out / "split", out / "Applet/wx1a2b3c4d5e6f7a8b/12/__APP__.wxapkg"}
+    nested = {out / "split", out / "Applet/wx1a2b3c4d5e6f7a8b/12/__APP__.wxapkg",
+              out / "unpacked/wx1a2b3c4d5e6f7a8b", out / "unpacked_negative/wx1a2b3c4d5e6f7a8b"}
     built = {p for p in out.iterdir() if p.is_file()} | nested
     assert {path for path, _ in CASES.values() if out in path.parents} == built
 

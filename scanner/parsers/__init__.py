@@ -14,7 +14,20 @@ from dataclasses import dataclass, replace
 
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
-from scanner.parsers import aab, apk, bundle, hap, hbc, ipa, miniprogram_dir, rpk, tpkg, wxapkg, wxapkg_folder
+from scanner.parsers import (
+    aab,
+    apk,
+    bundle,
+    hap,
+    hbc,
+    ipa,
+    miniprogram_dir,
+    miniprogram_unpacked,
+    rpk,
+    tpkg,
+    wxapkg,
+    wxapkg_folder,
+)
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 from scanner.parsers.zipread import shared_directories
 
@@ -37,6 +50,7 @@ class Format:
 
 FORMATS: tuple[Format, ...] = (
     Format("miniprogram-source", miniprogram_dir.sniff, miniprogram_dir.parse),
+    Format("miniprogram-unpacked", miniprogram_unpacked.sniff, miniprogram_unpacked.parse),
     Format("wxapkg-folder", wxapkg_folder.sniff, wxapkg_folder.parse, wxapkg_folder.split),
     Format("wxapkg", wxapkg.sniff, wxapkg.parse),
     Format("tpkg", tpkg.sniff, tpkg.parse),
@@ -63,7 +77,8 @@ def detect(path: str, formats: tuple[Format, ...] = FORMATS) -> Format:
 
 def _unsupported(found: Probe) -> str:
     if found.is_dir:
-        return ("folder is neither a mini-program source project (app.json, project.config.json, pages.json …) "
+        return ("folder is neither a mini-program source project (app.json, project.config.json, pages.json …), "
+                "nor an unpacked mini-program (app-config.json with app-service.js or page-frame.html), "
                 "nor a folder of wxapkg packages")
     if found.zip_names is not None:
         if found.zip_names & set(HARMONY_MARKERS):

@@ -62,11 +62,11 @@ def parse(source: Source, options: ParseOptions) -> Package:
         rel = os.path.relpath(file_path, path).replace(os.sep, "/")
         if os.path.splitext(rel)[1].lower() not in SOURCE_EXTENSIONS:
             continue
-        text = _read_text(file_path)
+        text = read_text(file_path)
         if text:
             texts.append(Text(text, Location(rel, "page", "")))
-    project = _json_file(os.path.join(path, "project.config.json")) or {}
-    manifest = _json_file(os.path.join(path, "manifest.json")) or _json_file(os.path.join(path, "src/manifest.json"))
+    project = json_file(os.path.join(path, "project.config.json")) or {}
+    manifest = json_file(os.path.join(path, "manifest.json")) or json_file(os.path.join(path, "src/manifest.json"))
     weixin = manifest.get("mp-weixin") if isinstance(manifest, dict) else None
     info = PackageInfo(
         path=path, format="miniprogram-source", sha256=digest([]),
@@ -80,13 +80,13 @@ def parse(source: Source, options: ParseOptions) -> Package:
 
 def _source_privacy(path: str, weixin: object) -> PrivacyConfig | None:
     for rel in ("app.json", "ext.json", "src/app.json", "miniprogram/app.json"):
-        config = _json_file(os.path.join(path, rel))
+        config = json_file(os.path.join(path, rel))
         if config is not None:
             return wxapkg.config_from_json(config, rel)
     if isinstance(weixin, dict):
         return wxapkg.config_from_json(weixin, "manifest.json (mp-weixin)")
     for rel in ("src/app.config.ts", "src/app.config.js"):
-        text = _read_text(os.path.join(path, rel))
+        text = read_text(os.path.join(path, rel))
         if text is not None:
             return _taro_privacy(text, rel)
     return None
@@ -100,7 +100,7 @@ def _taro_privacy(source: str, member: str) -> PrivacyConfig:
     return PrivacyConfig(member, infos, descs)
 
 
-def _read_text(file_path: str) -> str | None:
+def read_text(file_path: str) -> str | None:
     try:
         if os.path.getsize(file_path) > MAX_FILE_BYTES:
             return None
@@ -110,8 +110,8 @@ def _read_text(file_path: str) -> str | None:
         return None
 
 
-def _json_file(file_path: str) -> dict[str, Any] | None:
-    text = _read_text(file_path) if os.path.isfile(file_path) else None
+def json_file(file_path: str) -> dict[str, Any] | None:
+    text = read_text(file_path) if os.path.isfile(file_path) else None
     if text is None:
         return None
     try:
