@@ -10,6 +10,8 @@ Sources: the MIIT notice 工信部信管〔2023〕105号
 https://www.miit.gov.cn/zwgk/zcwj/wjfb/tz/art/2023/art_920db564162e4312916a01bed6540ad8.html); the filing
 system where numbers are issued and checked: https://beian.miit.gov.cn/.
 
+A package that links a privacy policy which was not read gets a warning naming it (see PRM001).
+
 PASS: CAMERA requested, ``assets/privacy.html`` explains the camera.
 FAIL: CAMERA and ACCESS_FINE_LOCATION requested, nothing in the package mentions permissions or privacy.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.facts.policies import policy_clause, unchecked_policy
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -38,5 +41,7 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     perms = facts.permissions
     if not perms.sensitive or perms.has_declaration_text:
         return
+    online = unchecked_policy(facts)
     yield Finding(RULE.id, f"{len(perms.sensitive)} sensitive permission(s) requested and no permission list "
-                  "or privacy text found", None, perms.sensitive)
+                  f"or privacy text found{policy_clause(facts)}", online.location if online else None,
+                  perms.sensitive, severity=Severity.WARNING if online else None)

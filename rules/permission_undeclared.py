@@ -13,6 +13,10 @@ is configured on the platform, not in the package, so an in-package gap is a lea
 mini-programs an API also counts as declared when app.json lists it in requiredPrivateInfos, and a
 location API when permission["scope.userLocation"].desc gives its purpose.
 
+When the package links a privacy policy (a URL beside 隐私政策 / privacy, or named so) and that policy
+was not read (``--privacy-policy FILE``, ``--fetch-privacy-policy``), the purposes may be declared
+there: the finding says where and is a warning. With the policy read, its text counts as a declaration.
+
 PASS: CAMERA requested and ``@string/permission_camera`` = ``相机权限：用于扫码登录``.
 FAIL: CAMERA and READ_CONTACTS requested, the permission list only explains 相机 -> READ_CONTACTS.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.permissions import api_names, sensitive_names
+from scanner.facts.policies import policy_clause, unchecked_policy
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
 
 SYNONYMS = RuleOption(
@@ -51,9 +56,12 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         return
     names = {**sensitive_names(), **api_names()}
     verb = "is called" if facts.api_uses else "is requested"
+    online = unchecked_policy(facts)
+    clause = policy_clause(facts)
     for permission in perms.undeclared:
         hint = " / ".join(names.get(permission, ())[:3]) or permission
         yield Finding(RULE.id, f"{permission} {verb} but no permission list or privacy text names it"
-                      f" (e.g. {hint})", None, (permission,),
+                      f" (e.g. {hint}){clause}", online.location if online else None, (permission,),
+                      severity=Severity.WARNING if online else None,
                       fix=f"Name {hint} and what it is used for in the in-app permission list or the privacy "
                       "policy (e.g. 用于…).")

@@ -29,6 +29,8 @@ CONFIG_KEYS = {"fmt": "format", "output": "output", "fail_on": "fail-on", "exit_
                "expect_filing": "expect-filing", "kind": "kind", "wxid": "wxid", "color": "color",
                "preset": "preset", "suppressions": "suppressions", "baseline": "baseline",
                "show_suppressed": "show-suppressed", "source_root": "source-root",
+               "privacy_policy": "privacy-policy", "fetch_privacy_policy": "fetch-privacy-policy",
+               "allow_network": "allow-network",
                "max_member_mb": "max-member-mb", "max_package_mb": "max-package-mb", "max_ratio": "max-ratio",
                "max_members": "max-members", "max_depth": "max-depth"}
 
@@ -143,6 +145,13 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
 @click.option("--show-suppressed", is_flag=True, help="List suppressed and baselined findings too.")
 @click.option("--source-root", type=click.Path(exists=True, file_okay=False), metavar="DIR",
               help="The app's source folder (e.g. app/src/main): SARIF and annotations point at its files.")
+@click.option("--privacy-policy", multiple=True, type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="The app's privacy policy (HTML, Markdown or text; repeatable): its text declares purposes.")
+@click.option("--fetch-privacy-policy", is_flag=True,
+              help="Fetch the privacy policy pages the package links (network; 2 MB, 10 s, 5 redirects; "
+              "public addresses only).")
+@click.option("--allow-network", multiple=True, metavar="CIDR",
+              help="A network a policy fetch may reach besides public addresses (repeatable; e.g. 127.0.0.1).")
 @_limit("max-member-mb", "MB", "Cap on one member's inflated size (default 512); a hit is PKG003.")
 @_limit("max-package-mb", "MB", "Cap on a package's inflated size (default 2048).")
 @_limit("max-ratio", "N", "Inflation ratio past which a member is read only up to 32 MB (default 200).")

@@ -24,6 +24,7 @@ from scanner.model import (
     Options,
     PackageKind,
     ParseOptions,
+    PolicySources,
     RuleId,
     RuleOption,
     RuleSettings,
@@ -174,6 +175,9 @@ def resolve_paths(data: dict[str, Any], base: str) -> dict[str, Any]:
     for key in PATH_KEYS:
         if isinstance(resolved.get(key), str):
             resolved[key] = os.path.join(base, os.path.expanduser(resolved[key]))
+    if isinstance(resolved.get("privacy-policy"), list):
+        resolved["privacy-policy"] = [os.path.join(base, os.path.expanduser(f)) if isinstance(f, str) else f
+                                      for f in resolved["privacy-policy"]]
     if isinstance(resolved.get("format"), list):
         resolved["format"] = [_resolve_format(f, base) for f in resolved["format"]]
     return resolved
@@ -290,7 +294,22 @@ def _options(merged: dict[str, Any], rules: dict[str, Any]) -> Options:
         parse=ParseOptions(wxid=merged.get("wxid"), limits=_limits(merged)),
         facts=FactOptions(**facts),
         rules=RuleSettings(tuple((rule_id, tuple(pairs)) for rule_id, pairs in values.items())),
+        policies=_policies(merged),
     )
+
+
+def _policies(merged: dict[str, Any]) -> PolicySources:
+    """The privacy policies read with every package: files read once here (a bad one is an error of the
+    run, exit 2), and whether linked pages are fetched, to which networks besides public ones."""
+    from scanner import policy
+
+    allowed = tuple(merged.get("allow-network") or ())
+    try:
+        policy.networks(allowed)
+        texts = tuple(policy.local_text(path) for path in merged.get("privacy-policy") or ())
+    except (policy.PolicyError, ValueError) as exc:
+        raise ConfigError(str(exc)) from exc
+    return PolicySources(texts, bool(merged.get("fetch-privacy-policy", False)), allowed)
 
 
 def _option_value(option: RuleOption, top: dict[str, Any], table: dict[str, Any]) -> RuleValue | None:

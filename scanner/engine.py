@@ -14,12 +14,15 @@ from scanner.config import Policy
 from scanner.facts.derive import derive_facts
 from scanner.facts.kinds import effective_kind
 from scanner.model import (
+    Anomaly,
+    AnomalyKind,
     Facts,
     Finding,
     Options,
     Package,
     PackageError,
     PackageKind,
+    PolicySources,
     Report,
     ReportedFinding,
     ScanResult,
@@ -99,6 +102,7 @@ class Acceptance:
 
 def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:
     """Derive the facts, then run every enabled rule that applies to the package's kind."""
+    package = with_policies(package, options.policies)
     kind = effective_kind(package, options)
     rules = [r for r in ALL_RULES if r.RULE.id not in policy.disabled and r.RULE.applies_to(kind, package.info.format)]
     facts = derive_facts(package, kind, options.facts)
@@ -106,6 +110,26 @@ def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY
     checked = tuple(r.RULE.id for r in rules)
     return ScanResult(package.info.path, package.info, None, facts, stamp(found, package, kind, policy), (),
                       checked, kind)
+
+
+def with_policies(package: Package, sources: PolicySources) -> Package:
+    """The package with the privacy policies read beside it: the user's files, and, when asked, the
+    pages it links (fetched under scanner.policy's rules; a refusal or failure is a PKG004 note)."""
+    if not sources.texts and not sources.fetch:
+        return package
+    texts = list(sources.texts)
+    anomalies = list(package.anomalies)
+    if sources.fetch:
+        from scanner import policy  # network code only for a run that asked for it
+        from scanner.facts.policies import policy_links
+
+        rules = policy.FetchRules(policy.networks(sources.allowed_networks))
+        for link in policy_links(package.texts)[: sources.max_fetches]:
+            try:
+                texts.append(policy.fetch_text(link.url, rules))
+            except policy.PolicyError as exc:
+                anomalies.append(Anomaly(AnomalyKind.NOTE, link.url, f"privacy policy not fetched: {exc}"))
+    return replace(package, texts=package.texts + tuple(texts), anomalies=tuple(anomalies))
 
 
 def stamp(findings: Iterable[Finding], package: Package, kind: PackageKind,

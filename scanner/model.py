@@ -258,6 +258,14 @@ class ApiUse:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyLink:
+    """A link to a privacy policy the package gives (a URL beside 隐私政策 / privacy, or named so)."""
+
+    url: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the package shows, derived once from its texts and read by every rule."""
 
@@ -268,6 +276,10 @@ class Facts:
     """Mini-programs: privacy APIs called (not part of the JSON report; MPP rules read it)."""
     kind: PackageKind = PackageKind.APP
     """The kind the package is judged as, worked out once (``--kind``, else the parser's)."""
+    policy_links: tuple[PolicyLink, ...] = ()
+    """Privacy policies the package links (most apps declare permission purposes there)."""
+    policies_read: tuple[str, ...] = ()
+    """The privacy policies whose text was read with the package (local files, fetched URLs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +381,19 @@ class RuleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicySources:
+    """Privacy policies read with the package: local files the user gave (already read: their texts),
+    and whether the policies the package links are fetched, under which rules (scanner.policy)."""
+
+    texts: tuple[Text, ...] = ()
+    fetch: bool = False
+    allowed_networks: tuple[str, ...] = ()
+    """Networks (CIDR) a fetch may reach besides public addresses (a test server on 127.0.0.1)."""
+    max_fetches: int = 2
+    """Policy links fetched per package (the first ones found)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Options:
     """What one scan is told, split by the stage that reads it."""
 
@@ -377,6 +402,7 @@ class Options:
     parse: ParseOptions = field(default_factory=ParseOptions)
     facts: FactOptions = field(default_factory=FactOptions)
     rules: RuleSettings = field(default_factory=RuleSettings)
+    policies: PolicySources = field(default_factory=PolicySources)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from scanner.model import Location, Text
 # Surfaces a user can read in the running app. DEX and native strings are code: they count as
 # declarations only when they hold Chinese prose (a privacy dialog written in Kotlin, say), because
 # their ASCII strings are identifiers such as "android.permission.CAMERA".
-DISPLAY_KINDS = frozenset({"resource", "layout", "xml", "asset", "page", "manifest"})
+DISPLAY_KINDS = frozenset({"resource", "layout", "xml", "asset", "page", "manifest", "policy"})
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -73,6 +73,8 @@ def declaration_parts(text: Text, lowered: str | None = None) -> list[str]:
     """The parts of a text that declare permissions: all of it when it is short or its place is named
     for privacy/permissions (assets/privacy.html), else the neighbourhood of each marker, so that one
     "隐私" in a 2 MB bundle does not make every word of the bundle a declaration."""
+    if text.location.kind == "policy":  # the privacy policy itself: all of it declares
+        return [text.value]
     if text.location.kind not in DISPLAY_KINDS and not _HAN.search(text.value):
         return []
     pattern = _marker_pattern()

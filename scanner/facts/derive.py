@@ -10,6 +10,7 @@ from scanner.facts.links import find_links
 from scanner.facts.locate import pinpoint
 from scanner.facts.numbers import find_numbers, normalize
 from scanner.facts.permissions import api_names, declared_in, name_table, sensitive_names
+from scanner.facts.policies import policy_links
 from scanner.model import (
     ApiUse,
     FactOptions,
@@ -86,12 +87,15 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
             link = FilingLink(ref.url, ref.host, LinkStatus(ref.status), ref.reason, ())
             _add(links, ref.url.lower(), link, pinpoint(text, ref.offset), False)
     uses = api_uses(package) if kind is PackageKind.MINIPROGRAM else ()
+    read = tuple(dict.fromkeys(t.location.member for t in package.texts if t.location.kind == "policy"))
     return Facts(
         tuple(_number(s) for s in numbers.values()),
         tuple(_link(s) for s in links.values()),
         _permissions(package, uses, options, "\n".join(parts)),
         uses,
         kind,
+        policy_links(package.texts),
+        read,
     )
 
 

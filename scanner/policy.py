@@ -1,0 +1,190 @@
+"""Privacy policies outside the package: a local file the developer names (``--privacy-policy``), or the
+page the package links, fetched when the user opts in (``--fetch-privacy-policy``).
+
+Most apps state permission purposes in an online privacy policy, not in the package (工信部信管函〔2023〕
+26号 asks for the purposes to be told; the policy is where they are told). The URL comes from a package
+that may be hostile, so fetching it is bounded and refuses what a server-side request must never reach:
+http(s) only; every address the host resolves to must be public (no private, loopback, link-local,
+multicast, reserved or unspecified address) unless the user allows its network; the check is made on
+the resolved address, which is then the one connected to (no second lookup a rebinding DNS could
+answer differently), and again on every redirect; size, time and redirects are capped.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import os
+import socket
+import ssl
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from scanner import __version__
+from scanner.extract import textdecode
+from scanner.model import Location, Text
+
+MAX_BYTES = 2 * 1024 * 1024
+"""Bytes read from a policy page (a real policy is tens of KB)."""
+TIMEOUT = 10.0
+"""Seconds for the whole fetch, redirects included."""
+MAX_REDIRECTS = 5
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+class PolicyError(ValueError):
+    """A policy that could not be read or fetched, with the reason in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRules:
+    """What a fetch may do: the networks the user allows besides public ones, and the caps."""
+
+    allowed: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    max_bytes: int = MAX_BYTES
+    timeout: float = TIMEOUT
+    max_redirects: int = MAX_REDIRECTS
+
+
+def networks(values: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``127.0.0.1``, ``10.0.0.0/8`` … as networks; ValueError names a bad one."""
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(value, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"invalid network {value!r} (an address or CIDR such as 10.0.0.0/8)") from exc
+    return tuple(out)
+
+
+def local_text(path: str) -> Text:
+    """A policy file (HTML, Markdown or text) as one text of kind ``policy``; PolicyError when unreadable."""
+    try:
+        if os.path.getsize(path) > MAX_FILE_BYTES:
+            raise PolicyError(f"{path}: privacy policy over {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise PolicyError(f"{path}: privacy policy unreadable ({exc.strerror or exc})") from exc
+    value = textdecode.file_text(path, data)
+    if not value:
+        raise PolicyError(f"{path}: privacy policy is not text (HTML, Markdown or plain text)")
+    return Text(value, Location(path, "policy", ""))
+
+
+def allowed_address(address: str, rules: FetchRules) -> bool:
+    """A public unicast address, or one in a network the user allowed."""
+    ip = ipaddress.ip_address(address)
+    if any(ip in net for net in rules.allowed):
+        return True
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise PolicyError(f"{host}: does not resolve ({exc})") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def fetch_text(url: str, rules: FetchRules, resolver: Resolver = _resolve) -> Text:
+    """The policy page at ``url`` as a text of kind ``policy`` (member: the URL asked for, pointer: the
+    URL read when redirected); PolicyError with the reason when a rule refuses it or it fails."""
+    deadline = time.monotonic() + rules.timeout
+    current = url
+    for _ in range(rules.max_redirects + 1):
+        status, location, body, content_type = _get(current, rules, resolver, deadline)
+        if status in (301, 302, 303, 307, 308) and location:
+            current = urllib.parse.urljoin(current, location)
+            continue
+        if status != 200:
+            raise PolicyError(f"{current}: HTTP {status}")
+        value = _page_text(current, body, content_type)
+        if not value:
+            raise PolicyError(f"{current}: not a text page ({content_type or 'no content type'})")
+        return Text(value, Location(url, "policy", "" if current == url else f"redirected to {current}"))
+    raise PolicyError(f"{url}: more than {rules.max_redirects} redirects")
+
+
+def _target(url: str) -> tuple[str, str, int, str]:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise PolicyError(f"{url}: only http and https are fetched")
+    if not parts.hostname:
+        raise PolicyError(f"{url}: no host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise PolicyError(f"{url}: bad port") from exc
+    path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    return parts.scheme, parts.hostname, port, path
+
+
+def _get(url: str, rules: FetchRules, resolver: Resolver, deadline: float) -> tuple[int, str, bytes, str]:
+    scheme, host, port, path = _target(url)
+    addresses = list(resolver(host, port))
+    if not addresses:
+        raise PolicyError(f"{host}: does not resolve")
+    refused = [a for a in addresses if not allowed_address(a, rules)]
+    if refused:
+        raise PolicyError(f"{url}: {host} resolves to {refused[0]}, a private, loopback or reserved address "
+                          "(--allow-network allows a network)")
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise PolicyError(f"{url}: took longer than {rules.timeout:g} s")
+    connection = _Pinned(addresses[0], host, port, scheme == "https", remaining)
+    try:
+        connection.request("GET", path, headers={"Host": host if port in (80, 443) else f"{host}:{port}",
+                                                 "User-Agent": f"beian-scan/{__version__}",
+                                                 "Accept": "text/html,text/plain;q=0.9,*/*;q=0.1"})
+        response = connection.getresponse()
+        body = _read_bounded(response, rules, deadline, url)
+        return response.status, response.getheader("Location") or "", body, response.getheader("Content-Type") or ""
+    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        raise PolicyError(f"{url}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        connection.close()
+
+
+def _read_bounded(response: http.client.HTTPResponse, rules: FetchRules, deadline: float, url: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise PolicyError(f"{url}: took longer than {rules.timeout:g} s")
+        chunk = response.read(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > rules.max_bytes:
+            raise PolicyError(f"{url}: larger than {rules.max_bytes} bytes")
+        chunks.append(chunk)
+
+
+def _page_text(url: str, body: bytes, content_type: str) -> str | None:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind and not (kind.startswith("text/") or kind in ("application/xhtml+xml", "application/json")):
+        return None
+    name = "policy.html" if "html" in kind or b"<html" in body[:2048].lower() else "policy.txt"
+    return textdecode.file_text(name, body)
+
+
+class _Pinned(http.client.HTTPSConnection):
+    """A connection to the address already checked (not to whatever the host resolves to next), with
+    the host name for TLS (SNI and certificate check) and the Host header."""
+
+    def __init__(self, address: str, host: str, port: int, tls: bool, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+        self._tls = tls
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        if self._tls:
+            sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+        self.sock = sock
