@@ -23,8 +23,9 @@ import json, resource, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import mutate
+extra = tuple(p for d in sys.argv[6:] for p in sorted(Path(d).iterdir()) if p.is_file())
 outcome = mutate.run(int(sys.argv[2]), int(sys.argv[3]), Path(tempfile.mkdtemp()), float(sys.argv[4]),
-                     tuple(s for s in sys.argv[5].split(",") if s))
+                     tuple(s for s in sys.argv[5].split(",") if s), extra)
 print(json.dumps({"tried": outcome.tried, "scanned": outcome.scanned, "refused": outcome.refused,
                   "crashes": outcome.crashes, "hangs": outcome.hangs, "slowest_s": outcome.slowest,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -37,10 +38,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--formats", default="", help="seed suffixes, comma-separated (.hap,.app): one format's run")
+    parser.add_argument("--extra", action="append", default=[], metavar="DIR",
+                        help="a folder of more seed files (real samples, e.g. ../shared/corpus/hbc); repeatable")
     args = parser.parse_args()
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "fixtures" / "hostile"), str(args.count),
-                           str(args.seed), str(args.time_limit), args.formats], capture_output=True, text=True,
+                           str(args.seed), str(args.time_limit), args.formats, *args.extra], capture_output=True,
+                          text=True,
                           cwd=ROOT, check=False)
     if proc.returncode != 0:
         print(proc.stderr)

@@ -16,6 +16,7 @@ in format 31c; instruction widths in https://source.android.com/docs/core/runtim
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 import struct
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from scanner.extract.dex import string_at
 
 TYPE_CODE_ITEM = 0x2001
+TYPE_CLASS_DATA_ITEM = 0x2000
 CONST_STRING = 0x1A
 CONST_STRING_JUMBO = 0x1B
 MAX_SITES = 4
@@ -76,7 +78,7 @@ def code_sites(data: bytes, offsets: tuple[int, ...], targets: Iterable[int]) ->
     if not candidates:
         return {}
     try:
-        methods = _MethodTable(data, offsets)
+        methods = _Methods(data, offsets)
     except struct.error:
         return {}
     found: dict[int, list[CodeSite]] = {}
@@ -85,11 +87,12 @@ def code_sites(data: bytes, offsets: tuple[int, ...], targets: Iterable[int]) ->
         sites = found.setdefault(index, [])
         if len(sites) >= MAX_SITES:
             continue
-        code_off = methods.containing(position)
-        if code_off is None:
+        located = methods.containing(position)
+        if located is None:
             continue
+        code_off, method = located
         if code_off not in decoded:
-            decoded[code_off] = methods.site(code_off)
+            decoded[code_off] = methods.site(code_off, method)
         site = decoded[code_off]
         if site is not None and index in site.loads and site not in sites:
             sites.append(site)
@@ -98,14 +101,22 @@ def code_sites(data: bytes, offsets: tuple[int, ...], targets: Iterable[int]) ->
 
 def _code_section(data: bytes) -> tuple[int, int] | None:
     """[start, end) of the code items, from the map_list; None when the DEX has no code."""
-    map_off = struct.unpack_from("<I", data, 0x34)[0]
-    size = struct.unpack_from("<I", data, map_off)[0]
-    items = [struct.unpack_from("<HHII", data, map_off + 4 + 12 * i) for i in range(min(size, 64))]
+    return _section(data, TYPE_CODE_ITEM)
+
+
+def _section(data: bytes, wanted: int) -> tuple[int, int] | None:
+    """[start, end) of one map_list section (up to the next section); None when absent or unreadable."""
+    try:
+        map_off = struct.unpack_from("<I", data, 0x34)[0]
+        size = struct.unpack_from("<I", data, map_off)[0]
+        items = [struct.unpack_from("<HHII", data, map_off + 4 + 12 * i) for i in range(min(size, 64))]
+    except struct.error:
+        return None
     offsets = sorted(offset for *_, offset in items)
     for item_type, _unused, _count, offset in items:
-        if item_type == TYPE_CODE_ITEM:
+        if item_type == wanted:
             later = [o for o in offsets if o > offset]
-            return offset, min(later) if later else len(data)
+            return offset, min(later, default=len(data))
     return None
 
 
@@ -129,58 +140,91 @@ def _candidates(data: bytes, section: tuple[int, int], wanted: list[int]) -> lis
     return hits
 
 
-class _MethodTable:
-    """code_off -> method of every method with code, from the class definitions (read once per DEX)."""
+class _Methods:
+    """Which method's code holds a position. Compilers (dx, d8) lay code items out in class order, so a
+    binary search over the classes' first code offsets finds it by reading a few class_data items; a
+    DEX laid out otherwise falls back to the whole class_data section, read once."""
 
     def __init__(self, data: bytes, strings: tuple[int, ...]) -> None:
         self.data = data
         self.strings = strings
         count, offset = struct.unpack_from("<II", data, 0x60)
-        by_code: dict[int, int] = {}
-        seen: set[int] = set()
-        # Each encoded method takes at least 3 bytes, so an honest DEX has fewer than len/3 of them; the
-        # budget stops class definitions that overlap one another from costing more than that in all.
-        budget = [len(data) // 3]
-        for k in range(min(count, len(data) // 32)):
-            class_data = struct.unpack_from("<I", data, offset + 32 * k + 24)[0]
-            if class_data and class_data not in seen and budget[0] > 0:
-                seen.add(class_data)
-                try:
-                    _class_methods(data, class_data, by_code, budget)
-                except (IndexError, struct.error):
-                    continue  # one corrupt class costs its own methods
-        self.offsets = sorted(by_code)
-        self.methods = by_code
+        count = min(count, max(0, (len(data) - offset) // 32))
+        # class_def_item is 8 u32 fields; class_data_off is the seventh (dex-format: class_def_item).
+        fields = struct.unpack_from(f"<{8 * count}I", data, offset) if count else ()
+        self.classes = [c for c in fields[6::8] if c]
+        self.parsed: dict[int, list[tuple[int, int]]] = {}
+        self.full: _MethodTable | None = None
 
-    def containing(self, position: int) -> int | None:
-        """The code item whose instructions hold ``position``."""
-        k = bisect.bisect_right(self.offsets, position - 16) - 1
-        if k < 0:
-            return None
-        code_off = self.offsets[k]
-        try:
-            insns = struct.unpack_from("<I", self.data, code_off + 12)[0]
-        except struct.error:
-            return None
-        return code_off if position < code_off + 16 + 2 * insns else None
+    def containing(self, position: int) -> tuple[int, int] | None:
+        """(code_off, method_idx) of the code item whose instructions hold ``position``."""
+        found = self._search(position)
+        if found is None:
+            if self.full is None:
+                self.full = _MethodTable(self.data)
+            found = self.full.containing(position)
+        return found
 
-    def site(self, code_off: int) -> CodeSite | None:
+    def site(self, code_off: int, method_idx: int) -> CodeSite | None:
         try:
-            return CodeSite(_method_name(self.data, self.strings, self.methods[code_off]), _loads(self.data, code_off))
+            return CodeSite(_method_name(self.data, self.strings, method_idx), _loads(self.data, code_off))
         except (IndexError, struct.error):
             return None
 
+    def _methods(self, k: int) -> list[tuple[int, int]]:
+        class_data = self.classes[k]
+        if class_data not in self.parsed:
+            out: dict[int, int] = {}
+            with contextlib.suppress(IndexError, struct.error):  # a corrupt class costs its own methods
+                _class_methods(self.data, class_data, out)
+            self.parsed[class_data] = sorted(out.items())
+        return self.parsed[class_data]
 
-def _class_methods(data: bytes, pos: int, out: dict[int, int], budget: list[int]) -> None:
-    """Add the code_off -> method_idx of a class_data_item's direct and virtual methods (``budget``:
-    the fields and methods that may still be read, shared by every class)."""
+    def _first(self, k: int) -> int | None:
+        methods = self._methods(k)
+        return methods[0][0] if methods else None
+
+    def _search(self, position: int) -> tuple[int, int] | None:
+        lo, hi = 0, len(self.classes) - 1
+        best = -1
+        for _ in range(64):
+            if lo > hi:
+                break
+            mid = (lo + hi) // 2
+            probe = mid
+            while probe <= hi and self._first(probe) is None:  # interfaces and abstract classes have no code
+                probe += 1
+                if probe - mid > 32:
+                    return None
+            first = self._first(probe) if probe <= hi else None
+            if first is None or first > position:
+                hi = mid - 1
+            else:
+                best, lo = probe, probe + 1
+        for k in (best, best - 1, best + 1):
+            if 0 <= k < len(self.classes):
+                for code_off, method in self._methods(k):
+                    if _holds(self.data, code_off, position):
+                        return code_off, method
+        return None
+
+
+def _holds(data: bytes, code_off: int, position: int) -> bool:
+    try:
+        insns = struct.unpack_from("<I", data, code_off + 12)[0]
+    except struct.error:
+        return False
+    return code_off + 16 <= position < code_off + 16 + 2 * insns
+
+
+def _class_methods(data: bytes, pos: int, out: dict[int, int]) -> None:
+    """Add the code_off -> method_idx of one class_data_item's direct and virtual methods."""
     sizes = []
     for _ in range(4):
         value, pos = _uleb128(data, pos)
         sizes.append(value)
     static_fields, instance_fields, direct, virtual = sizes
-    budget[0] -= static_fields + instance_fields + direct + virtual
-    if budget[0] < 0:
+    if direct + virtual > len(data) // 3:  # each encoded method takes at least 3 bytes
         return
     for _ in range(2 * (static_fields + instance_fields)):
         _, pos = _uleb128(data, pos)
@@ -193,6 +237,62 @@ def _class_methods(data: bytes, pos: int, out: dict[int, int], budget: list[int]
             method += diff
             if code_off:
                 out[code_off] = method
+
+
+class _MethodTable:
+    """code_off -> method of every method with code, from the whole class_data section.
+
+    The section is nothing but ULEB128 values back to back (dex-format: class_data_item, no alignment),
+    so it is split into its values by one regular expression in C, then walked as a list of ints."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        by_code: dict[int, int] = {}
+        section = _section(data, TYPE_CLASS_DATA_ITEM)
+        if section is not None:
+            _walk_class_data(_ulebs(data, *section), by_code)
+        self.offsets = sorted(by_code)
+        self.methods = by_code
+
+    def containing(self, position: int) -> tuple[int, int] | None:
+        k = bisect.bisect_right(self.offsets, position - 16) - 1
+        if k >= 0 and _holds(self.data, self.offsets[k], position):
+            return self.offsets[k], self.methods[self.offsets[k]]
+        return None
+
+
+_ULEB = re.compile(rb"[\x80-\xff]{0,4}[\x00-\x7f]")
+
+
+def _ulebs(data: bytes, start: int, end: int) -> list[int]:
+    """Every ULEB128 value in data[start:end], in order (most are one byte: read without a call)."""
+    return [token[0] if len(token) == 1 else _multi(token) for token in _ULEB.findall(data, start, end)]
+
+
+def _multi(token: bytes) -> int:
+    value = 0
+    for shift, byte in enumerate(token):
+        value |= (byte & 0x7F) << (7 * shift)
+    return value
+
+
+def _walk_class_data(values: list[int], out: dict[int, int]) -> None:
+    """Add code_off -> method_idx of every class_data_item in the section's values (a corrupt section
+    stops the walk where its counts run past the end)."""
+    pos, total = 0, len(values)
+    while pos + 4 <= total:
+        static_fields, instance_fields, direct, virtual = values[pos : pos + 4]
+        pos += 4 + 2 * (static_fields + instance_fields)
+        for group in (direct, virtual):
+            if pos + 3 * group > total:
+                return
+            method = 0
+            for k in range(pos, pos + 3 * group, 3):
+                method += values[k]
+                code_off = values[k + 2]
+                if code_off:
+                    out[code_off] = method
+            pos += 3 * group
 
 
 def _loads(data: bytes, code_off: int) -> tuple[int, ...]:
