@@ -16,6 +16,7 @@ from scanner.rules import (
     filing_number_missing,
     filing_number_out_of_context,
     filing_number_placeholder,
+    filing_number_unregistered,
     filing_number_wrong_kind,
     location_precise_fuzzy_conflict,
     location_purpose_missing,
@@ -50,6 +51,7 @@ ALL_RULES: tuple[Rule, ...] = (
     filing_number_mismatch,
     filing_number_placeholder,
     filing_number_out_of_context,
+    filing_number_unregistered,
     filing_link_missing,
     filing_link_outdated,
     filing_link_wrong_site,
@@ -72,5 +74,6 @@ CATALOGUE: dict[str, RuleMeta] = {
     **{module.RULE.id: module.RULE for module in ALL_RULES},
     package_errors.UNREADABLE.id: package_errors.UNREADABLE,
     package_errors.ENCRYPTED.id: package_errors.ENCRYPTED,
+    package_errors.ABORTED.id: package_errors.ABORTED,
 }
 """Every rule id the tool can report, with its metadata (for reports, SARIF rules, docs)."""

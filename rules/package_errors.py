@@ -1,10 +1,13 @@
-"""PKG001 package-unreadable and PKG002 package-encrypted: the package could not be scanned.
+"""PKG001 package-unreadable, PKG002 package-encrypted and PKG006 package-scan-aborted: the package could
+not be scanned.
 
 These are not checks of a package's content: the engine reports them when a parser refuses the input,
 as an error result (exit code 3), never as a silent pass and never as a traceback.
 
 PKG001 FAIL: a truncated APK, random bytes, a zip without AndroidManifest.xml.
 PKG002 FAIL: a PC-client ``V1MMWX`` wxapkg scanned without its appid.
+PKG006 FAIL: in a batch, a package whose scan ran past ``--timeout`` or ``--max-memory``, or whose worker
+process died (the worker is replaced and the batch goes on).
 """
 
 from __future__ import annotations
@@ -27,4 +30,13 @@ ENCRYPTED = RuleMeta(
     severity=Severity.ERROR,
     summary="Encrypted package and no key",
     fix="Pass the key (for PC WeChat packages: --wxid wx…, the mini-program's appid).",
+)
+
+ABORTED = RuleMeta(
+    id=RuleId("PKG006"),
+    doc=__doc__ or "",
+    name="package-scan-aborted",
+    severity=Severity.ERROR,
+    summary="The scan was stopped: time or memory limit, or the worker died",
+    fix="Scan the package on its own to see why; raise --timeout / --max-memory if it is merely large.",
 )
