@@ -69,16 +69,16 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
     try:
         package = parse(source, options.parse, formats)
     except PackageEncrypted as exc:
-        return _error_result(path, "PKG002", exc.message)
+        return error_result(path, "PKG002", exc.message)
     except PackageUnreadable as exc:
-        return _error_result(path, "PKG001", exc.message)
+        return error_result(path, "PKG001", exc.message)
     except (MemoryError, RecursionError) as exc:
-        return _error_result(path, "PKG001", f"package too large or too deeply nested ({type(exc).__name__})")
+        return error_result(path, "PKG001", f"package too large or too deeply nested ({type(exc).__name__})")
     except Exception as exc:  # a parser bug must not cost the batch: report it as unreadable
         import logging  # only on this path: importing logging costs every run start-up time
 
         logging.getLogger(__name__).debug("parser failed on %s", path, exc_info=True)
-        return _error_result(path, "PKG001", f"could not be parsed ({type(exc).__name__}: {exc})")
+        return error_result(path, "PKG001", f"could not be parsed ({type(exc).__name__}: {exc})")
     return evaluate(package, options, policy)
 
 
@@ -174,7 +174,8 @@ def fingerprint(finding: Finding, identity: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def _error_result(path: str, rule_id: str, message: str) -> ScanResult:
+def error_result(path: str, rule_id: str, message: str) -> ScanResult:
+    """The result of a package that could not be scanned (PKG001, PKG002, a batch's PKG006)."""
     meta = CATALOGUE[rule_id]
     return ScanResult(path, None, PackageError(meta.id, message), Facts(), ())
 

@@ -33,6 +33,11 @@ def location(loc: Location | None) -> dict[str, str] | None:
     return {"member": loc.member, "kind": loc.kind, "pointer": loc.pointer}
 
 
+def result_dict(result: ScanResult) -> dict[str, Any]:
+    """One result as the report's ``results`` entry (what a batch stores per package)."""
+    return _result(result, False)
+
+
 def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
     info = result.info
     package = {"path": result.path, "format": None, "sha256": None, "app_id": None, "app_name": None,
