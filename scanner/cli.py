@@ -82,7 +82,7 @@ def _check_paths(paths: tuple[str, ...]) -> None:
     for path in folders:
         if not is_package_folder(path):
             fail(f"{path} is a directory, but not a mini-program source folder or a folder of wxapkg packages: "
-                 "pass package files (batch scanning of folders is not supported yet)")
+                 "pass package files, or scan a folder of packages with beian-scan batch FOLDER --db audit.sqlite")
 
 
 def _check_wxid(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -276,3 +276,13 @@ def rules_command(rule_id: str | None) -> None:
     if found is None:
         fail(f"unknown rule {rule_id!r} (beian-scan rules lists them)")
     click.echo(f"{found.id} {found.name} ({found.severity.label})\n\n{found.doc.strip()}\n\nFix: {found.fix}")
+
+
+def _register_batch() -> None:
+    from scanner.batch.cli import batch, report
+
+    main.add_command(batch)
+    main.add_command(report)
+
+
+_register_batch()

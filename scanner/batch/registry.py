@@ -61,6 +61,6 @@ def with_registry(options: Options, records: tuple[Record, ...]) -> Options:
     table = tuple((r.app_id, r.filing_number) for r in records)
     values = [(rule, pairs) for rule, pairs in options.rules.values if rule not in ("FIL005", "FIL008")]
     fil005 = next((pairs for rule, pairs in options.rules.values if rule == "FIL005"), ())
-    merged = tuple(p for p in fil005 if p[0] != "expected") + (("expected", table),)
+    merged = (*(p for p in fil005 if p[0] != "expected"), ("expected", table))
     values += [("FIL005", merged), ("FIL008", (("registry", table),))]
     return replace(options, rules=RuleSettings(tuple(values)))

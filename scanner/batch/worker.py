@@ -13,6 +13,7 @@ the package then runs in a ``python -m scanner.batch.worker`` subprocess instead
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -96,18 +97,14 @@ def _child(conn: multiprocessing.connection.Connection, path: str, options: Opti
     conn.close()
 
 
-_CONTEXT: Any = None
-
-
+@functools.cache
 def _context() -> Any:  # noqa: ANN401 (multiprocessing's context types are not public)
     """The forkserver context, with the scanner preloaded in the server (imported once, forked cheaply)."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        _CONTEXT = multiprocessing.get_context(method)
-        if method == "forkserver":
-            _CONTEXT.set_forkserver_preload(["scanner.batch.worker", "scanner.engine"])
-    return _CONTEXT
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["scanner.batch.worker", "scanner.engine"])
+    return context
 
 
 def run(job: Job, options: Options, policy: Policy, limits: Limits) -> Outcome:
@@ -167,7 +164,7 @@ def run_subprocess(job: Job, options: Options, policy: Policy, limits: Limits) -
     message = None
     if done.returncode == 0 and done.stdout:
         try:
-            message = pickle.loads(done.stdout)  # noqa: S301 - our own child's answer on its stdout
+            message = pickle.loads(done.stdout)
         except (pickle.UnpicklingError, EOFError, ValueError):
             message = None
     return _outcome(job, message, done.returncode, limits, time.monotonic() - started)
@@ -175,7 +172,7 @@ def run_subprocess(job: Job, options: Options, policy: Policy, limits: Limits) -
 
 def _main() -> int:
     """The subprocess worker: a pickled request on stdin, a pickled answer on stdout."""
-    path, options, policy, max_memory = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - from our parent
+    path, options, policy, max_memory = pickle.loads(sys.stdin.buffer.read())
     _limit_memory(max_memory)
     try:
         payload: tuple[Any, ...] = ("ok", scan_here(path, options, policy))

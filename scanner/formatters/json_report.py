@@ -86,3 +86,43 @@ def _summary(report: Report) -> dict[str, Any]:
     summary = summarize(report)
     return {"packages": summary.packages, "unreadable": summary.unreadable,
             "findings": {s.label: n for s, n in summary.findings.items()}, "suppressed": summary.suppressed}
+
+
+def from_result_dict(data: dict[str, Any]) -> ScanResult:
+    """A stored ``results`` entry read back as a ScanResult (what a batch report's SARIF is rendered
+    from): identity, error and findings exactly; facts as far as the JSON keeps them."""
+    from scanner.model import (
+        FilingLink,
+        LinkStatus,
+        NumberKind,
+        PackageError,
+        PackageInfo,
+        PermissionFacts,
+        RuleId,
+        Severity,
+    )
+
+    package = data["package"]
+    info = None if package.get("format") is None else PackageInfo(
+        package["path"], package["format"], package.get("sha256") or "", package.get("app_id"),
+        package.get("app_name"), package.get("version"))
+    error = data.get("error")
+    facts = data["facts"]
+    numbers = tuple(FilingNumber(n["value"], n["raw"], NumberKind(n["kind"]), True, None, False, n["in_context"],
+                                 tuple(_location(loc) for loc in n["locations"]),
+                                 assembled_from=tuple(n.get("assembled_from", ()))) for n in facts["filing_numbers"])
+    links = tuple(FilingLink(link["url"], "", LinkStatus(link["status"]), "",
+                             tuple(_location(loc) for loc in link["locations"])) for link in facts["filing_links"])
+    perms = facts["permissions"]
+    findings = tuple(ReportedFinding(RuleId(f["rule_id"]), f["name"], Severity.parse(f["severity"]), f["message"],
+                                     _location(f["location"]) if f["location"] else None, tuple(f["evidence"]),
+                                     f["fingerprint"], "") for f in data["findings"])
+    failure = PackageError(RuleId(error["rule_id"]), error["message"]) if error else None
+    return ScanResult(package["path"], info, failure,
+                      Facts(numbers, links, PermissionFacts(tuple(perms["requested"]), tuple(perms["sensitive"]),
+                                                            tuple(perms["declared"]), tuple(perms["undeclared"]))),
+                      findings)
+
+
+def _location(data: dict[str, str]) -> Location:
+    return Location(data["member"], data["kind"], data["pointer"])

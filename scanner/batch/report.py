@@ -1,0 +1,159 @@
+"""Reports of a batch store: HTML for reviewers, CSV and JSONL for spreadsheets and pipelines, the JSON
+report (the same schema as ``scan --format json``) and SARIF (formatters only see the model).
+
+The HTML report is one self-contained file (inline CSS and SVG, no network), rendered with Jinja2 with
+autoescaping on: app names, paths and messages come from hostile packages and are only ever text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from scanner import __version__
+from scanner.batch.store import StoredResult
+
+FORMATS = ("html", "csv", "jsonl", "json", "sarif")
+SEVERITIES = ("error", "warning", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One package of the report, flattened for the table."""
+
+    index: int
+    status: str
+    path: str
+    paths: tuple[str, ...]
+    sha256: str
+    format: str
+    app_id: str
+    app_name: str
+    version: str
+    numbers: tuple[str, ...]
+    links: tuple[str, ...]
+    rules: tuple[str, ...]
+    counts: dict[str, int]
+    error: str
+    seconds: float
+    findings: tuple[dict[str, Any], ...]
+
+
+def rows(stored: list[StoredResult]) -> list[Row]:
+    out = []
+    for index, item in enumerate(stored):
+        result = item.result
+        package, error, facts = result["package"], result["error"], result["facts"]
+        counts = Counter(f["severity"] for f in result["findings"])
+        status = ("aborted" if error and error["rule_id"] == "PKG006" else "unreadable" if error
+                  else "findings" if result["findings"] else "clean")
+        out.append(Row(index, status, package["path"], item.paths, item.sha256, package.get("format") or "",
+                       package.get("app_id") or "", package.get("app_name") or "", package.get("version") or "",
+                       tuple(n["value"] for n in facts["filing_numbers"]),
+                       tuple(link["url"] for link in facts["filing_links"]),
+                       _rules(result),
+                       {s: counts.get(s, 0) for s in SEVERITIES},
+                       f"{error['rule_id']} {error['message']}" if error else "",
+                       item.seconds, tuple(result["findings"])))
+    return out
+
+
+def _rules(result: dict[str, Any]) -> tuple[str, ...]:
+    found = {f["rule_id"] for f in result["findings"]}
+    if result["error"]:
+        found.add(result["error"]["rule_id"])
+    return tuple(sorted(found))
+
+
+def totals(table: list[Row]) -> dict[str, Any]:
+    by_rule: Counter[str] = Counter()
+    by_severity: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    for row in table:
+        for finding in row.findings:
+            by_rule[finding["rule_id"]] += 1
+            by_severity[finding["severity"]] += 1
+        if row.error:
+            failures[row.error.split(" ", 1)[0] + " " + _reason(row.error)] += 1
+    statuses = Counter(row.status for row in table)
+    return {"packages": len(table), "statuses": dict(statuses), "by_rule": by_rule.most_common(),
+            "by_severity": [(s, by_severity.get(s, 0)) for s in SEVERITIES], "failures": failures.most_common(20),
+            "with_number": sum(1 for r in table if r.numbers), "with_link": sum(1 for r in table if r.links)}
+
+
+def _reason(error: str) -> str:
+    """The kind of failure without the package-specific part (for grouping)."""
+    message = error.split(" ", 1)[1] if " " in error else error
+    return message.split(":")[0][:80]
+
+
+def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | None = None) -> str:
+    if fmt == "html":
+        return _html(stored, runs or [])
+    if fmt == "csv":
+        return _csv(rows(stored))
+    if fmt == "jsonl":
+        return "".join(json.dumps(item.result, ensure_ascii=False) + "\n" for item in stored)
+    if fmt == "json":
+        return _json(stored)
+    if fmt == "sarif":
+        return _sarif(stored)
+    raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+def _csv(table: list[Row]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["path", "other_paths", "sha256", "status", "format", "app_id", "app_name", "version",
+                     "filing_numbers", "filing_links", "rules", "errors", "warnings", "notes", "error", "seconds"])
+    for row in table:
+        writer.writerow([row.path, " ".join(p for p in row.paths if p != row.path), row.sha256, row.status, row.format,
+                         row.app_id, _cell(row.app_name), row.version, " ".join(row.numbers), " ".join(row.links),
+                         " ".join(row.rules), row.counts["error"], row.counts["warning"], row.counts["note"],
+                         _cell(row.error), f"{row.seconds:.2f}"])
+    return buffer.getvalue()
+
+
+def _cell(value: str) -> str:
+    """A spreadsheet cannot run a hostile app name as a formula (CSV injection: =, +, -, @ first)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _json(stored: list[StoredResult]) -> str:
+    results = [item.result for item in stored]
+    counts = Counter(f["severity"] for r in results for f in r["findings"])
+    report = {"schema_version": "1", "tool": {"name": "beian-scan", "version": __version__}, "results": results,
+              "summary": {"packages": len(results), "unreadable": sum(1 for r in results if r["error"]),
+                          "findings": {s: counts.get(s, 0) for s in SEVERITIES}, "suppressed": 0}}
+    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+
+
+def _sarif(stored: list[StoredResult]) -> str:
+    import os
+
+    from scanner.formatters import LocatedOptions, sarif
+    from scanner.formatters.json_report import from_result_dict
+    from scanner.model import Report
+    from scanner.rules import CATALOGUE
+
+    report = Report(__version__, tuple(from_result_dict(item.result) for item in stored), tuple(CATALOGUE.values()))
+    return sarif.render(report, LocatedOptions(base_dir=os.getcwd()))
+
+
+def _html(stored: list[StoredResult], runs: list[dict[str, Any]]) -> str:
+    import jinja2
+
+    from scanner.rules import CATALOGUE
+
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("scanner.batch", "templates"),
+                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    table = rows(stored)
+    summary = totals(table)
+    biggest = max([n for _rule, n in summary["by_rule"]] or [1])
+    return environment.get_template("report.html.j2").render(
+        rows=table, totals=summary, runs=runs, version=__version__, biggest=biggest,
+        rules={rule_id: meta for rule_id, meta in CATALOGUE.items()})
