@@ -78,6 +78,24 @@ def aborted_result(path: str, message: str) -> dict[str, Any]:
     return json_report.result_dict(engine.error_result(path, "PKG006", message))
 
 
+def _scan_payload(path: str, options: Options, policy: Policy, max_memory: int | None) -> tuple[str, Any]:
+    """("ok", results), or ("memory", None) when the scan hit the memory limit (the engine reports a
+    MemoryError, or a thread that cannot get its stack, as PKG001; under a limit the user set, that is
+    the limit: PKG006)."""
+    try:
+        results = scan_here(path, options, policy)
+    except MemoryError:
+        return "memory", None
+    if max_memory and any(_out_of_memory((r["error"] or {}).get("message", "")) for r in results):
+        return "memory", None
+    return "ok", results
+
+
+def _out_of_memory(message: str) -> bool:
+    """An engine error that, under RLIMIT_AS, means the limit: an allocation or a thread's stack refused."""
+    return message.endswith("(MemoryError)") or "can't start new thread" in message
+
+
 def _limit_memory(max_memory: int | None) -> None:
     if max_memory:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
@@ -87,11 +105,7 @@ def _child(conn: multiprocessing.connection.Connection, path: str, options: Opti
            max_memory: int | None) -> None:
     """The worker process: scan, send the results back, exit (its memory goes with it)."""
     _limit_memory(max_memory)
-    try:
-        results = scan_here(path, options, policy)
-        payload: tuple[str, Any] = ("ok", results)
-    except MemoryError:
-        payload = ("memory", None)
+    payload = _scan_payload(path, options, policy, max_memory)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     conn.send((*payload, peak))
     conn.close()
@@ -174,10 +188,7 @@ def _main() -> int:
     """The subprocess worker: a pickled request on stdin, a pickled answer on stdout."""
     path, options, policy, max_memory = pickle.loads(sys.stdin.buffer.read())
     _limit_memory(max_memory)
-    try:
-        payload: tuple[Any, ...] = ("ok", scan_here(path, options, policy))
-    except MemoryError:
-        payload = ("memory", None)
+    payload = _scan_payload(path, options, policy, max_memory)
     sys.stdout.buffer.write(pickle.dumps((*payload, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
     sys.stdout.buffer.flush()
     os._exit(0)
