@@ -165,7 +165,7 @@ def test_a_killed_worker_is_replaced_and_the_batch_goes_on(tmp_path):
             killed = workers[0]
             os.kill(killed, signal.SIGKILL)
         time.sleep(0.01)
-    stdout, stderr = process.communicate(timeout=120)
+    _stdout, stderr = process.communicate(timeout=120)
     assert killed is not None and process.returncode == 0, stderr
     results = _results(db)
     assert len(results) == 8
