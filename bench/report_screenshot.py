@@ -40,7 +40,8 @@ def main() -> int:
         html.write_text(report.render(list(database.results()), "html", database.runs()), encoding="utf-8")
         database.close()
         options = webdriver.ChromeOptions()
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={args.width},{args.height}"):
+        size = f"--window-size={args.width},{args.height}"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", size):
             options.add_argument(flag)
         options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser") or ""
         driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
