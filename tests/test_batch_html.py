@@ -8,12 +8,13 @@ import copy
 import shutil
 
 import pytest
-from conftest import APKS
 
 from scanner.batch import report, store, worker
 from scanner.batch.runner import run
 from scanner.config import Policy
 from scanner.model import Options
+
+from conftest import APKS
 
 HOSTILE = '<img src=x onerror="window.PWNED=1"><script>window.PWNED=2</script>"\'&'
 
