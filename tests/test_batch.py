@@ -302,3 +302,16 @@ def test_local_cluster_gives_the_same_results(tmp_path):
     local = {i.sha256: i.result for i in local_db.results()}
     remote = {i.sha256: i.result for i in dask_db.results()}
     assert local == remote and len(local) == 4
+
+
+def test_python_api(tmp_path):
+    from scanner.api import batch, scan
+
+    result = scan(str(APKS / "compliant.apk"))
+    assert result.error is None and result.info.app_id == "com.beianscan.fixture.compliant"
+    assert scan(str(APKS / "truncated.apk")).error.rule_id == "PKG001"
+    db = tmp_path / "api.sqlite"
+    items = list(batch([str(APKS / "compliant.apk"), str(APKS / "truncated.apk")], db=str(db), jobs=2))
+    outcomes = sorted(i.results[0]["error"]["rule_id"] if i.results[0]["error"] else "ok" for i in items)
+    assert outcomes == ["PKG001", "ok"]
+    assert list(batch([str(APKS / "compliant.apk")], db=str(db))) == []  # already in the store

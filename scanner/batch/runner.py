@@ -39,6 +39,7 @@ class Tally:
     """Counts as the batch goes (for the progress display and the final summary)."""
 
     total: int
+    plan: Plan | None = None
     done: int = 0
     unreadable: int = 0
     aborted: int = 0
@@ -130,26 +131,43 @@ def _on_dask(jobs: tuple[worker.Job, ...], options: Options, policy: Policy, lim
             yield outcome
 
 
+def stream(store: Store, roots: tuple[str, ...], listed: tuple[str, ...], options: Options, policy: Policy,
+           limits: worker.Limits, parallel: int = 1, dask_address: str | None = None, command: str = "batch",
+           on_plan: Callable[[Plan], None] | None = None) -> Iterator[tuple[worker.Outcome, Tally]]:
+    """Walk, plan, then scan: each package is committed to the store before it is yielded."""
+    found = discover.walk(roots, listed)
+    chosen = plan(store, found, options, policy)
+    if on_plan is not None:
+        on_plan(chosen)
+    version, config = __version__, config_hash(options, policy)
+    run_id = store.start_run(version, config, command)
+    tally = Tally(len(chosen.jobs), plan=chosen)
+    for outcome in execute(chosen.jobs, options, policy, limits, parallel, dask_address):
+        store.add(run_id, outcome.job.sha256, outcome.job.size, outcome.job.path, version, config,
+                  list(outcome.results), outcome.seconds, outcome.peak_rss_kib)
+        tally.add(outcome)
+        yield outcome, tally
+    store.end_run(run_id)
+
+
 def run(store: Store, roots: tuple[str, ...], listed: tuple[str, ...], options: Options, policy: Policy,
         limits: worker.Limits, parallel: int = 1, dask_address: str | None = None, command: str = "batch",
         on_plan: Callable[[Plan], None] | None = None, on_outcome: Callable[[worker.Outcome, Tally], None] | None = None
         ) -> tuple[Plan, Tally]:
     """Walk, plan, scan and commit; returns the plan and the tally of what was scanned."""
-    found = discover.walk(roots, listed)
-    chosen = plan(store, found, options, policy)
-    if on_plan is not None:
-        on_plan(chosen)
-    run_id = store.start_run(__version__, config_hash(options, policy), command)
-    tally = Tally(len(chosen.jobs))
-    version, config = __version__, config_hash(options, policy)
-    for outcome in execute(chosen.jobs, options, policy, limits, parallel, dask_address):
-        store.add(run_id, outcome.job.sha256, outcome.job.size, outcome.job.path, version, config,
-                  list(outcome.results), outcome.seconds, outcome.peak_rss_kib)
-        tally.add(outcome)
+    chosen: list[Plan] = []
+
+    def planned(value: Plan) -> None:
+        chosen.append(value)
+        if on_plan is not None:
+            on_plan(value)
+
+    tally = None
+    for outcome, tally in stream(store, roots, listed, options, policy, limits, parallel, dask_address, command,
+                                 planned):
         if on_outcome is not None:
             on_outcome(outcome, tally)
-    store.end_run(run_id)
-    return chosen, tally
+    return chosen[0], tally or Tally(0, plan=chosen[0])
 
 
 def default_jobs() -> int:

@@ -1,0 +1,69 @@
+"""The Python API, for platforms that embed the scanner in their own upload pipeline.
+
+    from scanner.api import scan, batch
+
+    result = scan("upload/app.apk")                 # one package, in this process
+    if result.error: ...                             # PKG001 / PKG002: result.error.rule_id, .message
+    for finding in result.findings: ...              # rule_id, severity, message, location, evidence
+
+    for item in batch(["incoming/"], db="audit.sqlite", jobs=8, timeout=120):
+        item.path, item.results                      # JSON results, as ``scan --format json`` writes them
+
+``scan`` never raises for a bad package (it is a result with ``error`` set); ``batch`` scans each
+package in its own worker process under the limits, commits it to the store when ``db`` is given (so a
+rerun skips it), and yields each package as it finishes. The command line's ``batch`` uses the same code.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.batch import registry as records
+from scanner.batch import runner, store, worker
+from scanner.config import Policy
+from scanner.model import Options, ScanResult
+
+__all__ = ["BatchItem", "batch", "scan"]
+
+
+def scan(path: str, options: Options | None = None, policy: Policy | None = None) -> ScanResult:
+    """The result of one package (the first, for a folder that holds several mini-programs: use
+    ``scanner.engine.scan_target`` for all of them)."""
+    from scanner import engine
+
+    return engine.scan_target(path, options or Options(), policy or Policy())[0]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One package of a batch as it finished."""
+
+    path: str
+    sha256: str
+    results: tuple[dict[str, Any], ...]
+    seconds: float
+    aborted: str | None = None
+    """Why the scan was stopped (time or memory limit, dead worker): the result is then PKG006."""
+
+
+def batch(paths: Iterable[str], *, db: str | None = None, jobs: int = 1, timeout: float | None = 120.0,
+          max_memory: int | None = None, registry: str | None = None, dask: str | None = None,
+          options: Options | None = None, policy: Policy | None = None) -> Iterator[BatchItem]:
+    """Scan the packages under ``paths`` (folders are walked), yielding each as it finishes; with
+    ``db`` the results are committed there and packages it already holds are skipped."""
+    options = options or Options()
+    if registry:
+        options = records.with_registry(options, records.load(registry))
+    policy = policy or Policy()
+    with tempfile.TemporaryDirectory() as scratch:
+        database = store.Store(db or f"{scratch}/batch.sqlite")
+        try:
+            for outcome, _tally in runner.stream(database, tuple(paths), (), options, policy,
+                                                  worker.Limits(timeout, max_memory), jobs, dask, "api"):
+                yield BatchItem(outcome.job.path, outcome.job.sha256, outcome.results, outcome.seconds,
+                                outcome.aborted)
+        finally:
+            database.close()
