@@ -5,7 +5,8 @@ and anything but PackageUnreadable / PackageEncrypted is a crash. atheris is not
 project (pip install atheris to run this).
 
 Usage: python3 bench/atheris_fuzz.py FORMAT [libFuzzer flags, e.g. -runs=20000 -max_len=65536]
-FORMAT: hap (fixtures/harmony/out) or ipa (fixtures/ios/out) or apk (fixtures/apk)
+FORMAT: hap (fixtures/harmony/out), ipa (fixtures/ios/out), apk (fixtures/apk), aab (fixtures/aab/out) or
+hermes (fixtures/hermes/out)
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ with atheris.instrument_imports():
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = {"hap": ROOT / "fixtures" / "harmony" / "out", "ipa": ROOT / "fixtures" / "ios" / "out",
-         "apk": ROOT / "fixtures" / "apk"}
+         "apk": ROOT / "fixtures" / "apk", "aab": ROOT / "fixtures" / "aab" / "out",
+         "hermes": ROOT / "fixtures" / "hermes" / "out"}
 WORK = Path(tempfile.mkdtemp(prefix="beian-atheris-"))
 INPUT = WORK / "input.bin"
 
