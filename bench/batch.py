@@ -120,7 +120,8 @@ def main() -> int:
         total = len(sources) * args.copies
         one = timed_batch(folder, tmp / "one.sqlite", 1)
         two = timed_batch(folder, tmp / "two.sqlite", 2)
-        extra, peak = overhead(sources[:12])
+        by_size = sorted(sources, key=lambda p: p.stat().st_size)
+        extra, peak = overhead(by_size[:: max(1, len(by_size) // 12)] + by_size[-3:])  # a spread and the largest
         resumed = resume(args.resume_packages, tmp)
         shutil.rmtree(folder)
     result = {"date": datetime.date.today().isoformat(), "cpus": os.cpu_count(), "packages": total,
