@@ -301,12 +301,15 @@ def _options(merged: dict[str, Any], rules: dict[str, Any]) -> Options:
 def _policies(merged: dict[str, Any]) -> PolicySources:
     """The privacy policies read with every package: files read once here (a bad one is an error of the
     run, exit 2), and whether linked pages are fetched, to which networks besides public ones."""
+    allowed = tuple(merged.get("allow-network") or ())
+    files = merged.get("privacy-policy") or ()
+    if not allowed and not files:  # scanner.policy (http.client, ssl) only for a run that uses it
+        return PolicySources(fetch=bool(merged.get("fetch-privacy-policy", False)))
     from scanner import policy
 
-    allowed = tuple(merged.get("allow-network") or ())
     try:
         policy.networks(allowed)
-        texts = tuple(policy.local_text(path) for path in merged.get("privacy-policy") or ())
+        texts = tuple(policy.local_text(path) for path in files)
     except (policy.PolicyError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
     return PolicySources(texts, bool(merged.get("fetch-privacy-policy", False)), allowed)
