@@ -119,13 +119,13 @@ def _on_dask(jobs: tuple[worker.Job, ...], options: Options, policy: Policy, lim
         raise RuntimeError("--dask needs the dask extra: pip install 'beian-scan[dask]'") from exc
     with Client(address) as client:
         shared = client.scatter([options, policy, limits], broadcast=True)
-        futures = [client.submit(worker.run, job, *shared, key=f"beian-scan-{job.sha256}", pure=False)
-                   for job in jobs]
+        futures = {client.submit(worker.run, job, *shared, key=f"beian-scan-{job.sha256}", pure=False): job
+                   for job in jobs}
         for future in as_completed(futures):
             try:
                 outcome = future.result()
             except Exception as exc:  # a lost worker: the package is a result, never a lost row
-                job = jobs[futures.index(future)]
+                job = futures[future]
                 reason = f"the Dask task failed ({type(exc).__name__}: {exc})"
                 outcome = worker.Outcome(job, (worker.aborted_result(job.path, reason),), 0.0, None, reason)
             yield outcome
