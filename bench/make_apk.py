@@ -9,6 +9,11 @@ Shapes (each at scale S, so that the cost can be shown to grow linearly with the
   locales, plus 1,000×S string arrays and 1,000×S plurals per locale (aapt), 2 DEX files.
 - ``manydex``: 12×S DEX files (each 14,000 classes), about 60 MB at scale 1.
 - ``assets``: 20,000×S small asset members (an H5 shell: pages, scripts, styles of 1–4 KB), 1 DEX.
+- ``frameworks``: a React Native + Flutter app: a Hermes bundle of 10×S MB (``assets/index.android.bundle``,
+  bytecode 96, written by ``hermes_bundle`` below in the layout scanner/extract/hermes.py documents:
+  one-byte and UTF-16 strings, overflow entries past the 8 MB the small table can address) holding the
+  number, and a Flutter ``lib/arm64-v8a/libapp.so`` of 10×S MB (gcc, a ``_kDartIsolateSnapshotData`` of
+  back-to-back Dart string records) holding the link, beside one DEX.
 In every shape the filing number appears once, deep inside the last DEX (or in a resource string for
 ``resources``), and the filing-system link once, near the end of the last JS bundle or asset.
 
@@ -19,6 +24,7 @@ android-framework-res, smali, zipalign, apksigner, gcc; the generated files are 
 from __future__ import annotations
 
 import random
+import struct
 import subprocess
 import sys
 import tempfile
@@ -32,7 +38,7 @@ LINK = "https://beian.miit.gov.cn/"
 CLASSES_PER_DEX = 20000
 LOCALES = ("default", "zh-rCN", "zh-rTW", "en-rUS")
 MANY_LOCALES = ("default", "zh-rCN", "zh-rTW", "zh-rHK", "en-rUS", "en-rGB", "ja", "ko", "fr", "de", "es", "ru")
-SHAPES = ("today", "resources", "manydex", "assets")
+SHAPES = ("today", "resources", "manydex", "assets", "frameworks")
 WORDS = ("account", "setting", "network", "profile", "message", "upload", "refresh", "payment", "order",
          "消息", "设置", "账户", "网络", "刷新", "支付", "订单", "上传")
 
@@ -123,6 +129,79 @@ def make_bundle(work: Path, index: int, rng: random.Random, with_link: bool) -> 
     bundle.write_text(";".join(parts), encoding="utf-8")
 
 
+def hermes_bundle(size: int, rng: random.Random, number: str) -> bytes:
+    """A Hermes bytecode file (version 96) whose string table holds ``size`` bytes of strings, the
+    number (UTF-16, as Hermes stores any non-ASCII string) among the last ones."""
+    ascii_strings, wide_strings = [], []
+    total = 0
+    while total < size:
+        if rng.random() < 0.1:
+            value = f"{rng.choice(WORDS)}{rng.choice(WORDS)}{rng.getrandbits(16):04x}"
+        else:
+            value = f"{rng.choice(WORDS)}_{rng.getrandbits(48):012x}_{rng.randbytes(8).hex()}"
+        (ascii_strings if value.isascii() else wide_strings).append(value)
+        total += len(value) if value.isascii() else 2 * len(value)
+    wide_strings.insert(len(wide_strings) - 3, number)
+    storage = bytearray()
+    entries = []
+    for value in ascii_strings:
+        entries.append((False, len(storage), len(value)))
+        storage += value.encode("ascii")
+    if len(storage) % 2:
+        storage += b"\0"
+    for value in wide_strings:
+        entries.append((True, len(storage), len(value)))
+        storage += value.encode("utf-16-le")
+    small, overflow = [], []
+    for wide, offset, length in entries:
+        if offset >= 1 << 23 or length >= 255:  # BytecodeFileFormat.h: 23-bit offset, 8-bit length
+            small.append(int(wide) | (len(overflow) << 1) | (0xFF << 24))
+            overflow.append((offset, length))
+        else:
+            small.append(int(wide) | (offset << 1) | (length << 24))
+    body = struct.pack("<I", len(entries))  # one run of string kinds (bit 31 clear: plain strings)
+    body += struct.pack(f"<{len(small)}I", *small)
+    body += b"".join(struct.pack("<II", o, n) for o, n in overflow)
+    body += bytes(storage)
+    file_length = 128 + len(body) + 20
+    header = struct.pack("<QI20sIIIIIIII", 0x1F1903C103BC1FC6, 96, bytes(20), file_length, 0, 0, 1, 0,
+                         len(entries), len(overflow), len(storage))
+    return header + bytes(128 - len(header)) + body + bytes(20)
+
+
+def dart_snapshot(size: int, rng: random.Random, link: str) -> bytes:
+    """``_kDartIsolateSnapshotData``: the snapshot header and ``size`` bytes of back-to-back String
+    cluster records (Dart varint of length << 1 | two_byte, then Latin-1 or UTF-16LE code units)."""
+    out = bytearray(b"\xf5\xf5\xdc\xdc" + bytes(16) + b"ee1eb666c76a5cb7746faf39d0b97547"
+                    + b"product no-code_comments arm64 android compressed-pointers null-safety\0")
+    while len(out) < size:
+        value = link if abs(len(out) - size * 3 // 4) < 60 else f"{rng.choice(WORDS)}_{rng.getrandbits(40):010x}"
+        wide = not value.isascii()
+        units = value.encode("utf-16-le" if wide else "latin-1")
+        number = ((len(units) // 2 if wide else len(units)) << 1) | wide
+        while number > 0x7F:
+            out.append(number & 0x7F)
+            number >>= 7
+        out.append(number | 0x80)
+        out += units
+    return bytes(out)
+
+
+def make_frameworks(work: Path, scale: int, rng: random.Random) -> list[str]:
+    bundle = work / "assets" / "index.android.bundle"
+    bundle.parent.mkdir(parents=True, exist_ok=True)
+    bundle.write_bytes(hermes_bundle(10 * 1024 * 1024 * scale, rng, NUMBER.split("：")[1]))
+    blob = work / "dart.bin"
+    blob.write_bytes(dart_snapshot(10 * 1024 * 1024 * scale, rng, LINK))
+    source = work / "libapp.c"
+    source.write_text('__asm__(".section .rodata\\n.global _kDartIsolateSnapshotData\\n_kDartIsolateSnapshotData:\\n'
+                      f'.incbin \\"{blob}\\"\\n");\n', encoding="utf-8")
+    rel = "lib/arm64-v8a/libapp.so"
+    (work / rel).parent.mkdir(parents=True, exist_ok=True)
+    run("gcc", "-shared", "-fPIC", "-O0", "-o", str(work / rel), str(source))
+    return [rel]
+
+
 def make_assets(work: Path, count: int, rng: random.Random) -> None:
     """An H5 shell's www folder: many small pages, scripts and styles; the link in one late page."""
     www = work / "assets" / "www"
@@ -152,16 +231,20 @@ def build(scale: int, out: Path, shape: str = "today") -> None:
             make_bundle(work, 1, rng, with_link=True)
         elif shape == "assets":
             make_assets(work, 20000 * scale, rng)
+        elif shape == "frameworks":
+            native = make_frameworks(work, scale, rng)
         unsigned = work / "unsigned.apk"
         run("aapt", "package", "-f", "-M", str(work / "AndroidManifest.xml"), "-S", str(work / "res"),
             "-A", str(work / "assets"), "-I", FRAMEWORK, "-F", str(unsigned))
-        ndex = {"today": 4 * scale, "resources": 2, "manydex": 12 * scale, "assets": 1}[shape]
+        ndex = {"today": 4 * scale, "resources": 2, "manydex": 12 * scale, "assets": 1, "frameworks": 1}[shape]
         classes = 14000 if shape == "manydex" else CLASSES_PER_DEX
-        with_number = shape != "resources"
+        with_number = shape not in ("resources", "frameworks")
         added = [make_dex(work, n, rng, with_number=with_number and n == ndex, classes=classes).name
                  for n in range(1, ndex + 1)]
         if shape == "today":
             added += [make_native(work, i, rng) for i in range(1, scale + 1)]
+        if shape == "frameworks":
+            added += native
         run("aapt", "add", str(unsigned), *added, cwd=work)
         aligned = work / "aligned.apk"
         run("zipalign", "-f", "4", str(unsigned), str(aligned))

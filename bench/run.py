@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark: beian-scan against the floor and androguard, side by side, interleaved, in one run.
 
-For each shape (default: today resources manydex assets, bench/make_apk.py with the real Android tools;
+For each shape (default: today resources manydex assets frameworks, bench/make_apk.py with the real Android tools;
 hap ipa, bench/make_platform.py with the project's own writers: about 100 MB at scale 1) and each scale
 (default 1 2 4) it builds the package once and then, after one warm-up round, runs each
 contestant N times interleaved (round-robin):
@@ -18,7 +18,7 @@ floor, the ratio to beian-scan and the peak RSS of each child, plus the machine 
 targets: beian-scan within 3x the floor in wall and in CPU time, androguard's full analysis at least
 30x beian-scan, beian-scan's peak RSS within 1.5 x the largest member + 150 MB.
 
-Usage: python3 bench/run.py [--shapes today resources manydex assets hap ipa] [--scales 1 2 4] [--runs 5]
+Usage: python3 bench/run.py [--shapes today resources manydex assets frameworks hap ipa] [--scales 1 2 4] [--runs 5]
 [--slow-runs N]
 --slow-runs limits the androguard contestants, which take minutes per run at scale 4 (AnalyzeAPK of
 16 DEX files); with fewer slow runs than --runs they also skip the warm-up. The default is the full
@@ -220,7 +220,8 @@ def targets(row: dict) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", default=["today", "resources", "manydex", "assets", "hap", "ipa"])
+    parser.add_argument("--shapes", nargs="+", default=["today", "resources", "manydex", "assets", "frameworks", "hap",
+                                                        "ipa"])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--slow-runs", type=int, default=None)
