@@ -24,13 +24,15 @@ android-framework-res, smali, zipalign, apksigner, gcc; the generated files are 
 from __future__ import annotations
 
 import random
-import struct
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "fixtures" / "hermes"))
+import writer  # noqa: E402 - the project's own Hermes writer
+
 KEYSTORE = HERE.parent / "fixtures" / "keys" / "fixtures.keystore"
 FRAMEWORK = "/usr/share/android-framework-res/framework-res.apk"
 NUMBER = "ICP备案号：粤ICP备2023123456号-1A"
@@ -130,43 +132,18 @@ def make_bundle(work: Path, index: int, rng: random.Random, with_link: bool) -> 
 
 
 def hermes_bundle(size: int, rng: random.Random, number: str) -> bytes:
-    """A Hermes bytecode file (version 96) whose string table holds ``size`` bytes of strings, the
-    number (UTF-16, as Hermes stores any non-ASCII string) among the last ones."""
-    ascii_strings, wide_strings = [], []
-    total = 0
+    """A Hermes bytecode file (fixtures/hermes/writer.py) whose string table holds ``size`` bytes of
+    strings, the number (UTF-16, as Hermes stores any non-ASCII string) among the last ones."""
+    strings, total = [], 0
     while total < size:
         if rng.random() < 0.1:
             value = f"{rng.choice(WORDS)}{rng.choice(WORDS)}{rng.getrandbits(16):04x}"
         else:
             value = f"{rng.choice(WORDS)}_{rng.getrandbits(48):012x}_{rng.randbytes(8).hex()}"
-        (ascii_strings if value.isascii() else wide_strings).append(value)
+        strings.append(value)
         total += len(value) if value.isascii() else 2 * len(value)
-    wide_strings.insert(len(wide_strings) - 3, number)
-    storage = bytearray()
-    entries = []
-    for value in ascii_strings:
-        entries.append((False, len(storage), len(value)))
-        storage += value.encode("ascii")
-    if len(storage) % 2:
-        storage += b"\0"
-    for value in wide_strings:
-        entries.append((True, len(storage), len(value)))
-        storage += value.encode("utf-16-le")
-    small, overflow = [], []
-    for wide, offset, length in entries:
-        if offset >= 1 << 23 or length >= 255:  # BytecodeFileFormat.h: 23-bit offset, 8-bit length
-            small.append(int(wide) | (len(overflow) << 1) | (0xFF << 24))
-            overflow.append((offset, length))
-        else:
-            small.append(int(wide) | (offset << 1) | (length << 24))
-    body = struct.pack("<I", len(entries))  # one run of string kinds (bit 31 clear: plain strings)
-    body += struct.pack(f"<{len(small)}I", *small)
-    body += b"".join(struct.pack("<II", o, n) for o, n in overflow)
-    body += bytes(storage)
-    file_length = 128 + len(body) + 20
-    header = struct.pack("<QI20sIIIIIIII", 0x1F1903C103BC1FC6, 96, bytes(20), file_length, 0, 0, 1, 0,
-                         len(entries), len(overflow), len(storage))
-    return header + bytes(128 - len(header)) + body + bytes(20)
+    strings.insert(len(strings) - 3, number)
+    return writer.hermes_bundle(strings)
 
 
 def dart_snapshot(size: int, rng: random.Random, link: str) -> bytes:

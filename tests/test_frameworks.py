@@ -12,7 +12,7 @@ from scanner.extract import anchors, hermes, jsconcat
 from scanner.facts.anchors import from_catalogs
 from scanner.facts.derive import derive_facts
 from scanner.model import FactOptions, PackageKind
-from scanner.parsers import detect, parse
+from scanner.parsers import detect, parse, surfaces
 
 from conftest import APKS, CORPUS, FIXTURES, package, rules, scan, text
 
@@ -164,3 +164,36 @@ def test_h5_shells_and_plain_bundles_name_the_framework_file(name):
     (number,) = scan(APKS / f"{name}.apk").facts.filing_numbers
     assert number.value == NUMBER and number.in_context
     assert [loc.member for loc in number.locations] == [members[name]]
+
+
+class TestHermesFastPath:
+    """Only the strings whose bytes hold an anchor are decoded; the result equals decoding every one."""
+
+    @staticmethod
+    def _both(data):
+        fast = list(surfaces.hermes_texts("index.android.bundle", data, surfaces.Reading(NEEDLES, True)))
+        slow = [t for t in surfaces.hermes_texts("index.android.bundle", data, surfaces.Reading(NEEDLES, False))
+                if anchors.text_matters(NEEDLES, t.value, "index.android.bundle")]
+        return fast, slow
+
+    def test_compiled_and_real_bundles(self):
+        paths = sorted(HBC.glob("*.hbc")) + (sorted((CORPUS / "hbc").iterdir()) if (CORPUS / "hbc").is_dir() else [])
+        for path in paths:
+            fast, slow = self._both(path.read_bytes())
+            assert fast == slow and fast, path.name
+
+    def test_overflow_entries_and_every_case(self):
+        import sys
+
+        sys.path.insert(0, str(HBC.parent))
+        from writer import hermes_bundle
+
+        filler = [f"s{i:07d}_" + "x" * 40 for i in range(200_000)]  # past the 8 MB a small entry addresses
+        strings = [*filler[:100], "关于 " + NUMBER, "Privacy: " + "p" * 300, *filler[100:], "ＩＣＰ备2023", "iCp备案",
+                   LINK, "icp" + "备" * 260]
+        data = hermes_bundle(strings)
+        table = hermes.table(data)
+        assert table.overflow_count > 20_000
+        fast, slow = self._both(data)
+        assert fast == slow
+        assert {t.value for t in fast} >= {"关于 " + NUMBER, LINK, "iCp备案", "ＩＣＰ备2023", "icp" + "备" * 260}

@@ -13,9 +13,13 @@ packs one as the tail of another), so the table, not the storage blob, gives eac
 
 from __future__ import annotations
 
+import bisect
+import functools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from scanner.extract.anchors import find_all
 
 MAGIC = struct.pack("<Q", 0x1F1903C103BC1FC6)
 HEADER_SIZE = 128
@@ -118,3 +122,74 @@ def strings(data: bytes) -> Iterator[tuple[int, str]]:
         raw = data[base + offset : base + offset + size]
         # ASCII strings are one byte a character; any other is UTF-16LE as a whole (ConsecutiveStringStorage).
         yield index, raw.decode("utf-16-le", errors="replace") if utf16 else raw.decode("latin-1")
+
+
+_LOW_BIT = bytes(b & 1 for b in range(256))
+
+
+def _layout_lists(data: bytes, found: Table) -> tuple[list[int], bytes, bytes, dict[int, int]]:
+    """(storage offset, length field, is_utf16, {index: length} of overflow entries) of every string,
+    unpacked in C where it can be (the length is the entry's top byte, the flag its lowest bit); an
+    overflow entry's offset is resolved through the overflow table."""
+    table_bytes = data[found.small : found.small + 4 * found.count]
+    words = memoryview(table_bytes).cast("I").tolist()
+    offsets = [(w >> 1) & 0x7FFFFF for w in words]
+    lengths = table_bytes[3::4]
+    long: dict[int, int] = {}
+    if found.overflow_count:
+        pairs = memoryview(data)[found.overflow : found.overflow + 8 * found.overflow_count].cast("I").tolist()
+        at = lengths.find(0xFF)
+        while at >= 0:
+            slot = offsets[at]
+            offsets[at], long[at] = (pairs[2 * slot], pairs[2 * slot + 1]) if slot < found.overflow_count else (0, 0)
+            at = lengths.find(0xFF, at + 1)
+    return offsets, lengths, table_bytes[0::4].translate(_LOW_BIT), long
+
+
+@functools.lru_cache(maxsize=8)
+def _byte_forms(words: tuple[str, ...]) -> tuple[bytes, ...]:
+    """The words as found in ``bytes.lower()`` of the storage: ASCII ones as one-byte strings, every one
+    in UTF-16LE (lowered the same way, so a match in the lowered bytes covers every case of the word)."""
+    forms = {w.encode("ascii") for w in words if w.isascii()}
+    for word in words:
+        for variant in {word, word.lower(), word.upper()}:
+            forms.add(variant.encode("utf-16-le").lower())
+    return tuple(sorted(forms))
+
+
+def anchored_ids(data: bytes, words: tuple[str, ...], reach: int = 64) -> list[int]:
+    """Ids of the strings that may hold one of ``words`` (lower-case), a superset of those that do: the
+    storage is lower-cased as bytes (which lowers the ASCII letters of one-byte and of UTF-16 strings
+    alike, and may merge other characters: more candidates, never fewer) and searched once in C; only
+    when something is found are the entries unpacked and each hit mapped to the strings whose bytes
+    hold it (strings may share storage: up to ``reach`` earlier-starting strings are checked too).
+    HermesError when the table cannot be found."""
+    found = table(data)
+    lowered = data[found.storage : found.storage + found.storage_size].lower()
+    hits = find_all(lowered, _byte_forms(words))  # one pass of a trie-factored regex (scanner.extract.anchors)
+    if not hits or not found.count:
+        return []
+    offsets, lengths, wide, long = _layout_lists(data, found)
+    order = sorted(range(found.count), key=offsets.__getitem__)
+    starts = [offsets[k] for k in order]
+    limit = found.storage_size
+    chosen: set[int] = set()
+    for hit in hits:
+        k = bisect.bisect_right(starts, hit) - 1
+        for j in range(k, max(-1, k - reach), -1):
+            index = order[j]
+            offset = offsets[index]
+            size = long.get(index, lengths[index]) << wide[index]
+            if offset <= hit < offset + size <= limit:
+                chosen.add(index)
+    return sorted(chosen)
+
+
+def string_at(data: bytes, found: Table, index: int) -> str | None:
+    """One string of the table, or None when its entry does not fit."""
+    entry = _entry(data, found, index)
+    if entry is None:
+        return None
+    utf16, offset, size = entry
+    raw = data[found.storage + offset : found.storage + offset + size]
+    return raw.decode("utf-16-le", errors="replace") if utf16 else raw.decode("latin-1")
