@@ -23,6 +23,7 @@ android-framework-res, smali, zipalign, apksigner, gcc; the generated files are 
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import subprocess
 import sys
@@ -30,8 +31,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "fixtures" / "hermes"))
-import writer  # noqa: E402 - the project's own Hermes writer
+_SPEC = importlib.util.spec_from_file_location("hermes_writer", HERE.parent / "fixtures" / "hermes" / "writer.py")
+writer = importlib.util.module_from_spec(_SPEC)  # the project's own Hermes writer
+_SPEC.loader.exec_module(writer)  # type: ignore[union-attr]
 
 KEYSTORE = HERE.parent / "fixtures" / "keys" / "fixtures.keystore"
 FRAMEWORK = "/usr/share/android-framework-res/framework-res.apk"

@@ -183,10 +183,12 @@ class TestHermesFastPath:
             assert fast == slow and fast, path.name
 
     def test_overflow_entries_and_every_case(self):
-        import sys
+        import importlib.util
 
-        sys.path.insert(0, str(HBC.parent))
-        from writer import hermes_bundle
+        spec = importlib.util.spec_from_file_location("hermes_writer", HBC.parent / "writer.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        hermes_bundle = module.hermes_bundle
 
         filler = [f"s{i:07d}_" + "x" * 40 for i in range(200_000)]  # past the 8 MB a small entry addresses
         strings = [*filler[:100], "关于 " + NUMBER, "Privacy: " + "p" * 300, *filler[100:], "ＩＣＰ备2023", "iCp备案",
