@@ -132,8 +132,8 @@ def _layout_lists(data: bytes, found: Table) -> tuple[list[int], bytes, bytes, d
     unpacked in C where it can be (the length is the entry's top byte, the flag its lowest bit); an
     overflow entry's offset is resolved through the overflow table."""
     table_bytes = data[found.small : found.small + 4 * found.count]
-    words = memoryview(table_bytes).cast("I").tolist()
-    offsets = [(w >> 1) & 0x7FFFFF for w in words]
+    # Iterated in place: a list of the words beside the list of offsets would double the peak.
+    offsets = [(w >> 1) & 0x7FFFFF for w in memoryview(table_bytes).cast("I")]
     lengths = table_bytes[3::4]
     long: dict[int, int] = {}
     if found.overflow_count:
@@ -165,8 +165,12 @@ def anchored_ids(data: bytes, words: tuple[str, ...], reach: int = 64) -> list[i
     hold it (strings may share storage: up to ``reach`` earlier-starting strings are checked too).
     HermesError when the table cannot be found."""
     found = table(data)
-    lowered = data[found.storage : found.storage + found.storage_size].lower()
-    hits = find_all(lowered, _byte_forms(words))  # one pass of a trie-factored regex (scanner.extract.anchors)
+    # The whole file lowered (one copy, not a slice and then its lowered copy), searched in the storage's
+    # range with one pass of a trie-factored regex (scanner.extract.anchors).
+    lowered = data.lower()
+    hits = [h - found.storage for h in find_all(lowered, _byte_forms(words), found.storage,
+                                                 found.storage + found.storage_size)]
+    del lowered
     if not hits or not found.count:
         return []
     offsets, lengths, wide, long = _layout_lists(data, found)
