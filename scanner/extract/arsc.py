@@ -235,18 +235,18 @@ def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys:
     # Record j is 16 bytes: ResTable_entry {size, flags, u32 key} then Res_value {size, res0, type, u32
     # data}: a selected string is its value at record offset 12, a selected key its key at offset 4. Each
     # is found with bytes.find over the records (in C), never by listing every record's fields.
-    found: set[int] = set()
+    chosen: set[int] = set()
     for wanted, at in ((hits, 12), (keys, 4)):
         for value in wanted:
             packed = struct.pack("<I", value)
             pos = records.find(packed)
             while pos >= 0:
                 if pos % 16 == at:
-                    found.add(pos // 16)
+                    chosen.add(pos // 16)
                 pos = records.find(packed, pos + 1)
     if NO_ENTRY not in offsets:
-        return [(j, 16 * j) for j in sorted(found)]
-    return [(offsets.index(16 * j), 16 * j) for j in sorted(found)]
+        return [(j, 16 * j) for j in sorted(chosen)]
+    return [(offsets.index(16 * j), 16 * j) for j in sorted(chosen)]
 
 
 MAX_SEARCHED = 256
