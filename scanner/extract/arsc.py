@@ -9,6 +9,7 @@ Sparse and 16-bit-offset types and compact entries (aapt2 --enable-compact-entri
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
@@ -244,7 +245,7 @@ def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys:
                 if pos % 16 == at:
                     chosen.add(pos // 16)
                 pos = records.find(packed, pos + 1)
-    if NO_ENTRY not in offsets:
+    if not offsets or NO_ENTRY not in offsets:
         return [(j, 16 * j) for j in sorted(chosen)]
     return [(offsets.index(16 * j), 16 * j) for j in sorted(chosen)]
 
@@ -275,19 +276,32 @@ def _searched_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int]) -> li
     return sorted((offsets.index(off), off) for off in found)
 
 
+@functools.lru_cache(maxsize=16)
+def _dense_offsets(count: int) -> bytes:
+    """The entry offsets of a dense chunk of ``count`` 16-byte entries (0, 16, 32 …), as stored: every
+    locale's chunk of a type has the same count, so this is built once per type."""
+    return struct.pack(f"<{count}I", *range(0, 16 * count, 16))
+
+
 def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[bytes, tuple[int, ...]] | None:
     """(the records' bytes, the entry offsets) when the chunk's present entries are contiguous 16-byte
     simple string entries in index order, else None; checked with C-level compares and counts."""
     if chunk.flags:
         return None
     count = min(chunk.count, max(0, (chunk.end - chunk.entries_at) // 4))
-    offsets = struct.unpack_from(f"<{count}I", data, chunk.entries_at) if count else ()
-    present = list(filter(NO_ENTRY.__ne__, offsets)) if NO_ENTRY in offsets else list(offsets)
-    end = chunk.entries_start + 16 * len(present)
-    if not present or end > chunk.end or present != list(range(0, 16 * len(present), 16)):
+    if count and data[chunk.entries_at : chunk.entries_at + 4 * count] == _dense_offsets(count):
+        offsets: tuple[int, ...] = ()  # no hole: record j is entry j (compared with memcmp, not unpacked)
+        n = count
+    else:
+        offsets = struct.unpack_from(f"<{count}I", data, chunk.entries_at) if count else ()
+        present = list(filter(NO_ENTRY.__ne__, offsets)) if NO_ENTRY in offsets else list(offsets)
+        if not present or present != list(range(0, 16 * len(present), 16)):
+            return None
+        n = len(present)
+    end = chunk.entries_start + 16 * n
+    if end > chunk.end:
         return None
     records = data[chunk.entries_start : end]
-    n = len(present)
     # Each record: ResTable_entry {u16 size = 8, u16 flags = 0, u32 key} and
     # Res_value {u16 size = 8, u8 res0 = 0, u8 dataType = TYPE_STRING (3), u32 data}.
     expected = ((0, 8), (1, 0), (2, 0), (3, 0), (8, 8), (9, 0), (10, 0), (11, 3))
