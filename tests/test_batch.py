@@ -115,8 +115,11 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if db.exists() and len(_rows(db)) >= 3:
-            break
+        try:
+            if db.exists() and len(_rows(db)) >= 3:
+                break
+        except sqlite3.OperationalError:  # the batch has not created its schema yet
+            pass
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)  # the batch, its forkserver and its worker, mid-run
     process.wait()
