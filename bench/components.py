@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import random
 import statistics
@@ -82,21 +83,11 @@ def hermes_rows(runs: int) -> list[dict[str, object]]:
 
 
 def flutter_blob(size: int) -> bytes:
-    """Back-to-back Dart string records (varint length prefix, Latin-1 or UTF-16LE), the number in the middle."""
-    rng = random.Random(7)
-    words = ["button", "title", "未读消息", "refresh", "订单详情", "settings", "https://example.com/api/v1/"]
-    out = bytearray(b"\xf5\xf5\xdc\xdc" + bytes(60))
-    while len(out) < size:
-        value = NUMBER if abs(len(out) - size // 2) < 40 else f"{rng.choice(words)}_{rng.getrandbits(24):06x}"
-        wide = any(ord(c) > 0xFF for c in value)
-        units = value.encode("utf-16-le" if wide else "latin-1")
-        number = ((len(units) // 2 if wide else len(units)) << 1) | wide
-        while number > 0x7F:
-            out.append(number & 0x7F)
-            number >>= 7
-        out.append(number | 0x80)
-        out += units
-    return bytes(out)
+    """Back-to-back Dart string records, the number among them (bench/make_apk.py writes them)."""
+    spec = importlib.util.spec_from_file_location("make_apk", HERE / "make_apk.py")
+    make_apk = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(make_apk)  # type: ignore[union-attr]
+    return make_apk.dart_snapshot(size, random.Random(7), NUMBER)
 
 
 def flutter_rows(runs: int) -> list[dict[str, object]]:
