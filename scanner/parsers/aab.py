@@ -10,6 +10,7 @@ module gives the identity; every module gives its permissions and texts, named b
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 from collections.abc import Iterable, Iterator
 
@@ -17,7 +18,7 @@ from scanner.extract import aapt2, anchors, textdecode
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Anomaly, AnomalyKind, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
 from scanner.parsers import code, surfaces, zipread
-from scanner.parsers.apk import PERMISSION_TAGS, TEXT_ATTRIBUTES
+from scanner.parsers.apk import TEXT_ATTRIBUTES, permission_names
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 MANIFEST = "manifest/AndroidManifest.xml"
@@ -177,11 +178,4 @@ def _label(attr: aapt2.Attribute | None, labels: dict[int, str]) -> str | None:
 
 def _permissions(manifests: Iterable[list[aapt2.Element]]) -> tuple[str, ...]:
     """uses-permission names of every module, deduplicated in module and manifest order."""
-    found: dict[str, None] = {}
-    for elements in manifests:
-        for element in elements:
-            if element.tag in PERMISSION_TAGS:
-                for attr in element.attrs:
-                    if attr.name == "android:name" and attr.value:
-                        found[attr.value] = None
-    return tuple(found)
+    return permission_names(itertools.chain.from_iterable(manifests), "android:name")

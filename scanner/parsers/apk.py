@@ -13,9 +13,9 @@ import functools
 import itertools
 import posixpath
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
@@ -301,15 +301,34 @@ def _identity(path: str, digest: str, manifest: list[XmlElement], table: arsc.Re
     )
 
 
-def _permissions(manifest: list[XmlElement]) -> tuple[str, ...]:
-    """uses-permission and uses-permission-sdk-23 names, deduplicated in manifest order."""
+class _Attr(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+
+class _Element(Protocol):
+    @property
+    def tag(self) -> str: ...
+    @property
+    def attrs(self) -> Sequence[_Attr]: ...
+
+
+def permission_names(elements: Iterable[_Element], attribute: str = "name") -> tuple[str, ...]:
+    """uses-permission and uses-permission-sdk-23 names, deduplicated in order (binary XML names the
+    attribute ``name``; an App Bundle's proto XML ``android:name``)."""
     found: dict[str, None] = {}
-    for element in manifest:
+    for element in elements:
         if element.tag in PERMISSION_TAGS:
             for attr in element.attrs:
-                if attr.name == "name" and attr.value:
+                if attr.name == attribute and attr.value:
                     found[attr.value] = None
     return tuple(found)
+
+
+def _permissions(manifest: list[XmlElement]) -> tuple[str, ...]:
+    return permission_names(manifest)
 
 
 def _scanned(name: str) -> bool:
