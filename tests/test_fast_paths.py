@@ -173,3 +173,40 @@ def test_zip_directory_read_once_per_scan(monkeypatch, tmp_path):
     assert engine.scan_path(str(copy), Options()).error is None
     copy.write_bytes(b"PK\x03\x04" + b"\0" * 60)  # same path, now no central directory
     assert engine.scan_path(str(copy), Options()).error.rule_id == "PKG001"
+
+
+SMALL_FILES = [
+    ("www/a.js", b"var x = 'hello world'; function f(a) { return a + 1 }\n"),
+    ("www/b.css", b".footer-copy { color: red }\n"),
+    ("www/b2.css", b".icp-footer { color: red }\n"),
+    ("www/c.js", b"var t = 'Copyright ' + 'ICP' + '\\u5907 2023123456';\n"),
+    ("www/d.js", b"var t = '\\x49CP\\x20beian';\n"),
+    ("www/e.js", b"var t = 'IC\\u0050 2023';\n"),
+    ("www/f.js", b"var u = 'https:\\/\\/beian.miit.gov.cn\\/';\n"),
+    ("www/g.txt", "粤ICP备2023123456号-1A".encode("utf-16")),
+    ("www/h.txt", "隐私 政策".encode("gb18030")),
+    ("www/i.txt", b"I\0C\0P\0 \0b\0e\0i\0a\0n\0"),
+    ("www/privacy.js", b"var nothing = 1;\n"),
+    ("www/j.html", b"<p>I<b></b>CP 2023</p>"),
+    ("www/k.htm", b"<p>&#73;CP</p>"),
+    ("www/l.js", b"// PRIVACY notice and Permission list\n"),
+    ("www/m.js", b"var a = 'no anchors at all, only \\n newlines and \\t tabs';\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "data"), SMALL_FILES, ids=[n for n, _ in SMALL_FILES])
+def test_small_files_dropped_unread_only_when_no_text_of_theirs_can_matter(name, data, monkeypatch):
+    # A small ASCII file is searched as bytes and dropped before decoding when it holds no anchor; the
+    # texts kept are the ones the decoded-and-checked path keeps, for escapes, encodings and markup too.
+    from scanner.parsers import surfaces
+
+    needles = anchors.compile_needles(from_catalogs())
+    every = list(surfaces.file_texts(name, data, surfaces.Reading(needles, fast=False)))
+    decoded = []
+    file_text = surfaces.textdecode.file_text
+    monkeypatch.setattr(surfaces.textdecode, "file_text", lambda n, d: decoded.append(n) or file_text(n, d))
+    fast = list(surfaces.file_texts(name, data, surfaces.Reading(needles, fast=True)))
+    assert fast == [t for t in every if anchors.text_matters(needles, t.value, name)]
+    dropped = name.rsplit("/", 1)[1] in ("a.js", "b.css", "m.js")
+    assert bool(fast) != dropped, fast
+    assert bool(decoded) != dropped  # the dropped ones were never decoded

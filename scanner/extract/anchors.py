@@ -94,8 +94,18 @@ def text_matters(needles: Needles, value: str, name: str = "") -> bool:
     marks a permission / privacy declaration (scanner/facts/context.py reads place names too)."""
     if needles.words_pattern.search(value.lower()):
         return True
+    return name_matters(needles, name)
+
+
+def name_matters(needles: Needles, name: str) -> bool:
+    """Whether a member or resource name marks a permission / privacy declaration (``privacy.html``)."""
     lowered_name = name.lower()
     return any(m in lowered_name for m in needles.marker_words)
+
+
+def holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
+    """Whether any needle occurs in ``data`` (one automaton pass, no offsets kept)."""
+    return bool(needles) and bool(_automaton(needles).find_matches_as_indexes(data))
 
 
 SEARCH_PIECE = 1 << 20

@@ -48,6 +48,13 @@ def _looks_utf16le(sample: bytes) -> bool:
     return odd_nul > 0.6 * half and even_nul < 0.1 * half
 
 
+def verbatim(data: bytes) -> bool:
+    """Whether ``file_text`` of a non-HTML file gives these very bytes as its text: ASCII without a NUL
+    (no BOM, not UTF-16 by ``_looks_utf16le``, so decoded as UTF-8, unchanged) and without the escapes
+    ``unescape_js`` rewrites into other characters (``\\u``, ``\\x``; ``\\/`` only loses its backslash)."""
+    return data.isascii() and b"\0" not in data and b"\\u" not in data and b"\\x" not in data
+
+
 HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
 MEDIA_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".ico", ".svgz", ".ttf", ".otf",
                               ".woff", ".woff2", ".mp3", ".mp4", ".ogg", ".wav", ".m4a", ".aac", ".webm", ".br",

@@ -78,6 +78,11 @@ def file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
                 yield text
                 yield from assembled_texts(text, how)
             return
+    if (how.fast and not html and textdecode.verbatim(data) and not anchors.name_matters(how.needles, name)
+            and not anchors.holds_any(data.lower(), how.needles.text)):
+        # Plain ASCII is its own text: searched as bytes, a file without an anchor is dropped before it is
+        # decoded and lower-cased as a string (an H5 shell's scripts and styles, by the ten thousand).
+        return
     decoded = textdecode.file_text(name, data)
     if decoded is None:
         yield from binary_texts(name, data, "asset", how)
