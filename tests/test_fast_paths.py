@@ -191,6 +191,11 @@ SMALL_FILES = [
     ("www/k.htm", b"<p>&#73;CP</p>"),
     ("www/l.js", b"// PRIVACY notice and Permission list\n"),
     ("www/m.js", b"var a = 'no anchors at all, only \\n newlines and \\t tabs';\n"),
+    ("www/n.js", "var m = '消息 设置：（账户）';\n".encode()),
+    ("www/o.js", "var m = '消息 粤ＩｃＰ备2023123456号';\n".encode()),
+    ("www/p.js", "var m = '\u0130CP 消息';\n".encode()),
+    ("www/q.js", "var m = '消息 ICP';\n".encode("gb18030")),
+    ("www/r.js", "\ufeff消息 设置".encode()),
 ]
 
 
@@ -207,6 +212,19 @@ def test_small_files_dropped_unread_only_when_no_text_of_theirs_can_matter(name,
     monkeypatch.setattr(surfaces.textdecode, "file_text", lambda n, d: decoded.append(n) or file_text(n, d))
     fast = list(surfaces.file_texts(name, data, surfaces.Reading(needles, fast=True)))
     assert fast == [t for t in every if anchors.text_matters(needles, t.value, name)]
-    dropped = name.rsplit("/", 1)[1] in ("a.js", "b.css", "m.js")
-    assert bool(fast) != dropped, fast
-    assert bool(decoded) != dropped  # the dropped ones were never decoded
+    unread = name.rsplit("/", 1)[1] in ("a.js", "b.css", "m.js", "n.js")
+    assert bool(decoded) != unread  # plain UTF-8 without a word is dropped undecoded; the rest decoded
+    kept = name.rsplit("/", 1)[1] not in ("a.js", "b.css", "m.js", "n.js", "p.js", "r.js")
+    assert bool(fast) == kept, fast
+
+
+def test_folding_covers_every_character_lower_case_turns_into_a_word_character():
+    needles = anchors.compile_needles(from_catalogs())
+    letters = {c for w in needles.words for c in w}
+    folding = set(anchors.folding(needles.words))
+    for code in range(0x80, 0x110000):
+        c = chr(code)
+        lowered = c.lower()
+        if lowered != c and any(x in letters for x in lowered):
+            assert c in folding, hex(code)
+    assert "Ｉ" in folding and "\u0130" in folding

@@ -44,11 +44,28 @@ class Needles:
     """The text needles as lower-case strings, for short decoded strings."""
     words_pattern: re.Pattern[str]
     """The words as one alternation: one C pass over a short string instead of a Python loop per word."""
+    plain: tuple[bytes, ...]
+    """The words in UTF-8, and the characters whose lower case could spell part of one (``FOLDING``): a
+    small UTF-8 file whose lower-cased bytes hold none of them has no text ``text_matters`` keeps."""
     marker_words: tuple[str, ...]
     """Declaration markers, matched against resource names and member paths too (``privacy.html``)."""
     shown: re.Pattern[str]
     """Number and link anchors (not the markers) over a lower-cased decoded string: the code strings
     whose loading code is looked up (scanner.extract.dexcode)."""
+
+
+FOLDING = ("\u0130", "\u212a")
+"""The non-ASCII characters whose lower case is (or starts with) an ASCII letter: İ -> "i̇", Kelvin K -> "k".
+With the upper-case forms of the words' own non-ASCII letters (full-width Ｉ -> ｉ) they are every
+character that ``str.lower`` turns into a word's character and ``bytes.lower`` leaves as it is
+(tests/test_fast_paths.py checks this over every code point)."""
+
+
+def folding(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The characters a text may hold in place of a word's character, seen only after ``str.lower``."""
+    wide = {c for w in words for c in w if not c.isascii()}
+    forms = {f for c in wide for f in (c.upper(), c.title()) if f != c and len(f) == 1}
+    return tuple(sorted(forms | set(FOLDING)))
 
 
 def escaped(text: str) -> list[str]:
@@ -84,6 +101,7 @@ def compile_needles(anchors: Anchors) -> Needles:
         dex_pattern=re.compile(b"|".join(re.escape(n) for n in dex)),
         words=words,
         words_pattern=re.compile("|".join(re.escape(w) for w in words)),
+        plain=tuple(dict.fromkeys(t.encode("utf-8") for t in (*words, *folding(words)))),
         marker_words=tuple(m.lower() for m in anchors.markers),
         shown=re.compile("|".join(re.escape(w.lower()) for w in (*anchors.numbers, *anchors.links))),
     )

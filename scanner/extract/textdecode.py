@@ -48,11 +48,20 @@ def _looks_utf16le(sample: bytes) -> bool:
     return odd_nul > 0.6 * half and even_nul < 0.1 * half
 
 
-def verbatim(data: bytes) -> bool:
-    """Whether ``file_text`` of a non-HTML file gives these very bytes as its text: ASCII without a NUL
-    (no BOM, not UTF-16 by ``_looks_utf16le``, so decoded as UTF-8, unchanged) and without the escapes
-    ``unescape_js`` rewrites into other characters (``\\u``, ``\\x``; ``\\/`` only loses its backslash)."""
-    return data.isascii() and b"\0" not in data and b"\\u" not in data and b"\\x" not in data
+def plain_utf8(data: bytes) -> bool:
+    """Whether ``file_text`` of a non-HTML file is these bytes decoded as UTF-8 and nothing else: no BOM,
+    no NUL (so not UTF-16 by ``_looks_utf16le``, and UTF-8 is the first encoding tried), valid UTF-8, and
+    none of the escapes ``unescape_js`` turns into other characters (``\\u``, ``\\x``; ``\\/`` only
+    loses its backslash)."""
+    if data.startswith(codecs.BOM_UTF8) or b"\0" in data or b"\\u" in data or b"\\x" in data:
+        return False
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})

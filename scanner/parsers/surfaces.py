@@ -78,10 +78,11 @@ def file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
                 yield text
                 yield from assembled_texts(text, how)
             return
-    if (how.fast and not html and textdecode.verbatim(data) and not anchors.name_matters(how.needles, name)
-            and not anchors.holds_any(data.lower(), how.needles.text)):
-        # Plain ASCII is its own text: searched as bytes, a file without an anchor is dropped before it is
-        # decoded and lower-cased as a string (an H5 shell's scripts and styles, by the ten thousand).
+    if (how.fast and not html and textdecode.plain_utf8(data) and not anchors.name_matters(how.needles, name)
+            and not anchors.holds_any(data.lower(), how.needles.plain)):
+        # The text of plain UTF-8 is its bytes: searched as bytes (ASCII lower-cased; no character whose
+        # lower case would spell a word), a file without a word is dropped before it is decoded and
+        # lower-cased as a string (an H5 shell's pages, scripts and styles, by the ten thousand).
         return
     decoded = textdecode.file_text(name, data)
     if decoded is None:
