@@ -196,6 +196,11 @@ SMALL_FILES = [
     ("www/p.js", "var m = '\u0130CP 消息';\n".encode()),
     ("www/q.js", "var m = '消息 ICP';\n".encode("gb18030")),
     ("www/r.js", "\ufeff消息 设置".encode()),
+    ("www/s.html", "<p>hello <b>消息</b>&nbsp;&copy;</p>\n".encode()),
+    ("www/t.html", b'<a href="https://beian.miit.gov.cn/">x</a>'),
+    ("www/u.html", b"<p>&#<b></b>73;CP 2023</p>"),
+    ("www/v.html", b"<p>&Idot;CP</p>"),
+    ("www/w.html", b"<p>PRIV<!-- x -->ACY</p>"),
 ]
 
 
@@ -212,9 +217,9 @@ def test_small_files_dropped_unread_only_when_no_text_of_theirs_can_matter(name,
     monkeypatch.setattr(surfaces.textdecode, "file_text", lambda n, d: decoded.append(n) or file_text(n, d))
     fast = list(surfaces.file_texts(name, data, surfaces.Reading(needles, fast=True)))
     assert fast == [t for t in every if anchors.text_matters(needles, t.value, name)]
-    unread = name.rsplit("/", 1)[1] in ("a.js", "b.css", "m.js", "n.js")
+    unread = name.rsplit("/", 1)[1] in ("a.js", "b.css", "m.js", "n.js", "s.html")
     assert bool(decoded) != unread  # plain UTF-8 without a word is dropped undecoded; the rest decoded
-    kept = name.rsplit("/", 1)[1] not in ("a.js", "b.css", "m.js", "n.js", "p.js", "r.js")
+    kept = name.rsplit("/", 1)[1] not in ("a.js", "b.css", "m.js", "n.js", "p.js", "r.js", "s.html", "v.html")
     assert bool(fast) == kept, fast
 
 

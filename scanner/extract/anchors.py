@@ -18,6 +18,7 @@ one folding case would not.
 from __future__ import annotations
 
 import functools
+import html.entities
 import re
 from dataclasses import dataclass
 
@@ -47,6 +48,10 @@ class Needles:
     plain: tuple[bytes, ...]
     """The words in UTF-8, and the characters whose lower case could spell part of one (``FOLDING``): a
     small UTF-8 file whose lower-cased bytes hold none of them has no text ``text_matters`` keeps."""
+    markup: tuple[bytes, ...]
+    """``plain`` and the character references that may spell a word's character (``&#``, ``&Idot;``
+    lower-cased): an HTML file is dropped unread only when neither it nor its runs of text joined across
+    its tags hold one."""
     marker_words: tuple[str, ...]
     """Declaration markers, matched against resource names and member paths too (``privacy.html``)."""
     shown: re.Pattern[str]
@@ -66,6 +71,16 @@ def folding(words: tuple[str, ...]) -> tuple[str, ...]:
     wide = {c for w in words for c in w if not c.isascii()}
     forms = {f for c in wide for f in (c.upper(), c.title()) if f != c and len(f) == 1}
     return tuple(sorted(forms | set(FOLDING)))
+
+
+def spelling_entities(words: tuple[str, ...]) -> tuple[bytes, ...]:
+    """``&name`` (lower-cased, no ``;``: legacy references need none) of every HTML named character
+    reference whose text is, or lower-cases into, a word's character (HTML Living Standard, named
+    character references: ``&Idot;`` is İ, which lower-cases to "i̇")."""
+    letters = {c for w in words for c in w}
+    return tuple(sorted({b"&" + name.rstrip(";").lower().encode("ascii")
+                         for name, value in html.entities.html5.items()
+                         if any(c in letters for c in value + value.lower())}))
 
 
 def escaped(text: str) -> list[str]:
@@ -93,6 +108,7 @@ def compile_needles(anchors: Anchors) -> Needles:
     wide = _needles(anchors.numbers_wide + anchors.links + prose, "utf-16-le", with_escapes=False)
     binary = _needles(anchors.numbers_binary + anchors.links + prose, "utf-8", with_escapes=False) + wide
     words = tuple(dict.fromkeys(n.decode("utf-8").lower() for n in text if not n.startswith(b"\\u")))
+    plain = tuple(dict.fromkeys(t.encode("utf-8") for t in (*words, *folding(words))))
     return Needles(
         text=text,
         binary=binary,
@@ -101,7 +117,8 @@ def compile_needles(anchors: Anchors) -> Needles:
         dex_pattern=re.compile(b"|".join(re.escape(n) for n in dex)),
         words=words,
         words_pattern=re.compile("|".join(re.escape(w) for w in words)),
-        plain=tuple(dict.fromkeys(t.encode("utf-8") for t in (*words, *folding(words)))),
+        plain=plain,
+        markup=(*plain, b"&#", *spelling_entities(words)),
         marker_words=tuple(m.lower() for m in anchors.markers),
         shown=re.compile("|".join(re.escape(w.lower()) for w in (*anchors.numbers, *anchors.links))),
     )

@@ -113,6 +113,13 @@ def anchored_windows(data: bytes, needles: tuple[bytes, ...]) -> list[tuple[int,
 
 
 _TAG = re.compile(r"<(?:!--.*?--|[^<>]*)>", re.DOTALL)
+_TAG_BYTES = re.compile(_TAG.pattern.encode("ascii"), re.DOTALL)  # same spans: UTF-8 keeps <, >, !, - single bytes
+
+
+def joined_runs(data: bytes) -> bytes:
+    """An HTML file's bytes with every tag removed: the runs of text a tag splits (``IC<b></b>P``) joined, as
+    ``html_to_text`` may join them."""
+    return _TAG_BYTES.sub(b"", data)
 _URL_ATTR = re.compile(r"""\b(?:href|src|action)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 
 

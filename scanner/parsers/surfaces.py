@@ -78,11 +78,7 @@ def file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
                 yield text
                 yield from assembled_texts(text, how)
             return
-    if (how.fast and not html and textdecode.plain_utf8(data) and not anchors.name_matters(how.needles, name)
-            and not anchors.holds_any(data.lower(), how.needles.plain)):
-        # The text of plain UTF-8 is its bytes: searched as bytes (ASCII lower-cased; no character whose
-        # lower case would spell a word), a file without a word is dropped before it is decoded and
-        # lower-cased as a string (an H5 shell's pages, scripts and styles, by the ten thousand).
+    if how.fast and _nothing_to_read(name, data, html, how):
         return
     decoded = textdecode.file_text(name, data)
     if decoded is None:
@@ -93,6 +89,22 @@ def file_texts(name: str, data: bytes, how: Reading) -> Iterator[Text]:
         text = Text(decoded, Location(name, "asset", ""))
         yield text
         yield from assembled_texts(text, how)
+
+
+def _nothing_to_read(name: str, data: bytes, html: bool, how: Reading) -> bool:
+    """Whether a small file's bytes alone show that its text holds no word and so can matter to no rule:
+    the text of plain UTF-8 is its bytes, searched lower-cased (ASCII letters; a character whose lower
+    case would spell a word is itself a needle). HTML loses its tags and decodes references on the way to
+    text: its runs joined across tags are searched too, and a reference that may spell a word's character
+    sends it to the decoder. Dropping before decoding and lower-casing as a string matters for an H5
+    shell's pages, scripts and styles, by the ten thousand."""
+    if not textdecode.plain_utf8(data) or anchors.name_matters(how.needles, name):
+        return False
+    lowered = data.lower()
+    if not html:
+        return not anchors.holds_any(lowered, how.needles.plain)
+    return not (anchors.holds_any(lowered, how.needles.markup)
+                or anchors.holds_any(textdecode.joined_runs(lowered), how.needles.markup))
 
 
 def assembled_texts(text: Text, how: Reading) -> Iterator[Text]:
