@@ -46,8 +46,9 @@ class Needles:
     words_pattern: re.Pattern[str]
     """The words as one alternation: one C pass over a short string instead of a Python loop per word."""
     plain: tuple[bytes, ...]
-    """The words in UTF-8, and the characters whose lower case could spell part of one (``FOLDING``): a
-    small UTF-8 file whose lower-cased bytes hold none of them has no text ``text_matters`` keeps."""
+    """The words in UTF-8, the characters whose lower case could spell part of one (``FOLDING``) and the
+    bytes that make a file's text more than its UTF-8 (NUL, escapes): a small UTF-8 file whose lower-cased
+    bytes hold none of them has no text ``text_matters`` keeps."""
     markup: tuple[bytes, ...]
     """``plain`` and the character references that may spell a word's character (``&#``, ``&Idot;``
     lower-cased): an HTML file is dropped unread only when neither it nor its runs of text joined across
@@ -57,6 +58,12 @@ class Needles:
     shown: re.Pattern[str]
     """Number and link anchors (not the markers) over a lower-cased decoded string: the code strings
     whose loading code is looked up (scanner.extract.dexcode)."""
+
+
+PLAIN_SPOILERS = (b"\0", b"\\u", b"\\x")
+"""Bytes that make ``textdecode.file_text`` more than a UTF-8 decode: a NUL (UTF-16 or binary) and the escapes
+``textdecode.unescape_js`` turns into other characters (``\\/`` only loses its backslash). The caller searches for
+them in the same pass as its words."""
 
 
 FOLDING = ("\u0130", "\u212a")
@@ -108,7 +115,8 @@ def compile_needles(anchors: Anchors) -> Needles:
     wide = _needles(anchors.numbers_wide + anchors.links + prose, "utf-16-le", with_escapes=False)
     binary = _needles(anchors.numbers_binary + anchors.links + prose, "utf-8", with_escapes=False) + wide
     words = tuple(dict.fromkeys(n.decode("utf-8").lower() for n in text if not n.startswith(b"\\u")))
-    plain = tuple(dict.fromkeys(t.encode("utf-8") for t in (*words, *folding(words))))
+    # With the bytes that make a file's text more than its UTF-8 (PLAIN_SPOILERS): one pass.
+    plain = tuple(dict.fromkeys((*(t.encode("utf-8") for t in (*words, *folding(words))), *PLAIN_SPOILERS)))
     return Needles(
         text=text,
         binary=binary,

@@ -48,12 +48,10 @@ def _looks_utf16le(sample: bytes) -> bool:
     return odd_nul > 0.6 * half and even_nul < 0.1 * half
 
 
-def plain_utf8(data: bytes) -> bool:
-    """Whether ``file_text`` of a non-HTML file is these bytes decoded as UTF-8 and nothing else: no BOM,
-    no NUL (so not UTF-16 by ``_looks_utf16le``, and UTF-8 is the first encoding tried), valid UTF-8, and
-    none of the escapes ``unescape_js`` turns into other characters (``\\u``, ``\\x``; ``\\/`` only
-    loses its backslash)."""
-    if data.startswith(codecs.BOM_UTF8) or b"\0" in data or b"\\u" in data or b"\\x" in data:
+def utf8_text(data: bytes) -> bool:
+    """Whether ``file_text`` of a non-HTML file is these bytes decoded as UTF-8, given that they hold none
+    of ``anchors.PLAIN_SPOILERS``: no BOM, and valid UTF-8 (the first encoding tried)."""
+    if data.startswith(codecs.BOM_UTF8):
         return False
     if data.isascii():
         return True

@@ -98,7 +98,7 @@ def _nothing_to_read(name: str, data: bytes, html: bool, how: Reading) -> bool:
     text: its runs joined across tags are searched too, and a reference that may spell a word's character
     sends it to the decoder. Dropping before decoding and lower-casing as a string matters for an H5
     shell's pages, scripts and styles, by the ten thousand."""
-    if not textdecode.plain_utf8(data) or anchors.name_matters(how.needles, name):
+    if anchors.name_matters(how.needles, name) or not textdecode.utf8_text(data):
         return False
     lowered = data.lower()
     if not html:
