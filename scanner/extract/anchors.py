@@ -47,7 +47,7 @@ class Needles:
     """The words as one alternation: one C pass over a short string instead of a Python loop per word."""
     plain: tuple[bytes, ...]
     """The words in UTF-8, the characters whose lower case could spell part of one (``FOLDING``) and the
-    bytes that make a file's text more than its UTF-8 (NUL, escapes): a small UTF-8 file whose lower-cased
+    bytes that make a file's text more than its UTF-8 (escapes): a small UTF-8 file whose lower-cased
     bytes hold none of them has no text ``text_matters`` keeps."""
     markup: tuple[bytes, ...]
     """``plain`` and the character references that may spell a word's character (``&#``, ``&Idot;``
@@ -60,10 +60,11 @@ class Needles:
     whose loading code is looked up (scanner.extract.dexcode)."""
 
 
-PLAIN_SPOILERS = (b"\0", b"\\u", b"\\x")
-"""Bytes that make ``textdecode.file_text`` more than a UTF-8 decode: a NUL (UTF-16 or binary) and the escapes
-``textdecode.unescape_js`` turns into other characters (``\\/`` only loses its backslash). The caller searches for
-them in the same pass as its words."""
+PLAIN_SPOILERS = (b"\\u", b"\\x")
+"""The escapes ``textdecode.unescape_js`` turns into other characters (``\\/`` only loses its backslash):
+a file holding one has a text other than its bytes. Searched in the same pass as the words (a two-byte
+``bytes.find`` each was slower than the whole pass); a NUL, which also does (UTF-16, binary), is left to
+``memchr`` (``textdecode.utf8_text``): a one-byte needle turns the automaton's prefilter off."""
 
 
 FOLDING = ("\u0130", "\u212a")

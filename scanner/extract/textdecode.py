@@ -50,8 +50,9 @@ def _looks_utf16le(sample: bytes) -> bool:
 
 def utf8_text(data: bytes) -> bool:
     """Whether ``file_text`` of a non-HTML file is these bytes decoded as UTF-8, given that they hold none
-    of ``anchors.PLAIN_SPOILERS``: no BOM, and valid UTF-8 (the first encoding tried)."""
-    if data.startswith(codecs.BOM_UTF8):
+    of ``anchors.PLAIN_SPOILERS``: no BOM, no NUL (then not UTF-16 by ``_looks_utf16le``, nor binary), and
+    valid UTF-8 (the first encoding tried)."""
+    if data.startswith(codecs.BOM_UTF8) or b"\0" in data:
         return False
     if data.isascii():
         return True
