@@ -64,6 +64,26 @@ class TestResourceTable:
         assert arsc._packed_code(bytes([second, first]), ord("a")) == "fil"
 
 
+    @pytest.mark.parametrize(("words", "present"), [
+        ((0, 16, 32), 3),
+        ((0, 0xFFFFFFFF, 16, 0xFFFFFFFF, 0xFFFFFFFF, 32, 0xFFFFFFFF), 3),
+        ((0xFFFFFFFF, 0, 16), 2),
+        ((0, 0xFFFFFF00, 16), None),  # top byte ff but not a hole
+        ((0, 0xFFFFFFFF, 0xFF000010), None),
+        ((0, 32, 16), None),  # out of order
+        ((0, 16, 16), None),
+        ((0, 0xFFFF_FF10, 0xFFFF_FFFF), None),
+        ((16, 32), None),  # must start at 0
+        ((0, 17), None),
+    ])
+    def test_holes_of_a_dense_chunk_are_told_from_bytes(self, words, present):
+        stored = struct.pack(f"<{len(words)}I", *words)
+        assert arsc._present_dense(stored) == present
+        # the reference: the present offsets, unpacked, are 0, 16, 32 … in order
+        kept = [w for w in words if w != arsc.NO_ENTRY]
+        assert (kept == list(range(0, 16 * len(kept), 16))) == (present is not None)
+
+
 class TestDex:
     def test_string_table(self):
         strings = dict(dex.dex_strings(member("dex_only", "classes.dex"), NEEDLES))

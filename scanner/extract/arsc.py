@@ -232,7 +232,7 @@ def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys:
         found = _searched_entries(data, chunk, hits) if not keys and len(hits) <= MAX_SEARCHED else None
         return found if found is not None else list(_entry_offsets(data, chunk.entries_at, chunk.count, chunk.flags,
                                                                    chunk.end))
-    records, offsets = dense
+    records, holes = dense
     # Record j is 16 bytes: ResTable_entry {size, flags, u32 key} then Res_value {size, res0, type, u32
     # data}: a selected string is its value at record offset 12, a selected key its key at offset 4. Each
     # is found with bytes.find over the records (in C), never by listing every record's fields.
@@ -245,8 +245,9 @@ def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys:
                 if pos % 16 == at:
                     chosen.add(pos // 16)
                 pos = records.find(packed, pos + 1)
-    if not offsets or NO_ENTRY not in offsets:
+    if not holes or not chosen:
         return [(j, 16 * j) for j in sorted(chosen)]
+    offsets = struct.unpack(f"<{len(holes) // 4}I", holes)
     return [(offsets.index(16 * j), 16 * j) for j in sorted(chosen)]
 
 
@@ -283,23 +284,23 @@ def _dense_offsets(count: int) -> bytes:
     return struct.pack(f"<{count}I", *range(0, 16 * count, 16))
 
 
-def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[bytes, tuple[int, ...]] | None:
-    """(the records' bytes, the entry offsets) when the chunk's present entries are contiguous 16-byte
-    simple string entries in index order, else None; checked with C-level compares and counts."""
+def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[bytes, bytes] | None:
+    """(the records' bytes, the entry offsets as stored when they have holes, else b"") when the chunk's
+    present entries are contiguous 16-byte simple string entries in index order, else None; checked with
+    C-level compares and counts, never entry by entry."""
     if chunk.flags:
         return None
     count = min(chunk.count, max(0, (chunk.end - chunk.entries_at) // 4))
-    if count and data[chunk.entries_at : chunk.entries_at + 4 * count] == _dense_offsets(count):
-        offsets: tuple[int, ...] = ()  # no hole: record j is entry j (compared with memcmp, not unpacked)
-        n = count
+    stored = data[chunk.entries_at : chunk.entries_at + 4 * count]
+    if stored == _dense_offsets(count):
+        holes, n = b"", count  # no hole: record j is entry j (compared with memcmp, not unpacked)
     else:
-        offsets = struct.unpack_from(f"<{count}I", data, chunk.entries_at) if count else ()
-        present = list(filter(NO_ENTRY.__ne__, offsets)) if NO_ENTRY in offsets else list(offsets)
-        if not present or present != list(range(0, 16 * len(present), 16)):
+        present = _present_dense(stored)
+        if present is None:
             return None
-        n = len(present)
+        holes, n = stored, present
     end = chunk.entries_start + 16 * n
-    if end > chunk.end:
+    if n == 0 or end > chunk.end:
         return None
     records = data[chunk.entries_start : end]
     # Each record: ResTable_entry {u16 size = 8, u16 flags = 0, u32 key} and
@@ -307,7 +308,31 @@ def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[bytes, tuple[int, ...
     expected = ((0, 8), (1, 0), (2, 0), (3, 0), (8, 8), (9, 0), (10, 0), (11, 3))
     if any(records[at::16].count(value) != n for at, value in expected):
         return None
-    return records, offsets
+    return records, holes
+
+
+_NO_ENTRY_BYTES = struct.pack("<I", NO_ENTRY)
+
+
+def _present_dense(stored: bytes) -> int | None:
+    """How many entries are present when the stored 32-bit offsets are 0, 16, 32 … in order with
+    NO_ENTRY holes between them (another locale's chunk of a type that lacks some strings), else None.
+
+    Checked on bytes: every offset below 2**24 has a zero top byte, so each word's top byte must be 00
+    (present) or ff, and a word whose top byte is ff must be ff ff ff ff (a hole). Then no run of four ff
+    bytes starts inside a present word, so removing every ff ff ff ff removes exactly the holes, and what
+    remains must be the dense offsets."""
+    if len(stored) * 4 >= 1 << 24:
+        return None  # offsets up to 16 × count would no longer all have a zero top byte
+    tops = stored[3::4]
+    if tops.translate(None, b"\x00\xff"):
+        return None
+    holes = int.from_bytes(tops, "little")
+    if any(int.from_bytes(stored[i::4], "little") & holes != holes for i in range(3)):
+        return None
+    present = stored.replace(_NO_ENTRY_BYTES, b"")
+    n = len(present) // 4
+    return n if present == _dense_offsets(n) else None
 
 
 def _entry_offset(data: bytes, chunk: TypeChunk, index: int) -> int | None:
