@@ -84,6 +84,45 @@ class TestResourceTable:
         assert (kept == list(range(0, 16 * len(kept), 16))) == (present is not None)
 
 
+    @pytest.mark.parametrize("utf8", [True, False])
+    @pytest.mark.parametrize("shuffled", [False, True])
+    def test_pool_search_finds_each_string_holding_a_word_in_any_order(self, utf8, shuffled, monkeypatch):
+        import random
+
+        from scanner.extract.stringpool import LazyPool, _length
+
+        values = [f"v{i} plain" for i in range(300)]
+        for i in (0, 7, 150, 299):
+            values[i] = f"粤ICP备20231234{i:02d}号-1A" if i % 2 else f"https://BEIAN.miit.gov.cn/{i}"
+        blob, offsets = bytearray(), []
+        for v in values:
+            offsets.append(len(blob))
+            if utf8:
+                raw = v.encode()
+                blob += bytes([len(v), len(raw)]) + raw + b"\0"
+            else:
+                blob += struct.pack("<H", len(v)) + v.encode("utf-16-le") + b"\0\0"
+        order = list(range(len(values)))
+        if shuffled:  # the strings' bytes laid out in another order than their indexes
+            random.Random(5).shuffle(order)
+            blob2, moved = bytearray(), [0] * len(values)
+            for i in order:
+                start = offsets[i]
+                end = offsets[i + 1] if i + 1 < len(values) else len(blob)
+                moved[i] = len(blob2)
+                blob2 += blob[start:end]
+            blob, offsets = blob2, moved
+        pool = LazyPool(bytes(blob), 0, len(blob), tuple(offsets), utf8)
+        sorted_all = []
+        unordered = LazyPool._matching_unordered
+        monkeypatch.setattr(LazyPool, "_matching_unordered",
+                            lambda self, hits: sorted_all.append(1) or unordered(self, hits))
+        assert _length(bytes(blob), offsets[7], not utf8)[0] == len(values[7])
+        assert pool.matching(("icp", "beian")) == frozenset({0, 7, 150, 299})
+        assert bool(sorted_all) == shuffled  # in index order: no sort of every offset
+        assert [pool.get(i) for i in range(len(values))] == values
+
+
 class TestDex:
     def test_string_table(self):
         strings = dict(dex.dex_strings(member("dex_only", "classes.dex"), NEEDLES))

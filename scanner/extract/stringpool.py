@@ -116,25 +116,53 @@ class LazyPool:
 
     def matching(self, words: tuple[str, ...]) -> frozenset[int]:
         """Indexes of the strings whose bytes may hold one of ``words`` (any case): the pool's string
-        data is searched once per needle, lower-cased, in the pool's own encoding; the caller checks
-        the decoded candidates exactly."""
+        data is searched once, lower-cased, in the pool's own encoding; the caller checks the decoded
+        candidates exactly. A hit belongs to the string that starts last at or before it."""
         if not self._offsets or not words:
             return frozenset()
         from scanner.extract.anchors import find_all
 
         encoding = "utf-8" if self._utf8 else "utf-16-le"
         needles = tuple({form.encode(encoding).lower() for w in words for form in (w, w.lower(), w.upper())})
-        starts = sorted(self._offsets)  # linear for the usual pool, whose strings lie in index order
-        low = starts[0]
-        section = self._data[self._base + low : self._end].lower()
-        in_order = starts == list(self._offsets)
-        order = range(len(starts)) if in_order else sorted(range(len(starts)), key=self._offsets.__getitem__)
-        hits: set[int] = set()
-        for pos in find_all(section, needles):
-            k = bisect.bisect_right(starts, pos + low) - 1
+        hits = find_all(self._data[self._base : self._end].lower(), needles)
+        # Strings lie in index order in every pool aapt and aapt2 write: the holder of a hit is found by
+        # bisecting the offsets as they are, and confirmed by the hit lying within that string's bytes;
+        # only a pool where that fails (out of order, gaps) pays for sorting all its offsets.
+        held = [self._holder(pos) for pos in hits]
+        if None in held:
+            return self._matching_unordered(hits)
+        return frozenset(k for k in held if k is not None)
+
+    def _holder(self, rel: int) -> int | None:
+        """The index whose string's bytes (length prefix to terminator) hold pool offset ``rel``, when
+        bisection over the offsets in index order finds it, else None."""
+        offsets = self._offsets
+        k = bisect.bisect_right(offsets, rel) - 1
+        if k < 0 or offsets[k] > rel:
+            return None
+        try:
+            pos = self._base + offsets[k]
+            if self._utf8:
+                _chars, pos = _length(self._data, pos, False)
+                nbytes, pos = _length(self._data, pos, False)
+                span_end = pos + nbytes + 1
+            else:
+                nchars, pos = _length(self._data, pos, True)
+                span_end = pos + 2 * nchars + 2
+        except (IndexError, struct.error):
+            return None
+        return k if rel < span_end - self._base else None
+
+    def _matching_unordered(self, hits: list[int]) -> frozenset[int]:
+        """The holders of the hits in a pool whose strings are not in index order: all offsets sorted."""
+        order = sorted(range(len(self._offsets)), key=self._offsets.__getitem__)
+        starts = [self._offsets[i] for i in order]
+        found: set[int] = set()
+        for pos in hits:
+            k = bisect.bisect_right(starts, pos) - 1
             if k >= 0:
-                hits.add(order[k])
-        return frozenset(hits)
+                found.add(order[k])
+        return frozenset(found)
 
 
 def read_lazy_pool(data: bytes, start: int) -> LazyPool:
