@@ -157,13 +157,16 @@ SEARCH_PIECE = 1 << 20
 made of one needle repeated costs a bounded list per piece, not one the size of the member."""
 
 
-def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
+def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None,
+             lowered: bool = False) -> list[int]:
     """Sorted offsets of the occurrences of the needles in ``data[start:end]``: every leftmost-longest
     match, found in one pass of an Aho-Corasick automaton (ahocorasick_rs: the Rust aho-corasick crate,
     whose SIMD prefilter skips bytes that cannot start a needle at memory speed; a regex alternation,
     even factored into a trie, tests every byte in the interpreter's matcher and ran at ~230 MB/s on a
     native library). An occurrence that starts inside another match lies within the same few bytes, so
-    the window around that match covers it."""
+    the window around that match covers it. ``lowered``: search ``data.lower()`` (ASCII letters), one
+    piece at a time, without a lowered copy of the whole range (a 37 MB pool, a 30 MB bundle: the copy
+    and its page faults cost as much as the search)."""
     end = len(data) if end is None else min(end, len(data))
     if start >= end or not needles:
         return []
@@ -177,6 +180,8 @@ def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int |
         # that holds its start; starts past the piece's own range are left to the next piece.
         stop = min(end, piece + SEARCH_PIECE)
         window = view[piece:min(end, stop + longest - 1)]
+        if lowered:
+            window = memoryview(window.tobytes().lower())
         found.extend(piece + s for _, s, _ in automaton.find_matches_as_indexes(window) if piece + s < stop)
         piece = stop
     return found

@@ -66,9 +66,8 @@ def _interesting(data: bytes, offsets: tuple[int, ...], needles: anchors.Needles
     hits: set[int] = set()
     # The lower-cased string-data section is searched for the anchors (scanner.extract.anchors; MUTF-8
     # equals UTF-8 for them); the strings holding none (identifiers, descriptors …) are never decoded.
-    section = data[low:high].lower()
-    for pos in anchors.find_all(section, needles.dex):
-        k = bisect.bisect_right(starts, low + pos) - 1
+    for pos in anchors.find_all(data, needles.dex, low, high, lowered=True):
+        k = bisect.bisect_right(starts, pos) - 1
         if k >= 0:
             hits.add(order[k])
     return sorted(hits)

@@ -165,12 +165,9 @@ def anchored_ids(data: bytes, words: tuple[str, ...], reach: int = 64) -> list[i
     hold it (strings may share storage: up to ``reach`` earlier-starting strings are checked too).
     HermesError when the table cannot be found."""
     found = table(data)
-    # The whole file lowered (one copy, not a slice and then its lowered copy), searched in the storage's
-    # range with one pass of a trie-factored regex (scanner.extract.anchors).
-    lowered = data.lower()
-    hits = [h - found.storage for h in find_all(lowered, _byte_forms(words), found.storage,
-                                                 found.storage + found.storage_size)]
-    del lowered
+    # The storage's range searched lower-cased, piece by piece, in one automaton pass (scanner.extract.anchors).
+    hits = [h - found.storage for h in find_all(data, _byte_forms(words), found.storage,
+                                                 found.storage + found.storage_size, lowered=True)]
     if not hits or not found.count:
         return []
     offsets, lengths, wide, long = _layout_lists(data, found)

@@ -139,7 +139,7 @@ class LazyPool:
 
         encoding = "utf-8" if self._utf8 else "utf-16-le"
         needles = tuple({form.encode(encoding).lower() for w in words for form in (w, w.lower(), w.upper())})
-        hits = find_all(self._data[self._base : self._end].lower(), needles)
+        hits = [h - self._base for h in find_all(self._data, needles, self._base, self._end, lowered=True)]
         # Strings lie in index order in every pool aapt and aapt2 write: the holder of a hit is found by
         # bisecting the offsets as they are, and confirmed by the hit lying within that string's bytes;
         # only a pool where that fails (out of order, gaps) pays for sorting all its offsets.

@@ -101,7 +101,7 @@ def anchored_windows(data: bytes, needles: tuple[bytes, ...]) -> list[tuple[int,
     if not _utf8_head(data):
         return None
     windows: list[list[int]] = []
-    for pos in anchors.find_all(data.lower(), needles):
+    for pos in anchors.find_all(data, needles, lowered=True):
         start, end = max(0, pos - WINDOW_REACH), pos + WINDOW_REACH
         if windows and start <= windows[-1][1]:
             windows[-1][1] = end
