@@ -233,3 +233,34 @@ def test_folding_covers_every_character_lower_case_turns_into_a_word_character()
         if lowered != c and any(x in letters for x in lowered):
             assert c in folding, hex(code)
     assert "Ｉ" in folding and "\u0130" in folding
+
+
+@pytest.mark.parametrize("lowered", [False, True])
+def test_find_all_finds_every_needle_across_piece_seams(monkeypatch, lowered):
+    import random
+
+    # Small pieces so that the needles fall on seams at every offset; the reference is bytes.find.
+    monkeypatch.setattr(anchors, "SEARCH_PIECE", 16)
+    needles = (b"beian", b"icp", b"\xe5\xa4\x87", b"p\xe5\xa4\x87")
+    rng = random.Random(3)
+    data = bytearray(rng.choice(b"xyz .") for _ in range(2000))
+    planted = []
+    for at in range(3, 1990, 37):
+        needle = rng.choice(needles[:3])
+        data[at : at + len(needle)] = needle.upper() if lowered else needle
+        planted.append(at)
+    data = bytes(data)
+    source = data.lower() if lowered else data
+    expected = sorted({pos for n in needles for pos in _occurrences(source, n)})
+    found = anchors.find_all(data, needles, lowered=lowered)
+    assert found == sorted(set(found)) and set(planted) <= set(found) <= set(expected)
+    # within a range: the same hits, offsets in the whole data
+    assert anchors.find_all(data, needles, 500, 1500, lowered=lowered) == [
+        500 + p for p in anchors.find_all(data[500:1500], needles, lowered=lowered)]
+
+
+def _occurrences(data, needle):
+    pos = data.find(needle)
+    while pos >= 0:
+        yield pos
+        pos = data.find(needle, pos + 1)
