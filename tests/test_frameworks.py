@@ -199,3 +199,24 @@ class TestHermesFastPath:
         fast, slow = self._both(data)
         assert fast == slow
         assert {t.value for t in fast} >= {"关于 " + NUMBER, LINK, "iCp备案", "ＩＣＰ备2023", "icp" + "备" * 260}
+        # The candidates are exactly the strings whose lowered bytes hold a word: the band searches of the
+        # small table and of the overflow pairs, never unpacking every entry; and, when the hits are too
+        # spread for bands, every entry unpacked finds them as well.
+        forms = hermes._byte_forms(NEEDLES.words)
+        holding = []
+        for index in range(table.count):
+            _utf16, offset, size = hermes._entry(data, table, index)
+            raw = data[table.storage + offset : table.storage + offset + size].lower()
+            if any(f in raw for f in forms):
+                holding.append(index)
+        assert hermes.anchored_ids(data, NEEDLES.words) == holding
+        self._spread_hits_take_the_layout_path(data, holding)
+
+    @staticmethod
+    def _spread_hits_take_the_layout_path(data, holding):
+        import unittest.mock
+
+        with unittest.mock.patch.object(hermes, "MAX_BANDS", 0), \
+                unittest.mock.patch.object(hermes, "_by_layout", wraps=hermes._by_layout) as layout:
+            assert hermes.anchored_ids(data, NEEDLES.words) == holding
+        assert layout.called

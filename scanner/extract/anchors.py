@@ -187,6 +187,21 @@ def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int |
     return found
 
 
+def find_every(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
+    """Offsets of every occurrence of every needle in ``data[start:end]``, overlapping ones included
+    (for short binary keys, where a match at the wrong alignment must not hide the right one)."""
+    end = len(data) if end is None else min(end, len(data))
+    if start >= end or not needles:
+        return []
+    found = _every_automaton(needles).find_matches_as_indexes(memoryview(data)[start:end], overlapping=True)
+    return [start + s for _, s, _ in found]
+
+
+@functools.lru_cache(maxsize=8)
+def _every_automaton(needles: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
+    return ahocorasick_rs.BytesAhoCorasick(sorted(set(needles)))
+
+
 @functools.lru_cache(maxsize=32)
 def _automaton(needles: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
     """The needles as one automaton (built once per needle set: a run uses a handful)."""

@@ -13,13 +13,15 @@ packs one as the tail of another), so the table, not the storage blob, gives eac
 
 from __future__ import annotations
 
+import array
 import bisect
 import functools
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scanner.extract.anchors import find_all
+from scanner.extract.anchors import find_all, find_every
 
 MAGIC = struct.pack("<Q", 0x1F1903C103BC1FC6)
 HEADER_SIZE = 128
@@ -124,6 +126,123 @@ def strings(data: bytes) -> Iterator[tuple[int, str]]:
         yield index, raw.decode("utf-16-le", errors="replace") if utf16 else raw.decode("latin-1")
 
 
+@functools.lru_cache(maxsize=8)
+def _byte_forms(words: tuple[str, ...]) -> tuple[bytes, ...]:
+    """The words as found in ``bytes.lower()`` of the storage: ASCII ones as one-byte strings, every one
+    in UTF-16LE (lowered the same way, so a match in the lowered bytes covers every case of the word)."""
+    forms = {w.encode("ascii") for w in words if w.isascii()}
+    for word in words:
+        for variant in {word, word.lower(), word.upper()}:
+            forms.add(variant.encode("utf-16-le").lower())
+    return tuple(sorted(forms))
+
+
+def anchored_ids(data: bytes, words: tuple[str, ...]) -> list[int]:
+    """Ids of the strings that may hold one of ``words`` (lower-case), a superset of those that do: the
+    storage is lower-cased as bytes (which lowers the ASCII letters of one-byte and of UTF-16 strings
+    alike, and may merge other characters: more candidates, never fewer) and searched once in C; only
+    when something is found are the strings holding a hit looked for (strings may share storage).
+    HermesError when the table cannot be found."""
+    found = table(data)
+    # The storage's range searched lower-cased, piece by piece, in one automaton pass (scanner.extract.anchors).
+    hits = [h - found.storage for h in find_all(data, _byte_forms(words), found.storage,
+                                                 found.storage + found.storage_size, lowered=True)]
+    if not hits or not found.count:
+        return []
+    small = _small_candidates(data, found, hits)
+    overflow = _overflow_candidates(data, found, hits) if small is not None else None
+    if small is None or overflow is None:
+        return _by_layout(data, found, hits)
+    chosen: list[int] = []
+    for index in sorted(small | overflow):
+        entry = _entry(data, found, index)
+        if entry is None:
+            continue
+        _utf16, offset, size = entry
+        k = bisect.bisect_left(hits, offset)
+        if k < len(hits) and hits[k] < offset + size:
+            chosen.append(index)
+    return chosen
+
+
+MAX_SMALL_BYTES = 2 * 254
+"""The most bytes a small-table string spans (254 UTF-16 units; 255 marks an overflow entry): a string
+holding a hit at storage offset h without an overflow entry starts in [h - 508, h]."""
+MAX_BANDS = 4096
+"""Past this many bands of the storage around the hits (hits all over a large bundle), the entries are
+unpacked whole instead (``_by_layout``)."""
+
+
+def _small_candidates(data: bytes, found: Table, hits: list[int]) -> set[int] | None:
+    """Indexes of the small entries that may start within reach of a hit, None when the hits are too
+    spread. A small entry is the u32 isUTF16:1 | offset:23 | length:8, so its bytes 1 and 2 are offset >> 7
+    (little-endian): the table is searched for those two bytes at that place in a word (one pass in C,
+    overlapping matches kept), never unpacked whole. Candidates are checked exactly by the caller."""
+    bands = {k for h in hits for k in range(max(0, h - MAX_SMALL_BYTES) >> 7, (h >> 7) + 1)}
+    # A small entry addresses 2**23 bytes (bands below 2**16); a string past that has an overflow entry.
+    keys = tuple(struct.pack("<H", band) for band in sorted(bands) if band < 1 << 16)
+    if len(keys) > MAX_BANDS:
+        return None
+    start = found.small
+    return {(pos - start - 1) // 4 for pos in find_every(data, keys, start + 1, start + 4 * found.count)
+            if (pos - start - 1) % 4 == 0}
+
+
+def _overflow_candidates(data: bytes, found: Table, hits: list[int]) -> set[int] | None:
+    """Indexes of the entries whose overflow pair {u32 offset, u32 length} may hold a hit, None when the
+    hits are too spread. The pairs are searched like the small entries (bytes 1 to 3 of the offset are
+    offset >> 8; the reach is the longest pair's length, twice for UTF-16), the few pairs holding a hit
+    are kept, and the entries naming those slots (length byte 255) are found by their exact word."""
+    if not found.overflow_count:
+        return set()
+    pairs = array.array("I" if array.array("I").itemsize == 4 else "L")
+    stored = data[found.overflow : found.overflow + 8 * found.overflow_count]
+    pairs.frombytes(stored[: len(stored) // 8 * 8])  # a table cut short by the file's end: the pairs it holds
+    if not pairs:
+        return set()
+    if sys.byteorder == "big":
+        pairs.byteswap()
+    reach = 2 * max(pairs[1::2])
+    bands = {k for h in hits for k in range(max(0, h - reach) >> 8, (h >> 8) + 1)}
+    if len(bands) > MAX_BANDS:
+        return None
+    keys = tuple(struct.pack("<I", band)[:3] for band in sorted(bands))
+    start = found.overflow
+    slots = {(pos - start - 1) // 8 for pos in find_every(data, keys, start + 1, start + 8 * found.overflow_count)
+             if (pos - start - 1) % 8 == 0}
+    held = [slot for slot in slots
+            if 2 * slot + 1 < len(pairs) and _holds_hit(hits, pairs[2 * slot], 2 * pairs[2 * slot + 1])]
+    words = tuple(struct.pack("<I", wide | slot << 1 | 0xFF << 24) for slot in held if slot < 1 << 23
+                  for wide in (0, 1))
+    start = found.small
+    return {(pos - start) // 4 for pos in find_every(data, words, start, start + 4 * found.count)
+            if (pos - start) % 4 == 0}
+
+
+def _holds_hit(hits: list[int], offset: int, size: int) -> bool:
+    k = bisect.bisect_left(hits, offset)
+    return k < len(hits) and hits[k] < offset + size
+
+
+def _by_layout(data: bytes, found: Table, hits: list[int], reach: int = 64) -> list[int]:
+    """The strings holding the hits when they are all over the bundle: every entry unpacked, each hit
+    mapped to the strings whose bytes hold it (up to ``reach`` earlier-starting strings checked)."""
+    offsets, lengths, wide, long = _layout_lists(data, found)
+    order = sorted(range(found.count), key=offsets.__getitem__)
+    starts = [offsets[k] for k in order]
+    limit = found.storage_size
+    chosen: set[int] = set()
+    for hit in hits:
+        k = bisect.bisect_right(starts, hit) - 1
+        for j in range(k, max(-1, k - reach), -1):
+            index = order[j]
+            offset = offsets[index]
+            size = long.get(index, lengths[index]) << wide[index]
+            if offset <= hit < offset + size <= limit:
+                chosen.add(index)
+    return sorted(chosen)
+
+
 _LOW_BIT = bytes(b & 1 for b in range(256))
 
 
@@ -144,46 +263,6 @@ def _layout_lists(data: bytes, found: Table) -> tuple[list[int], bytes, bytes, d
             offsets[at], long[at] = (pairs[2 * slot], pairs[2 * slot + 1]) if slot < found.overflow_count else (0, 0)
             at = lengths.find(0xFF, at + 1)
     return offsets, lengths, table_bytes[0::4].translate(_LOW_BIT), long
-
-
-@functools.lru_cache(maxsize=8)
-def _byte_forms(words: tuple[str, ...]) -> tuple[bytes, ...]:
-    """The words as found in ``bytes.lower()`` of the storage: ASCII ones as one-byte strings, every one
-    in UTF-16LE (lowered the same way, so a match in the lowered bytes covers every case of the word)."""
-    forms = {w.encode("ascii") for w in words if w.isascii()}
-    for word in words:
-        for variant in {word, word.lower(), word.upper()}:
-            forms.add(variant.encode("utf-16-le").lower())
-    return tuple(sorted(forms))
-
-
-def anchored_ids(data: bytes, words: tuple[str, ...], reach: int = 64) -> list[int]:
-    """Ids of the strings that may hold one of ``words`` (lower-case), a superset of those that do: the
-    storage is lower-cased as bytes (which lowers the ASCII letters of one-byte and of UTF-16 strings
-    alike, and may merge other characters: more candidates, never fewer) and searched once in C; only
-    when something is found are the entries unpacked and each hit mapped to the strings whose bytes
-    hold it (strings may share storage: up to ``reach`` earlier-starting strings are checked too).
-    HermesError when the table cannot be found."""
-    found = table(data)
-    # The storage's range searched lower-cased, piece by piece, in one automaton pass (scanner.extract.anchors).
-    hits = [h - found.storage for h in find_all(data, _byte_forms(words), found.storage,
-                                                 found.storage + found.storage_size, lowered=True)]
-    if not hits or not found.count:
-        return []
-    offsets, lengths, wide, long = _layout_lists(data, found)
-    order = sorted(range(found.count), key=offsets.__getitem__)
-    starts = [offsets[k] for k in order]
-    limit = found.storage_size
-    chosen: set[int] = set()
-    for hit in hits:
-        k = bisect.bisect_right(starts, hit) - 1
-        for j in range(k, max(-1, k - reach), -1):
-            index = order[j]
-            offset = offsets[index]
-            size = long.get(index, lengths[index]) << wide[index]
-            if offset <= hit < offset + size <= limit:
-                chosen.add(index)
-    return sorted(chosen)
 
 
 def string_at(data: bytes, found: Table, index: int) -> str | None:
