@@ -9,6 +9,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from scanner import engine
 from scanner.model import Location, Options, Package, PackageInfo, PackageKind, ParseOptions, Text
 from scanner.parsers import FORMATS, Format, Probe, Source, detect, parse
@@ -129,3 +131,18 @@ def test_concurrency_is_chosen_by_the_kind_of_run(monkeypatch, apk_path):
     assert not concurrency.options_for(concurrency.Mode.BATCH_WORKER, Options()).parse.offload
     monkeypatch.setattr(concurrency.os, "cpu_count", lambda: 1)
     assert not concurrency.options_for(concurrency.Mode.SINGLE, Options()).parse.offload
+
+
+@pytest.mark.parametrize(("package", "loaded"), [
+    ("apk/compliant.apk", set()),
+    ("aab/out/bundle.aab", {"scanner.parsers.aab"}),
+])
+def test_formats_after_apk_are_imported_only_when_reached(package, loaded):
+    # Detection tries the rows in order and an APK stops at its own: the later formats' modules (App
+    # Bundle, HarmonyOS, iOS, quick app, Hermes) are imported on first use, not at start-up.
+    later = ("aab", "bundle", "hap", "ipa", "rpk", "hbc")
+    code = ("import sys; from scanner import engine; from scanner.model import Options; "
+            f"engine.scan([{str(ROOT / 'fixtures' / package)!r}], Options()); "
+            f"print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1] in {later!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert set(ast.literal_eval(out.stdout.strip())) == loaded

@@ -9,21 +9,17 @@ what they share lives in scanner.parsers.common.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
 from scanner.parsers import (
-    aab,
     apk,
-    bundle,
-    hap,
-    hbc,
-    ipa,
     miniprogram_dir,
     miniprogram_unpacked,
-    rpk,
     tpkg,
     wxapkg,
     wxapkg_folder,
@@ -48,6 +44,29 @@ class Format:
     split: Callable[[Source, ParseOptions], tuple[Source, ...]] | None = None
 
 
+def _function(module: str, name: str) -> Callable[..., object]:
+    return getattr(importlib.import_module(f"scanner.parsers.{module}"), name)
+
+
+def _sniff_later(module: str, name: str = "sniff") -> Callable[[Probe], bool]:
+    """A format's ``sniff``, its module imported on first use: the rows after ``apk`` are never reached
+    when scanning an APK (the commonest package), so a scan does not pay for importing them."""
+
+    def sniff(found: Probe) -> bool:
+        return bool(_function(module, name)(found))
+
+    return sniff
+
+
+def _parse_later(module: str, name: str = "parse") -> Callable[[Source, ParseOptions], Package]:
+    """A format's ``parse``, its module imported on first use (see ``_sniff_later``)."""
+
+    def parse(source: Source, options: ParseOptions) -> Package:
+        return cast(Package, _function(module, name)(source, options))
+
+    return parse
+
+
 FORMATS: tuple[Format, ...] = (
     Format("miniprogram-source", miniprogram_dir.sniff, miniprogram_dir.parse),
     Format("miniprogram-unpacked", miniprogram_unpacked.sniff, miniprogram_unpacked.parse),
@@ -55,13 +74,13 @@ FORMATS: tuple[Format, ...] = (
     Format("wxapkg", wxapkg.sniff, wxapkg.parse),
     Format("tpkg", tpkg.sniff, tpkg.parse),
     Format("apk", apk.sniff, apk.parse),
-    Format("aab", aab.sniff, aab.parse),
-    Format("apk-set", bundle.sniff, bundle.parse),
-    Format("hap", hap.sniff, hap.parse),
-    Format("app-pack", hap.sniff_pack, hap.parse_pack),
-    Format("ipa", ipa.sniff, ipa.parse),
-    Format("rpk", rpk.sniff, rpk.parse),
-    Format("hermes", hbc.sniff, hbc.parse),
+    Format("aab", _sniff_later("aab"), _parse_later("aab")),
+    Format("apk-set", _sniff_later("bundle"), _parse_later("bundle")),
+    Format("hap", _sniff_later("hap"), _parse_later("hap")),
+    Format("app-pack", _sniff_later("hap", "sniff_pack"), _parse_later("hap", "parse_pack")),
+    Format("ipa", _sniff_later("ipa"), _parse_later("ipa")),
+    Format("rpk", _sniff_later("rpk"), _parse_later("rpk")),
+    Format("hermes", _sniff_later("hbc"), _parse_later("hbc")),
 )
 """In order: the first row whose ``sniff`` accepts a path reads it."""
 
