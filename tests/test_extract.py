@@ -190,3 +190,13 @@ class TestBinary:
 
     def test_no_anchor_no_text(self):
         assert list(binary.anchored_strings(b"\x7fELF" + b"hello world" * 100, NEEDLES)) == []
+
+
+def test_little_u32_reads_the_whole_words_the_data_holds():
+    from scanner.extract.packed import little_u32
+
+    data = struct.pack("<3I", 1, 0x01020304, 0xFFFFFFFF) + b"\x05\x06"
+    assert list(little_u32(data, 0, 3)) == [1, 0x01020304, 0xFFFFFFFF]
+    assert list(little_u32(data, 4, 10)) == [0x01020304, 0xFFFFFFFF]  # cut short: no partial word
+    assert list(little_u32(memoryview(data), 8, 1)) == [0xFFFFFFFF]
+    assert list(little_u32(data, 0, 0)) == []

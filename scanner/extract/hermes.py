@@ -13,15 +13,14 @@ packs one as the tail of another), so the table, not the storage blob, gives eac
 
 from __future__ import annotations
 
-import array
 import bisect
 import functools
 import struct
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scanner.extract.anchors import find_all, find_every
+from scanner.extract.packed import little_u32
 
 MAGIC = struct.pack("<Q", 0x1F1903C103BC1FC6)
 HEADER_SIZE = 128
@@ -195,13 +194,9 @@ def _overflow_candidates(data: bytes, found: Table, hits: list[int]) -> set[int]
     are kept, and the entries naming those slots (length byte 255) are found by their exact word."""
     if not found.overflow_count:
         return set()
-    pairs = array.array("I" if array.array("I").itemsize == 4 else "L")
-    stored = data[found.overflow : found.overflow + 8 * found.overflow_count]
-    pairs.frombytes(stored[: len(stored) // 8 * 8])  # a table cut short by the file's end: the pairs it holds
-    if not pairs:
+    pairs = little_u32(data, found.overflow, 2 * found.overflow_count)  # as many as the file holds
+    if len(pairs) < 2:  # a table cut short by the file's end before its first whole pair
         return set()
-    if sys.byteorder == "big":
-        pairs.byteswap()
     reach = 2 * max(pairs[1::2])
     bands = {k for h in hits for k in range(max(0, h - reach) >> 8, (h >> 8) + 1)}
     if len(bands) > MAX_BANDS:

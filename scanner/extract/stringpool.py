@@ -6,13 +6,13 @@ Every read is bounds-checked: an entry that points outside the chunk decodes to 
 
 from __future__ import annotations
 
-import array
 import bisect
 import codecs
 import struct
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from scanner.extract.packed import little_u32
 
 RES_STRING_POOL_TYPE = 0x0001
 UTF8_FLAG = 1 << 8
@@ -54,20 +54,7 @@ def _pool_header(data: bytes | memoryview, start: int) -> tuple[int, int, Sequen
     offsets_at = start + header_size
     # A tampered stringCount can claim more offsets than the chunk holds: read only what fits.
     count = min(count, max(0, (end - offsets_at) // 4))
-    return start + strings_start, end, _u32_array(data, offsets_at, count), bool(flags & UTF8_FLAG)
-
-
-def _u32_array(data: bytes | memoryview, at: int, count: int) -> Sequence[int]:
-    """``count`` little-endian u32 at ``at`` as an array (one copy in C): the value pool of a large
-    table has a million offsets, which as a tuple of ints cost 40 MB and 30 ms to build."""
-    offsets = array.array(_U32)
-    offsets.frombytes(data[at : at + 4 * count])
-    if sys.byteorder == "big":
-        offsets.byteswap()
-    return offsets
-
-
-_U32 = "I" if array.array("I").itemsize == 4 else "L"
+    return start + strings_start, end, little_u32(data, offsets_at, count), bool(flags & UTF8_FLAG)
 
 
 def _length(data: bytes | memoryview, pos: int, wide: bool) -> tuple[int, int]:
