@@ -114,9 +114,11 @@ class TestResourceTable:
             blob, offsets = blob2, moved
         pool = LazyPool(bytes(blob), 0, len(blob), tuple(offsets), utf8)
         sorted_all = []
-        unordered = LazyPool._matching_unordered
-        monkeypatch.setattr(LazyPool, "_matching_unordered",
-                            lambda self, hits: sorted_all.append(1) or unordered(self, hits))
+        from scanner.extract import stringpool
+
+        unordered = stringpool.holders_sorted
+        monkeypatch.setattr(stringpool, "holders_sorted",
+                            lambda offsets, hits: sorted_all.append(1) or unordered(offsets, hits))
         assert _length(bytes(blob), offsets[7], not utf8)[0] == len(values[7])
         assert pool.matching(("icp", "beian")) == frozenset({0, 7, 150, 299})
         assert bool(sorted_all) == shuffled  # in index order: no sort of every offset
@@ -128,6 +130,29 @@ class TestDex:
         strings = dict(dex.dex_strings(member("dex_only", "classes.dex"), NEEDLES))
         assert "粤ICP备2023123456号-1A" in strings.values()
         assert "https://beian.miit.gov.cn/" in strings.values()
+
+    @pytest.mark.parametrize("shuffled", [False, True])
+    def test_anchored_strings_found_whatever_the_data_order(self, shuffled, monkeypatch):
+        import random
+
+        from scanner.extract import packed
+
+        data = bytearray(member("dex_only", "classes.dex"))
+        count, ids_off = struct.unpack_from("<II", data, 0x38)
+        if shuffled:  # string_ids pointing at the string data in another order than their own
+            offsets = list(struct.unpack_from(f"<{count}I", data, ids_off))
+            random.Random(3).shuffle(offsets)
+            struct.pack_into(f"<{count}I", data, ids_off, *offsets)
+        data = bytes(data)
+        sorts = []
+        by_sort = packed.holders_sorted
+        monkeypatch.setattr(dex, "holders_sorted", lambda o, h: sorts.append(1) or by_sort(o, h))
+        fast = dict(dex.dex_strings(data, NEEDLES))
+        every = dict(dex.dex_strings(data, None))
+        wanted = {i for i, v in every.items() if any(n.decode() in v.lower() for n in NEEDLES.dex)}
+        assert len(wanted) >= 2
+        assert wanted <= fast.keys() and all(every[i] == v for i, v in fast.items())
+        assert bool(sorts) == shuffled  # in string_ids order: no sort of every offset
 
     def test_bad_magic(self):
         with pytest.raises(ChunkError):

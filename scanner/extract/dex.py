@@ -6,11 +6,11 @@ string_ids_off at 0x3C; string_data_item: uleb128 utf16_size, then MUTF-8 bytes 
 
 from __future__ import annotations
 
-import bisect
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from scanner.extract import anchors
+from scanner.extract.packed import holders_in_order, holders_sorted, little_u32
 from scanner.extract.stringpool import ChunkError
 
 DEX_MAGIC = b"dex\n"
@@ -20,21 +20,24 @@ _HEADER_SIZE = 0x70
 TYPE_STRING_DATA_ITEM = 0x2002
 
 
-def string_offsets(data: bytes) -> tuple[int, ...]:
-    """The string_data_item offset of every string_ids entry; ChunkError when the table does not fit."""
+def string_offsets(data: bytes) -> Sequence[int]:
+    """The string_data_item offset of every string_ids entry (an array: a DEX of a large app has 100,000+
+    strings); ChunkError when the table does not fit."""
     if len(data) < _HEADER_SIZE or not data.startswith(DEX_MAGIC):
         raise ChunkError("not a DEX file (bad magic or short header)")
     count, ids_off = struct.unpack_from("<II", data, 0x38)
     if ids_off + 4 * count > len(data):
         raise ChunkError(f"string_ids ({count} entries at {ids_off}) run past the end of the file")
-    return struct.unpack_from(f"<{count}I", data, ids_off)
+    return little_u32(data, ids_off, count)
 
 
-def dex_strings(data: bytes, needles: anchors.Needles | None) -> Iterator[tuple[int, str]]:
+def dex_strings(data: bytes, needles: anchors.Needles | None, offsets: Sequence[int] | None = None
+                ) -> Iterator[tuple[int, str]]:
     """Yield (index, string) for the string table: every entry (``needles`` None), or every entry that
     holds an anchor. Entries whose data offset is out of range are skipped, so one corrupt offset costs
-    one string."""
-    offsets = string_offsets(data)
+    one string. ``offsets``: the table's ``string_offsets``, when the caller has read them already."""
+    if offsets is None:
+        offsets = string_offsets(data)
     indexes = _interesting(data, offsets, needles) if needles is not None else range(len(offsets))
     for index in indexes:
         try:
@@ -43,7 +46,7 @@ def dex_strings(data: bytes, needles: anchors.Needles | None) -> Iterator[tuple[
             continue
 
 
-def string_at(data: bytes, offsets: tuple[int, ...], index: int) -> str:
+def string_at(data: bytes, offsets: Sequence[int], index: int) -> str:
     """One string_ids entry, decoded; IndexError when the index or its data offset is out of range."""
     off = offsets[index]
     if off >= len(data):
@@ -53,41 +56,39 @@ def string_at(data: bytes, offsets: tuple[int, ...], index: int) -> str:
     return decode_mutf8(data[pos : end if end >= 0 else len(data)])
 
 
-def _interesting(data: bytes, offsets: tuple[int, ...], needles: anchors.Needles) -> list[int]:
+def _interesting(data: bytes, offsets: Sequence[int], needles: anchors.Needles) -> list[int]:
     """Indexes of the strings the INTERESTING pattern hits, in table order."""
     if not offsets:
         return []
-    starts = sorted(offsets)
-    # Writers lay string data out in string_ids order; only a reordered table needs the permutation.
-    order: list[int] | range = range(len(offsets))
-    if starts != list(offsets):
-        order = sorted(range(len(offsets)), key=offsets.__getitem__)
-    low, high = _string_data_section(data, starts)
-    hits: set[int] = set()
+    low, high = _string_data_section(data, offsets)
     # The lower-cased string-data section is searched for the anchors (scanner.extract.anchors; MUTF-8
     # equals UTF-8 for them); the strings holding none (identifiers, descriptors …) are never decoded.
-    for pos in anchors.find_all(data, needles.dex, low, high, lowered=True):
-        k = bisect.bisect_right(starts, pos) - 1
-        if k >= 0:
-            hits.add(order[k])
-    return sorted(hits)
+    hits = list(anchors.find_all(data, needles.dex, low, high, lowered=True))
+
+    def holds(index: int, pos: int) -> bool:
+        # string_data_item: uleb128 length, then MUTF-8 up to a NUL (MUTF-8 writes U+0000 as C0 80).
+        return data.find(b"\0", _skip_uleb128(data, offsets[index]), pos) < 0
+
+    # Writers lay string data out in string_ids order, so bisecting the offsets as they are finds each
+    # hit's string; only a reordered table pays for sorting them all.
+    held = holders_in_order(offsets, hits, holds)
+    return sorted(held if held is not None else holders_sorted(offsets, hits))
 
 
-def _string_data_section(data: bytes, starts: list[int]) -> tuple[int, int]:
+def _string_data_section(data: bytes, offsets: Sequence[int]) -> tuple[int, int]:
     """[start, end) of the string data: from the map_list when it is sound, else from the first string on."""
-    low = max(0, starts[0])
     try:
         map_off = struct.unpack_from("<I", data, 0x34)[0]
         size = struct.unpack_from("<I", data, map_off)[0]
         items = sorted(struct.unpack_from("<HHII", data, map_off + 4 + 12 * i) for i in range(min(size, 64)))
     except struct.error:
-        return low, len(data)
+        return max(0, min(offsets)), len(data)
     sections = sorted(offset for _type, _unused, _size, offset in items)
     for item_type, _unused, _size, offset in items:
         if item_type == TYPE_STRING_DATA_ITEM:
             later = [o for o in sections if o > offset]
             return offset, min(later) if later else len(data)
-    return low, len(data)
+    return max(0, min(offsets)), len(data)
 
 
 def _skip_uleb128(data: bytes, pos: int) -> int:

@@ -19,7 +19,7 @@ import bisect
 import contextlib
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from scanner.extract.dex import string_at
@@ -63,7 +63,7 @@ class CodeSite:
     """string_ids indexes of every const-string in the method, in instruction order (repeats kept)."""
 
 
-def code_sites(data: bytes, offsets: tuple[int, ...], targets: Iterable[int]) -> dict[int, tuple[CodeSite, ...]]:
+def code_sites(data: bytes, offsets: Sequence[int], targets: Iterable[int]) -> dict[int, tuple[CodeSite, ...]]:
     """For each target string index, the methods (at most MAX_SITES) that load it. ``offsets``: the
     string_ids table (scanner.extract.dex.string_offsets). Malformed code is skipped method by method;
     an unreadable header gives no sites."""
@@ -145,7 +145,7 @@ class _Methods:
     binary search over the classes' first code offsets finds it by reading a few class_data items; a
     DEX laid out otherwise falls back to the whole class_data section, read once."""
 
-    def __init__(self, data: bytes, strings: tuple[int, ...]) -> None:
+    def __init__(self, data: bytes, strings: Sequence[int]) -> None:
         self.data = data
         self.strings = strings
         count, offset = struct.unpack_from("<II", data, 0x60)
@@ -326,7 +326,7 @@ def _payload_units(data: bytes, pos: int) -> int:
     return 1
 
 
-def _method_name(data: bytes, strings: tuple[int, ...], method_idx: int) -> str:
+def _method_name(data: bytes, strings: Sequence[int], method_idx: int) -> str:
     """``Lpkg/Class;->name`` of a method_ids entry."""
     count, offset = struct.unpack_from("<II", data, 0x58)
     if method_idx >= count:

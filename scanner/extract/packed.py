@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import array
+import bisect
 import sys
+from collections.abc import Callable, Iterable, Sequence
 
 _U32 = "I" if array.array("I").itemsize == 4 else "L"
 
@@ -17,3 +19,31 @@ def little_u32(data: bytes | memoryview, at: int, count: int) -> array.array[int
     if sys.byteorder == "big":
         words.byteswap()
     return words
+
+
+def holders_in_order(offsets: Sequence[int], hits: Iterable[int], holds: Callable[[int, int], bool]
+                     ) -> set[int] | None:
+    """The index of the string holding each hit, for a table whose strings lie in index order (every
+    DEX and resource pool the Android build tools write): the last offset at or before the hit, found by
+    bisecting the offsets as they are, and confirmed by ``holds(index, hit)``. None as soon as one hit is
+    not confirmed (a reordered or gapped table), so the caller can pay for ``holders_sorted``."""
+    found: set[int] = set()
+    for pos in hits:
+        k = bisect.bisect_right(offsets, pos) - 1
+        if k < 0 or offsets[k] > pos or not holds(k, pos):
+            return None
+        found.add(k)
+    return found
+
+
+def holders_sorted(offsets: Sequence[int], hits: Iterable[int]) -> set[int]:
+    """The index whose string starts last at or before each hit, in a table of any order (every offset
+    sorted once)."""
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    starts = [offsets[i] for i in order]
+    found: set[int] = set()
+    for pos in hits:
+        k = bisect.bisect_right(starts, pos) - 1
+        if k >= 0:
+            found.add(order[k])
+    return found

@@ -6,13 +6,12 @@ Every read is bounds-checked: an entry that points outside the chunk decodes to 
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scanner.extract.packed import little_u32
+from scanner.extract.packed import holders_in_order, holders_sorted, little_u32
 
 RES_STRING_POOL_TYPE = 0x0001
 UTF8_FLAG = 1 << 8
@@ -130,20 +129,13 @@ class LazyPool:
         # Strings lie in index order in every pool aapt and aapt2 write: the holder of a hit is found by
         # bisecting the offsets as they are, and confirmed by the hit lying within that string's bytes;
         # only a pool where that fails (out of order, gaps) pays for sorting all its offsets.
-        held = [self._holder(pos) for pos in hits]
-        if None in held:
-            return self._matching_unordered(hits)
-        return frozenset(k for k in held if k is not None)
+        held = holders_in_order(self._offsets, hits, self._holds)
+        return frozenset(held if held is not None else holders_sorted(self._offsets, hits))
 
-    def _holder(self, rel: int) -> int | None:
-        """The index whose string's bytes (length prefix to terminator) hold pool offset ``rel``, when
-        bisection over the offsets in index order finds it, else None."""
-        offsets = self._offsets
-        k = bisect.bisect_right(offsets, rel) - 1
-        if k < 0 or offsets[k] > rel:
-            return None
+    def _holds(self, index: int, rel: int) -> bool:
+        """Whether the bytes of string ``index`` (length prefix to terminator) hold pool offset ``rel``."""
         try:
-            pos = self._base + offsets[k]
+            pos = self._base + self._offsets[index]
             if self._utf8:
                 _chars, pos = _length(self._data, pos, False)
                 nbytes, pos = _length(self._data, pos, False)
@@ -152,19 +144,8 @@ class LazyPool:
                 nchars, pos = _length(self._data, pos, True)
                 span_end = pos + 2 * nchars + 2
         except (IndexError, struct.error):
-            return None
-        return k if rel < span_end - self._base else None
-
-    def _matching_unordered(self, hits: list[int]) -> frozenset[int]:
-        """The holders of the hits in a pool whose strings are not in index order: all offsets sorted."""
-        order = sorted(range(len(self._offsets)), key=self._offsets.__getitem__)
-        starts = [self._offsets[i] for i in order]
-        found: set[int] = set()
-        for pos in hits:
-            k = bisect.bisect_right(starts, pos) - 1
-            if k >= 0:
-                found.add(order[k])
-        return frozenset(found)
+            return False
+        return rel < span_end - self._base
 
 
 def read_lazy_pool(data: bytes, start: int) -> LazyPool:

@@ -11,7 +11,7 @@ pieces (``"京ICP备" + "2023123456" + "号-1A"``, or a ``%s`` template and its 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from scanner.extract import dex, dexcode
 from scanner.model import Location, Text
@@ -29,7 +29,7 @@ def dex_texts(name: str, data: bytes, how: surfaces.Reading) -> Iterator[Text]:
     """Every anchored string (every string when ``how.fast`` is off) of one DEX, the shown ones with
     their code context, then the texts assembled around them. ChunkError when the table is unreadable."""
     offsets = dex.string_offsets(data)
-    strings = [(i, v) for i, v in dex.dex_strings(data, how.needles if how.fast else None) if v]
+    strings = [(i, v) for i, v in dex.dex_strings(data, how.needles if how.fast else None, offsets) if v]
     targets = {i: v for i, v in strings if how.needles.shown.search(v.lower())}
     sites = dexcode.code_sites(data, offsets, targets) if targets else {}
     for index, value in strings:
@@ -39,7 +39,7 @@ def dex_texts(name: str, data: bytes, how: surfaces.Reading) -> Iterator[Text]:
             yield from _assembled(name, data, offsets, index, site)
 
 
-def _pointer(data: bytes, offsets: tuple[int, ...], index: int, sites: tuple[dexcode.CodeSite, ...]) -> str:
+def _pointer(data: bytes, offsets: Sequence[int], index: int, sites: tuple[dexcode.CodeSite, ...]) -> str:
     pointer = f"string_ids[{index}]"
     if not sites:
         return pointer
@@ -53,7 +53,7 @@ def _pointer(data: bytes, offsets: tuple[int, ...], index: int, sites: tuple[dex
     return pointer
 
 
-def _neighbours(data: bytes, offsets: tuple[int, ...], index: int, loads: tuple[int, ...]) -> list[str]:
+def _neighbours(data: bytes, offsets: Sequence[int], index: int, loads: tuple[int, ...]) -> list[str]:
     """The other non-empty strings the method loads, nearest to the first load of ``index`` first."""
     at = loads.index(index)
     order = sorted(range(len(loads)), key=lambda k: (abs(k - at), k))
@@ -69,7 +69,7 @@ def _neighbours(data: bytes, offsets: tuple[int, ...], index: int, loads: tuple[
     return seen
 
 
-def _assembled(name: str, data: bytes, offsets: tuple[int, ...], index: int, site: dexcode.CodeSite
+def _assembled(name: str, data: bytes, offsets: Sequence[int], index: int, site: dexcode.CodeSite
                ) -> Iterator[Text]:
     """The pieces loaded around each load of ``index`` joined (or a template filled with the next
     piece): one text per window, its parts kept so that the facts stage counts only what spans them."""
@@ -93,7 +93,7 @@ def _assembled(name: str, data: bytes, offsets: tuple[int, ...], index: int, sit
                        parts=(template, piece))
 
 
-def _value(data: bytes, offsets: tuple[int, ...], index: int) -> str:
+def _value(data: bytes, offsets: Sequence[int], index: int) -> str:
     try:
         return dex.string_at(data, offsets, index)
     except IndexError:
