@@ -110,3 +110,60 @@ def test_nested_bomb_is_one_line_pkg003_with_the_rest_read(hostile):
     assert [f.message for f in hits if f.location is None] == ["4046 more cap hits not listed"]
     first = next(f.message for f in hits if f.location is not None)
     assert first.count("nested") == 1 and first.count("!") == 2 and "nested 3 deep; the limit is 2" in first
+
+
+class TestMappedMembers:
+    """zipread.Reader.read_view: a large stored member is a view of the mapped file, checked and capped
+    like a copy; anything else is read as before."""
+
+    @staticmethod
+    def _archive(tmp_path, payload, method):
+        import zipfile
+
+        path = tmp_path / "m.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("pad.txt", b"p" * 5000)  # the member does not start on a page boundary
+            archive.writestr("big.bin", payload, compress_type=method)
+        return path
+
+    def test_stored_member_is_a_view_with_its_bytes(self, tmp_path, monkeypatch):
+        import zipfile
+
+        from scanner.model import Limits
+        from scanner.parsers import zipread
+
+        monkeypatch.setattr(zipread, "MAP_MIN", 1024)
+        payload = bytes(range(256)) * 40
+        path = self._archive(tmp_path, payload, zipfile.ZIP_STORED)
+        entry = next(e for e in zipread.directory(str(path))[0] if e.name == "big.bin")
+        reader = zipread.Reader(str(path), Limits())
+        data, anomalies = reader.read_view(entry)
+        assert isinstance(data, memoryview) and bytes(data) == payload and anomalies == ()
+        assert reader.inflated == len(payload)
+        # the same from memory and when deflated: copies, as read() gives
+        data, _ = zipread.Reader(path.read_bytes(), Limits()).read_view(entry)
+        assert isinstance(data, bytes) and data == payload
+        deflated = self._archive(tmp_path, payload, zipfile.ZIP_DEFLATED)
+        entry = next(e for e in zipread.directory(str(deflated))[0] if e.name == "big.bin")
+        data, _ = zipread.Reader(str(deflated), Limits()).read_view(entry)
+        assert isinstance(data, bytes) and data == payload
+
+    def test_view_is_crc_checked_and_capped(self, tmp_path, monkeypatch):
+        import zipfile
+
+        from scanner.model import Limits
+        from scanner.parsers import zipread
+
+        monkeypatch.setattr(zipread, "MAP_MIN", 1024)
+        payload = b"x" * 10_000
+        path = self._archive(tmp_path, payload, zipfile.ZIP_STORED)
+        raw = bytearray(path.read_bytes())
+        at = raw.find(payload)
+        raw[at + 5000] = ord("y")
+        path.write_bytes(bytes(raw))
+        entry = next(e for e in zipread.directory(str(path))[0] if e.name == "big.bin")
+        data, anomalies = zipread.Reader(str(path), Limits()).read_view(entry)
+        assert bytes(data)[5000:5001] == b"y"
+        assert [a.detail for a in anomalies] == ["CRC-32 does not match the central directory"]
+        data, anomalies = zipread.Reader(str(path), Limits(member_bytes=4096)).read_view(entry)
+        assert data is None and "member limit" in anomalies[0].detail

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
+from scanner.extract.packed import Buffer
 from scanner.model import Anchors
 
 
@@ -159,7 +160,7 @@ lowered piece this small is reused from the heap, where a 1 MB one was mapped af
 per pass over a 10 MB bundle against none, at the same CPU time)."""
 
 
-def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None,
+def find_all(data: Buffer, needles: tuple[bytes, ...], start: int = 0, end: int | None = None,
              lowered: bool = False) -> list[int]:
     """Sorted offsets of the occurrences of the needles in ``data[start:end]``: every leftmost-longest
     match, found in one pass of an Aho-Corasick automaton (ahocorasick_rs: the Rust aho-corasick crate,
@@ -189,7 +190,7 @@ def find_all(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int |
     return found
 
 
-def find_every(data: bytes, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
+def find_every(data: Buffer, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
     """Offsets of every occurrence of every needle in ``data[start:end]``, overlapping ones included
     (for short binary keys, where a match at the wrong alignment must not hide the right one)."""
     end = len(data) if end is None else min(end, len(data))

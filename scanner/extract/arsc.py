@@ -8,14 +8,17 @@ Sparse and 16-bit-offset types and compact entries (aapt2 --enable-compact-entri
 
 from __future__ import annotations
 
+import array
 import bisect
 import functools
 import re
 import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from scanner.extract.packed import Buffer
 from scanner.extract.stringpool import ChunkError, LazyPool, read_lazy_pool, read_string_pool
 
 RES_TABLE_TYPE = 0x0002
@@ -92,7 +95,7 @@ class ResourceTable:
     strings: tuple[ResString, ...]
     complete: bool = True
     """False when the table could not be walked and only the global string pool was read."""
-    data: bytes = b""
+    data: Buffer = b""
     chunks: tuple[TypeChunk, ...] = ()
     values_pool: Pool | None = None
 
@@ -115,7 +118,7 @@ class ResourceTable:
         return found
 
 
-def read_table(data: bytes, prefilter: Prefilter | None = None) -> ResourceTable:
+def read_table(data: Buffer, prefilter: Prefilter | None = None) -> ResourceTable:
     """Walk the table; fall back to the global string pool when the structure is broken. With a
     ``prefilter``, only the strings it keeps are decoded (the rest stay reachable through ``values``)."""
     if len(data) < 12:
@@ -154,7 +157,7 @@ class _Selection:
         self._keys: dict[int, frozenset[int]] = {}
         self._values = values
 
-    def kept(self, data: bytes, chunk: TypeChunk) -> Iterator[ResString]:
+    def kept(self, data: Buffer, chunk: TypeChunk) -> Iterator[ResString]:
         """The chunk's strings the prefilter keeps, each checked exactly."""
         pool = chunk.keys
         keys = self._keys.get(id(pool))
@@ -171,7 +174,7 @@ def _pool_only(pool: LazyPool) -> ResourceTable:
     return ResourceTable(strings, complete=False)
 
 
-def _chunks(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+def _chunks(data: Buffer, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """Yield (offset, type, size) of consecutive chunks in [start, end)."""
     pos = start
     while pos + 8 <= end:
@@ -182,7 +185,7 @@ def _chunks(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]
         pos += size
 
 
-def _package_chunks(data: bytes, start: int, size: int) -> Iterator[TypeChunk]:
+def _package_chunks(data: Buffer, start: int, size: int) -> Iterator[TypeChunk]:
     _ctype, header_size, _ = _CHUNK.unpack_from(data, start)
     package_id = struct.unpack_from("<I", data, start + 8)[0]
     type_strings_off, _, key_strings_off = struct.unpack_from("<III", data, start + 268)
@@ -196,7 +199,7 @@ def _package_chunks(data: bytes, start: int, size: int) -> Iterator[TypeChunk]:
                             flags, count, pos + type_header, pos + entries_start, key_pool)
 
 
-def _chunk_strings(data: bytes, chunk: TypeChunk, values: Pool, only: int | None = None,
+def _chunk_strings(data: Buffer, chunk: TypeChunk, values: Pool, only: int | None = None,
                    select: tuple[frozenset[int], frozenset[int]] | None = None) -> Iterator[ResString]:
     """The strings of one type chunk: all, one entry (``only``), or the entries whose value or bag item
     is a selected string or whose key is a selected key (``select``)."""
@@ -222,7 +225,7 @@ def _chunk_strings(data: bytes, chunk: TypeChunk, values: Pool, only: int | None
                             item)
 
 
-def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys: frozenset[int]
+def _selected_entries(data: Buffer, chunk: TypeChunk, hits: frozenset[int], keys: frozenset[int]
                       ) -> list[tuple[int, int]]:
     """(index, offset) of the entries that may hold a selected string or key. A dense chunk of simple
     string entries (what aapt and aapt2 write for ``string``) is read as arrays in C: its values and
@@ -247,15 +250,24 @@ def _selected_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int], keys:
                 pos = records.find(packed, pos + 1)
     if not holes or not chosen:
         return [(j, 16 * j) for j in sorted(chosen)]
-    offsets = struct.unpack(f"<{len(holes) // 4}I", holes)
-    return [(offsets.index(16 * j), 16 * j) for j in sorted(chosen)]
+    # Entry j's index is where its offset 16 j is stored: the first 4-aligned place that word occurs.
+    stored_at = ((_aligned_find(holes, struct.pack("<I", 16 * j)), 16 * j) for j in sorted(chosen))
+    return [(at // 4, offset) for at, offset in stored_at if at >= 0]
+
+
+def _aligned_find(data: bytes, word: bytes) -> int:
+    """The first 4-aligned offset of ``word`` in ``data``, or -1."""
+    pos = data.find(word)
+    while pos >= 0 and pos % 4:
+        pos = data.find(word, pos + 1)
+    return pos
 
 
 MAX_SEARCHED = 256
 """Up to this many selected strings, a chunk of bags is searched for them, not walked entry by entry."""
 
 
-def _searched_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int]) -> list[tuple[int, int]] | None:
+def _searched_entries(data: Buffer, chunk: TypeChunk, hits: frozenset[int]) -> list[tuple[int, int]] | None:
     """(index, offset) of the entries of a chunk whose string values (plain, bag item or compact) may be
     one of ``hits``: one regex pass over the chunk for the values' bytes (``Res_value`` {size 8, res0 0,
     TYPE_STRING, data} or a compact entry's {flags 0x0308, data}), each hit mapped to the entry holding
@@ -281,17 +293,20 @@ def _searched_entries(data: bytes, chunk: TypeChunk, hits: frozenset[int]) -> li
 def _dense_offsets(count: int) -> bytes:
     """The entry offsets of a dense chunk of ``count`` 16-byte entries (0, 16, 32 …), as stored: every
     locale's chunk of a type has the same count, so this is built once per type."""
-    return struct.pack(f"<{count}I", *range(0, 16 * count, 16))
+    offsets = array.array("I", range(0, 16 * count, 16))  # in C: no argument tuple of `count` ints
+    if sys.byteorder == "big":
+        offsets.byteswap()
+    return offsets.tobytes()
 
 
-def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[bytes, bytes] | None:
+def _dense_strings(data: Buffer, chunk: TypeChunk) -> tuple[bytes, bytes] | None:
     """(the records' bytes, the entry offsets as stored when they have holes, else b"") when the chunk's
     present entries are contiguous 16-byte simple string entries in index order, else None; checked with
     C-level compares and counts, never entry by entry."""
     if chunk.flags:
         return None
     count = min(chunk.count, max(0, (chunk.end - chunk.entries_at) // 4))
-    stored = data[chunk.entries_at : chunk.entries_at + 4 * count]
+    stored = bytes(data[chunk.entries_at : chunk.entries_at + 4 * count])
     if stored == _dense_offsets(count):
         holes, n = b"", count  # no hole: record j is entry j (compared with memcmp, not unpacked)
     else:
@@ -302,7 +317,7 @@ def _dense_strings(data: bytes, chunk: TypeChunk) -> tuple[bytes, bytes] | None:
     end = chunk.entries_start + 16 * n
     if n == 0 or end > chunk.end:
         return None
-    records = data[chunk.entries_start : end]
+    records = bytes(data[chunk.entries_start : end])
     # Each record: ResTable_entry {u16 size = 8, u16 flags = 0, u32 key} and
     # Res_value {u16 size = 8, u8 res0 = 0, u8 dataType = TYPE_STRING (3), u32 data}.
     expected = ((0, 8), (1, 0), (2, 0), (3, 0), (8, 8), (9, 0), (10, 0), (11, 3))
@@ -335,7 +350,7 @@ def _present_dense(stored: bytes) -> int | None:
     return n if present == _dense_offsets(n) else None
 
 
-def _entry_offset(data: bytes, chunk: TypeChunk, index: int) -> int | None:
+def _entry_offset(data: Buffer, chunk: TypeChunk, index: int) -> int | None:
     """The offset of one entry (None when the configuration has no such entry), read directly."""
     at, end = chunk.entries_at, chunk.end
     if chunk.flags & TYPE_FLAG_SPARSE:
@@ -360,7 +375,7 @@ def _entry_offset(data: bytes, chunk: TypeChunk, index: int) -> int | None:
 
 
 def _entry_offsets(
-    data: bytes, at: int, count: int, flags: int, end: int
+    data: Buffer, at: int, count: int, flags: int, end: int
 ) -> Iterator[tuple[int, int]]:
     """(entry index, offset from entriesStart) for present entries, in the three encodings."""
     if flags & TYPE_FLAG_SPARSE:
@@ -380,7 +395,7 @@ def _entry_offsets(
                 yield i, off
 
 
-def _entry_values(data: bytes, at: int, end: int) -> Iterator[tuple[int, int | None, int | None]]:
+def _entry_values(data: Buffer, at: int, end: int) -> Iterator[tuple[int, int | None, int | None]]:
     """(key index, bag item, value string index or None) for one ResTable_entry."""
     esize, eflags, key = struct.unpack_from("<HHI", data, at)
     if eflags & FLAG_COMPACT:
@@ -400,10 +415,10 @@ def _entry_values(data: bytes, at: int, end: int) -> Iterator[tuple[int, int | N
             yield key, item, dvalue
 
 
-def _locale(data: bytes, at: int) -> str:
+def _locale(data: Buffer, at: int) -> str:
     """``zh-rCN`` style qualifier from a ResTable_config, or ``default``."""
-    lang = _packed_code(data[at + 8 : at + 10], ord("a"))
-    region = _packed_code(data[at + 10 : at + 12], ord("0"))
+    lang = _packed_code(bytes(data[at + 8 : at + 10]), ord("a"))
+    region = _packed_code(bytes(data[at + 10 : at + 12]), ord("0"))
     if not lang:
         return "default"
     return f"{lang}-r{region}" if region else lang

@@ -11,7 +11,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scanner.extract.packed import holders_in_order, holders_sorted, little_u32
+from scanner.extract.packed import Buffer, holders_in_order, holders_sorted, little_u32
 
 RES_STRING_POOL_TYPE = 0x0001
 UTF8_FLAG = 1 << 8
@@ -35,14 +35,14 @@ class StringPool:
         return ""
 
 
-def read_string_pool(data: bytes | memoryview, start: int) -> StringPool:
+def read_string_pool(data: Buffer, start: int) -> StringPool:
     """Decode the ResStringPool chunk that begins at ``start``."""
     base, end, offsets, utf8 = _pool_header(data, start)
     decode = _decode_utf8 if utf8 else _decode_utf16
     return StringPool(tuple(decode(data, base + off, end) for off in offsets))
 
 
-def _pool_header(data: bytes | memoryview, start: int) -> tuple[int, int, Sequence[int], bool]:
+def _pool_header(data: Buffer, start: int) -> tuple[int, int, Sequence[int], bool]:
     """(strings base, chunk end, string offsets, UTF-8?) of the ResStringPool chunk at ``start``."""
     if start + _HEADER.size > len(data):
         raise ChunkError("string pool header past the end of the data")
@@ -56,7 +56,7 @@ def _pool_header(data: bytes | memoryview, start: int) -> tuple[int, int, Sequen
     return start + strings_start, end, little_u32(data, offsets_at, count), bool(flags & UTF8_FLAG)
 
 
-def _length(data: bytes | memoryview, pos: int, wide: bool) -> tuple[int, int]:
+def _length(data: Buffer, pos: int, wide: bool) -> tuple[int, int]:
     """Read a 1-or-2 unit length prefix (high bit = two units); return (length, new position)."""
     if wide:
         first = struct.unpack_from("<H", data, pos)[0]
@@ -70,7 +70,7 @@ def _length(data: bytes | memoryview, pos: int, wide: bool) -> tuple[int, int]:
     return first, pos + 1
 
 
-def _decode_utf8(data: bytes | memoryview, pos: int, end: int) -> str:
+def _decode_utf8(data: Buffer, pos: int, end: int) -> str:
     try:
         _chars, pos = _length(data, pos, False)
         nbytes, pos = _length(data, pos, False)
@@ -80,7 +80,7 @@ def _decode_utf8(data: bytes | memoryview, pos: int, end: int) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _decode_utf16(data: bytes | memoryview, pos: int, end: int) -> str:
+def _decode_utf16(data: Buffer, pos: int, end: int) -> str:
     try:
         nchars, pos = _length(data, pos, True)
     except (IndexError, struct.error):
@@ -94,7 +94,7 @@ class LazyPool:
     """A pool whose strings are decoded on first use (the resource table's value pool holds every
     string of every locale; a fast scan needs a few of them), and searched in its raw bytes."""
 
-    def __init__(self, data: bytes, base: int, end: int, offsets: Sequence[int], utf8: bool) -> None:
+    def __init__(self, data: Buffer, base: int, end: int, offsets: Sequence[int], utf8: bool) -> None:
         self._data = data
         self._base = base
         self._end = end
@@ -148,7 +148,7 @@ class LazyPool:
         return rel < span_end - self._base
 
 
-def read_lazy_pool(data: bytes, start: int) -> LazyPool:
+def read_lazy_pool(data: Buffer, start: int) -> LazyPool:
     """The ResStringPool chunk at ``start``, its strings left undecoded."""
     base, end, offsets, utf8 = _pool_header(data, start)
     return LazyPool(data, base, end, offsets, utf8)

@@ -134,7 +134,7 @@ def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader
         if not any(e.tag == "manifest" for e in manifest):
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
         # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
-        table = _table(_member_bytes(reader, _first(files, "resources.arsc"), anomalies), anomalies, how)
+        table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, how)
         texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
         for member in itertools.chain(ahead, map(reader.read, small)):
             anomalies.extend(member.anomalies)
@@ -177,7 +177,16 @@ def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies
     return member.data or b""
 
 
-def _table(data: bytes, anomalies: list[Anomaly], how: surfaces.Reading) -> arsc.ResourceTable:
+def _member_view(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> zipread.Buffer:
+    """The resource table, mapped from the file when it is large and stored (zipread.Reader.read_view)."""
+    if entry is None:
+        return b""
+    data, found = reader.read_view(entry)
+    anomalies.extend(found)
+    return data if data is not None else b""
+
+
+def _table(data: zipread.Buffer, anomalies: list[Anomaly], how: surfaces.Reading) -> arsc.ResourceTable:
     if not data:
         return arsc.ResourceTable(())
     prefilter = (arsc.Prefilter(how.needles.words, how.needles.marker_words,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import mmap
 import os
 import struct
 import threading
@@ -25,12 +26,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from scanner.extract.packed import Buffer
 from scanner.model import Anomaly, AnomalyKind, Limits
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_MAGIC = b"PK\x03\x04"
 STORED, DEFLATED = 0, 8
 STEP = 1 << 20
+MAP_MIN = 4 << 20
+"""Stored members from this size on are mapped from the file, not copied (``Reader.read_view``)."""
 
 
 Source = str | bytes
@@ -208,6 +212,7 @@ class Reader:
     position); readers of one package share a Budget."""
 
     def __init__(self, path: Source, limits: Limits, budget: Budget | None = None) -> None:
+        self._source = path
         self._handle = open_source(path)
         self._size = source_size(path)
         self._limits = limits
@@ -269,6 +274,47 @@ class Reader:
 
     def _refuse(self, entry: Entry, reason: str, anomalies: list[Anomaly]) -> None:
         anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, reason))
+
+    def read_view(self, entry: Entry) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
+        """Like ``read``, but a stored member of ``MAP_MIN`` bytes or more of a file on disk (the resource
+        table: Android 11 requires it stored, and large apps' tables run to tens of MB) comes as a
+        read-only view of the file mapped into memory: the page cache read in place, no copy into fresh
+        memory and its page faults (16,000 for a 65 MB table, a third of the scan's system time). The view
+        keeps the mapping alive; it is unmapped when the last view goes. A file truncated while mapped
+        would fault on access, which is why only this member, read at once, is mapped."""
+        if (entry.method == DEFLATED or entry.compressed_size < MAP_MIN or isinstance(self._source, bytes)):
+            member = self.read(entry)
+            return member.data, member.anomalies
+        anomalies: list[Anomaly] = []
+        start = self._data_offset(entry, anomalies)
+        if start is None:
+            return None, tuple(anomalies)
+        if entry.method != STORED:
+            anomalies.append(Anomaly(
+                AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
+                "read as stored, as Android does"))
+        length = min(entry.compressed_size, max(0, self._size - start))
+        if not self._room(entry, length, anomalies):
+            return None, tuple(anomalies)
+        data: Buffer | None = self._mapped(start, length) if length >= MAP_MIN else None
+        if data is None:  # not mappable (a pipe, a special file): read as any stored member
+            data = self._stored(entry, start, anomalies)
+        else:
+            self._budget.spend(length)
+            self._budget.observe(length)
+        if data is not None and zlib.crc32(data) != entry.crc:
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
+        return data, tuple(anomalies)
+
+    def _mapped(self, start: int, length: int) -> memoryview | None:
+        """``length`` bytes of the file from ``start``, mapped read-only (offsets must be multiples of the
+        allocation granularity, so the map starts at the boundary before ``start``)."""
+        base = start - start % mmap.ALLOCATIONGRANULARITY
+        try:
+            mapping = mmap.mmap(self._handle.fileno(), start - base + length, access=mmap.ACCESS_READ, offset=base)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None
+        return memoryview(mapping)[start - base : start - base + length]
 
     def _stored(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
         length = min(entry.compressed_size, max(0, self._size - start))
