@@ -69,6 +69,9 @@ def test_offloaded_member_gives_the_same_facts(monkeypatch):
     forks = []
     real_fork = offload.os.fork
     monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
+    # The largest member to the helper, the rest here: both sides scan (tiny fixtures would otherwise
+    # hand the helper everything, which is not worth a fork).
+    monkeypatch.setattr(offload, "split", lambda queue, _head: (queue[:1], queue[1:]))
     for name in ("large_bundle", "native_only", "compliant"):
         path = APKS / f"{name}.apk"
         assert outcome(path, fast=True) == outcome(path, fast=False)
@@ -287,3 +290,26 @@ def test_mapped_resource_table_gives_the_same_result(monkeypatch):
     for path in with_table:
         assert outcome(path, fast=True) == copied[path], path.name
     assert views and all(views)  # every table was stored, and every one was mapped
+
+
+def test_no_helper_when_it_would_get_every_member(monkeypatch):
+    """A fork pays only when both sides scan: with the table's head start outweighing every other member
+    (a resource-heavy app), the helper would take them all while this process only reads the table."""
+    from scanner.parsers import apk, offload, surfaces
+    from scanner.parsers.common import zip_directory
+
+    monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
+    monkeypatch.setattr(offload.threading, "active_count", lambda: 1)
+    forks = []
+    real_fork = offload.os.fork
+    monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
+    path = str(APKS / "large_bundle.apk")
+    entries, _ = zip_directory(path)
+    queue = sorted((e for e in entries if apk._scanned(e.name)), key=lambda e: -e.compressed_size)
+    assert len(queue) >= 2
+    how = surfaces.reading(ParseOptions(anchors=from_catalogs()))
+    assert apk._offload(path, list(queue), Options().parse.limits, 1 << 40, how) is None
+    assert forks == []
+    helper = apk._offload(path, list(queue), Options().parse.limits, 0, how)
+    assert helper is not None and forks == [1]
+    helper[1].close()
