@@ -118,6 +118,8 @@ def test_concurrency_is_chosen_by_the_kind_of_run(monkeypatch, apk_path):
     forks = []
     real_fork = offload.os.fork
     monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
+    # Both sides scan a member (tiny fixtures would otherwise hand the helper everything: no fork).
+    monkeypatch.setattr(offload, "split", lambda queue, _head: (queue[:1], queue[1:]))
     paths = [apk_path("large_bundle"), apk_path("native_only")]
 
     def report(mode):
@@ -136,11 +138,14 @@ def test_concurrency_is_chosen_by_the_kind_of_run(monkeypatch, apk_path):
 @pytest.mark.parametrize(("package", "loaded"), [
     ("apk/compliant.apk", set()),
     ("aab/out/bundle.aab", {"scanner.parsers.aab"}),
+    ("miniprogram/out/alias_undeclared.wxapkg", {"scanner.parsers.wxapkg"}),
 ])
 def test_formats_after_apk_are_imported_only_when_reached(package, loaded):
     # Detection tries the rows in order and an APK stops at its own: the later formats' modules (App
-    # Bundle, HarmonyOS, iOS, quick app, Hermes) are imported on first use, not at start-up.
-    later = ("aab", "bundle", "hap", "ipa", "rpk", "hbc")
+    # Bundle, HarmonyOS, iOS, quick app, Hermes) are imported on first use, not at start-up, and the
+    # mini-program rows before it are asked only of folders and files that are not zips.
+    later = ("aab", "bundle", "hap", "ipa", "rpk", "hbc", "miniprogram_dir", "miniprogram_unpacked", "wxapkg_folder",
+             "wxapkg", "tpkg")
     code = ("import sys; from scanner import engine; from scanner.model import Options; "
             f"engine.scan([{str(ROOT / 'fixtures' / package)!r}], Options()); "
             f"print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1] in {later!r}))")

@@ -16,14 +16,7 @@ from typing import cast
 
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
-from scanner.parsers import (
-    apk,
-    miniprogram_dir,
-    miniprogram_unpacked,
-    tpkg,
-    wxapkg,
-    wxapkg_folder,
-)
+from scanner.parsers import apk
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 from scanner.parsers.zipread import shared_directories
 
@@ -48,14 +41,26 @@ def _function(module: str, name: str) -> Callable[..., object]:
     return getattr(importlib.import_module(f"scanner.parsers.{module}"), name)
 
 
-def _sniff_later(module: str, name: str = "sniff") -> Callable[[Probe], bool]:
+def _sniff_later(module: str, name: str = "sniff", when: Callable[[Probe], bool] | None = None
+                 ) -> Callable[[Probe], bool]:
     """A format's ``sniff``, its module imported on first use: the rows after ``apk`` are never reached
-    when scanning an APK (the commonest package), so a scan does not pay for importing them."""
+    when scanning an APK (the commonest package), and the rows before it are asked only when ``when``
+    (what any package of theirs must be: a folder, not a zip) holds, so a scan does not pay for
+    importing them."""
 
     def sniff(found: Probe) -> bool:
-        return bool(_function(module, name)(found))
+        return (when is None or when(found)) and bool(_function(module, name)(found))
 
     return sniff
+
+
+def _folder(found: Probe) -> bool:
+    return found.is_dir
+
+
+def _file_not_zip(found: Probe) -> bool:
+    # wxapkg (0xBE … 0xED, or V1MMWX) and TPKG have magics of their own: a zip is never one of them.
+    return not found.is_dir and found.zip_names is None
 
 
 def _parse_later(module: str, name: str = "parse") -> Callable[[Source, ParseOptions], Package]:
@@ -67,12 +72,23 @@ def _parse_later(module: str, name: str = "parse") -> Callable[[Source, ParseOpt
     return parse
 
 
+def _split_later(module: str) -> Callable[[Source, ParseOptions], tuple[Source, ...]]:
+    """A folder format's ``split``, its module imported on first use (see ``_sniff_later``)."""
+
+    def split(source: Source, options: ParseOptions) -> tuple[Source, ...]:
+        return cast(tuple[Source, ...], _function(module, "split")(source, options))
+
+    return split
+
+
 FORMATS: tuple[Format, ...] = (
-    Format("miniprogram-source", miniprogram_dir.sniff, miniprogram_dir.parse),
-    Format("miniprogram-unpacked", miniprogram_unpacked.sniff, miniprogram_unpacked.parse),
-    Format("wxapkg-folder", wxapkg_folder.sniff, wxapkg_folder.parse, wxapkg_folder.split),
-    Format("wxapkg", wxapkg.sniff, wxapkg.parse),
-    Format("tpkg", tpkg.sniff, tpkg.parse),
+    Format("miniprogram-source", _sniff_later("miniprogram_dir", when=_folder), _parse_later("miniprogram_dir")),
+    Format("miniprogram-unpacked", _sniff_later("miniprogram_unpacked", when=_folder),
+           _parse_later("miniprogram_unpacked")),
+    Format("wxapkg-folder", _sniff_later("wxapkg_folder", when=_folder), _parse_later("wxapkg_folder"),
+           _split_later("wxapkg_folder")),
+    Format("wxapkg", _sniff_later("wxapkg", when=_file_not_zip), _parse_later("wxapkg")),
+    Format("tpkg", _sniff_later("tpkg", when=_file_not_zip), _parse_later("tpkg")),
     Format("apk", apk.sniff, apk.parse),
     Format("aab", _sniff_later("aab"), _parse_later("aab")),
     Format("apk-set", _sniff_later("bundle"), _parse_later("bundle")),
