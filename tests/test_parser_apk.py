@@ -141,3 +141,18 @@ def test_damaged_member_costs_only_that_member(apk_path, tmp_path):
     pkg = parse(str(broken))
     assert pkg.info.app_id == "com.beianscan.fixture.dex_only"
     assert any(a.member == "classes.dex" and a.kind == "unreadable" for a in pkg.anomalies)
+
+
+def test_pending_call_gives_its_value_or_its_exception(tmp_path):
+    import hashlib
+
+    from scanner.parsers import prefetch
+
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"beian" * 100_000)
+    assert prefetch.hash_file(str(blob)).result() == hashlib.sha256(blob.read_bytes()).hexdigest()
+    assert prefetch.hash_file(b"abc").result() == hashlib.sha256(b"abc").hexdigest()
+    from scanner.parsers.common import PackageUnreadable
+
+    with pytest.raises(PackageUnreadable, match="cannot read"):  # raised in the caller, not lost in the thread
+        prefetch.hash_file(str(tmp_path / "gone.apk")).result()

@@ -14,7 +14,6 @@ import itertools
 import posixpath
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -118,7 +117,7 @@ def _scan_alone(how: surfaces.Reading, name: str, data: bytes) -> tuple[list[Tex
     return list(_member_texts(name, data, arsc.ResourceTable(()), found, how)), found
 
 
-def _parse_members(path: str, digest: Future[str], readers: tuple[zipread.Reader, zipread.Reader],
+def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipread.Reader, zipread.Reader],
                    files: list[zipread.Entry], queue: list[zipread.Entry],
                    helper: tuple[list[zipread.Entry], offload.Helper] | None, anomalies: list[Anomaly],
                    how: surfaces.Reading) -> Package:

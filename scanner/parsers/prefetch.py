@@ -14,7 +14,6 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 AHEAD = 3
@@ -23,12 +22,35 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def hash_file(path: str | bytes) -> Future[str]:
+class Pending(Generic[R]):
+    """One call run in a background thread; ``result()`` waits for its value or raises its exception.
+    (concurrent.futures does the same with an executor, and costs every run the import of logging.)"""
+
+    def __init__(self, call: Callable[[], R]) -> None:
+        self._call = call
+        self._value: tuple[R] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="beian-scan-pending", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = (self._call(),)
+        except BaseException as exc:  # raised again in the caller of result(), not lost in the thread
+            self._error = exc
+
+    def result(self) -> R:
+        """The call's value, once it has returned."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value[0]
+
+
+def hash_file(path: str | bytes) -> Pending[str]:
     """The SHA-256 of a file (or of bytes), computed in a background thread."""
-    executor = ThreadPoolExecutor(max_workers=1)
-    future = executor.submit(_sha256, path)
-    executor.shutdown(wait=False)
-    return future
+    return Pending(lambda: _sha256(path))
 
 
 def _sha256(path: str | bytes) -> str:
