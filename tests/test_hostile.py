@@ -167,3 +167,69 @@ class TestMappedMembers:
         assert [a.detail for a in anomalies] == ["CRC-32 does not match the central directory"]
         data, anomalies = zipread.Reader(str(path), Limits(member_bytes=4096)).read_view(entry)
         assert data is None and "member limit" in anomalies[0].detail
+
+
+class TestInflationAtOnce:
+    """A deflated member whose directory sizes tell the truth is inflated in one bounded call; any other
+    goes the stepwise way, which reads what the stream holds and says what is wrong."""
+
+    @staticmethod
+    def _member(tmp_path, payload):
+        import zipfile
+
+        from scanner.parsers import zipread
+
+        path = tmp_path / "d.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("big.txt", payload)
+        return str(path), next(e for e in zipread.directory(str(path))[0] if e.name == "big.txt")
+
+    @staticmethod
+    def _steps(monkeypatch):
+        from scanner.parsers import zipread
+
+        calls = []
+        real = zipread.Reader._inflate_in_steps
+        monkeypatch.setattr(zipread.Reader, "_inflate_in_steps",
+                            lambda self, *a: calls.append(1) or real(self, *a))
+        return calls
+
+    PAYLOAD = ("备案号：粤ICP备2023123456号-1A " * 20_000).encode()
+
+    def test_honest_member_in_one_call(self, tmp_path, monkeypatch):
+        from scanner.model import Limits
+        from scanner.parsers import zipread
+
+        path, entry = self._member(tmp_path, self.PAYLOAD)
+        calls = self._steps(monkeypatch)
+        member = zipread.Reader(path, Limits()).read(entry)
+        assert member.data == self.PAYLOAD and member.anomalies == () and calls == []
+
+    @pytest.mark.parametrize("declared", [-10, +10])
+    def test_lying_size_read_in_steps(self, tmp_path, monkeypatch, declared):
+        import dataclasses
+
+        from scanner.model import Limits
+        from scanner.parsers import zipread
+
+        path, entry = self._member(tmp_path, self.PAYLOAD)
+        calls = self._steps(monkeypatch)
+        member = zipread.Reader(path, Limits()).read(dataclasses.replace(entry, size=entry.size + declared))
+        assert member.data == self.PAYLOAD and calls == [1]
+
+    def test_corrupt_stream_read_in_steps(self, tmp_path, monkeypatch):
+        from pathlib import Path
+
+        from scanner.model import Limits
+        from scanner.parsers import zipread
+
+        path, entry = self._member(tmp_path, self.PAYLOAD)
+        raw = bytearray(Path(path).read_bytes())
+        start = zipread.Reader(path, Limits())._data_offset(entry, [])
+        raw[start + 40 : start + 60] = b"\xff" * 20
+        Path(path).write_bytes(bytes(raw))
+        calls = self._steps(monkeypatch)
+        member = zipread.Reader(path, Limits()).read(entry)
+        assert calls == [1]
+        assert member.data is None or member.data != self.PAYLOAD
+        assert member.anomalies
