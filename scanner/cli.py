@@ -7,6 +7,7 @@ gave (the command line wins); errors in either are one line on stderr and exit c
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -163,8 +164,18 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
          **values: object) -> None:
     """Scan packages and report filing-number, filing-link and permission-declaration findings."""
     _check_paths(paths)
-    from scanner import baseline, engine, suppress
-    from scanner.config import ConfigError, find_config, load_config, settings_from
+    # The scanner's modules, imported here, live as long as the run: the collector is kept out of the
+    # import (thousands of new objects trigger dozens of collections) and they are then frozen, so the
+    # scan's collections walk only its own objects (10 ms of collections in a 73 MB scan otherwise).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from scanner import baseline, engine, suppress
+        from scanner.config import ConfigError, find_config, load_config, settings_from
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
     try:
         config_file = config_path or find_config(os.getcwd())

@@ -255,3 +255,18 @@ def test_wrapping_never_cuts_a_path():
     assert any(line.strip() == "res/layout/activity_about_the_application_settings_page_long_name.xml"
                for line in lines)
     assert all(display_width(line) <= 40 for line in lines if "/" not in line)
+
+
+def test_scan_leaves_the_collector_as_it_found_it(apk_path):
+    import gc
+
+    assert gc.isenabled()
+    assert run("scan", apk_path("compliant"))[0] == 0
+    assert gc.isenabled()  # kept out of the imports only, then on again
+    gc.disable()
+    try:
+        assert run("scan", apk_path("compliant"))[0] == 0
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
+        gc.unfreeze()
