@@ -24,15 +24,32 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from scanner.extract.packed import Buffer
 from scanner.model import Anomaly, AnomalyKind, Limits
+
+Codec = tuple[Callable[[int], Any], tuple[type[Exception], ...]]
+"""A deflate decoder: its ``decompressobj`` and the exceptions it raises on a bad stream."""
+
+ZLIB: Codec = (zlib.decompressobj, (zlib.error,))
+try:
+    # ISA-L (Intel's storage acceleration library, through python-isal): the same deflate decoding and
+    # CRC-32 as zlib, with SIMD: inflates 1.6-2.4x and checks CRCs 5-9x as fast as the system zlib on
+    # DEX files and bundles. Where no wheel exists, zlib itself.
+    from isal import isal_zlib
+
+    FAST: Codec = (isal_zlib.decompressobj, (cast(type[Exception], isal_zlib.error),))
+    crc32: Callable[[Buffer], int] = isal_zlib.crc32
+except ImportError:  # pragma: no cover - platforms without a python-isal wheel
+    FAST, crc32 = ZLIB, zlib.crc32
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_MAGIC = b"PK\x03\x04"
 STORED, DEFLATED = 0, 8
 STEP = 1 << 20
+READ_AHEAD = 64
+"""Bytes read past a member's compressed size, in case the size lies a little."""
 AT_ONCE_MAX = 64 << 20
 """Deflated members up to this declared size are inflated in one call (``Reader._inflate_at_once``)."""
 MAP_MIN = 4 << 20
@@ -240,14 +257,17 @@ class Reader:
                 AnomalyKind.STRUCTURE, entry.name, "encryption flag set; read as not encrypted, as "
                 "Android does"))
         if entry.method == DEFLATED:
-            data = self._inflate(entry, start, anomalies)
-        else:
-            if entry.method != STORED:
-                anomalies.append(Anomaly(
-                    AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
-                    "read as stored, as Android does"))
-            data = self._stored(entry, start, anomalies)
-        if data is not None and zlib.crc32(data) != entry.crc:
+            data, sound = self._inflate(entry, start, anomalies)
+            if data is not None and not sound:
+                anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name,
+                                         "CRC-32 does not match the central directory"))
+            return Member(entry, data, tuple(anomalies))
+        if entry.method != STORED:
+            anomalies.append(Anomaly(
+                AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
+                "read as stored, as Android does"))
+        data = self._stored(entry, start, anomalies)
+        if data is not None and crc32(data) != entry.crc:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
         return Member(entry, data, tuple(anomalies))
 
@@ -304,7 +324,7 @@ class Reader:
         else:
             self._budget.spend(length)
             self._budget.observe(length)
-        if data is not None and zlib.crc32(data) != entry.crc:
+        if data is not None and crc32(data) != entry.crc:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
         return data, tuple(anomalies)
 
@@ -339,14 +359,29 @@ class Reader:
             return False
         return True
 
-    def _inflate(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
+    def _inflate(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> tuple[bytes | None, bool]:
+        """The member inflated by the fast codec; a stream it cannot read, or reads to the wrong CRC, is
+        read again by zlib, whose verdict counts: Android inflates with zlib, and ISA-L decodes some
+        corrupt streams zlib refuses (one in 300 mutated fixtures)."""
+        mark = len(anomalies)
+        data = self._inflate_with(FAST, entry, start, anomalies)
+        sound = data is not None and crc32(data) == entry.crc
+        if FAST is not ZLIB and not sound and not any(a.kind is AnomalyKind.LIMIT for a in anomalies[mark:]):
+            del anomalies[mark:]
+            data = self._inflate_with(ZLIB, entry, start, anomalies)
+            sound = data is not None and crc32(data) == entry.crc
+        if data is not None:
+            self._budget.spend(len(data))
+        return data, sound
+
+    def _inflate_with(self, codec: Codec, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
         """Inflate in one call when the directory's sizes are within the caps and tell the truth, else
         in 1 MB steps, reading compressed data as needed, until the stream ends or a cap hits."""
         if self._fits(entry):
-            data = self._inflate_at_once(entry, start)
+            data = self._inflate_at_once(codec, entry, start)
             if data is not None:
                 return data
-        return self._inflate_in_steps(entry, start, anomalies)
+        return self._inflate_in_steps(codec, entry, start, anomalies)
 
     def _fits(self, entry: Entry) -> bool:
         """Whether the member, as the directory sizes it, is within every cap without a note."""
@@ -355,7 +390,7 @@ class Reader:
                 and self.inflated + entry.size <= limits.package_bytes
                 and not over_ratio(entry.size, entry.compressed_size, limits))
 
-    def _inflate_at_once(self, entry: Entry, start: int) -> bytes | None:
+    def _inflate_at_once(self, codec: Codec, entry: Entry, start: int) -> bytes | None:
         """The member inflated by one call asked for at most its declared size plus one byte (so the
         memory stays bounded whatever the stream holds), None when the stream does not end exactly at
         the declared size or is not sound: the stepwise read then reads it and says what is wrong. One
@@ -363,21 +398,20 @@ class Reader:
         each step afresh (a 13 MB bundle: 0.041 s against 0.058 s, and half the page faults)."""
         self._handle.seek(start)
         packed = self._handle.read(entry.compressed_size)
-        inflater = zlib.decompressobj(-15)
+        inflater = codec[0](-15)
         try:
             data = inflater.decompress(packed, entry.size + 1)
-        except zlib.error:
+        except codec[1]:
             return None
         if not inflater.eof or len(data) != entry.size:
             return None
-        self._budget.spend(len(data))
         self._budget.observe(len(data))
         return data
 
-    def _inflate_in_steps(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
+    def _inflate_in_steps(self, codec: Codec, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
         """Inflate in 1 MB steps under the caps (sizes that lie, streams cut short, bombs)."""
         self._handle.seek(start)
-        inflater = zlib.decompressobj(-15)
+        inflater = codec[0](-15)
         # BytesIO, not bytearray: getvalue() hands over its buffer where bytes(bytearray) copies it, so a
         # 240 MB member peaks at 240 MB, not 480 MB.
         out = io.BytesIO()
@@ -385,7 +419,7 @@ class Reader:
         pending = b""
         # The first read asks for the member's own compressed size (a few bytes over): a 1 MB read for
         # each of 20,000 small files copies gigabytes. A size that lies only costs further reads.
-        want = min(STEP, entry.compressed_size + 64)
+        want = min(STEP, entry.compressed_size + READ_AHEAD)
         while not inflater.eof:
             if not pending:
                 pending = self._handle.read(want)
@@ -396,7 +430,7 @@ class Reader:
                     break
             try:
                 chunk = inflater.decompress(pending, STEP)
-            except zlib.error as exc:
+            except codec[1] as exc:
                 anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"deflate stream corrupt ({exc})"))
                 return None
             out.write(chunk)
@@ -404,11 +438,13 @@ class Reader:
             pending = inflater.unconsumed_tail or b""
             if not self._within(entry, out.tell(), consumed - len(pending), anomalies):
                 return None
-        self._budget.spend(out.tell())
-        if over_ratio(out.tell(), consumed - len(pending), self._limits):
-            ratio = out.tell() // max(1, consumed - len(pending))
+        # What the stream took: the bytes read less those after its end (unused_data, once it ended: zlib
+        # also leaves them in unconsumed_tail, ISA-L does not).
+        packed = consumed - (len(inflater.unused_data) if inflater.eof else len(pending))
+        if over_ratio(out.tell(), packed, self._limits):
+            ratio = out.tell() // max(1, packed)
             anomalies.append(Anomaly(AnomalyKind.NOTE, entry.name, f"inflates {ratio}:1 ({out.tell() // MIB} MB from "
-                                     f"{max(1, (consumed - len(pending)) // 1024)} KB): highly compressible, read in "
+                                     f"{max(1, packed // 1024)} KB): highly compressible, read in "
                                      "full (a zero-filled database or sparse file compresses like this)"))
         return out.getvalue()
 
