@@ -151,3 +151,20 @@ def test_formats_after_apk_are_imported_only_when_reached(package, loaded):
             f"print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1] in {later!r}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert set(ast.literal_eval(out.stdout.strip())) == loaded
+
+
+def test_batch_forkserver_preloads_every_lazy_format():
+    """Formats are imported on first use, but a batch's workers are forked from one preloaded server:
+    every lazily imported parser module is preloaded there, not imported again in each worker."""
+    import importlib
+    import multiprocessing.forkserver
+
+    from scanner import parsers
+    from scanner.batch import worker
+
+    assert len(parsers.LAZY_MODULES) >= 11 and "scanner.parsers.wxapkg" in parsers.LAZY_MODULES
+    for name in parsers.LAZY_MODULES:
+        importlib.import_module(name)
+    if worker._context().get_start_method() == "forkserver":
+        preload = multiprocessing.forkserver._forkserver._preload_modules
+        assert set(parsers.LAZY_MODULES) <= set(preload)

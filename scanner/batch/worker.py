@@ -117,7 +117,9 @@ def _context() -> Any:  # noqa: ANN401 (multiprocessing's context types are not 
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["scanner.batch.worker", "scanner.engine"])
+        from scanner.parsers import LAZY_MODULES
+
+        context.set_forkserver_preload(["scanner.batch.worker", "scanner.engine", *LAZY_MODULES])
     return context
 
 

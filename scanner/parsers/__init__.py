@@ -41,12 +41,17 @@ def _function(module: str, name: str) -> Callable[..., object]:
     return getattr(importlib.import_module(f"scanner.parsers.{module}"), name)
 
 
+_LAZY: list[str] = []
+
+
 def _sniff_later(module: str, name: str = "sniff", when: Callable[[Probe], bool] | None = None
                  ) -> Callable[[Probe], bool]:
     """A format's ``sniff``, its module imported on first use: the rows after ``apk`` are never reached
     when scanning an APK (the commonest package), and the rows before it are asked only when ``when``
     (what any package of theirs must be: a folder, not a zip) holds, so a scan does not pay for
     importing them."""
+
+    _LAZY.append(f"scanner.parsers.{module}")
 
     def sniff(found: Probe) -> bool:
         return (when is None or when(found)) and bool(_function(module, name)(found))
@@ -99,6 +104,10 @@ FORMATS: tuple[Format, ...] = (
     Format("hermes", _sniff_later("hbc"), _parse_later("hbc")),
 )
 """In order: the first row whose ``sniff`` accepts a path reads it."""
+
+LAZY_MODULES: tuple[str, ...] = tuple(dict.fromkeys(_LAZY))
+"""The parser modules the rows import on first use: a process that scans many packages of any format
+(a batch's forkserver) imports them once, up front, instead of once per forked worker."""
 
 
 def detect(path: str, formats: tuple[Format, ...] = FORMATS) -> Format:
