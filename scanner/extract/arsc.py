@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from scanner.extract.anchors import find_every
 from scanner.extract.packed import Buffer
 from scanner.extract.stringpool import ChunkError, LazyPool, read_lazy_pool, read_string_pool
 
@@ -237,17 +238,17 @@ def _selected_entries(data: Buffer, chunk: TypeChunk, hits: frozenset[int], keys
                                                                    chunk.end))
     records, holes = dense
     # Record j is 16 bytes: ResTable_entry {size, flags, u32 key} then Res_value {size, res0, type, u32
-    # data}: a selected string is its value at record offset 12, a selected key its key at offset 4. Each
-    # is found with bytes.find over the records (in C), never by listing every record's fields.
+    # data}: a selected string is its value at record offset 12, a selected key its key at offset 4. All
+    # are found in one automaton pass over the records (in place, every occurrence), never by listing
+    # every record's fields; an occurrence counts at its own field only.
+    wanted = tuple(sorted({struct.pack("<I", v) for v in hits | keys}))
     chosen: set[int] = set()
-    for wanted, at in ((hits, 12), (keys, 4)):
-        for value in wanted:
-            packed = struct.pack("<I", value)
-            pos = records.find(packed)
-            while pos >= 0:
-                if pos % 16 == at:
-                    chosen.add(pos // 16)
-                pos = records.find(packed, pos + 1)
+    for pos in find_every(records, wanted):
+        field = pos % 16
+        if field in (4, 12):
+            value = int.from_bytes(records[pos : pos + 4], "little")
+            if value in (hits if field == 12 else keys):
+                chosen.add(pos // 16)
     if not holes or not chosen:
         return [(j, 16 * j) for j in sorted(chosen)]
     # Entry j's index is where its offset 16 j is stored: the first 4-aligned place that word occurs.
@@ -299,7 +300,7 @@ def _dense_offsets(count: int) -> bytes:
     return offsets.tobytes()
 
 
-def _dense_strings(data: Buffer, chunk: TypeChunk) -> tuple[bytes, bytes] | None:
+def _dense_strings(data: Buffer, chunk: TypeChunk) -> tuple[memoryview, bytes] | None:
     """(the records' bytes, the entry offsets as stored when they have holes, else b"") when the chunk's
     present entries are contiguous 16-byte simple string entries in index order, else None; checked with
     C-level compares and counts, never entry by entry."""
@@ -317,16 +318,20 @@ def _dense_strings(data: Buffer, chunk: TypeChunk) -> tuple[bytes, bytes] | None
     end = chunk.entries_start + 16 * n
     if n == 0 or end > chunk.end:
         return None
-    records = bytes(data[chunk.entries_start : end])
+    records = memoryview(data)[chunk.entries_start : end]  # in place: no copy of the table's records
     # Each record: ResTable_entry {u16 size = 8, u16 flags = 0, u32 key} and
-    # Res_value {u16 size = 8, u8 res0 = 0, u8 dataType = TYPE_STRING (3), u32 data}.
-    expected = ((0, 8), (1, 0), (2, 0), (3, 0), (8, 8), (9, 0), (10, 0), (11, 3))
-    if any(records[at::16].count(value) != n for at, value in expected):
+    # Res_value {u16 size = 8, u8 res0 = 0, u8 dataType = TYPE_STRING (3), u32 data}: words 0 and 2 of
+    # every record, gathered in C, must be 08 00 00 00 and 08 00 00 03.
+    words = records.cast("B").cast("I") if _U32_ITEMS else None
+    if words is None or words[0::4].tobytes() != _ENTRY_HEAD * n or words[2::4].tobytes() != _STRING_VALUE * n:
         return None
     return records, holes
 
 
 _NO_ENTRY_BYTES = struct.pack("<I", NO_ENTRY)
+_ENTRY_HEAD = b"\x08\x00\x00\x00"
+_STRING_VALUE = b"\x08\x00\x00\x03"
+_U32_ITEMS = array.array("I").itemsize == 4  # the strided gather copies items' bytes as stored: any byte order
 
 
 def _present_dense(stored: bytes) -> int | None:
