@@ -167,6 +167,12 @@ class TestMappedMembers:
         assert [a.detail for a in anomalies] == ["CRC-32 does not match the central directory"]
         data, anomalies = zipread.Reader(str(path), Limits(member_bytes=4096)).read_view(entry)
         assert data is None and "member limit" in anomalies[0].detail
+        import dataclasses
+
+        flagged = dataclasses.replace(entry, flags=entry.flags | 1)  # noted as read() notes it
+        data, anomalies = zipread.Reader(str(path), Limits()).read_view(flagged)
+        assert isinstance(data, memoryview)
+        assert any("encryption flag set" in a.detail for a in anomalies)
 
 
 class TestInflationAtOnce:

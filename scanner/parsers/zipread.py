@@ -248,10 +248,23 @@ class Reader:
 
     def read(self, entry: Entry) -> Member:
         """One member, or None data with a limit anomaly when a cap refused it."""
+        data, anomalies = self._read(entry, mapped=False)
+        return Member(entry, cast(bytes | None, data), anomalies)  # never a view unless mapped
+
+    def read_view(self, entry: Entry) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
+        """Like ``read``, but a stored member of ``MAP_MIN`` bytes or more of a file on disk (the resource
+        table: Android 11 requires it stored, and large apps' tables run to tens of MB) comes as a
+        read-only view of the file mapped into memory: the page cache read in place, no copy into fresh
+        memory and its page faults (16,000 for a 65 MB table, a third of the scan's system time). The view
+        keeps the mapping alive; it is unmapped when the last view goes. A file truncated while mapped
+        would fault on access, which is why only this member, read at once, is mapped."""
+        return self._read(entry, mapped=True)
+
+    def _read(self, entry: Entry, mapped: bool) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
         anomalies: list[Anomaly] = []
         start = self._data_offset(entry, anomalies)
         if start is None:
-            return Member(entry, None, tuple(anomalies))
+            return None, tuple(anomalies)
         if entry.flags & 0x1:
             anomalies.append(Anomaly(
                 AnomalyKind.STRUCTURE, entry.name, "encryption flag set; read as not encrypted, as "
@@ -261,15 +274,15 @@ class Reader:
             if data is not None and not sound:
                 anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name,
                                          "CRC-32 does not match the central directory"))
-            return Member(entry, data, tuple(anomalies))
+            return data, tuple(anomalies)
         if entry.method != STORED:
             anomalies.append(Anomaly(
                 AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
                 "read as stored, as Android does"))
-        data = self._stored(entry, start, anomalies)
-        if data is not None and crc32(data) != entry.crc:
+        stored: Buffer | None = self._stored(entry, start, anomalies, mapped)
+        if stored is not None and crc32(stored) != entry.crc:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
-        return Member(entry, data, tuple(anomalies))
+        return stored, tuple(anomalies)
 
     def _data_offset(self, entry: Entry, anomalies: list[Anomaly]) -> int | None:
         if not 0 <= entry.header_offset < self._size:
@@ -297,37 +310,6 @@ class Reader:
     def _refuse(self, entry: Entry, reason: str, anomalies: list[Anomaly]) -> None:
         anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, reason))
 
-    def read_view(self, entry: Entry) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
-        """Like ``read``, but a stored member of ``MAP_MIN`` bytes or more of a file on disk (the resource
-        table: Android 11 requires it stored, and large apps' tables run to tens of MB) comes as a
-        read-only view of the file mapped into memory: the page cache read in place, no copy into fresh
-        memory and its page faults (16,000 for a 65 MB table, a third of the scan's system time). The view
-        keeps the mapping alive; it is unmapped when the last view goes. A file truncated while mapped
-        would fault on access, which is why only this member, read at once, is mapped."""
-        if (entry.method == DEFLATED or entry.compressed_size < MAP_MIN or isinstance(self._source, bytes)):
-            member = self.read(entry)
-            return member.data, member.anomalies
-        anomalies: list[Anomaly] = []
-        start = self._data_offset(entry, anomalies)
-        if start is None:
-            return None, tuple(anomalies)
-        if entry.method != STORED:
-            anomalies.append(Anomaly(
-                AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
-                "read as stored, as Android does"))
-        length = min(entry.compressed_size, max(0, self._size - start))
-        if not self._room(entry, length, anomalies):
-            return None, tuple(anomalies)
-        data: Buffer | None = self._mapped(start, length) if length >= MAP_MIN else None
-        if data is None:  # not mappable (a pipe, a special file): read as any stored member
-            data = self._stored(entry, start, anomalies)
-        else:
-            self._budget.spend(length)
-            self._budget.observe(length)
-        if data is not None and crc32(data) != entry.crc:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
-        return data, tuple(anomalies)
-
     def _mapped(self, start: int, length: int) -> memoryview | None:
         """``length`` bytes of the file from ``start``, mapped read-only (offsets must be multiples of the
         allocation granularity, so the map starts at the boundary before ``start``)."""
@@ -338,10 +320,15 @@ class Reader:
             return None
         return memoryview(mapping)[start - base : start - base + length]
 
-    def _stored(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
+    def _stored(self, entry: Entry, start: int, anomalies: list[Anomaly], mapped: bool = False) -> Buffer | None:
         length = min(entry.compressed_size, max(0, self._size - start))
         if not self._room(entry, length, anomalies):
             return None
+        view = self._mapped(start, length) if mapped and length >= MAP_MIN and isinstance(self._source, str) else None
+        if view is not None:  # else not mappable (a pipe, a special file, in memory): read as any member
+            self._budget.spend(length)
+            self._budget.observe(length)
+            return view
         self._handle.seek(start)
         data = self._handle.read(length)
         self._budget.spend(len(data))
