@@ -115,6 +115,8 @@ def test_concurrency_is_chosen_by_the_kind_of_run(monkeypatch, apk_path):
 
     monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
     monkeypatch.setattr(concurrency.os, "cpu_count", lambda: 2)
+    # Earlier tests may leave library threads behind (a Dask cluster's event loop): as for a fresh scan.
+    monkeypatch.setattr(offload.threading, "active_count", lambda: 1)
     forks = []
     real_fork = offload.os.fork
     monkeypatch.setattr(offload.os, "fork", lambda: forks.append(1) or real_fork())
@@ -168,3 +170,22 @@ def test_batch_forkserver_preloads_every_lazy_format():
     if worker._context().get_start_method() == "forkserver":
         preload = multiprocessing.forkserver._forkserver._preload_modules
         assert set(parsers.LAZY_MODULES) <= set(preload)
+
+
+def test_batch_forkserver_starts_warm():
+    """The forkserver imports scanner.batch.warmup, whose bundled APK (the compliant fixture, kept equal
+    by fixtures/build.py) is scanned once there: workers forked from it find the caches a first scan
+    fills already filled."""
+    import multiprocessing.forkserver
+
+    from scanner.batch import worker
+
+    warm = ROOT / "scanner" / "batch" / "warm.apk"
+    assert warm.read_bytes() == (ROOT / "fixtures" / "apk" / "compliant.apk").read_bytes()
+    if worker._context().get_start_method() == "forkserver":
+        assert multiprocessing.forkserver._forkserver._preload_modules[-1] == "scanner.batch.warmup"
+    code = ("import scanner.batch.warmup; from scanner.facts import numbers; from scanner.extract import anchors; "
+            "print(numbers.patterns.cache_info().currsize, anchors._automaton.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    patterns, automata = map(int, out.stdout.split())
+    assert patterns == 1 and automata >= 3

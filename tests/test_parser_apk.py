@@ -156,3 +156,24 @@ def test_pending_call_gives_its_value_or_its_exception(tmp_path):
 
     with pytest.raises(PackageUnreadable, match="cannot read"):  # raised in the caller, not lost in the thread
         prefetch.hash_file(str(tmp_path / "gone.apk")).result()
+
+
+def test_background_threads_never_leave_their_caller_waiting(monkeypatch):
+    """A thread that dies before reporting (its first allocations refused under a memory limit) is an
+    error in the caller, not a wait until the batch's time limit; no address space left is a MemoryError
+    before the thread is started."""
+    from scanner.parsers import prefetch
+
+    monkeypatch.setattr(prefetch.ReadAhead, "_produce", lambda self: None)  # dies without a word
+    with prefetch.ReadAhead(lambda x: x, [1, 2]) as ahead, pytest.raises(RuntimeError, match="can't start new thread"):
+        list(ahead)
+    monkeypatch.setattr(prefetch.Pending, "_run", lambda self: None)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        prefetch.Pending(lambda: 1).result()
+
+    def no_room(*_args, **_kwargs):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(prefetch.mmap, "mmap", no_room)
+    with pytest.raises(MemoryError, match="no address space left"):
+        prefetch.hash_file(b"abc")

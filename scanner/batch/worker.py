@@ -119,7 +119,12 @@ def _context() -> Any:  # noqa: ANN401 (multiprocessing's context types are not 
     if method == "forkserver":
         from scanner.parsers import LAZY_MODULES
 
-        context.set_forkserver_preload(["scanner.batch.worker", "scanner.engine", *LAZY_MODULES])
+        # "__main__": the server imports the parent's main script once (for `beian-scan batch`, the
+        # console script and with it the command line), which each worker would otherwise run again
+        # before its scan. The warm-up module last: it scans a bundled APK in the server
+        # (scanner.batch.warmup), so workers start with what a first scan fills.
+        context.set_forkserver_preload(["__main__", "scanner.batch.worker", "scanner.engine", *LAZY_MODULES,
+                                        "scanner.batch.warmup"])
     return context
 
 

@@ -11,15 +11,38 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 AHEAD = 3
+DIED = "can't start new thread: it died before reporting (out of memory?)"
+"""What a background thread that never reported raises in its caller (the batch reads "can't start new
+thread" under a memory limit as that limit)."""
 _DONE = object()
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+THREAD_HEADROOM = 4 << 20
+"""Address space that must be free before a thread is started (see ``_started``)."""
+
+
+def _started(target: Callable[[], None], name: str) -> threading.Thread:
+    """A daemon thread running ``target``, started. A thread whose first allocations fail (a batch
+    worker at its --max-memory address-space limit, reusing a thread stack glibc had cached) dies
+    before it signals that it started, and ``Thread.start`` then waits for ever: so a fresh mapping is
+    asked for first (the kind the thread's first objects need), and its failure is raised here, in the
+    caller, as a MemoryError the batch reads as the limit."""
+    try:
+        mmap.mmap(-1, THREAD_HEADROOM).close()  # mapped and unmapped untouched: no page is written
+    except OSError as exc:
+        raise MemoryError(f"no address space left for a thread ({exc})") from exc
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 class Pending(Generic[R]):
@@ -30,8 +53,7 @@ class Pending(Generic[R]):
         self._call = call
         self._value: tuple[R] | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="beian-scan-pending", daemon=True)
-        self._thread.start()
+        self._thread = _started(self._run, "beian-scan-pending")
 
     def _run(self) -> None:
         try:
@@ -44,7 +66,8 @@ class Pending(Generic[R]):
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._value is not None
+        if self._value is None:  # the thread died before the call could run or finish
+            raise RuntimeError(DIED)
         return self._value[0]
 
 
@@ -72,8 +95,7 @@ class ReadAhead(Generic[T, R]):
         self._slots = threading.BoundedSemaphore(ahead)
         self._out: queue.Queue[object] = queue.Queue()
         self._stop = threading.Event()
-        self._worker = threading.Thread(target=self._produce, name="beian-scan-read-ahead", daemon=True)
-        self._worker.start()
+        self._worker = _started(self._produce, "beian-scan-read-ahead")
 
     def _produce(self) -> None:
         try:
@@ -88,7 +110,7 @@ class ReadAhead(Generic[T, R]):
             self._out.put(_DONE)
 
     def __iter__(self) -> Iterator[R]:
-        while (item := self._out.get()) is not _DONE:
+        while (item := self._next()) is not _DONE:
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, tuple)
@@ -97,6 +119,17 @@ class ReadAhead(Generic[T, R]):
             yield result
             del result
             self._slots.release()
+
+    def _next(self) -> object:
+        """The next thing the thread put, waiting while it lives. A thread that died before it could
+        run or report (its stack or first frame refused under a memory limit) would leave the consumer
+        waiting until the batch's time limit: that is raised as the thread that could not start."""
+        while True:
+            try:
+                return self._out.get(timeout=0.25)
+            except queue.Empty:
+                if not self._worker.is_alive() and self._out.empty():
+                    raise RuntimeError(DIED) from None
 
     def close(self) -> None:
         """Stop reading ahead and wait for the thread."""
