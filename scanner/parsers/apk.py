@@ -174,7 +174,7 @@ def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zi
 
 
 def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> bytes:
-    """A member read in this thread (the manifest, the table), its anomalies recorded."""
+    """A member read in this thread as bytes (the manifest), its anomalies recorded."""
     if entry is None:
         return b""
     member = reader.read(entry)
