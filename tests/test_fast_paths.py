@@ -313,3 +313,21 @@ def test_no_helper_when_it_would_get_every_member(monkeypatch):
     helper = apk._offload(path, list(queue), Options().parse.limits, 0, how)
     assert helper is not None and forks == [1]
     helper[1].close()
+
+
+def test_many_small_members_are_worth_a_helper(monkeypatch):
+    """An H5 shell has no large member, but its thousands of pages take a second to read in one process:
+    a total past ``MIN_TOTAL`` is worth a helper as a single large member is; a small total is not."""
+    from scanner.parsers import offload, zipread
+
+    monkeypatch.setattr(offload.threading, "active_count", lambda: 1)
+
+    def members(count, size):
+        return [zipread.Entry(f"assets/www/f{i}.js", 0, 8, 0, size, 3 * size, 0) for i in range(count)]
+
+    assert offload.worth_it(members(20_000, 1400))  # 28 MB compressed in 1.4 KB pieces
+    assert not offload.worth_it(members(2_000, 1400))
+    assert offload.worth_it(members(1, offload.MIN_COMPRESSED) + members(1, 10))
+    assert not offload.worth_it(members(1, 1 << 30))  # one member: nothing to share out
+    monkeypatch.setattr(offload.threading, "active_count", lambda: 2)
+    assert not offload.worth_it(members(20_000, 1400))  # another thread alive: never fork

@@ -278,3 +278,74 @@ def test_fast_inflater_reads_what_zlib_reads(hostile, monkeypatch):
     monkeypatch.setattr(zipread, "crc32", zlib.crc32)
     assert [_every_member(s) for s in sources] == fast
     assert sum(isinstance(f, list) and any(a for _n, _d, a in f) for f in fast) >= 20  # anomalies were met
+
+
+def _plain_archives():
+    """Archives the plain directory reader must read exactly as zipfile does, or leave to it."""
+    import io
+    import zipfile
+    from unittest import mock
+
+    def archive(name):
+        buffer = io.BytesIO()
+        # ZIP64: the size fields (and the end record) say 0xFFFFFFFF and the real values follow in extras
+        limits = {"ZIP64_LIMIT": 10, "ZIP_FILECOUNT_LIMIT": 2} if name == "zip64" else {"ZIP64_LIMIT": 1 << 31}
+        with mock.patch.multiple(zipfile, **limits), zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+            out.writestr("AndroidManifest.xml", b"\x03\x00" * 20)
+            out.writestr("assets/备案.txt", "粤ICP备2023123456号-1A")
+            out.writestr(zipfile.ZipInfo("assets/raw.txt"), b"x")
+            if name == "comment":
+                out.comment = b"made by a tool"
+        return buffer.getvalue()
+
+    def utf8_flag(data, on):  # bit 11 of every local and central header's flags
+        out = bytearray(data)
+        for at in range(len(out) - 4):
+            if out[at : at + 4] in (b"PK\x01\x02", b"PK\x03\x04"):
+                flag = at + (9 if out[at + 2] == 1 else 7)
+                out[flag] = out[flag] | 0x08 if on else out[flag] & ~0x08
+        return bytes(out)
+
+    plain = archive("plain")
+    cp437 = plain.replace("备案".encode(), b"\xb5\xc4\xee\xb5\xc4\xee")  # invalid UTF-8, same length
+    return {"plain": plain, "prefixed": b"MZ stub " * 100 + plain, "comment": archive("comment"),
+            "zip64": archive("zip64"), "utf8-unflagged": utf8_flag(plain, False),
+            "cp437": utf8_flag(cp437, False), "invalid-utf8-flagged": utf8_flag(cp437, True),
+            "nul": plain.replace(b"assets/raw.txt", b"assets/r\x00w.txt")}
+
+
+def test_plain_directory_reads_what_zipfile_reads(hostile, tmp_path, monkeypatch):
+    """The plain central-directory reader gives zipfile's entries and anomalies exactly, or defers to it:
+    on every fixture, every hostile package, 500 mutated packages and crafted archives (prefixed data,
+    a comment, ZIP64, cp437 and invalid UTF-8 names, NUL in a name). It is taken for the plain ones."""
+    from scanner.parsers import zipread
+
+    sys.path.insert(0, str(FIXTURES / "hostile"))
+    import mutate
+
+    crafted = _plain_archives()
+    sources = [str(p) for p in mutate.SEEDS] + [str(p) for p in sorted(hostile.glob("*")) if p.is_file()]
+    sources += [data for _label, data in mutate.inputs(500, seed=17, suffixes=(".apk", ".aab", ".hap", ".ipa"))]
+    sources += list(crafted.values())
+
+    def directory(source):
+        try:
+            return zipread._directory(source)
+        except zipread.ArchiveUnreadable as exc:
+            return str(exc)
+
+    taken: list[bool] = []
+    real = zipread._plain_directory
+    monkeypatch.setattr(zipread, "_plain_directory", lambda handle: taken.append(real(handle) is not None)
+                        or real(handle))
+    fast = [directory(s) for s in sources]
+    monkeypatch.setattr(zipread, "_plain_directory", lambda handle: None)
+    assert [directory(s) for s in sources] == fast
+    assert sum(taken) >= len(mutate.SEEDS) // 2  # the fixtures are plain archives
+    by_name = dict(zip(crafted, taken[-len(crafted):], strict=True))
+    assert by_name == {"plain": True, "prefixed": True, "comment": False, "zip64": False, "utf8-unflagged": True,
+                       "cp437": True, "invalid-utf8-flagged": False, "nul": False}
+    read = dict(zip(crafted, fast[-len(crafted):], strict=True))
+    assert [e.header_offset for e in read["prefixed"][0]] == [e.header_offset + 800 for e in read["plain"][0]]
+    assert [e.name for e in read["utf8-unflagged"][0]] == [e.name for e in read["plain"][0]]  # as Android reads
+    assert "assets/╡─ε╡─ε.txt" in [e.name for e in read["cp437"][0]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import html
+import posixpath
 import re
 
 from scanner.extract import anchors
@@ -67,6 +68,15 @@ HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
 MEDIA_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".ico", ".svgz", ".ttf", ".otf",
                               ".woff", ".woff2", ".mp3", ".mp4", ".ogg", ".wav", ".m4a", ".aac", ".webm", ".br",
                               ".gz", ".zip"})
+_MEDIA_SUFFIXES = tuple(MEDIA_EXTENSIONS)
+
+
+def is_media(name: str) -> bool:
+    """Whether a member's extension (``posixpath.splitext``, any case) is a media one: never text. One
+    ``endswith`` in C rules out most names, which matters for the 20,000 members of an H5 shell."""
+    if not name.lower().endswith(_MEDIA_SUFFIXES):
+        return False
+    return posixpath.splitext(name)[1].lower() in MEDIA_EXTENSIONS
 
 
 def file_text(name: str, data: bytes) -> str | None:

@@ -11,7 +11,6 @@ module gives the identity; every module gives its permissions and texts, named b
 from __future__ import annotations
 
 import itertools
-import posixpath
 from collections.abc import Iterable, Iterator
 
 from scanner.extract import aapt2, anchors, textdecode
@@ -115,7 +114,7 @@ def _scanned(name: str, module: str) -> bool:
     rest = name[len(module) + 1 :]
     if name.startswith(SKIPPED) or rest in (MANIFEST, "resources.pb", *TARGETING):
         return False
-    return posixpath.splitext(name)[1].lower() not in textdecode.MEDIA_EXTENSIONS
+    return not textdecode.is_media(name)
 
 
 def _member_texts(name: str, module: str, data: bytes, labels: dict[int, str], anomalies: list[Anomaly],

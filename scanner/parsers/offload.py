@@ -22,7 +22,10 @@ from scanner.model import Anomaly, Limits, Text
 from scanner.parsers import zipread
 
 MIN_COMPRESSED = 4 * 1024 * 1024
-"""Members smaller than this are not worth a fork."""
+"""A member this large (compressed) is worth a fork on its own."""
+MIN_TOTAL = 8 * 1024 * 1024
+"""Nor are many small members worth one below this total (compressed): an H5 shell's 20,000 pages and
+scripts (28 MB) take a second to read in one process, half of it with a helper."""
 
 Scan = Callable[[str, bytes], tuple[list[Text], list[Anomaly]]]
 
@@ -30,8 +33,10 @@ Scan = Callable[[str, bytes], tuple[list[Text], list[Anomaly]]]
 def worth_it(queue: list[zipread.Entry]) -> bool:
     """For a package with a big member, and only while no other thread is alive (forking a threaded
     process is unsafe). Whether this run may fork at all is decided above (scanner.concurrency)."""
-    return (hasattr(os, "fork") and threading.active_count() == 1
-            and bool(queue) and queue[0].compressed_size >= MIN_COMPRESSED and len(queue) > 1)
+    if not hasattr(os, "fork") or threading.active_count() != 1 or len(queue) < 2:
+        return False
+    return (max(e.compressed_size for e in queue) >= MIN_COMPRESSED
+            or sum(e.compressed_size for e in queue) >= MIN_TOTAL)
 
 
 def split(queue: list[zipread.Entry], parent_head_start: int) -> tuple[list[zipread.Entry], list[zipread.Entry]]:
