@@ -1,7 +1,9 @@
 """Zip reading that reads what Android reads, refuses what it must, and stays bounded.
 
-Central directory: the standard ``zipfile`` (ZIP64, comments, data descriptors); when it refuses the
-archive, apkInspector's lenient parser (shipped with androguard 4). Members are read by our own code
+Central directory: read in one call where the archive is plain (no comment, no ZIP64, nothing zipfile
+would treat specially: ``_plain_directory``, held equal to zipfile by the tests), else the standard
+``zipfile`` (ZIP64, comments, data descriptors); when it refuses the archive, apkInspector's lenient
+parser (shipped with androguard 4). Members are read by our own code
 from the local header on, because the tricks malware plays live there (peers-and-conventions.md §3):
 - an unknown compression method is read as stored, as Android does;
 - the encryption flag set on data that is not encrypted is ignored, as Android does;
