@@ -331,3 +331,67 @@ def test_many_small_members_are_worth_a_helper(monkeypatch):
     assert not offload.worth_it(members(1, 1 << 30))  # one member: nothing to share out
     monkeypatch.setattr(offload.threading, "active_count", lambda: 2)
     assert not offload.worth_it(members(20_000, 1400))  # another thread alive: never fork
+
+
+def _quiet_cases():
+    """SMALL_FILES and the cases only files searched together have: a tag left open at a file's end before
+    a file whose first line holds a word, invalid UTF-8 beside valid files, a NUL, Hermes, empty, large."""
+    import random
+
+    from scanner.extract import hermes
+    from scanner.parsers import surfaces
+
+    rng = random.Random(5)
+    words = ("account", "setting", "消息", "设置", "order", "刷新")
+    filler = [(f"www/p{i}.{('js', 'css', 'html')[i % 3]}",
+               " ".join(f"{rng.choice(words)}{rng.getrandbits(20):05x}" for _ in range(rng.randrange(5, 80))).encode())
+              for i in range(300)]
+    filler[150] = ("www/p150.js", filler[150][1] + b" var u = 'https://beian.miit.gov.cn/';")
+    return [*SMALL_FILES, ("www/open.html", b"<p>text</p><span title='x"), ("www/next.html", b"ICP 2023 -> shown"),
+            ("www/ref.html", b'<a href="&#98;eian.miit.gov.cn">x</a>'),
+            ("www/gb.js", "备案 ICP".encode("gb18030")), ("www/nul.js", b"var a = 1;\0"), ("www/empty.js", b""),
+            ("www/app.bundle", hermes.MAGIC + b"\0" * 64), ("www/huge.js", b"x" * (surfaces.LARGE_FILE + 1)),
+            *filler]
+
+
+@pytest.mark.parametrize("piece", [64, 4096, anchors.SEARCH_PIECE])
+def test_quiet_files_decides_as_each_file_alone(piece, monkeypatch):
+    """Files told quiet in groups are exactly those ``_nothing_to_read`` drops one by one (Hermes, large and
+    empty files left undecided), in any order and whatever the group size; each quiet one has no text."""
+    import random
+
+    from scanner.extract import hermes
+    from scanner.parsers import surfaces
+
+    monkeypatch.setattr(anchors, "SEARCH_PIECE", piece)
+    how = surfaces.Reading(anchors.compile_needles(from_catalogs()))
+    files = _quiet_cases()
+    for order in range(3):  # the first as listed: the file with a tag left open is followed by next.html
+        if order:
+            random.Random(order).shuffle(files)
+        quiet = surfaces.quiet_files(files, how)
+        alone = [0 < len(d) <= surfaces.LARGE_FILE and not hermes.is_hermes(d)
+                 and surfaces._nothing_to_read(n, d, n.endswith((".html", ".htm")), how) for n, d in files]
+        assert quiet == alone
+        assert 250 < sum(quiet) < len(files) - 20
+        assert all(not list(surfaces.file_texts(n, d, how)) for (n, d), q in zip(files, quiet, strict=True) if q)
+    named = dict(zip((n for n, _ in files), quiet, strict=True))
+    assert not any(named[f"www/{n}"] for n in ("next.html", "ref.html", "p150.js", "gb.js", "nul.js"))
+    assert surfaces.quiet_files(files, surfaces.Reading(how.needles, fast=False)) == [False] * len(files)
+
+
+def test_members_are_scanned_in_bounded_groups(monkeypatch):
+    """Small members go to the scan together, up to GROUP_BYTES; a larger one stands alone, so at most
+    one large member and one group of small ones are held at once; a member a cap refused travels too."""
+    from scanner.parsers import offload, zipread
+
+    monkeypatch.setattr(offload, "GROUP_BYTES", 1000)
+
+    def member(size):
+        return zipread.Member(zipread.Entry("m", 0, 8, 0, 1, 1, 0), None if size is None else b"x" * size, ())
+
+    sizes = [300, 300, 300, 300, 5000, 100, None, 100, 999, 1]
+    grouped = [[len(m.data) if m.data is not None else None for m in g]
+               for g in offload.groups(member(s) for s in sizes)]
+    assert grouped == [[300, 300, 300], [300], [5000], [100, None, 100], [999, 1]]
+    assert [m for g in grouped for m in g] == sizes

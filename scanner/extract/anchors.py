@@ -17,9 +17,11 @@ one folding case would not.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html.entities
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ahocorasick_rs
@@ -151,6 +153,18 @@ def name_matters(needles: Needles, name: str) -> bool:
 def holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
     """Whether any needle occurs in ``data`` (one automaton pass, no offsets kept)."""
     return bool(needles) and bool(_automaton(needles).find_matches_as_indexes(data))
+
+
+def pieces_holding(data: bytes, needles: tuple[bytes, ...], starts: Sequence[int]) -> set[int]:
+    """Indexes of the pieces of ``data`` (piece k runs from ``starts[k]`` to the next start) in which a
+    needle occurs, in one automaton pass over them all (many small files at once: one call, not one
+    each). The pieces must be split by a byte no needle holds: then no match spans two pieces, and as the
+    matches are found one after another, each resumed where the last ended, every piece that holds a
+    needle holds a match. Callers bound ``data`` (``SEARCH_PIECE``): a list of matches comes back."""
+    if not needles:
+        return set()
+    matches = _automaton(needles).find_matches_as_indexes(data)
+    return {bisect.bisect_right(starts, start) - 1 for _n, start, _end in matches}
 
 
 SEARCH_PIECE = 1 << 18

@@ -115,9 +115,8 @@ def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, h
     return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, how))
 
 
-def _scan_alone(how: surfaces.Reading, name: str, data: bytes) -> tuple[list[Text], list[Anomaly]]:
-    found: list[Anomaly] = []
-    return list(_member_texts(name, data, arsc.ResourceTable(()), found, how)), found
+def _scan_alone(how: surfaces.Reading, members: list[tuple[str, bytes]]) -> list[tuple[list[Text], list[Anomaly]]]:
+    return _members_texts(members, arsc.ResourceTable(()), how)
 
 
 def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipread.Reader, zipread.Reader],
@@ -141,10 +140,8 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
         # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
         table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, how)
         texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
-        for member in itertools.chain(ahead, map(reader.read, small)):
-            anomalies.extend(member.anomalies)
-            if member.data is not None:
-                scanned[id(member.entry)] = list(_member_texts(member.entry.name, member.data, table, anomalies, how))
+        for group in offload.groups(itertools.chain(ahead, reader.read_in_order(small))):
+            scanned.update(_group_texts(group, table, anomalies, how))
     if helper is not None:
         scanned.update(_helper_texts(helper, reader, table, anomalies, how))
     for entry in files:  # report in the package's own member order, whatever order they were read in
@@ -166,10 +163,22 @@ def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zi
             anomalies.extend(found)
         return {id(entry): texts for entry, (_found, texts) in zip(entries, delivered, strict=True)}
     out: dict[int, list[Text]] = {}
-    for entry in entries:
-        member = reader.read(entry)
+    for group in offload.groups(reader.read_in_order(entries)):
+        out.update(_group_texts(group, table, anomalies, how))
+    return out
+
+
+def _group_texts(group: list[zipread.Member], table: arsc.ResourceTable, anomalies: list[Anomaly],
+                 how: surfaces.Reading) -> dict[int, list[Text]]:
+    """Texts per member (by ``id`` of its entry) of members read together, their anomalies recorded."""
+    readable = [m for m in group if m.data is not None]
+    found = _members_texts([(m.entry.name, m.data) for m in readable if m.data is not None], table, how)
+    for member in group:
         anomalies.extend(member.anomalies)
-        out[id(entry)] = list(_member_texts(entry.name, member.data, table, anomalies, how)) if member.data else []
+    out: dict[int, list[Text]] = {}
+    for member, (texts, odd) in zip(readable, found, strict=True):
+        anomalies.extend(odd)
+        out[id(member.entry)] = texts
     return out
 
 
@@ -352,17 +361,39 @@ def _scanned(name: str) -> bool:
     return not textdecode.is_media(name)
 
 
+def _members_texts(members: list[tuple[str, bytes]], table: arsc.ResourceTable, how: surfaces.Reading
+                   ) -> list[tuple[list[Text], list[Anomaly]]]:
+    """(texts, anomalies) of each (name, data): the small files that cannot matter are told in one go
+    (surfaces.quiet_files), the others read one by one."""
+    quiet = surfaces.quiet_files([(n, d) if _kind(n, d) == "file" else (n, b"") for n, d in members], how)
+    out: list[tuple[list[Text], list[Anomaly]]] = []
+    for (name, data), skip in zip(members, quiet, strict=True):
+        found: list[Anomaly] = []
+        out.append(([] if skip else list(_member_texts(name, data, table, found, how)), found))
+    return out
+
+
+def _kind(name: str, data: bytes) -> str:
+    """What a member is read as: ``dex``, ``xml`` (binary XML under res/), ``native`` (lib/) or ``file``."""
+    # endswith before splitext: this runs for each of an H5 shell's 20,000 members
+    if name.lower().endswith(".dex") and posixpath.basename(name).startswith("classes"):
+        return "dex"
+    if name.startswith("res/") and data[:2] == b"\x03\x00" and posixpath.splitext(name)[1].lower() == ".xml":
+        return "xml"
+    return "native" if name.startswith("lib/") else "file"
+
+
 def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], how: surfaces.Reading
                   ) -> Iterator[Text]:
     """Texts of one member, by what the member is."""
     if not data:
         return
-    # endswith before splitext: this runs for each of an H5 shell's 20,000 members
-    if name.lower().endswith(".dex") and posixpath.basename(name).startswith("classes"):
+    kind = _kind(name, data)
+    if kind == "dex":
         yield from _dex_texts(name, data, anomalies, how)
-    elif name.startswith("res/") and data[:2] == b"\x03\x00" and posixpath.splitext(name)[1].lower() == ".xml":
+    elif kind == "xml":
         yield from _xml_texts(name, data, table, anomalies)
-    elif name.startswith("lib/"):
+    elif kind == "native":
         yield from surfaces.binary_texts(name, data, "native", how)
     else:
         yield from surfaces.file_texts(name, data, how)

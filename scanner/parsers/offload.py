@@ -16,7 +16,7 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from scanner.model import Anomaly, Limits, Text
 from scanner.parsers import zipread
@@ -27,7 +27,28 @@ MIN_TOTAL = 8 * 1024 * 1024
 """Nor are many small members worth one below this total (compressed): an H5 shell's 20,000 pages and
 scripts (28 MB) take a second to read in one process, half of it with a helper."""
 
-Scan = Callable[[str, bytes], tuple[list[Text], list[Anomaly]]]
+Scan = Callable[[list[tuple[str, bytes]]], list[tuple[list[Text], list[Anomaly]]]]
+"""(texts, anomalies) of each of some members read together, given as (name, data)."""
+GROUP_BYTES = 1 << 18
+"""Members are handed to the scan in groups of about this many inflated bytes (a larger one alone): an
+H5 shell's small files are then searched many at once (scanner.parsers.surfaces.quiet_files)."""
+
+
+def groups(members: Iterable[zipread.Member]) -> Iterator[list[zipread.Member]]:
+    """Consecutive members in groups of up to ``GROUP_BYTES`` inflated bytes; a member that large (or one
+    a cap refused) closes the group before it and stands alone, so no more than one large member and a
+    group of small ones are held at once."""
+    group: list[zipread.Member] = []
+    size = 0
+    for member in members:
+        length = len(member.data) if member.data is not None else 0
+        if group and size + length > GROUP_BYTES:
+            yield group
+            group, size = [], 0
+        group.append(member)
+        size += length
+    if group:
+        yield group
 
 
 def worth_it(queue: list[zipread.Entry]) -> bool:
@@ -63,11 +84,14 @@ class Helper:
             code = 1
             try:
                 reader = zipread.Reader(path, limits)
-                results = []
-                for entry in entries:
-                    member = reader.read(entry)
-                    texts, found = scan(entry.name, member.data) if member.data is not None else ([], [])
-                    results.append((member.anomalies + tuple(found), texts))
+                done: dict[int, tuple[tuple[Anomaly, ...], list[Text]]] = {}
+                for group in groups(reader.read_in_order(entries)):
+                    readable = [(m.entry.name, m.data) for m in group if m.data is not None]
+                    scanned = iter(scan(readable))
+                    for member in group:
+                        texts, found = next(scanned) if member.data is not None else ([], [])
+                        done[id(member.entry)] = (member.anomalies + tuple(found), texts)
+                results = [done[id(entry)] for entry in entries]  # in the order the parent gave them
                 with os.fdopen(write_end, "wb") as out:
                     pickle.dump(results, out, protocol=pickle.HIGHEST_PROTOCOL)
                 code = 0

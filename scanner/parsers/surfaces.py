@@ -4,7 +4,8 @@ around the anchors. How members are read (the anchors' needles, fast or decode-e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import codecs
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scanner.extract import anchors, binary, hermes, jsconcat, textdecode
@@ -105,6 +106,80 @@ def _nothing_to_read(name: str, data: bytes, html: bool, how: Reading) -> bool:
         return not anchors.holds_any(lowered, how.needles.plain)
     return not (anchors.holds_any(lowered, how.needles.markup)
                 or anchors.holds_any(textdecode.joined_runs(lowered), how.needles.markup))
+
+
+SEPARATOR = b"\0"
+"""Between the files searched at once: no needle holds a NUL, and a file that holds one is read alone."""
+
+
+def quiet_files(files: Sequence[tuple[str, bytes]], how: Reading) -> list[bool]:
+    """For each (name, data), True when ``file_texts`` is sure to yield nothing for it: the test of
+    ``_nothing_to_read`` made for many small files at once, which the 20,000 pages, scripts and styles of
+    an H5 shell need (per file, the calls cost more than the search). False leaves a file to
+    ``file_texts``: Hermes bytecode, a large file, an empty one, one whose name marks a declaration, and
+    one whose bytes are not its UTF-8 text (a BOM, a NUL, invalid UTF-8) are never decided here. The
+    rest are joined by ``SEPARATOR`` in groups of up to ``anchors.SEARCH_PIECE`` bytes; a group is checked
+    for UTF-8 in one decode (a valid whole split at ASCII bytes has valid parts), lower-cased once and
+    searched once (``anchors.pieces_holding``); an HTML file's runs joined across its tags are made per
+    file (a tag left open at its end must not swallow the next file's start) and searched in one pass."""
+    quiet = [False] * len(files)
+    needles = how.needles
+    if not how.fast or any(SEPARATOR in n for n in (*needles.plain, *needles.markup)):
+        return quiet
+    names = "\n".join(name for name, _data in files).lower()
+    named = any(m in names for m in needles.marker_words)  # then each name is asked
+    html_suffixes = tuple(textdecode.HTML_EXTENSIONS)
+    pending: dict[bool, list[int]] = {False: [], True: []}
+    for k, (name, data) in enumerate(files):
+        if (0 < len(data) <= LARGE_FILE and not hermes.is_hermes(data) and SEPARATOR not in data
+                and not data.startswith(codecs.BOM_UTF8) and not (named and anchors.name_matters(needles, name))):
+            pending[name.lower().endswith(html_suffixes)].append(k)
+    for html, members in pending.items():
+        for group in _groups(members, files):
+            for k in _quiet_group(group, files, html, needles):
+                quiet[k] = True
+    return quiet
+
+
+def _groups(members: list[int], files: Sequence[tuple[str, bytes]]) -> Iterator[list[int]]:
+    group: list[int] = []
+    size = 0
+    for k in members:
+        length = len(files[k][1]) + 1
+        if group and size + length > anchors.SEARCH_PIECE:
+            yield group
+            group, size = [], 0
+        group.append(k)
+        size += length
+    if group:
+        yield group
+
+
+def _quiet_group(group: list[int], files: Sequence[tuple[str, bytes]], html: bool, needles: anchors.Needles
+                 ) -> list[int]:
+    """The members of one group whose text holds no needle (see ``quiet_files``)."""
+    joined = SEPARATOR.join(files[k][1] for k in group)
+    if not joined.isascii():
+        try:
+            joined.decode("utf-8")
+        except UnicodeDecodeError:  # some member is no UTF-8: it is read alone, the others are joined again
+            valid = [k for k in group if textdecode.utf8_text(files[k][1])]
+            return _quiet_group(valid, files, html, needles) if valid and len(valid) < len(group) else []
+    lowered = joined.lower()
+    starts = [0]
+    for k in group[:-1]:
+        starts.append(starts[-1] + len(files[k][1]) + 1)
+    if not html:
+        held = anchors.pieces_holding(lowered, needles.plain, starts)
+    else:
+        ends = [*(s - 1 for s in starts[1:]), len(lowered)]
+        runs = [textdecode.joined_runs(lowered[a:b]) for a, b in zip(starts, ends, strict=True)]
+        run_starts = [0]
+        for run in runs[:-1]:
+            run_starts.append(run_starts[-1] + len(run) + 1)
+        held = (anchors.pieces_holding(lowered, needles.markup, starts)
+                | anchors.pieces_holding(SEPARATOR.join(runs), needles.markup, run_starts))
+    return [k for j, k in enumerate(group) if j not in held]
 
 
 def assembled_texts(text: Text, how: Reading) -> Iterator[Text]:

@@ -24,7 +24,7 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -54,6 +54,10 @@ READ_AHEAD = 64
 """Bytes read past a member's compressed size, in case the size lies a little."""
 AT_ONCE_MAX = 64 << 20
 """Deflated members up to this declared size are inflated in one call (``Reader._inflate_at_once``)."""
+WINDOW = 1 << 20
+"""The file is read this much at a time when members are read in order (``Reader.read_in_order``)."""
+NAME_GUESS = 96
+"""Bytes read for a local header's name along with the header (a longer name is read again whole)."""
 MAP_MIN = 4 << 20
 """Stored members from this size on are mapped from the file, not copied (``Reader.read_view``)."""
 
@@ -324,6 +328,7 @@ class Reader:
         self._size = source_size(path)
         self._limits = limits
         self._budget = budget or Budget()
+        self._window: tuple[int, memoryview] | None = None  # (file offset, bytes) while reading in order
 
     @property
     def inflated(self) -> int:
@@ -339,6 +344,18 @@ class Reader:
         data, anomalies = self._read(entry, mapped=False)
         return Member(entry, cast(bytes | None, data), anomalies)  # never a view unless mapped
 
+    def read_in_order(self, entries: Iterable[Entry]) -> Iterator[Member]:
+        """``read`` for each entry, in the order of their local headers in the file (not the given one),
+        the file read ``WINDOW`` bytes at a time: the headers and data of small members lie one after
+        another, and reading each header, name and stream with its own call cost three system calls a
+        member (20,000 members of an H5 shell: 60,000 reads, a fifth of the time spent reading them)."""
+        try:
+            for entry in sorted(entries, key=lambda e: e.header_offset):
+                data, anomalies = self._read(entry, mapped=False, windowed=True)
+                yield Member(entry, cast(bytes | None, data), anomalies)
+        finally:
+            self._window = None
+
     def read_view(self, entry: Entry) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
         """Like ``read``, but a stored member of ``MAP_MIN`` bytes or more of a file on disk (the resource
         table: Android 11 requires it stored, and large apps' tables run to tens of MB) comes as a
@@ -348,9 +365,22 @@ class Reader:
         would fault on access, which is why only this member, read at once, is mapped."""
         return self._read(entry, mapped=True)
 
-    def _read(self, entry: Entry, mapped: bool) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
+    def _bytes_at(self, offset: int, length: int, windowed: bool) -> Buffer:
+        """``length`` bytes of the file from ``offset`` (fewer at its end); ``windowed``: from the window
+        read ahead when they lie in it, else a new window is read from ``offset`` for a short run."""
+        window = self._window
+        if window is not None and window[0] <= offset and offset + length <= window[0] + len(window[1]):
+            return window[1][offset - window[0] : offset - window[0] + length]
+        self._handle.seek(offset)
+        if not windowed or length > WINDOW // 4:
+            return self._handle.read(length)
+        data = memoryview(self._handle.read(WINDOW))
+        self._window = (offset, data)
+        return data[:length]
+
+    def _read(self, entry: Entry, mapped: bool, windowed: bool = False) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
         anomalies: list[Anomaly] = []
-        start = self._data_offset(entry, anomalies)
+        start = self._data_offset(entry, anomalies, windowed)
         if start is None:
             return None, tuple(anomalies)
         if entry.flags & 0x1:
@@ -358,7 +388,7 @@ class Reader:
                 AnomalyKind.STRUCTURE, entry.name, "encryption flag set; read as not encrypted, as "
                 "Android does"))
         if entry.method == DEFLATED:
-            data, sound = self._inflate(entry, start, anomalies)
+            data, sound = self._inflate(entry, start, anomalies, windowed)
             if data is not None and not sound:
                 anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name,
                                          "CRC-32 does not match the central directory"))
@@ -367,25 +397,27 @@ class Reader:
             anomalies.append(Anomaly(
                 AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
                 "read as stored, as Android does"))
-        stored: Buffer | None = self._stored(entry, start, anomalies, mapped)
+        stored: Buffer | None = self._stored(entry, start, anomalies, mapped, windowed)
         if stored is not None and crc32(stored) != entry.crc:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
         return stored, tuple(anomalies)
 
-    def _data_offset(self, entry: Entry, anomalies: list[Anomaly]) -> int | None:
+    def _data_offset(self, entry: Entry, anomalies: list[Anomaly], windowed: bool = False) -> int | None:
         if not 0 <= entry.header_offset < self._size:
             anomalies.append(Anomaly(
                 AnomalyKind.UNREADABLE, entry.name, f"local header offset {entry.header_offset} is "
                 "outside the file"))
             return None
-        self._handle.seek(entry.header_offset)
-        header = self._handle.read(LOCAL_HEADER.size)
+        # the header and the name at once: names are short, a longer one is read again whole
+        header = self._bytes_at(entry.header_offset, LOCAL_HEADER.size + NAME_GUESS, windowed)
         if len(header) < LOCAL_HEADER.size or header[:4] != LOCAL_MAGIC:
             anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, "no local header where the directory points"))
             return None
-        fields = LOCAL_HEADER.unpack(header)
+        fields = LOCAL_HEADER.unpack_from(header)
         name_len, extra_len = fields[9], fields[10]
-        local_name = self._handle.read(name_len).decode("utf-8", errors="replace")
+        if name_len > NAME_GUESS:
+            header = self._bytes_at(entry.header_offset, LOCAL_HEADER.size + name_len, windowed)
+        local_name = str(header[LOCAL_HEADER.size : LOCAL_HEADER.size + name_len], "utf-8", "replace")
         if extra_len > 4096:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, f"local extra field of {extra_len} bytes"))
         if local_name != entry.name:
@@ -408,7 +440,8 @@ class Reader:
             return None
         return memoryview(mapping)[start - base : start - base + length]
 
-    def _stored(self, entry: Entry, start: int, anomalies: list[Anomaly], mapped: bool = False) -> Buffer | None:
+    def _stored(self, entry: Entry, start: int, anomalies: list[Anomaly], mapped: bool = False,
+                windowed: bool = False) -> Buffer | None:
         length = min(entry.compressed_size, max(0, self._size - start))
         if not self._room(entry, length, anomalies):
             return None
@@ -417,8 +450,7 @@ class Reader:
             self._budget.spend(length)
             self._budget.observe(length)
             return view
-        self._handle.seek(start)
-        data = self._handle.read(length)
+        data = bytes(self._bytes_at(start, length, windowed))
         self._budget.spend(len(data))
         self._budget.observe(len(data))
         return data
@@ -434,12 +466,13 @@ class Reader:
             return False
         return True
 
-    def _inflate(self, entry: Entry, start: int, anomalies: list[Anomaly]) -> tuple[bytes | None, bool]:
+    def _inflate(self, entry: Entry, start: int, anomalies: list[Anomaly], windowed: bool = False
+                 ) -> tuple[bytes | None, bool]:
         """The member inflated by the fast codec; a stream it cannot read, or reads to the wrong CRC, is
         read again by zlib, whose verdict counts: Android inflates with zlib, and ISA-L decodes some
         corrupt streams zlib refuses (one in 300 mutated fixtures)."""
         mark = len(anomalies)
-        data = self._inflate_with(FAST, entry, start, anomalies)
+        data = self._inflate_with(FAST, entry, start, anomalies, windowed)
         sound = data is not None and crc32(data) == entry.crc
         if FAST is not ZLIB and not sound and not any(a.kind is AnomalyKind.LIMIT for a in anomalies[mark:]):
             del anomalies[mark:]
@@ -449,11 +482,12 @@ class Reader:
             self._budget.spend(len(data))
         return data, sound
 
-    def _inflate_with(self, codec: Codec, entry: Entry, start: int, anomalies: list[Anomaly]) -> bytes | None:
+    def _inflate_with(self, codec: Codec, entry: Entry, start: int, anomalies: list[Anomaly], windowed: bool = False
+                      ) -> bytes | None:
         """Inflate in one call when the directory's sizes are within the caps and tell the truth, else
         in 1 MB steps, reading compressed data as needed, until the stream ends or a cap hits."""
         if self._fits(entry):
-            data = self._inflate_at_once(codec, entry, start)
+            data = self._inflate_at_once(codec, entry, start, windowed)
             if data is not None:
                 return data
         return self._inflate_in_steps(codec, entry, start, anomalies)
@@ -465,14 +499,13 @@ class Reader:
                 and self.inflated + entry.size <= limits.package_bytes
                 and not over_ratio(entry.size, entry.compressed_size, limits))
 
-    def _inflate_at_once(self, codec: Codec, entry: Entry, start: int) -> bytes | None:
+    def _inflate_at_once(self, codec: Codec, entry: Entry, start: int, windowed: bool = False) -> bytes | None:
         """The member inflated by one call asked for at most its declared size plus one byte (so the
         memory stays bounded whatever the stream holds), None when the stream does not end exactly at
         the declared size or is not sound: the stepwise read then reads it and says what is wrong. One
         call makes the output once; 1 MB steps copied each step into a growing buffer and allocated
         each step afresh (a 13 MB bundle: 0.041 s against 0.058 s, and half the page faults)."""
-        self._handle.seek(start)
-        packed = self._handle.read(entry.compressed_size)
+        packed = self._bytes_at(start, entry.compressed_size, windowed)
         inflater = codec[0](-15)
         try:
             data = inflater.decompress(packed, entry.size + 1)
