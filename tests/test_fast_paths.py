@@ -395,3 +395,6 @@ def test_members_are_scanned_in_bounded_groups(monkeypatch):
                for g in offload.groups(member(s) for s in sizes)]
     assert grouped == [[300, 300, 300], [300], [5000], [100, None, 100], [999, 1]]
     assert [m for g in grouped for m in g] == sizes
+    pulled = []
+    lazy = offload.groups(pulled.append(s) or member(s) for s in (5000, 10, 20))
+    assert [len(m.data) for m in next(lazy)] == [5000] and pulled == [5000]  # scanned before the next is read

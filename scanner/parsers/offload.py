@@ -35,9 +35,10 @@ H5 shell's small files are then searched many at once (scanner.parsers.surfaces.
 
 
 def groups(members: Iterable[zipread.Member]) -> Iterator[list[zipread.Member]]:
-    """Consecutive members in groups of up to ``GROUP_BYTES`` inflated bytes; a member that large (or one
-    a cap refused) closes the group before it and stands alone, so no more than one large member and a
-    group of small ones are held at once."""
+    """Consecutive members in groups of up to ``GROUP_BYTES`` inflated bytes; a member that large closes
+    the group before it and stands alone, so no more than one large member and a group of small ones are
+    held at once. A full group goes at once, before the next member is asked for: a large member is
+    scanned while the read-ahead thread inflates the next one, not after."""
     group: list[zipread.Member] = []
     size = 0
     for member in members:
@@ -47,6 +48,9 @@ def groups(members: Iterable[zipread.Member]) -> Iterator[list[zipread.Member]]:
             group, size = [], 0
         group.append(member)
         size += length
+        if size >= GROUP_BYTES:
+            yield group
+            group, size = [], 0
     if group:
         yield group
 
