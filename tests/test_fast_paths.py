@@ -16,6 +16,11 @@ from conftest import APKS, CORPUS
 
 FIXTURES = sorted(p for p in APKS.glob("*.apk") if p.stem not in ("truncated", "not_a_zip"))
 REAL = sorted((CORPUS / "apk").glob("*.apk")) if (CORPUS / "apk").is_dir() else []
+# HarmonyOS, iOS and App Bundle packages read their members through the same groups (scanner.parsers.members)
+OTHERS = sorted(p for folder in ("harmony", "ios", "aab") for p in (APKS.parent / folder / "out").glob("*")
+                if p.suffix in (".hap", ".app", ".ipa", ".aab"))
+OTHERS += sorted(p for folder in ("hap", "ipa", "aab") if (CORPUS / folder).is_dir()
+                 for p in (CORPUS / folder).glob("*"))
 
 
 def outcome(path, fast):
@@ -27,7 +32,7 @@ def outcome(path, fast):
     return result.facts, [(f.rule_id, f.message, f.location, f.evidence, f.fingerprint) for f in result.findings]
 
 
-@pytest.mark.parametrize("path", FIXTURES + REAL, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FIXTURES + REAL + OTHERS, ids=lambda p: p.name)
 def test_fast_equals_reference(path):
     assert outcome(path, fast=True) == outcome(path, fast=False)
 
@@ -383,18 +388,18 @@ def test_quiet_files_decides_as_each_file_alone(piece, monkeypatch):
 def test_members_are_scanned_in_bounded_groups(monkeypatch):
     """Small members go to the scan together, up to GROUP_BYTES; a larger one stands alone, so at most
     one large member and one group of small ones are held at once; a member a cap refused travels too."""
-    from scanner.parsers import offload, zipread
+    from scanner.parsers import members, zipread
 
-    monkeypatch.setattr(offload, "GROUP_BYTES", 1000)
+    monkeypatch.setattr(members, "GROUP_BYTES", 1000)
 
     def member(size):
         return zipread.Member(zipread.Entry("m", 0, 8, 0, 1, 1, 0), None if size is None else b"x" * size, ())
 
     sizes = [300, 300, 300, 300, 5000, 100, None, 100, 999, 1]
     grouped = [[len(m.data) if m.data is not None else None for m in g]
-               for g in offload.groups(member(s) for s in sizes)]
+               for g in members.groups(member(s) for s in sizes)]
     assert grouped == [[300, 300, 300], [300], [5000], [100, None, 100], [999, 1]]
     assert [m for g in grouped for m in g] == sizes
     pulled = []
-    lazy = offload.groups(pulled.append(s) or member(s) for s in (5000, 10, 20))
+    lazy = members.groups(pulled.append(s) or member(s) for s in (5000, 10, 20))
     assert [len(m.data) for m in next(lazy)] == [5000] and pulled == [5000]  # scanned before the next is read

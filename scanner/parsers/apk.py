@@ -34,7 +34,7 @@ from scanner.model import (
     ParseOptions,
     Text,
 )
-from scanner.parsers import code, offload, prefetch, surfaces, zipread
+from scanner.parsers import code, members, offload, prefetch, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, zip_directory
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -115,8 +115,12 @@ def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, h
     return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, how))
 
 
-def _scan_alone(how: surfaces.Reading, members: list[tuple[str, bytes]]) -> list[tuple[list[Text], list[Anomaly]]]:
-    return _members_texts(members, arsc.ResourceTable(()), how)
+def _scan_alone(how: surfaces.Reading, found: list[tuple[str, bytes]]) -> members.Found:
+    return members.texts_of(found, _texts_with(arsc.ResourceTable(()), how), _plain, how)
+
+
+def _texts_with(table: arsc.ResourceTable, how: surfaces.Reading) -> members.Texts:
+    return lambda name, data, anomalies: _member_texts(name, data, table, anomalies, how)
 
 
 def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipread.Reader, zipread.Reader],
@@ -140,8 +144,8 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
         # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
         table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, how)
         texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
-        for group in offload.groups(itertools.chain(ahead, reader.read_in_order(small))):
-            scanned.update(_group_texts(group, table, anomalies, how))
+        scanned.update(members.read_texts(itertools.chain(ahead, reader.read_in_order(small)),
+                                          _texts_with(table, how), _plain, how, anomalies))
     if helper is not None:
         scanned.update(_helper_texts(helper, reader, table, anomalies, how))
     for entry in files:  # report in the package's own member order, whatever order they were read in
@@ -162,24 +166,7 @@ def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zi
         for found, _texts in delivered:
             anomalies.extend(found)
         return {id(entry): texts for entry, (_found, texts) in zip(entries, delivered, strict=True)}
-    out: dict[int, list[Text]] = {}
-    for group in offload.groups(reader.read_in_order(entries)):
-        out.update(_group_texts(group, table, anomalies, how))
-    return out
-
-
-def _group_texts(group: list[zipread.Member], table: arsc.ResourceTable, anomalies: list[Anomaly],
-                 how: surfaces.Reading) -> dict[int, list[Text]]:
-    """Texts per member (by ``id`` of its entry) of members read together, their anomalies recorded."""
-    readable = [m for m in group if m.data is not None]
-    found = _members_texts([(m.entry.name, m.data) for m in readable if m.data is not None], table, how)
-    for member in group:
-        anomalies.extend(member.anomalies)
-    out: dict[int, list[Text]] = {}
-    for member, (texts, odd) in zip(readable, found, strict=True):
-        anomalies.extend(odd)
-        out[id(member.entry)] = texts
-    return out
+    return members.read_texts(reader.read_in_order(entries), _texts_with(table, how), _plain, how, anomalies)
 
 
 def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> bytes:
@@ -361,16 +348,8 @@ def _scanned(name: str) -> bool:
     return not textdecode.is_media(name)
 
 
-def _members_texts(members: list[tuple[str, bytes]], table: arsc.ResourceTable, how: surfaces.Reading
-                   ) -> list[tuple[list[Text], list[Anomaly]]]:
-    """(texts, anomalies) of each (name, data): the small files that cannot matter are told in one go
-    (surfaces.quiet_files), the others read one by one."""
-    quiet = surfaces.quiet_files([(n, d) if _kind(n, d) == "file" else (n, b"") for n, d in members], how)
-    out: list[tuple[list[Text], list[Anomaly]]] = []
-    for (name, data), skip in zip(members, quiet, strict=True):
-        found: list[Anomaly] = []
-        out.append(([] if skip else list(_member_texts(name, data, table, found, how)), found))
-    return out
+def _plain(name: str, data: bytes) -> bool:
+    return _kind(name, data) == "file"
 
 
 def _kind(name: str, data: bytes) -> str:

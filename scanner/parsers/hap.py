@@ -31,7 +31,7 @@ from scanner.model import (
     Purpose,
     Text,
 )
-from scanner.parsers import surfaces, zipread
+from scanner.parsers import members, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
@@ -117,12 +117,11 @@ def read_module(path: zipread.Source, limits: Limits, how: surfaces.Reading) -> 
         values = _resources(reader, files, anomalies)
         texts = [Text(v.value, Location("resources.index", "resource", v.pointer)) for v in values
                  if not how.fast or _matters(how, v)]
-        for entry in files:
-            if _scanned(entry.name):
-                member = reader.read(entry)
-                anomalies.extend(member.anomalies)
-                if member.data:
-                    texts.extend(_member_texts(entry.name, member.data, how))
+        scanned = [e for e in files if _scanned(e.name)]
+        found = members.read_texts(reader.read_in_order(scanned),
+                                   lambda name, data, _odd: _member_texts(name, data, how), _plain, how, anomalies)
+        for entry in scanned:  # in the module's own member order, whatever order they were read in
+            texts.extend(found.get(id(entry), ()))
     finally:
         reader.close()
     app, module = _table(config, "app"), _table(config, "module")
@@ -254,3 +253,8 @@ def _member_texts(name: str, data: bytes, how: surfaces.Reading) -> list[Text]:
     if name.startswith("libs/") or name.endswith(".so"):
         return list(surfaces.binary_texts(name, data, "native", how))
     return list(surfaces.file_texts(name, data, how))
+
+
+def _plain(name: str, _data: bytes) -> bool:
+    """Whether ``_member_texts`` reads the member as a file (members.Plain)."""
+    return not (name.endswith((".abc", ".so")) or name.startswith("libs/"))

@@ -35,7 +35,7 @@ from scanner.model import (
     Purpose,
     Text,
 )
-from scanner.parsers import surfaces, zipread
+from scanner.parsers import members, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
@@ -74,15 +74,15 @@ def parse(source: Source, options: ParseOptions) -> Package:
         texts: list[Text] = []
         localized: dict[str, dict[str, str]] = {}
         linked: list[tuple[str, str]] = []
-        for entry in files:
-            if not _scanned(entry.name, app):
-                continue
-            member = reader.read(entry)
-            anomalies.extend(member.anomalies)
-            if not member.data:
-                continue
-            texts.extend(_member_texts(entry.name, member.data, how, localized, linked, anomalies,
-                                       entry.name == executable))
+        # In the bundle's member order (the localized strings and linked frameworks are gathered as read),
+        # in groups: an app's www/ folder holds pages by the thousand (scanner.parsers.members).
+        def member_texts(name: str, data: bytes, odd: list[Anomaly]) -> list[Text]:
+            return _member_texts(name, data, how, localized, linked, odd, name == executable)
+
+        scanned = [e for e in files if _scanned(e.name, app)]
+        found = members.read_texts(map(reader.read, scanned), member_texts, _plain, how, anomalies)
+        for entry in scanned:
+            texts.extend(found.get(id(entry), ()))
     finally:
         reader.close()
     purposes = _purposes(info, localized, app)
@@ -169,6 +169,14 @@ def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict
     if macho.is_macho(data[:8]):
         return _binary_texts(name, data, how, linked, anomalies, main)
     return list(surfaces.file_texts(name, data, how))
+
+
+def _plain(name: str, data: bytes) -> bool:
+    """Whether ``_member_texts`` reads the member as a file (members.Plain)."""
+    from scanner.extract import macho
+
+    return not ((name.endswith(".strings") and _lang(name) is not None) or name.endswith(".stringsdict")
+                or macho.is_macho(data[:8]))
 
 
 def _matters(how: surfaces.Reading, value: str, key: str) -> bool:

@@ -16,10 +16,10 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from scanner.model import Anomaly, Limits, Text
-from scanner.parsers import zipread
+from scanner.parsers import members, zipread
 
 MIN_COMPRESSED = 4 * 1024 * 1024
 """A member this large (compressed) is worth a fork on its own."""
@@ -29,32 +29,6 @@ scripts (28 MB) take a second to read in one process, half of it with a helper."
 
 Scan = Callable[[list[tuple[str, bytes]]], list[tuple[list[Text], list[Anomaly]]]]
 """(texts, anomalies) of each of some members read together, given as (name, data)."""
-GROUP_BYTES = 1 << 18
-"""Members are handed to the scan in groups of about this many inflated bytes (a larger one alone): an
-H5 shell's small files are then searched many at once (scanner.parsers.surfaces.quiet_files)."""
-
-
-def groups(members: Iterable[zipread.Member]) -> Iterator[list[zipread.Member]]:
-    """Consecutive members in groups of up to ``GROUP_BYTES`` inflated bytes; a member that large closes
-    the group before it and stands alone, so no more than one large member and a group of small ones are
-    held at once. A full group goes at once, before the next member is asked for: a large member is
-    scanned while the read-ahead thread inflates the next one, not after."""
-    group: list[zipread.Member] = []
-    size = 0
-    for member in members:
-        length = len(member.data) if member.data is not None else 0
-        if group and size + length > GROUP_BYTES:
-            yield group
-            group, size = [], 0
-        group.append(member)
-        size += length
-        if size >= GROUP_BYTES:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
-
-
 def worth_it(queue: list[zipread.Entry]) -> bool:
     """For a package with a big member, and only while no other thread is alive (forking a threaded
     process is unsafe). Whether this run may fork at all is decided above (scanner.concurrency)."""
@@ -89,7 +63,7 @@ class Helper:
             try:
                 reader = zipread.Reader(path, limits)
                 done: dict[int, tuple[tuple[Anomaly, ...], list[Text]]] = {}
-                for group in groups(reader.read_in_order(entries)):
+                for group in members.groups(reader.read_in_order(entries)):
                     readable = [(m.entry.name, m.data) for m in group if m.data is not None]
                     scanned = iter(scan(readable))
                     for member in group:
