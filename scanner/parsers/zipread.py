@@ -22,14 +22,16 @@ import mmap
 import os
 import struct
 import threading
-import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from scanner.extract.packed import Buffer
 from scanner.model import Anomaly, AnomalyKind, Limits
+
+if TYPE_CHECKING:
+    import zipfile
 
 Codec = tuple[Callable[[int], Any], tuple[type[Exception], ...]]
 """A deflate decoder: its ``decompressobj`` and the exceptions it raises on a bad stream."""
@@ -136,14 +138,8 @@ def _directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
     try:
         with open_source(path) as handle:
             plain = _plain_directory(handle)
-            if plain is not None:
-                entries = plain
-            else:
-                with zipfile.ZipFile(handle) as archive:
-                    entries = [Entry(_name(i), i.header_offset, i.compress_type, i.flag_bits, i.compress_size,
-                                     i.file_size, i.CRC) for i in archive.infolist()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, struct.error,
-            EOFError, KeyError, IndexError) as exc:
+            entries = plain if plain is not None else _zipfile_directory(handle)
+    except (_Refused, NotImplementedError, OSError, ValueError, struct.error, EOFError, KeyError, IndexError) as exc:
         entries = _lenient_directory(path, exc)
         anomalies.append(Anomaly(
             AnomalyKind.STRUCTURE, "", f"zipfile refused the central directory ({exc}); read leniently"))
@@ -231,6 +227,23 @@ def _plain_name(raw: bytes, flags: int) -> str | None:
     except UnicodeDecodeError:
         # zipfile: UTF-8 with bit 11 (an invalid name makes it refuse the directory), else cp437
         return None if flags & 0x800 else raw.decode("cp437")
+
+
+class _Refused(Exception):
+    """zipfile's BadZipFile or LargeZipFile, in its words."""
+
+
+def _zipfile_directory(handle: BinaryIO) -> list[Entry]:
+    # Imported here, for the archives the plain reader leaves to it: zipfile brings shutil, pathlib, bz2
+    # and lzma, 7 ms of every scan's start-up.
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            return [Entry(_name(i), i.header_offset, i.compress_type, i.flag_bits, i.compress_size, i.file_size,
+                          i.CRC) for i in archive.infolist()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise _Refused(str(exc)) from exc
 
 
 def _name(info: zipfile.ZipInfo) -> str:
