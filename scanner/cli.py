@@ -182,7 +182,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
         settings = settings_from(load_config(config_file) if config_file else {}, _given(ctx, values), config_file)
         # A baseline being created records every finding: an old one (perhaps not written yet) is not read.
         acceptance = engine.Acceptance(
-            suppress.load(settings.suppressions, engine.CATALOGUE) if settings.suppressions else (),
+            suppress.load(settings.suppressions, engine.catalogue()) if settings.suppressions else (),
             baseline.load(settings.baseline) if settings.baseline and not create_baseline else frozenset(),
         )
     except (ConfigError, suppress.SuppressionError, baseline.BaselineError, ValueError) as exc:

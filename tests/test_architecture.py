@@ -189,3 +189,35 @@ def test_batch_forkserver_starts_warm():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     patterns, automata = map(int, out.stdout.split())
     assert patterns == 1 and automata >= 3
+
+
+def test_helper_forks_before_the_facts_and_formatters_are_imported():
+    """A scan that forks a helper forks before judging needs them: the facts and the formatter are
+    imported while the helper scans (the rule catalogue is read earlier, for the config's rule options),
+    and only the asked-for formatter at all."""
+    later = ("scanner.facts.derive", "scanner.formatters.json_report", "scanner.formatters.sarif",
+             "scanner.formatters.text", "scanner.formatters.junit")
+    code = f"""
+import sys
+from scanner.parsers import offload
+offload.MIN_COMPRESSED = 0
+offload.threading.active_count = lambda: 1
+seen = []
+real = offload.Helper.__init__
+def fork(self, *args):
+    seen.append([m for m in {later!r} if m in sys.modules])
+    real(self, *args)
+offload.Helper.__init__ = fork
+from scanner.cli import main
+sys.argv = ["beian-scan", "scan", {str(ROOT / 'fixtures' / 'apk' / 'large_bundle.apk')!r}, "--format", "json",
+            "-o", "/dev/null"]
+try:
+    main()
+except SystemExit:
+    pass
+print(repr((seen, [m for m in {later!r} if m in sys.modules])))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    at_fork, after = ast.literal_eval(out.stdout.strip())
+    assert at_fork == [[]]
+    assert after == ["scanner.facts.derive", "scanner.formatters.json_report"]
