@@ -220,3 +220,16 @@ class TestHermesFastPath:
                 unittest.mock.patch.object(hermes, "_by_layout", wraps=hermes._by_layout) as layout:
             assert hermes.anchored_ids(data, NEEDLES.words) == holding
         assert layout.called
+
+
+def test_longest_overflow_length_is_bounded_within_twice():
+    """The reach of the overflow search: at least the longest string's length, less than twice it."""
+    import random
+
+    rng = random.Random(3)
+    for scale in (0, 1, 8, 200, 255, 256, 70_000, 1 << 24, (1 << 32) - 1):
+        lengths = [rng.randrange(0, scale + 1) for _ in range(500)] + [scale]
+        rng.shuffle(lengths)
+        data = b"junk" + b"".join(struct.pack("<II", rng.getrandbits(32), n) for n in lengths) + b"tail"
+        bound = hermes._longest(data, 4, len(lengths))
+        assert scale <= bound <= max(0, 2 * scale - 1) or (scale == bound == 0), (scale, bound)
