@@ -115,11 +115,13 @@ def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, h
     return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, how))
 
 
-def _scan_alone(how: surfaces.Reading, found: list[tuple[str, bytes]]) -> members.Found:
-    return members.texts_of(found, _texts_with(arsc.ResourceTable(()), how), _plain, how)
+def _scan_alone(how: surfaces.Reading, files: list[tuple[str, bytes]]) -> members.Found:
+    """The helper's scan of some members read together (offload.Scan): no table, no res/ XML there."""
+    return members.texts_of(files, _texts_with(arsc.ResourceTable(()), how), _plain, how)
 
 
 def _texts_with(table: arsc.ResourceTable, how: surfaces.Reading) -> members.Texts:
+    """``_member_texts`` against this table, as scanner.parsers.members calls it."""
     return lambda name, data, anomalies: _member_texts(name, data, table, anomalies, how)
 
 
@@ -349,6 +351,7 @@ def _scanned(name: str) -> bool:
 
 
 def _plain(name: str, data: bytes) -> bool:
+    """Whether ``_member_texts`` reads the member as a file (members.Plain)."""
     return _kind(name, data) == "file"
 
 
