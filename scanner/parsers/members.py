@@ -29,20 +29,7 @@ def groups(members: Iterable[zipread.Member]) -> Iterator[list[zipread.Member]]:
     the group before it and stands alone, so no more than one large member and a group of small ones are
     held at once. A full group goes at once, before the next member is asked for: a large member is
     scanned while the read-ahead thread inflates the next one, not after."""
-    group: list[zipread.Member] = []
-    size = 0
-    for member in members:
-        length = len(member.data) if member.data is not None else 0
-        if group and size + length > GROUP_BYTES:
-            yield group
-            group, size = [], 0
-        group.append(member)
-        size += length
-        if size >= GROUP_BYTES:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
+    return surfaces.by_size(members, lambda m: len(m.data) if m.data is not None else 0, GROUP_BYTES)
 
 
 def texts_of(members: list[tuple[str, bytes]], texts: Texts, plain: Plain, how: surfaces.Reading) -> Found:

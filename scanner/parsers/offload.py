@@ -29,6 +29,8 @@ scripts (28 MB) take a second to read in one process, half of it with a helper."
 
 Scan = Callable[[list[tuple[str, bytes]]], list[tuple[list[Text], list[Anomaly]]]]
 """(texts, anomalies) of each of some members read together, given as (name, data)."""
+
+
 def worth_it(queue: list[zipread.Entry]) -> bool:
     """For a package with a big member, and only while no other thread is alive (forking a threaded
     process is unsafe). Whether this run may fork at all is decided above (scanner.concurrency)."""

@@ -5,11 +5,14 @@ around the anchors. How members are read (the anchors' needles, fast or decode-e
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from scanner.extract import anchors, binary, hermes, jsconcat, textdecode
 from scanner.model import Location, ParseOptions, Text
+
+T = TypeVar("T")
 
 LARGE_FILE = 512 * 1024
 """Text assets above this size (bundles) are read around their anchors only, unless ``fast`` is off."""
@@ -135,24 +138,37 @@ def quiet_files(files: Sequence[tuple[str, bytes]], how: Reading) -> list[bool]:
                 and not data.startswith(codecs.BOM_UTF8) and not (named and anchors.name_matters(needles, name))):
             pending[name.lower().endswith(html_suffixes)].append(k)
     for html, members in pending.items():
-        for group in _groups(members, files):
+        for group in by_size(members, lambda k: len(files[k][1]) + len(SEPARATOR), anchors.SEARCH_PIECE):
             for k in _quiet_group(group, files, html, needles):
                 quiet[k] = True
     return quiet
 
 
-def _groups(members: list[int], files: Sequence[tuple[str, bytes]]) -> Iterator[list[int]]:
-    group: list[int] = []
-    size = 0
-    for k in members:
-        length = len(files[k][1]) + 1
-        if group and size + length > anchors.SEARCH_PIECE:
+def by_size(items: Iterable[T], size: Callable[[T], int], limit: int) -> Iterator[list[T]]:
+    """Consecutive items in groups of up to ``limit`` by ``size``: an item that large closes the group
+    before it and stands alone, and a full group goes at once, before the next item is asked for."""
+    group: list[T] = []
+    total = 0
+    for item in items:
+        length = size(item)
+        if group and total + length > limit:
             yield group
-            group, size = [], 0
-        group.append(k)
-        size += length
+            group, total = [], 0
+        group.append(item)
+        total += length
+        if total >= limit:
+            yield group
+            group, total = [], 0
     if group:
         yield group
+
+
+def _starts(lengths: Iterable[int]) -> list[int]:
+    """Where each piece begins when the pieces are joined by ``SEPARATOR``."""
+    starts = [0]
+    for length in lengths:
+        starts.append(starts[-1] + length + len(SEPARATOR))
+    return starts[:-1]
 
 
 def _quiet_group(group: list[int], files: Sequence[tuple[str, bytes]], html: bool, needles: anchors.Needles
@@ -166,19 +182,13 @@ def _quiet_group(group: list[int], files: Sequence[tuple[str, bytes]], html: boo
             valid = [k for k in group if textdecode.utf8_text(files[k][1])]
             return _quiet_group(valid, files, html, needles) if valid and len(valid) < len(group) else []
     lowered = joined.lower()
-    starts = [0]
-    for k in group[:-1]:
-        starts.append(starts[-1] + len(files[k][1]) + 1)
+    starts = _starts(len(files[k][1]) for k in group)
     if not html:
         held = anchors.pieces_holding(lowered, needles.plain, starts)
     else:
-        ends = [*(s - 1 for s in starts[1:]), len(lowered)]
-        runs = [textdecode.joined_runs(lowered[a:b]) for a, b in zip(starts, ends, strict=True)]
-        run_starts = [0]
-        for run in runs[:-1]:
-            run_starts.append(run_starts[-1] + len(run) + 1)
+        runs = [textdecode.joined_runs(lowered[a : a + len(files[k][1])]) for a, k in zip(starts, group, strict=True)]
         held = (anchors.pieces_holding(lowered, needles.markup, starts)
-                | anchors.pieces_holding(SEPARATOR.join(runs), needles.markup, run_starts))
+                | anchors.pieces_holding(SEPARATOR.join(runs), needles.markup, _starts(map(len, runs))))
     return [k for j, k in enumerate(group) if j not in held]
 
 
