@@ -198,7 +198,8 @@ def test_helper_forks_before_the_facts_and_formatters_are_imported():
     later = ("scanner.facts.derive", "scanner.formatters.json_report", "scanner.formatters.sarif",
              "scanner.formatters.text", "scanner.formatters.junit")
     code = f"""
-import sys
+import os, sys
+os.cpu_count = lambda: 2  # a single scan forks only with two cores or more
 from scanner.parsers import offload
 offload.MIN_COMPRESSED = 0
 offload.threading.active_count = lambda: 1
