@@ -248,13 +248,19 @@ def _scanned(name: str) -> bool:
 def _member_texts(name: str, data: bytes, how: surfaces.Reading) -> list[Text]:
     """Bytecode and native libraries around their anchors (MUTF-8 equals UTF-8 for the BMP); source
     maps, raw files and the rest as text."""
-    if name.endswith(".abc"):
-        return list(surfaces.binary_texts(name, data, "code", how))
-    if name.startswith("libs/") or name.endswith(".so"):
-        return list(surfaces.binary_texts(name, data, "native", how))
+    kind = _kind(name)
+    if kind != "file":
+        return list(surfaces.binary_texts(name, data, kind, how))
     return list(surfaces.file_texts(name, data, how))
+
+
+def _kind(name: str) -> str:
+    """What a member is read as: ``code`` (Ark bytecode), ``native`` (a library) or ``file``."""
+    if name.endswith(".abc"):
+        return "code"
+    return "native" if name.startswith("libs/") or name.endswith(".so") else "file"
 
 
 def _plain(name: str, _data: bytes) -> bool:
     """Whether ``_member_texts`` reads the member as a file (members.Plain)."""
-    return not (name.endswith((".abc", ".so")) or name.startswith("libs/"))
+    return _kind(name) == "file"

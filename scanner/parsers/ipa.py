@@ -155,28 +155,36 @@ def _lang(name: str) -> str | None:
 def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict[str, dict[str, str]],
                   linked: list[tuple[str, str]], anomalies: list[Anomaly], main: bool) -> list[Text]:
     lang = _lang(name)
-    if name.endswith(".strings") and lang is not None:
+    kind = _kind(name, data)
+    if kind == "strings" and lang is not None:
         pairs = strings_file(data)
         if posixpath.basename(name) == "InfoPlist.strings":
             localized[lang] = pairs
         return [Text(v, Location(name, "resource", f"{k} [{lang}]")) for k, v in pairs.items()
                 if not how.fast or _matters(how, v, k)]
-    if name.endswith(".stringsdict"):
+    if kind == "stringsdict":
         return [Text(v, Location(name, "resource", f"{k} [{lang or 'base'}]"))
                 for k, v in _flatten(load_plist(data)) if not how.fast or _matters(how, v, k)]
-    from scanner.extract import macho
-
-    if macho.is_macho(data[:8]):
+    if kind == "macho":
         return _binary_texts(name, data, how, linked, anomalies, main)
     return list(surfaces.file_texts(name, data, how))
 
 
-def _plain(name: str, data: bytes) -> bool:
-    """Whether ``_member_texts`` reads the member as a file (members.Plain)."""
+def _kind(name: str, data: bytes) -> str:
+    """What a member is read as: ``strings`` (a localized .strings file), ``stringsdict``, ``macho``
+    (an executable or library) or ``file``."""
     from scanner.extract import macho
 
-    return not ((name.endswith(".strings") and _lang(name) is not None) or name.endswith(".stringsdict")
-                or macho.is_macho(data[:8]))
+    if name.endswith(".strings") and _lang(name) is not None:
+        return "strings"
+    if name.endswith(".stringsdict"):
+        return "stringsdict"
+    return "macho" if macho.is_macho(data[:8]) else "file"
+
+
+def _plain(name: str, data: bytes) -> bool:
+    """Whether ``_member_texts`` reads the member as a file (members.Plain)."""
+    return _kind(name, data) == "file"
 
 
 def _matters(how: surfaces.Reading, value: str, key: str) -> bool:
