@@ -225,3 +225,32 @@ def test_little_u32_reads_the_whole_words_the_data_holds():
     assert list(little_u32(data, 4, 10)) == [0x01020304, 0xFFFFFFFF]  # cut short: no partial word
     assert list(little_u32(memoryview(data), 8, 1)) == [0xFFFFFFFF]
     assert list(little_u32(data, 0, 0)) == []
+
+
+class TestAnchorSearch:
+    """``holds_any`` and ``pieces_holding`` answer a set question; the short needles are searched by an
+    automaton of their own (the SIMD prefilter), which must not change the answer."""
+
+    @pytest.mark.parametrize("needles", [NEEDLES.plain, NEEDLES.markup, (b"\\u", b"ab"), (b"&#",), (b"icp", b"beian")])
+    def test_answers_what_a_search_for_each_needle_answers(self, needles):
+        import random
+
+        rng = random.Random(7)
+        alphabet = [b"a", b"b", b"c", b"i", b"p", b"\\", b"u", b"x", b"&", b"#", b" ", b"\xc4", b"\xb0", b"\xe5"]
+        pieces = [b"".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40))) for _ in range(400)]
+        pieces += [n for n in needles] + [b"zz" + n + b"zz" for n in needles] + [needles[0] + needles[-1]]
+        data = b"\0".join(pieces)
+        starts = [0]
+        for piece in pieces[:-1]:
+            starts.append(starts[-1] + len(piece) + 1)
+        expected = {k for k, piece in enumerate(pieces) if any(n in piece for n in needles)}
+        assert anchors.pieces_holding(data, needles, starts) == expected
+        for piece in pieces:
+            assert anchors.holds_any(piece, needles) == any(n in piece for n in needles)
+        assert not anchors.holds_any(b"", needles) and anchors.pieces_holding(b"", (), [0]) == set()
+
+    def test_short_needles_have_an_automaton_of_their_own(self):
+        groups = anchors._by_length(NEEDLES.markup)
+        assert [min(map(len, g)) >= anchors.SHORT for g in groups] == [True, False]
+        assert sorted(n for g in groups for n in g) == sorted(NEEDLES.markup)
+        assert anchors._by_length(NEEDLES.text) == (NEEDLES.text,)
