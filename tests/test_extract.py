@@ -252,5 +252,30 @@ class TestAnchorSearch:
     def test_short_needles_have_an_automaton_of_their_own(self):
         groups = anchors._by_length(NEEDLES.markup)
         assert [min(map(len, g)) >= anchors.SHORT for g in groups] == [True, False]
+        assert len(anchors._searches(NEEDLES.markup)) == 1 + len(groups[1]) <= 1 + anchors.ALONE
+        assert len(anchors._searches((b"abcd", b"efgh"))) == 2 and len(anchors._searches(NEEDLES.text)) == 1
         assert sorted(n for g in groups for n in g) == sorted(NEEDLES.markup)
         assert anchors._by_length(NEEDLES.text) == (NEEDLES.text,)
+
+    @pytest.mark.parametrize("needles", [(b"p\x00r\x00", b"\x90\x96\xc1y", b"cgp\x96"), NEEDLES.text,
+                                         tuple(sorted({n.lower() for n in NEEDLES.wide}))])
+    @pytest.mark.parametrize("lowered", [False, True])
+    def test_find_all_finds_every_needle_wherever_it_lies(self, needles, lowered, monkeypatch):
+        """Needles are lower-case, as every caller gives them; planted upper-cased when searched lowered."""
+        import random
+
+        monkeypatch.setattr(anchors, "SEARCH_PIECE", 64)  # many seams
+        rng = random.Random(11)
+        filler = [b"s\x001\x00", b"\x00\x00", b"A", b"Z", b"x"]
+        parts, planted = [], []
+        for _ in range(300):
+            parts.append(b"".join(rng.choice(filler) for _ in range(rng.randrange(0, 30))))
+            needle = rng.choice(needles)
+            planted.append((sum(map(len, parts)), needle))
+            parts.append(needle.upper() if lowered else needle)
+        data = b"".join(parts)
+        found = anchors.find_all(data, needles, lowered=lowered)
+        assert found == sorted(set(found))
+        assert {at for at, _needle in planted} <= set(found)
+        searched = data.lower() if lowered else data
+        assert all(any(searched.startswith(n, at) for n in needles) for at in found)

@@ -152,34 +152,52 @@ def name_matters(needles: Needles, name: str) -> bool:
 
 
 SHORT = 3
-"""Needles shorter than this get an automaton of their own where only set membership is asked
-(``holds_any``, ``pieces_holding``). The crate's SIMD prefilter (Teddy) fingerprints every needle by as
-many of its first bytes as the shortest one has: one two-byte needle among thirty made the pass over an
-H5 shell's 85 MB lowered text 9× slower (6 ms without it, 56 with it); the two-byte ones alone take 3 ms."""
+"""Needles shorter than this get automata of their own (``_searches``). The crate's SIMD prefilter
+(Teddy) fingerprints every needle by as many of its first bytes as the shortest one has: one two-byte
+needle among thirty made the pass over an H5 shell's 85 MB lowered text 9× slower (6 ms without it, 56
+with it); the two-byte ones apart take 3 ms."""
+
+ALONE = 4
+"""A set of this many needles or fewer is searched one needle at a time: each pass is a SIMD substring
+search at memory speed, while Teddy's fingerprints of a few unlike needles can match nearly every byte
+of some data (the four marker words in UTF-16 over a 1.4 MB key pool of ``s\x001\x00...``: 10.5 ms as
+one automaton, 0.2 ms as four). A larger set stays one automaton (26 needles over a 38 MB value pool:
+29 ms as one, 68 ms one by one)."""
 
 
 def _by_length(needles: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], ...]:
-    """The needles as the automata that search them fastest: the long ones, then the short ones."""
+    """The needles as the groups that are searched fastest apart: the long ones, then the short ones."""
     long = tuple(n for n in needles if len(n) >= SHORT)
     short = tuple(n for n in needles if len(n) < SHORT)
     return tuple(group for group in (long, short) if group)
 
 
+@functools.lru_cache(maxsize=32)
+def _searches(needles: tuple[bytes, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasick, ...]:
+    """The automata whose passes together find every needle (``SHORT``, ``ALONE``): a pass of each finds
+    the needles it holds as one automaton would, so a set question (which pieces hold any needle) has
+    the answer one automaton gives, and the offsets (``find_all``) are every occurrence one automaton
+    reports and at most some that it would have skipped inside a match of another needle."""
+    return tuple(_automaton(alone)
+                 for group in _by_length(needles)
+                 for alone in ([(n,) for n in group] if len(group) <= ALONE else [group]))
+
+
 def holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
-    """Whether any needle occurs in ``data`` (an automaton pass for each length class, no offsets kept)."""
-    return any(_automaton(group).find_matches_as_indexes(data) for group in _by_length(needles))
+    """Whether any needle occurs in ``data`` (a pass for each automaton of ``_searches``, no offsets kept)."""
+    return any(search.find_matches_as_indexes(data) for search in _searches(needles))
 
 
 def pieces_holding(data: bytes, needles: tuple[bytes, ...], starts: Sequence[int]) -> set[int]:
     """Indexes of the pieces of ``data`` (piece k runs from ``starts[k]`` to the next start) in which a
-    needle occurs, in one automaton pass over them all (many small files at once: one call, not one
-    each). The pieces must be split by a byte no needle holds: then no match spans two pieces, and as the
-    matches are found one after another, each resumed where the last ended, every piece that holds a
-    needle holds a match (of each length class's automaton, ``SHORT``: the union is the same set). Callers
-    bound ``data`` (``SEARCH_PIECE``): a list of matches comes back."""
+    needle occurs, in one pass of each automaton over them all (many small files at once: one call, not
+    one each). The pieces must be split by a byte no needle holds: then no match spans two pieces, and as
+    the matches are found one after another, each resumed where the last ended, every piece that holds a
+    needle holds a match of the automaton searching for it. Callers bound ``data`` (``SEARCH_PIECE``): a
+    list of matches comes back."""
     return {bisect.bisect_right(starts, start) - 1
-            for group in _by_length(needles)
-            for _n, start, _end in _automaton(group).find_matches_as_indexes(data)}
+            for search in _searches(needles)
+            for _n, start, _end in search.find_matches_as_indexes(data)}
 
 
 SEARCH_PIECE = 1 << 18
@@ -192,7 +210,7 @@ per pass over a 10 MB bundle against none, at the same CPU time)."""
 def find_all(data: Buffer, needles: tuple[bytes, ...], start: int = 0, end: int | None = None,
              lowered: bool = False) -> list[int]:
     """Sorted offsets of the occurrences of the needles in ``data[start:end]``: every leftmost-longest
-    match, found in one pass of an Aho-Corasick automaton (ahocorasick_rs: the Rust aho-corasick crate,
+    match, found in a pass of each automaton of ``_searches`` (ahocorasick_rs: the Rust aho-corasick crate,
     whose SIMD prefilter skips bytes that cannot start a needle at memory speed; a regex alternation,
     even factored into a trie, tests every byte in the interpreter's matcher and ran at ~230 MB/s on a
     native library). An occurrence that starts inside another match lies within the same few bytes, so
@@ -202,7 +220,7 @@ def find_all(data: Buffer, needles: tuple[bytes, ...], start: int = 0, end: int 
     end = len(data) if end is None else min(end, len(data))
     if start >= end or not needles:
         return []
-    automaton = _automaton(needles)
+    searches = _searches(needles)
     longest = max(len(n) for n in needles)
     view = memoryview(data)
     found: list[int] = []
@@ -216,9 +234,10 @@ def find_all(data: Buffer, needles: tuple[bytes, ...], start: int = 0, end: int 
         # the next piece (13,000 page faults over a 37 MB pool, against 100 this way).
         reach = min(end, stop + longest - 1)
         window = view[piece:reach].tobytes().lower() if lowered else view[piece:reach]
-        found.extend(piece + s for _, s, _ in automaton.find_matches_as_indexes(window) if piece + s < stop)
+        for search in searches:
+            found.extend(piece + s for _, s, _ in search.find_matches_as_indexes(window) if piece + s < stop)
         piece = stop
-    return found
+    return found if len(searches) == 1 else sorted(set(found))
 
 
 def find_every(data: Buffer, needles: tuple[bytes, ...], start: int = 0, end: int | None = None) -> list[int]:
