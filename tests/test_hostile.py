@@ -351,6 +351,26 @@ def test_plain_directory_reads_what_zipfile_reads(hostile, tmp_path, monkeypatch
     assert "assets/╡─ε╡─ε.txt" in [e.name for e in read["cp437"][0]]
 
 
+def _archive_of_streams(members: list[tuple[str, bool]]) -> bytes:
+    """A zip written by hand whose deflated members end with a final block or not (``finished``): a
+    stream flushed but never finished holds all its bytes and the right CRC, yet is cut short."""
+    import struct
+    import zlib
+
+    local, central = bytearray(), bytearray()
+    for name, finished in members:
+        payload = f"var {name[0]} = 'text of {name}';".encode() * 40
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        stream = packer.compress(payload) + packer.flush(zlib.Z_FINISH if finished else zlib.Z_SYNC_FLUSH)
+        crc, raw = zlib.crc32(payload), name.encode()
+        central += struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 8, 0, 0, crc, len(stream),
+                               len(payload), len(raw), 0, 0, 0, 0, 0, len(local)) + raw
+        local += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(stream), len(payload),
+                             len(raw), 0) + raw + stream
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(local), 0)
+    return bytes(local + central + end)
+
+
 def test_reading_in_order_reads_what_reading_one_by_one_reads(hostile, monkeypatch):
     """Members read in file order through the window give the bytes and anomalies of members read one
     by one, on the fixtures, the hostile packages and 300 mutated ones (cut streams, edited sizes and
@@ -363,6 +383,7 @@ def test_reading_in_order_reads_what_reading_one_by_one_reads(hostile, monkeypat
 
     sources = [str(p) for p in mutate.SEEDS] + [str(p) for p in sorted(hostile.glob("*")) if p.is_file()]
     sources += [data for _label, data in mutate.inputs(300, seed=23, suffixes=(".apk", ".aab", ".hap", ".ipa"))]
+    sources.append(_archive_of_streams([("a.js", True), ("unfinished.js", False), ("b.js", True)]))
     limits = Limits(member_bytes=64 << 20, package_bytes=256 << 20)
     compared = 0
     for window in (zipread.WINDOW, 256):

@@ -365,10 +365,46 @@ class Reader:
         member (20,000 members of an H5 shell: 60,000 reads, a fifth of the time spent reading them)."""
         try:
             for entry in sorted(entries, key=lambda e: e.header_offset):
-                data, anomalies = self._read(entry, mapped=False, windowed=True)
-                yield Member(entry, cast(bytes | None, data), anomalies)
+                member = self._read_in_window(entry)
+                if member is None:
+                    data, anomalies = self._read(entry, mapped=False, windowed=True)
+                    member = Member(entry, cast(bytes | None, data), anomalies)
+                yield member
         finally:
             self._window = None
+
+    def _read_in_window(self, entry: Entry) -> Member | None:
+        """The usual small member read in order, in one step: a deflated member whose local header, name
+        and stream lie in the window, within the caps, agreeing with the directory, its stream ending at
+        the declared size with the declared CRC. None for anything else, which ``_read`` then reads and
+        says what is odd about; nothing here notes an anomaly. Ten calls a member made a fifth of the
+        time of reading an H5 shell's 20,000 members (test: reading in order reads what reading one by
+        one reads)."""
+        window = self._window
+        if window is None or entry.method != DEFLATED or entry.flags & 0x1 or not self._fits(entry):
+            return None
+        base, view = window
+        at = entry.header_offset - base
+        if at < 0 or at + LOCAL_HEADER.size > len(view):
+            return None
+        magic, _version, _flags, method, _time, _date, _crc, _packed, _size, name_len, extra_len = \
+            LOCAL_HEADER.unpack_from(view, at)
+        name_at = at + LOCAL_HEADER.size
+        start = name_at + name_len + extra_len
+        end = start + entry.compressed_size
+        if (magic != LOCAL_MAGIC or method != DEFLATED or extra_len > 4096 or end > len(view)
+                or str(view[name_at : name_at + name_len], "utf-8", "replace") != entry.name):
+            return None
+        inflater = FAST[0](-15)
+        try:
+            data: bytes = inflater.decompress(view[start:end], entry.size + 1)
+        except FAST[1]:
+            return None
+        if not inflater.eof or len(data) != entry.size or crc32(data) != entry.crc:
+            return None
+        self._budget.spend(len(data))
+        self._budget.observe(len(data))
+        return Member(entry, data, ())
 
     def read_view(self, entry: Entry) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
         """Like ``read``, but a stored member of ``MAP_MIN`` bytes or more of a file on disk (the resource
