@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import posixpath
 import struct
 from collections.abc import Iterable, Iterator, Sequence
@@ -74,7 +75,7 @@ def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, budget: zi
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
     # Largest members first: their inflation (in the read-ahead thread) overlaps with reading the
     # manifest and the resource table here, and with scanning the next member.
-    queue = sorted((e for e in files if _scanned(e.name)), key=lambda e: (-e.compressed_size, e.name))
+    queue = _largest_first([e for e in files if _scanned(e.name)])
     # The table and the manifest stay here; reading the table costs about what inflating and scanning a
     # member of its size does (a 65 MB table 0.1 s: mapped, its pools searched by the automaton), so it
     # counts at its size when the members are shared out with a helper.
@@ -92,6 +93,15 @@ def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, budget: zi
         ahead_reader.close()
         if helper is not None:
             helper[1].close()  # reaps the helper when the parse stopped early (a no-op after result())
+
+
+def _largest_first(entries: list[zipread.Entry]) -> list[zipread.Entry]:
+    """By compressed size, largest first, then by name: two sorts by one attribute each (the second keeps
+    the first's order among equals), for an H5 shell's 20,000 members 4 ms where a key of tuples took 19
+    ms, before the helper can fork."""
+    ordered = sorted(entries, key=operator.attrgetter("name"))
+    ordered.sort(key=operator.attrgetter("compressed_size"), reverse=True)
+    return ordered
 
 
 def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:

@@ -12,6 +12,7 @@ Members that need the resource table (res/ XML) always stay with the parent.
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import pickle
 import signal
@@ -46,7 +47,7 @@ def split(queue: list[zipread.Entry], parent_head_start: int) -> tuple[list[zipr
     helper: list[zipread.Entry] = []
     parent: list[zipread.Entry] = []
     load = [0, parent_head_start]
-    for entry in sorted(queue, key=lambda e: -e.size):
+    for entry in sorted(queue, key=operator.attrgetter("size"), reverse=True):
         side = 0 if load[0] <= load[1] else 1
         (helper if side == 0 else parent).append(entry)
         load[side] += max(entry.size, entry.compressed_size)
