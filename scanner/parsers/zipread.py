@@ -391,19 +391,14 @@ class Reader:
             LOCAL_HEADER.unpack_from(view, at)
         name_at = at + LOCAL_HEADER.size
         start = name_at + name_len + extra_len
-        end = start + entry.compressed_size
-        if (magic != LOCAL_MAGIC or method != DEFLATED or extra_len > 4096 or end > len(view)
+        if (magic != LOCAL_MAGIC or method != DEFLATED or extra_len > 4096
+                or start + entry.compressed_size > len(view)
                 or str(view[name_at : name_at + name_len], "utf-8", "replace") != entry.name):
             return None
-        inflater = FAST[0](-15)
-        try:
-            data: bytes = inflater.decompress(view[start:end], entry.size + 1)
-        except FAST[1]:
-            return None
-        if not inflater.eof or len(data) != entry.size or crc32(data) != entry.crc:
+        data = self._inflate_at_once(FAST, entry, base + start, windowed=True)
+        if data is None or crc32(data) != entry.crc:
             return None
         self._budget.spend(len(data))
-        self._budget.observe(len(data))
         return Member(entry, data, ())
 
     def read_view(self, entry: Entry) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
