@@ -87,20 +87,20 @@ def resume(count: int, tmp: Path) -> dict[str, float]:
         (folder / f"app{n:05d}.apk").write_bytes(data + n.to_bytes(4, "little"))
     db = store.Store(str(tmp / "resume.sqlite"))
     found = runner.discover.walk((str(folder),))
-    chosen = runner.plan(db, found, Options(), Policy())
+    run_id = db.start_run(__version__, runner.config_hash(Options(), Policy()), "bench")
+    chosen = runner.plan(db, found, runner.Request((str(folder),)), run_id)
     template = engine.scan_target(str(folder / "app00000.apk"), Options(), Policy())
     from scanner.formatters.json_report import result_dict
 
     canned = result_dict(template[0])
-    run_id = db.start_run(__version__, runner.config_hash(Options(), Policy()), "bench")
     for job in chosen.jobs:
         db.add(run_id, job.sha256, job.size, job.path, __version__, runner.config_hash(Options(), Policy()),
-               [canned], 0.1, None)
+               [canned], 0.1, None, None, runner.limits_key(worker.Limits()))
     db.close()
     size = os.path.getsize(tmp / "resume.sqlite")
     start = time.monotonic()
     db = store.Store(str(tmp / "resume.sqlite"))
-    again, _tally = runner.run(db, (str(folder),), (), Options(), Policy(), worker.Limits())
+    again, _tally = runner.run(db, runner.Request((str(folder),)))
     seconds = time.monotonic() - start
     db.close()
     assert not again.jobs and again.already_done == count, (len(again.jobs), again.already_done)

@@ -27,15 +27,13 @@ def main() -> int:
     from selenium import webdriver
 
     from scanner.batch import report, runner, store, worker
-    from scanner.config import Policy
-    from scanner.model import Options
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = args.db or Path(tmp) / "audit.sqlite"
         database = store.Store(str(db_path))
         if args.db is None:
-            runner.run(database, (str(ROOT / "fixtures" / "apk"), str(ROOT / "fixtures" / "aab" / "out")), (),
-                       Options(), Policy(), worker.Limits(timeout=120), parallel=2)
+            roots = (str(ROOT / "fixtures" / "apk"), str(ROOT / "fixtures" / "aab" / "out"))
+            runner.run(database, runner.Request(roots, limits=worker.Limits(timeout=120), parallel=2))
         html = Path(tmp) / "audit.html"
         html.write_text(report.render(list(database.results()), "html", database.runs()), encoding="utf-8")
         database.close()

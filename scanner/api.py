@@ -6,12 +6,16 @@
     if result.error: ...                             # PKG001 / PKG002: result.error.rule_id, .message
     for finding in result.findings: ...              # rule_id, severity, message, location, evidence
 
-    for item in batch(["incoming/"], db="audit.sqlite", jobs=8, timeout=120):
-        item.path, item.results                      # JSON results, as ``scan --format json`` writes them
+    if __name__ == "__main__":                       # required: each worker process imports this script
+        for item in batch(["incoming/"], db="audit.sqlite", jobs=8, timeout=120):
+            item.path, item.results                  # JSON results, as ``scan --format json`` writes them
 
 ``scan`` never raises for a bad package (it is a result with ``error`` set); ``batch`` scans each
 package in its own worker process under the limits, commits it to the store when ``db`` is given (so a
 rerun skips it), and yields each package as it finishes. The command line's ``batch`` uses the same code.
+Worker processes import the main script (Python's ``forkserver`` and ``spawn`` start methods): a batch
+started at a script's top level, outside ``if __name__ == "__main__":``, raises
+``scanner.batch.worker.WorkerStartError`` at once, before anything is committed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from scanner.batch import registry as records
 from scanner.batch import runner, store, worker
 from scanner.config import Policy
+from scanner.engine import Acceptance
 from scanner.model import Options, ScanResult
 
 __all__ = ["BatchItem", "batch", "scan"]
@@ -51,18 +56,26 @@ class BatchItem:
 
 def batch(paths: Iterable[str], *, db: str | None = None, jobs: int = 1, timeout: float | None = 120.0,
           max_memory: int | None = None, registry: str | None = None, dask: str | None = None,
-          options: Options | None = None, policy: Policy | None = None) -> Iterator[BatchItem]:
+          options: Options | None = None, policy: Policy | None = None, acceptance: Acceptance | None = None,
+          retry_aborted: bool = False) -> Iterator[BatchItem]:
     """Scan the packages under ``paths`` (folders are walked), yielding each as it finishes; with
-    ``db`` the results are committed there and packages it already holds are skipped."""
+    ``db`` the results are committed there and packages it already holds are skipped. Raises
+    WorkerStartError (before anything is committed) when worker processes cannot start."""
+    if not dask:  # at the call, not at the first item: a script's mistake shows where it is made
+        worker.start()
     options = options or Options()
     if registry:
         options = records.with_registry(options, records.load(registry))
-    policy = policy or Policy()
+    request = runner.Request(tuple(paths), (), options, policy or Policy(), acceptance or Acceptance(),
+                             worker.Limits(timeout, max_memory), jobs, dask, retry_aborted, "api")
+    return _batch(request, db)
+
+
+def _batch(request: runner.Request, db: str | None) -> Iterator[BatchItem]:
     with tempfile.TemporaryDirectory() as scratch:
         database = store.Store(db or f"{scratch}/batch.sqlite")
         try:
-            for outcome, _tally in runner.stream(database, tuple(paths), (), options, policy,
-                                                  worker.Limits(timeout, max_memory), jobs, dask, "api"):
+            for outcome, _tally in runner.stream(database, request):
                 yield BatchItem(outcome.job.path, outcome.job.sha256, outcome.results, outcome.seconds,
                                 outcome.aborted)
         finally:

@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from scanner import __version__, progress
 from scanner.concurrency import Mode, options_for
@@ -62,6 +62,8 @@ def _today() -> datetime.date:
     return datetime.date.today()
 
 DEFAULT_POLICY = Policy()
+MemoryErrors = Literal["report", "raise"]
+"""What a scan does with a MemoryError: a PKG001 result (a package too large), or raise it."""
 MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
 # Positions that change with every build (line, offset, DEX string index) stay out of fingerprints,
 # so a rebuilt package keeps its findings' identities (detect-secrets: identity without line numbers).
@@ -74,8 +76,9 @@ def scan_path(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
 
 
 def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLICY,
-                formats: tuple[Format, ...] = FORMATS) -> ScanResult:
-    """Scan one source; any failure to read it becomes an error result, never an exception."""
+                formats: tuple[Format, ...] = FORMATS, memory_errors: MemoryErrors = "report") -> ScanResult:
+    """Scan one source; any failure to read it becomes an error result, never an exception (but a
+    MemoryError with ``memory_errors="raise"``: a batch worker's memory limit is not the package's fault)."""
     path = source.path
     try:
         package = parse(source, options.parse, formats)
@@ -84,6 +87,8 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
     except PackageUnreadable as exc:
         return error_result(path, "PKG001", exc.message)
     except (MemoryError, RecursionError) as exc:
+        if memory_errors == "raise" and isinstance(exc, MemoryError):
+            raise
         return error_result(path, "PKG001", f"package too large or too deeply nested ({type(exc).__name__})")
     except Exception as exc:  # a parser bug must not cost the batch: report it as unreadable
         import logging  # only on this path: importing logging costs every run start-up time
@@ -94,11 +99,12 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
 
 
 def scan_target(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
-                formats: tuple[Format, ...] = FORMATS) -> tuple[ScanResult, ...]:
+                formats: tuple[Format, ...] = FORMATS, memory_errors: MemoryErrors = "report"
+                ) -> tuple[ScanResult, ...]:
     """The results of one path given by the user: one per package, and one per mini-program for a
     folder of wxapkg files that holds several (the PC client's Applet folder holds every app opened)."""
     with shared_directories():  # the path's zip directory, read by detection, serves its parser too
-        return tuple(scan_source(source, options, policy, formats)
+        return tuple(scan_source(source, options, policy, formats, memory_errors)
                      for source in sources(path, options.parse, formats))
 
 

@@ -482,6 +482,8 @@ class ScanResult:
     """The rules that were checked on this package (enabled and applicable to its kind)."""
     kind: PackageKind | None = None
     """The kind the package was judged as (``--kind``, else the parser's), None when it was not read."""
+    also_at: tuple[str, ...] = ()
+    """Other paths the same content was found under (a batch's duplicates)."""
 
 
 @dataclass(frozen=True, slots=True)

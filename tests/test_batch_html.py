@@ -10,9 +10,7 @@ import shutil
 import pytest
 
 from scanner.batch import report, store, worker
-from scanner.batch.runner import run
-from scanner.config import Policy
-from scanner.model import Options
+from scanner.batch.runner import Request, run
 
 from conftest import APKS
 
@@ -29,12 +27,13 @@ def page(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     db = store.Store(str(folder / "audit.sqlite"))
     paths = tuple(str(APKS / f"{n}.apk") for n in ("compliant", "no_number", "truncated", "malformed_number"))
-    run(db, paths, (), Options(), Policy(), worker.Limits(timeout=60), parallel=2)
+    run(db, Request(paths, limits=worker.Limits(timeout=60), parallel=2))
     # A package whose label is an attack on the reviewer's browser (labels are the developer's to choose).
     item = next(i for i in db.results() if i.result["package"]["app_id"] == "com.beianscan.fixture.no_number")
     hostile = copy.deepcopy(item.result)
     hostile["package"].update(app_name=HOSTILE, app_id="com.evil.app", path="uploads/evil.apk")
     run_id = db.start_run("test", "hostile", "test")
+    db.observe(run_id, (), ("uploads/evil.apk",), [("uploads/evil.apk", 10, 0, "e" * 64)])
     db.add(run_id, "e" * 64, 10, "uploads/evil.apk", "test", "hostile", [hostile], 0.1, None)
     html = folder / "audit.html"
     html.write_text(report.render(list(db.results()), "html", db.runs()), encoding="utf-8")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import sqlite3
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from scanner.batch.runner import Plan, Tally
-    from scanner.batch.worker import Outcome
+    from scanner.batch.runner import Plan, Request, Stop, Tally
+    from scanner.batch.store import Store
+    from scanner.batch.worker import Limits, Outcome
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 LOG_EVERY = 10.0
@@ -20,8 +23,15 @@ LOG_EVERY = 10.0
 
 
 def _fail(message: str) -> None:
-    click.echo(f"beian-scan: error: {message}", err=True)
+    from scanner.batch.worker import last_line
+
+    click.echo(f"beian-scan: error: {_printable(message) or last_line(message.encode())}", err=True)
     sys.exit(2)
+
+
+def _printable(text: str) -> str:
+    """One line, with the control characters of a hostile name escaped (a terminal would obey them)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def parse_size(value: str) -> int:
@@ -52,53 +62,122 @@ def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) 
               help="Time limit per package; a package over it is PKG006.")
 @click.option("--max-memory", callback=_size_option, default=None, metavar="SIZE",
               help="Memory limit per worker (e.g. 2G); a package over it is PKG006.")
+@click.option("--retry-aborted", is_flag=True,
+              help="Scan again the packages stopped before (PKG006), under the same limits too.")
 @click.option("--registry", type=click.Path(exists=True, dir_okay=False), metavar="CSV",
               help="Filing records: app_id,filing_number[,app_name] (FIL005 / FIL008).")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Send the packages to a Dask scheduler (tcp://host:8786); results land in --db here.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Read settings from this file (default: .beian-scan.toml or pyproject.toml here).")
+@click.option("--preset", default=None, metavar="NAME", help="A rule preset, as scan's --preset.")
+@click.option("--suppressions", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Accepted findings with reasons (and expiry), as scan's; the store keeps why.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Findings of this baseline (scan --create-baseline) are accepted.")
 @click.option("--wxid", metavar="APPID", default=None, help="AppID to decrypt PC-client wxapkg files with.")
 def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, timeout: float,  # noqa: ANN401
-          max_memory: int | None, registry: str | None, dask_address: str | None, config_path: str | None,
+          max_memory: int | None, retry_aborted: bool, registry: str | None, dask_address: str | None,
+          config_path: str | None, preset: str | None, suppressions: str | None, baseline: str | None,
           wxid: str | None) -> None:
     """Scan every package under PATHS (recursively) into an SQLite store, resumably.
 
     Packages are found by content; other files are skipped and counted. Each package is scanned in its
     own worker process, largest first; results are committed one package at a time, so a killed batch
     loses nothing committed and a rerun of the same command skips everything already scanned (same
-    content, tool version and config). Read the store with ``beian-scan report``.
+    content, tool version and config). Ctrl-C stops handing out packages and lets running ones finish
+    for a few seconds (exit 130); a second Ctrl-C stops them at once. Read the store with
+    ``beian-scan report``: by default the current state of the folders scanned.
+
+    Exit status: 0 the batch ran (findings are in the store, not in the status); 2 a usage error, or the
+    store, registry, config, worker processes or Dask scheduler cannot be used; 130 stopped by Ctrl-C.
     """
-    from scanner.batch import registry as records
     from scanner.batch import runner, store, worker
-    from scanner.config import ConfigError, find_config, load_config, settings_from
 
     listed = tuple(line.strip() for line in from_list) if from_list is not None else ()
     if not paths and not listed:
         _fail("give package paths or folders, or --from-list FILE")
+    given = {key: value for key, value in (("wxid", wxid), ("preset", preset), ("suppressions", suppressions),
+                                           ("baseline", baseline)) if value is not None}
+    request = _request(paths, listed, given, config_path, registry, worker.Limits(timeout, max_memory),
+                       jobs or runner.default_jobs(), dask_address, retry_aborted)
+    try:
+        database = store.Store(db)
+    except store.StoreError as exc:
+        _fail(str(exc))
+        return
+    display = _Display(sys.stderr.isatty())
+    stop = runner.Stop()
+    previous = signal.signal(signal.SIGINT, lambda _sig, _frame: _interrupt(stop))
+    try:
+        chosen, tally = runner.run(database, request, display.plan, display.outcome, stop)
+        current = _current(database)
+    except (worker.WorkerStartError, runner.DaskError) as exc:
+        _fail(str(exc))
+        return
+    except sqlite3.Error as exc:
+        _fail(store.describe(exc, db))
+        return
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        stop.close()
+        display.close()
+        database.close()
+    _summary(chosen, tally, current, db)
+    if tally.stopped:
+        sys.exit(130)
+
+
+def _request(paths: tuple[str, ...], listed: tuple[str, ...], given: dict[str, Any], config_path: str | None,
+             registry: str | None, limits: Limits, parallel: int, dask_address: str | None,
+             retry_aborted: bool) -> Request:
+    """The batch's request from its flags and the config file (the same judging settings as scan)."""
+    from scanner import baseline, engine, suppress
+    from scanner.batch import registry as records
+    from scanner.batch import runner
+    from scanner.config import ConfigError, find_config, load_config, settings_from
+
     try:
         config_file = config_path or find_config(os.getcwd())
-        settings = settings_from(load_config(config_file) if config_file else {}, {"wxid": wxid}, config_file)
+        settings = settings_from(load_config(config_file) if config_file else {}, given, config_file)
         options = settings.options
         if registry:
             options = records.with_registry(options, records.load(registry))
-        database = store.Store(db)
-    except (ConfigError, records.RegistryError, store.StoreError, ValueError) as exc:
+        acceptance = engine.Acceptance(
+            suppress.load(settings.suppressions, engine.catalogue()) if settings.suppressions else (),
+            baseline.load(settings.baseline) if settings.baseline else frozenset())
+    except (ConfigError, records.RegistryError, suppress.SuppressionError, baseline.BaselineError,
+            ValueError) as exc:
         _fail(str(exc))
-        return
-    limits = worker.Limits(timeout, max_memory)
-    display = _Display(sys.stderr.isatty())
+        raise  # unreachable: _fail exits
+    for notice in engine.expiry_notices(acceptance, settings.suppressions or ""):
+        click.echo(f"beian-scan: {notice}", err=True)
     command = " ".join(["beian-scan", "batch", *sys.argv[2:]])
-    try:
-        chosen, tally = runner.run(database, paths, listed, options, settings.policy, limits,
-                                   jobs or runner.default_jobs(), dask_address, command, display.plan, display.outcome)
-    except RuntimeError as exc:
-        _fail(str(exc))
-        return
-    finally:
-        display.close()
-        database.close()
-    _summary(chosen, tally, db)
+    return runner.Request(tuple(paths), listed, options, settings.policy, acceptance, limits, parallel,
+                          dask_address, retry_aborted, command)
+
+
+def _interrupt(stop: Stop) -> None:
+    if stop.requested.is_set():
+        click.echo("\nbeian-scan batch: stopping the running packages now", err=True)
+    else:
+        click.echo(f"\nbeian-scan batch: stopping: no more packages are started; running ones have "
+                   f"{stop.grace:g} s to finish (Ctrl-C again: stop them now)", err=True)
+    stop.request()
+
+
+def _current(database: Store) -> dict[str, int]:
+    """The store's current totals (every package present at the latest run over its folder)."""
+    counts = {"packages": 0, "unreadable": 0, "aborted": 0, "error": 0, "warning": 0, "note": 0}
+    for item in database.results():
+        result = item.result
+        counts["packages"] += 1
+        error = result["error"]
+        if error:
+            counts["aborted" if error["rule_id"] == "PKG006" else "unreadable"] += 1
+        for finding in result["findings"]:
+            counts[finding["severity"]] += 1
+    return counts
 
 
 class _Display:
@@ -111,9 +190,13 @@ class _Display:
         self.last = 0.0
 
     def plan(self, chosen: Plan) -> None:
+        special = (f", {chosen.skipped_special} special file(s) (FIFO, socket, device) skipped"
+                   if chosen.skipped_special else "")
+        retried = f" ({chosen.retried} stopped before, scanned again)" if chosen.retried else ""
+        rejudged = f"; {len(chosen.rejudged)} judged again (accepted findings changed)" if chosen.rejudged else ""
         click.echo(f"beian-scan batch: {chosen.total_packages} package(s) found, {chosen.not_packages} other "
-                   f"file(s) skipped; {chosen.already_done} already in the store, {chosen.duplicates} duplicate(s); "
-                   f"{len(chosen.jobs)} to scan", err=True)
+                   f"file(s) skipped{special}; {chosen.already_done} already in the store, {chosen.duplicates} "
+                   f"duplicate(s); {len(chosen.jobs)} to scan{retried}{rejudged}", err=True)
         if self.tty and chosen.jobs:
             from tqdm import tqdm
 
@@ -139,15 +222,29 @@ class _Display:
             self.bar.close()
 
 
-def _summary(chosen: Plan, tally: Tally, db: str) -> None:
-    lines = [f"{'packages scanned':<28}{tally.done:>8}", f"{'  could not be read':<28}{tally.unreadable:>8}",
-             f"{'  over a limit (PKG006)':<28}{tally.aborted:>8}",
-             f"{'already in the store':<28}{chosen.already_done:>8}",
-             f"{'duplicates (same content)':<28}{chosen.duplicates:>8}",
-             f"{'other files skipped':<28}{chosen.not_packages:>8}"]
-    lines += [f"{'findings: ' + severity:<28}{n:>8}" for severity, n in tally.findings.items()]
-    lines += [f"  {rule:<26}{n:>8}" for rule, n in sorted(tally.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))]
+def _summary(chosen: Plan, tally: Tally, current: dict[str, int], db: str) -> None:
+    """This run's counts beside the store's current totals (a resumed or no-op run scans little)."""
+
+    def line(label: str, this: int | str, total: int | str = "") -> str:
+        return f"{label:<30}{this:>10}{total:>10}"
+
+    lines = [line("", "this run", "store now"),
+             line("packages scanned", tally.done, current["packages"]),
+             line("  could not be read", tally.unreadable, current["unreadable"]),
+             line("  over a limit (PKG006)", tally.aborted, current["aborted"]),
+             line("  stopped before, retried", chosen.retried),
+             line("  judged again (no rescan)", len(chosen.rejudged)),
+             line("already in the store", chosen.already_done),
+             line("duplicates (same content)", chosen.duplicates),
+             line("other files skipped", chosen.not_packages),
+             line("special files skipped", chosen.skipped_special),
+             line("gone since the last run", chosen.gone)]
+    lines += [line(f"findings: {severity}", n, current[severity]) for severity, n in tally.findings.items()]
+    lines += [line(f"  {rule}", n) for rule, n in sorted(tally.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))]
     click.echo("\n".join(lines))
+    if tally.stopped:
+        click.echo(f"beian-scan batch: stopped; {tally.done} package(s) committed, the rest are scanned by the "
+                   "next run of the same command", err=True)
     click.echo(f"results in {db}: beian-scan report {db} --format html -o audit.html", err=True)
 
 
@@ -156,20 +253,40 @@ def _summary(chosen: Plan, tally: Tally, db: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["html", "csv", "jsonl", "json", "sarif"]), default="html",
               show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (default: stdout).")
-def report(db: str, fmt: str, output: str | None) -> None:
-    """Write the report of a batch store: HTML for reviewers, CSV, JSONL, the JSON report, SARIF."""
+@click.option("--run", "run_id", type=click.IntRange(min=1), default=None, metavar="N",
+              help="The state at run N: the files it found, with the verdicts of that day.")
+@click.option("--history", is_flag=True, help="Every result ever stored, oldest run first (CSV gains a run column).")
+@click.option("--csv-bom/--no-csv-bom", default=None,
+              help="Start CSV with a UTF-8 byte order mark, which Excel and WPS on Chinese Windows need to read "
+                   "UTF-8 (default: with -o FILE yes, on standard output no).")
+def report(db: str, fmt: str, output: str | None, run_id: int | None, history: bool,
+           csv_bom: bool | None) -> None:
+    """Write the report of a batch store: HTML for reviewers, CSV, JSONL, the JSON report, SARIF.
+
+    By default the current state: each file present at the latest batch over its folder, with its
+    latest verdict. The store is only read (it may be on read-only media)."""
     from scanner.batch import report as reports
     from scanner.batch import store
 
+    if run_id is not None and history:
+        _fail("--run and --history are two views: give one")
     try:
-        database = store.Store(db)
+        database = store.Store(db, readonly=True)
     except store.StoreError as exc:
         _fail(str(exc))
         return
     try:
-        text = reports.render(list(database.results()), fmt, database.runs())
+        if run_id is not None and not database.has_run(run_id):
+            _fail(f"{db}: no run {run_id} in this store (beian-scan report --history lists every run)")
+        stored = list(database.results(run=run_id, history=history))
+        text = reports.render(stored, fmt, database.runs(), history=history)
+    except sqlite3.Error as exc:
+        _fail(store.describe(exc, db))
+        return
     finally:
         database.close()
+    if fmt == "csv" and (csv_bom if csv_bom is not None else output is not None):
+        text = "\ufeff" + text
     if output is None:
         click.echo(text, nl=False)
         return

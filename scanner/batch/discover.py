@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,17 @@ class Found:
     packages: tuple[str, ...]
     skipped: int
     skipped_examples: tuple[str, ...] = ()
+    special: int = 0
+    """FIFOs, sockets and devices: never opened (reading one can wait forever), counted apart."""
+
+
+def is_special(path: str) -> bool:
+    """A FIFO, socket or device (followed through symlinks): not a file a package can be."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _is_package_file(path: str) -> bool:
@@ -65,17 +77,21 @@ def walk(roots: Iterable[str], listed: Iterable[str] = ()) -> Found:
     as given, so that an unreadable one becomes a PKG001 result rather than vanishing)."""
     packages: list[str] = []
     skipped: list[str] = []
+    special: list[str] = []
     for root in roots:
-        if os.path.isfile(root) or is_package_folder(root):
+        if is_special(root):
+            special.append(root)
+        elif os.path.isfile(root) or is_package_folder(root):
             packages.append(root)
-            continue
-        for path in _walk_folder(root, skipped.append):
-            packages.append(path)
-    packages.extend(p for p in listed if p.strip())
-    return Found(tuple(dict.fromkeys(packages)), len(skipped), tuple(skipped[:20]))
+        else:
+            packages.extend(_walk_folder(root, skipped.append, special.append))
+    for path in listed:
+        if path.strip():
+            (special if is_special(path) else packages).append(path)
+    return Found(tuple(dict.fromkeys(packages)), len(skipped), tuple(skipped[:20]), len(special))
 
 
-def _walk_folder(root: str, skip: Callable[[str], None]) -> Iterator[str]:
+def _walk_folder(root: str, skip: Callable[[str], None], special: Callable[[str], None]) -> Iterator[str]:
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         kept = []
@@ -90,7 +106,9 @@ def _walk_folder(root: str, skip: Callable[[str], None]) -> Iterator[str]:
         dirs[:] = kept
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if _is_package_file(path):
+            if is_special(path):
+                special(path)
+            elif _is_package_file(path):
                 yield path
             else:
                 skip(path)
@@ -105,6 +123,8 @@ def content_hash(path: str) -> str:
         dirs.sort()
         for name in sorted(files):
             file_path = os.path.join(folder, name)
+            if is_special(file_path):
+                continue
             digest.update(os.path.relpath(file_path, path).encode("utf-8", "surrogateescape") + b"\0")
             digest.update(bytes.fromhex(file_sha256(file_path)))
     return digest.hexdigest()
@@ -119,6 +139,8 @@ def stat_key(path: str) -> tuple[int, int]:
     for folder, _dirs, files in os.walk(path):
         for name in files:
             info = os.stat(os.path.join(folder, name))
+            if not stat.S_ISREG(info.st_mode):
+                continue
             size += info.st_size
             newest = max(newest, info.st_mtime_ns)
     return size, newest

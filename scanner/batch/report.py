@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scanner import __version__
@@ -91,13 +92,15 @@ def _reason(error: str) -> str:
     return message.split(":")[0][:80]
 
 
-def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | None = None) -> str:
+def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | None = None,
+           history: bool = False) -> str:
+    """The report of stored results in one format; ``history``: one entry per result set, with its run."""
     if fmt == "html":
         return _html(stored, runs or [])
     if fmt == "csv":
-        return _csv(rows(stored))
+        return _csv(rows(stored), [item.run_id for item in stored] if history else None)
     if fmt == "jsonl":
-        return "".join(json.dumps(item.result, ensure_ascii=False) + "\n" for item in stored)
+        return "".join(json.dumps(_with_paths(item, history), ensure_ascii=False) + "\n" for item in stored)
     if fmt == "json":
         return _json(stored)
     if fmt == "sarif":
@@ -105,26 +108,50 @@ def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | No
     raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(FORMATS)})")
 
 
-def _csv(table: list[Row]) -> str:
+def _csv(table: list[Row], run_ids: list[int] | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["path", "other_paths", "sha256", "status", "format", "app_id", "app_name", "version",
-                     "filing_numbers", "filing_links", "rules", "errors", "warnings", "notes", "error", "seconds"])
-    for row in table:
-        writer.writerow([row.path, " ".join(p for p in row.paths if p != row.path), row.sha256, row.status, row.format,
-                         row.app_id, _cell(row.app_name), row.version, " ".join(row.numbers), " ".join(row.links),
-                         " ".join(row.rules), row.counts["error"], row.counts["warning"], row.counts["note"],
-                         _cell(row.error), f"{row.seconds:.2f}"])
+    header = ["path", "other_paths", "sha256", "status", "format", "app_id", "app_name", "version",
+              "filing_numbers", "filing_links", "rules", "errors", "warnings", "notes", "error", "seconds"]
+    writer.writerow((["run"] if run_ids is not None else []) + header)
+    for index, row in enumerate(table):
+        cells = [row.path, " ".join(p for p in row.paths if p != row.path), row.sha256, row.status, row.format,
+                 row.app_id, row.app_name, row.version, " ".join(row.numbers), " ".join(row.links),
+                 " ".join(row.rules), row.counts["error"], row.counts["warning"], row.counts["note"], row.error,
+                 f"{row.seconds:.2f}"]
+        if run_ids is not None:
+            cells.insert(0, run_ids[index])
+        writer.writerow([_cell(str(cell)) for cell in cells])
     return buffer.getvalue()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def _cell(value: str) -> str:
-    """A spreadsheet cannot run a hostile app name as a formula (CSV injection: =, +, -, @ first)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """A spreadsheet cannot run a hostile value as a formula: every cell that starts as one (=, +, -, @,
+    a tab or line break; the full-width forms Excel and WPS also read) is prefixed with ' (OWASP CSV
+    injection). Plain numbers are left alone: a negative count is no formula."""
+    if value[:1] in _FORMULA_START and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def _with_paths(item: StoredResult, history: bool = False) -> dict[str, Any]:
+    """A stored result with every path its content was found under (a duplicate's too), and the run of
+    the result set in a history."""
+    package = {**item.result["package"], "paths": list(item.paths)}
+    out = {**item.result, "package": package}
+    if history:
+        out["run"] = item.run_id
+    return out
 
 
 def _json(stored: list[StoredResult]) -> str:
-    results = [item.result for item in stored]
+    results = [_with_paths(item) for item in stored]
     counts = Counter(f["severity"] for r in results for f in r["findings"])
     report = {"schema_version": "1", "tool": {"name": "beian-scan", "version": __version__}, "results": results,
               "summary": {"packages": len(results), "unreadable": sum(1 for r in results if r["error"]),
@@ -140,7 +167,10 @@ def _sarif(stored: list[StoredResult]) -> str:
     from scanner.model import Report
     from scanner.rules import CATALOGUE
 
-    report = Report(__version__, tuple(from_result_dict(item.result) for item in stored), tuple(CATALOGUE.values()))
+    results = tuple(replace(from_result_dict(item.result), also_at=tuple(p for p in item.paths
+                                                                         if p != item.result["package"]["path"]))
+                    for item in stored)
+    report = Report(__version__, results, tuple(CATALOGUE.values()))
     return sarif.render(report, LocatedOptions(base_dir=os.getcwd()))
 
 

@@ -4,6 +4,12 @@
 Packages are scanned largest first, so that the long ones start early and the end of the run is not
 one big package alone. The client alone writes the store (SQLite has one writer; a Dask worker only
 returns results), so a local run and a cluster run leave the same rows and resume the same way.
+
+A rerun skips what the store holds for the same content, tool version and config, except results that
+were stopped (PKG006) under other limits or when ``retry_aborted`` is asked; where only the accepted
+findings (suppressions, baseline) changed, the stored results are judged again without reading the
+package. A stop request (``Stop``: the command line's Ctrl-C) hands out no more packages; running ones
+finish within ``Stop.grace`` seconds or are stopped, and only finished packages are committed.
 """
 
 from __future__ import annotations
@@ -11,15 +17,34 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from scanner import __version__
 from scanner.batch import discover, worker
 from scanner.batch.store import Store
 from scanner.config import Policy
+from scanner.engine import Acceptance
 from scanner.model import Options
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a batch is asked to do (the command line's flags and config, or the API's arguments)."""
+
+    roots: tuple[str, ...] = ()
+    listed: tuple[str, ...] = ()
+    options: Options = field(default_factory=Options)
+    policy: Policy = field(default_factory=Policy)
+    acceptance: Acceptance = field(default_factory=Acceptance)
+    limits: worker.Limits = field(default_factory=worker.Limits)
+    parallel: int = 1
+    dask_address: str | None = None
+    retry_aborted: bool = False
+    command: str = "batch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +57,13 @@ class Plan:
     not_packages: int
     total_packages: int
     hashing_seconds: float = 0.0
+    retried: int = 0
+    """Jobs that were stopped (PKG006) before and are scanned again (new limits, or --retry-aborted)."""
+    rejudged: tuple[str, ...] = ()
+    """Contents whose stored results are judged again (only the accepted findings changed)."""
+    gone: int = 0
+    """Files the store knew under these folders that are no longer there."""
+    skipped_special: int = 0
 
 
 @dataclass
@@ -45,6 +77,7 @@ class Tally:
     aborted: int = 0
     findings: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "note": 0})
     by_rule: dict[str, int] = field(default_factory=dict)
+    stopped: bool = False
 
     def add(self, outcome: worker.Outcome) -> None:
         self.done += 1
@@ -61,18 +94,52 @@ class Tally:
                 self.by_rule[rule] = self.by_rule.get(rule, 0) + 1
 
 
+class Stop:
+    """A stop request, as Ctrl-C gives it: the first hands out no more packages and leaves running ones
+    ``grace`` seconds to finish; the second (or the end of the grace) stops them at once."""
+
+    def __init__(self, grace: float = 5.0) -> None:
+        self.grace = grace
+        self.requested = threading.Event()
+        self.now = threading.Event()
+        self._timer: threading.Timer | None = None
+
+    def request(self) -> None:
+        if self.requested.is_set():
+            self.now.set()
+            return
+        self.requested.set()
+        self._timer = threading.Timer(self.grace, self.now.set)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 def config_hash(options: Options, policy: Policy) -> str:
     """The identity of what a scan is told: the same packages under another config are scanned again."""
     return hashlib.sha256(repr((options, policy)).encode("utf-8")).hexdigest()[:16]
 
 
-def plan(store: Store, found: discover.Found, options: Options, policy: Policy) -> Plan:
-    """The jobs of a batch: one per distinct content not yet scanned with this version and config."""
-    started = time.monotonic()
-    done = store.done(__version__, config_hash(options, policy))
-    seen: dict[str, worker.Job] = {}
+def accept_hash(acceptance: Acceptance) -> str:
+    """The identity of the accepted findings (suppressions and baseline; expiry depends on the day)."""
+    active = tuple(s for s in acceptance.suppressions if not s.expired(acceptance.today))
+    if not active and not acceptance.baseline:
+        return ""
+    text = repr((active, sorted(acceptance.baseline)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def limits_key(limits: worker.Limits) -> str:
+    return f"timeout={limits.timeout};max_memory={limits.max_memory}"
+
+
+def _hashes(store: Store, found: discover.Found) -> tuple[list[tuple[str, int, int, str]], list[tuple[str, str, int]]]:
+    """(rows for the store's file table, (path, sha256, size) of every package found)."""
     rows: list[tuple[str, int, int, str]] = []
-    duplicates = 0
+    packages: list[tuple[str, str, int]] = []
     for path in found.packages:
         try:
             size, mtime = discover.stat_key(path)
@@ -80,48 +147,99 @@ def plan(store: Store, found: discover.Found, options: Options, policy: Policy) 
             rows.append((path, size, mtime, sha))
         except OSError:  # a listed path that does not exist: scanned, so that it is a PKG001 result
             size, sha = 0, "missing:" + hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()
+            rows.append((path, 0, 0, sha))
+        packages.append((path, sha, size))
+    return rows, packages
+
+
+def plan(store: Store, found: discover.Found, request: Request, run_id: int) -> Plan:
+    """The jobs of a batch: one per distinct content not yet scanned with this version and config (or
+    stopped before under other limits); the files found are recorded as the folders' present state."""
+    started = time.monotonic()
+    rows, packages = _hashes(store, found)
+    gone = store.observe(run_id, request.roots, request.listed, rows)
+    previous = store.previous(__version__, config_hash(request.options, request.policy))
+    limits, acceptance = limits_key(request.limits), accept_hash(request.acceptance)
+    seen: dict[str, worker.Job] = {}
+    duplicates = retried = 0
+    rejudged: list[str] = []
+    for path, sha, size in packages:
         if sha in seen:
             duplicates += 1
             continue
         seen[sha] = worker.Job(path, sha, size)
-    store.remember_files(rows)
-    todo = sorted((j for j in seen.values() if j.sha256 not in done), key=lambda j: (-j.size, j.path))
+    todo = []
+    for job in seen.values():
+        before = previous.get(job.sha256)
+        if before is None:
+            todo.append(job)
+        elif before.aborted and (request.retry_aborted or before.limits != limits):
+            todo.append(job)
+            retried += 1
+        elif not before.aborted and before.accept_hash != acceptance:
+            rejudged.append(job.sha256)
+    todo.sort(key=lambda j: (-j.size, j.path))
     return Plan(tuple(todo), len(seen) - len(todo), duplicates, found.skipped, len(found.packages),
-                time.monotonic() - started)
+                time.monotonic() - started, retried, tuple(rejudged), gone, found.special)
 
 
-def execute(jobs: tuple[worker.Job, ...], options: Options, policy: Policy, limits: worker.Limits,
-            parallel: int = 1, dask_address: str | None = None) -> Iterator[worker.Outcome]:
+def execute(jobs: tuple[worker.Job, ...], request: Request, stop: Stop | None = None) -> Iterator[worker.Outcome]:
     """Outcomes as packages finish: local worker processes (``parallel`` at a time), or a Dask cluster."""
     if not jobs:
         return
-    if dask_address:
-        yield from _on_dask(jobs, options, policy, limits, dask_address)
+    stop = stop or Stop()
+    if request.dask_address:
+        yield from _on_dask(jobs, request, stop)
         return
     # Each thread only waits on its package's worker process, which does the work (one process per
-    # package: androguard's memory is returned when it exits).
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = [pool.submit(worker.run, job, options, policy, limits) for job in jobs]
+    # package: androguard's memory is returned when it exits). Jobs are handed out as threads free up,
+    # so that a stop request leaves the rest unstarted.
+    queue = iter(jobs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, request.parallel)) as pool:
+        pending: set[concurrent.futures.Future[worker.Outcome]] = set()
+
+        def fill() -> None:
+            while len(pending) < max(1, request.parallel) and not stop.requested.is_set():
+                job = next(queue, None)
+                if job is None:
+                    return
+                pending.add(pool.submit(worker.run, job, request.options, request.policy, request.limits,
+                                        stop.now))
+
         try:
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+            fill()
+            while pending:
+                finished, _ = concurrent.futures.wait(pending, timeout=worker.POLL,
+                                                      return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    pending.discard(future)
+                    yield future.result()
+                fill()
+        except BaseException:  # KeyboardInterrupt, or the caller closed the generator: stop the workers now
+            stop.now.set()
+            raise
 
 
-def _on_dask(jobs: tuple[worker.Job, ...], options: Options, policy: Policy, limits: worker.Limits,
-             address: str) -> Iterator[worker.Outcome]:
+def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop) -> Iterator[worker.Outcome]:
     """The same per-package work on a Dask cluster; results stream back with ``as_completed``."""
     try:
-        from distributed import Client, as_completed
+        from distributed import as_completed
     except ImportError as exc:  # the optional extra
-        raise RuntimeError("--dask needs the dask extra: pip install 'beian-scan[dask]'") from exc
-    with Client(address) as client:
-        shared = client.scatter([options, policy, limits], broadcast=True)
+        raise DaskError("--dask needs dask.distributed in this environment: pip install '.[dask]' in a clone "
+                        "of beian-scan (README: Dask)") from exc
+    client = _client(request.dask_address or "")
+    with client:
+        shared = client.scatter([request.options, request.policy, request.limits], broadcast=True)
         futures = {client.submit(worker.run, job, *shared, key=f"beian-scan-{job.sha256}", pure=False): job
                    for job in jobs}
-        for future in as_completed(futures):
+        pending = as_completed(futures)
+        for future in pending:
+            if stop.requested.is_set():
+                client.cancel([f for f in futures if not f.done()])
+            if stop.now.is_set():
+                break
+            if future.cancelled():
+                continue
             try:
                 outcome = future.result()
             except Exception as exc:  # a lost worker: the package is a result, never a lost row
@@ -131,28 +249,85 @@ def _on_dask(jobs: tuple[worker.Job, ...], options: Options, policy: Policy, lim
             yield outcome
 
 
-def stream(store: Store, roots: tuple[str, ...], listed: tuple[str, ...], options: Options, policy: Policy,
-           limits: worker.Limits, parallel: int = 1, dask_address: str | None = None, command: str = "batch",
-           on_plan: Callable[[Plan], None] | None = None) -> Iterator[tuple[worker.Outcome, Tally]]:
+class DaskError(RuntimeError):
+    """The Dask scheduler cannot be used: one line, exit 2."""
+
+
+def _client(address: str) -> Any:  # noqa: ANN401 (distributed.Client)
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise DaskError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc})") from None
+    except ValueError as exc:
+        raise DaskError(f"{address}: not a Dask scheduler address ({exc})") from None
+
+
+def rejudge(results: list[dict[str, Any]], acceptance: Acceptance) -> list[dict[str, Any]]:
+    """Stored results judged again under other accepted findings: every finding, accepted or not before,
+    is matched against the suppressions and baseline now in force (no package is read)."""
+    return [accept(_unaccepted(result), acceptance) for result in results]
+
+
+def _unaccepted(result: dict[str, Any]) -> dict[str, Any]:
+    findings = result["findings"] + [{k: v for k, v in f.items() if k != "suppression"}
+                                     for f in result.get("suppressed", ())]
+    return {k: v for k, v in {**result, "findings": findings}.items() if k != "suppressed"}
+
+
+def accept(result: dict[str, Any], acceptance: Acceptance) -> dict[str, Any]:
+    """A JSON result with the accepted findings moved under ``suppressed``, each with why (the same as
+    ``scan --show-suppressed``; engine.accept decides)."""
+    if result["error"] or not (acceptance.suppressions or acceptance.baseline):
+        return result
+    from scanner import engine
+    from scanner.formatters.json_report import from_result_dict
+
+    judged = engine.accept(from_result_dict(result), acceptance)
+    reasons = {f.fingerprint: f.suppression for f in judged.suppressed}
+    if not reasons:
+        return result
+    return {**result, "findings": [f for f in result["findings"] if f["fingerprint"] not in reasons],
+            "suppressed": [{**f, "suppression": reasons[f["fingerprint"]]} for f in result["findings"]
+                           if f["fingerprint"] in reasons]}
+
+
+def stream(store: Store, request: Request, on_plan: Callable[[Plan], None] | None = None,
+           stop: Stop | None = None) -> Iterator[tuple[worker.Outcome, Tally]]:
     """Walk, plan, then scan: each package is committed to the store before it is yielded."""
-    found = discover.walk(roots, listed)
-    chosen = plan(store, found, options, policy)
+    stop = stop or Stop()
+    if not request.dask_address:
+        worker.start()  # before anything is committed: a failure of the tool is never a row of a package
+    found = discover.walk(request.roots, request.listed)
+    version, config = __version__, config_hash(request.options, request.policy)
+    limits, acceptance = limits_key(request.limits), accept_hash(request.acceptance)
+    run_id = store.start_run(version, config, request.command, limits, (*request.roots, *request.listed))
+    chosen = plan(store, found, request, run_id)
     if on_plan is not None:
         on_plan(chosen)
-    version, config = __version__, config_hash(options, policy)
-    run_id = store.start_run(version, config, command)
+    for sha in chosen.rejudged:
+        again = rejudge(store.result_set(sha, version, config), request.acceptance)
+        if again:
+            store.add(run_id, sha, 0, again[0]["package"]["path"], version, config, again, 0.0, None, None, limits,
+                      acceptance)
     tally = Tally(len(chosen.jobs), plan=chosen)
-    for outcome in execute(chosen.jobs, options, policy, limits, parallel, dask_address):
-        store.add(run_id, outcome.job.sha256, outcome.job.size, outcome.job.path, version, config,
-                  list(outcome.results), outcome.seconds, outcome.peak_rss_kib)
+    for finished in execute(chosen.jobs, request, stop):
+        if finished.interrupted:
+            continue
+        results = [accept(r, request.acceptance) for r in finished.results]
+        outcome = worker.Outcome(finished.job, tuple(results), finished.seconds, finished.peak_rss_kib,
+                                 finished.aborted)
+        store.add(run_id, outcome.job.sha256, outcome.job.size, outcome.job.path, version, config, results,
+                  outcome.seconds, outcome.peak_rss_kib, outcome.aborted, limits, acceptance)
         tally.add(outcome)
         yield outcome, tally
-    store.end_run(run_id)
+    tally.stopped = stop.requested.is_set()
+    store.end_run(run_id, "stopped" if tally.stopped else "complete")
 
 
-def run(store: Store, roots: tuple[str, ...], listed: tuple[str, ...], options: Options, policy: Policy,
-        limits: worker.Limits, parallel: int = 1, dask_address: str | None = None, command: str = "batch",
-        on_plan: Callable[[Plan], None] | None = None, on_outcome: Callable[[worker.Outcome, Tally], None] | None = None
+def run(store: Store, request: Request, on_plan: Callable[[Plan], None] | None = None,
+        on_outcome: Callable[[worker.Outcome, Tally], None] | None = None, stop: Stop | None = None
         ) -> tuple[Plan, Tally]:
     """Walk, plan, scan and commit; returns the plan and the tally of what was scanned."""
     chosen: list[Plan] = []
@@ -162,12 +337,14 @@ def run(store: Store, roots: tuple[str, ...], listed: tuple[str, ...], options: 
         if on_plan is not None:
             on_plan(value)
 
+    stop = stop or Stop()
     tally = None
-    for outcome, tally in stream(store, roots, listed, options, policy, limits, parallel, dask_address, command,
-                                 planned):
+    for outcome, tally in stream(store, request, planned, stop):
         if on_outcome is not None:
             on_outcome(outcome, tally)
-    return chosen[0], tally or Tally(0, plan=chosen[0])
+    if tally is None:
+        tally = Tally(0, plan=chosen[0], stopped=stop.requested.is_set())
+    return chosen[0], tally
 
 
 def default_jobs() -> int:

@@ -7,27 +7,56 @@ memory limit, and is killed at its time limit. Whatever happens, the caller gets
 results ``scan --format json`` would give, or a PKG006 result that says why the scan was stopped. No
 forks inside a worker (scanner.concurrency.Mode.BATCH_WORKER).
 
+Workers import what this process imported, wherever it runs: the interpreters started for them (the
+forkserver, or a ``python -m scanner.batch.worker`` subprocess) get this process's ``sys.path`` and
+never the working directory, which ``-c`` and ``-m`` would otherwise put first (a clone of this project
+holds a ``scanner/`` folder that is not the installed package). ``start`` checks it once, with a probe
+process, before a batch commits anything.
+
 Where the calling process is itself a daemon (a Dask worker), multiprocessing may not start children;
 the package then runs in a ``python -m scanner.batch.worker`` subprocess instead, with the same limits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
 import os
 import pickle
+import re
 import resource
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from scanner.config import Policy
 from scanner.model import Options
+
+EXIT_MEMORY = 86
+"""A worker's exit status when an allocation failed under --max-memory (the limit, not the package)."""
+
+POLL = 0.1
+"""Seconds between checks of a running worker for a stop request (Ctrl-C)."""
+
+# What a scan may import only when a package needs it: loaded before RLIMIT_AS applies, so that a limit
+# never turns into an ImportError ("failed to map segment") that would read as an unreadable package.
+_EXTRA_PRELOAD = ("scanner.engine", "scanner.rules", "scanner.facts.derive", "scanner.formatters.json_report",
+                  "scanner.policy", "cryptography.hazmat.primitives.hashes",
+                  "cryptography.hazmat.primitives.ciphers", "cryptography.hazmat.primitives.kdf.pbkdf2")
+
+
+class WorkerStartError(RuntimeError):
+    """Worker processes cannot start, or import another scanner than this process: nothing is scanned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +87,18 @@ class Outcome:
     peak_rss_kib: int | None = None
     aborted: str | None = None
     """Why the scan was stopped (then ``results`` holds one PKG006 result saying so)."""
+    interrupted: bool = False
+    """Stopped by the user (Ctrl-C): not a result of the package, never committed."""
 
 
 def scan_here(path: str, options: Options, policy: Policy) -> list[dict[str, Any]]:
-    """The JSON results of one path, scanned in this process as a batch worker."""
+    """The JSON results of one path, scanned in this process as a batch worker; a MemoryError is
+    raised, not reported (under a worker's memory limit it is the limit's, not the package's)."""
     from scanner import engine
     from scanner.concurrency import Mode, options_for
     from scanner.formatters import json_report
 
-    results = engine.scan_target(path, options_for(Mode.BATCH_WORKER, options), policy)
+    results = engine.scan_target(path, options_for(Mode.BATCH_WORKER, options), policy, memory_errors="raise")
     return [json_report.result_dict(r) for r in results]
 
 
@@ -78,22 +110,17 @@ def aborted_result(path: str, message: str) -> dict[str, Any]:
     return json_report.result_dict(engine.error_result(path, "PKG006", message))
 
 
-def _scan_payload(path: str, options: Options, policy: Policy, max_memory: int | None) -> tuple[str, Any]:
-    """("ok", results), or ("memory", None) when the scan hit the memory limit (the engine reports a
-    MemoryError, or a thread that cannot get its stack, as PKG001; under a limit the user set, that is
-    the limit: PKG006)."""
-    try:
-        results = scan_here(path, options, policy)
-    except MemoryError:
-        return "memory", None
-    if max_memory and any(_out_of_memory((r["error"] or {}).get("message", "")) for r in results):
-        return "memory", None
-    return "ok", results
+def preload() -> tuple[str, ...]:
+    """Every module a scan may import: the lazily imported formats and the judging modules."""
+    from scanner.parsers import LAZY_MODULES
+
+    return ("scanner.batch.worker", *_EXTRA_PRELOAD, *LAZY_MODULES)
 
 
-def _out_of_memory(message: str) -> bool:
-    """An engine error that, under RLIMIT_AS, means the limit: an allocation or a thread's stack refused."""
-    return message.endswith("(MemoryError)") or "can't start new thread" in message
+def _import_all() -> None:
+    for name in preload():
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _limit_memory(max_memory: int | None) -> None:
@@ -101,14 +128,69 @@ def _limit_memory(max_memory: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
 
 
+def _scan_and_exit_on_memory(path: str, options: Options, policy: Policy) -> list[dict[str, Any]]:
+    try:
+        return scan_here(path, options, policy)
+    except MemoryError:
+        # Exit at once with the status the parent reads as the limit: nothing more to allocate here.
+        os._exit(EXIT_MEMORY)
+
+
+def _stderr_to(path: str) -> None:
+    """The worker's error output goes to its own file, whose last line says why it died, if it does."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def _child(conn: multiprocessing.connection.Connection, path: str, options: Options, policy: Policy,
-           max_memory: int | None) -> None:
+           max_memory: int | None, stderr_path: str) -> None:
     """The worker process: scan, send the results back, exit (its memory goes with it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle (runner.Stop)
+    _stderr_to(stderr_path)
     _limit_memory(max_memory)
-    payload = _scan_payload(path, options, policy, max_memory)
+    results = _scan_and_exit_on_memory(path, options, policy)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send((*payload, peak))
+    conn.send((results, peak))
     conn.close()
+
+
+def _probe(conn: multiprocessing.connection.Connection) -> None:
+    """Says which scanner a worker imports (start compares it with this process's)."""
+    import scanner
+
+    conn.send(os.path.realpath(scanner.__file__))
+    conn.close()
+
+
+def child_environment() -> dict[str, str]:
+    """Environment variables for a worker interpreter: this process's sys.path, no working directory.
+
+    ``-c`` (the forkserver) and ``-m`` (the subprocess worker) put the working directory first on
+    ``sys.path``; PYTHONSAFEPATH (Python 3.11, PEP 587's ``safe_path``) leaves it out, and PYTHONPATH
+    gives the worker the entries this process imports from ('' is the working directory here)."""
+    entries = [os.path.abspath(entry or os.curdir) for entry in sys.path]
+    return {"PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(dict.fromkeys(entries))}
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@functools.cache
+def _server_log() -> Any:  # noqa: ANN401 (a temporary file object)
+    """Where the forkserver's own error output goes (read back when a worker cannot start)."""
+    return tempfile.TemporaryFile(prefix="beian-scan-forkserver-")
 
 
 @functools.cache
@@ -117,53 +199,160 @@ def _context() -> Any:  # noqa: ANN401 (multiprocessing's context types are not 
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        from scanner.parsers import LAZY_MODULES
-
         # "__main__": the server imports the parent's main script once (for `beian-scan batch`, the
         # console script and with it the command line), which each worker would otherwise run again
         # before its scan. The warm-up module last: it scans a bundled APK in the server
         # (scanner.batch.warmup), so workers start with what a first scan fills.
-        context.set_forkserver_preload(["__main__", "scanner.batch.worker", "scanner.engine", *LAZY_MODULES,
-                                        "scanner.batch.warmup"])
+        context.set_forkserver_preload(["__main__", *preload(), "scanner.batch.warmup"])
+        saved = os.dup(2)
+        os.dup2(_server_log().fileno(), 2)
+        try:
+            with _environment(child_environment()):
+                multiprocessing.forkserver.ensure_running()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
     return context
 
 
-def run(job: Job, options: Options, policy: Policy, limits: Limits) -> Outcome:
-    """Scan one package in a fresh worker process under the limits; always returns an Outcome."""
+_started = threading.Lock()
+_checked: list[bool] = []
+
+
+def start() -> None:
+    """Start the worker processes' server and check, with one probe process, that a worker starts and
+    imports this very scanner; WorkerStartError (one line: why) otherwise. Called before a batch
+    commits anything, so that a failure of the tool never becomes a row of aborted packages."""
+    with _started:
+        if _checked or multiprocessing.current_process().daemon:
+            return
+        import scanner
+
+        _guard_bootstrap()
+        try:
+            context = _context()
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_probe, args=(sender,))
+            process.start()
+            sender.close()
+            found = _answer(receiver)
+            process.join(5)
+        except (OSError, EOFError, RuntimeError, pickle.PickleError) as exc:
+            raise WorkerStartError(_start_failure(f"{type(exc).__name__}: {exc}")) from None
+        if found is None:
+            status = process.exitcode
+            how = (f"was killed by signal {signal.Signals(-status).name}" if status is not None and status < 0
+                   else f"exited with status {status}")
+            raise WorkerStartError(_start_failure(f"the probe process {how} before answering"))
+        if found != os.path.realpath(scanner.__file__):
+            raise WorkerStartError(f"the worker processes import another beian-scan ({found}) than this one "
+                                   f"({os.path.realpath(scanner.__file__)})")
+        _checked.append(True)
+
+
+def _answer(receiver: multiprocessing.connection.Connection) -> str | None:
+    try:
+        return str(receiver.recv()) if receiver.poll(60) else None
+    except (EOFError, OSError):
+        return None
+
+
+def _guard_bootstrap() -> None:
+    """A script that starts a batch at its top level runs again in each worker's interpreter; there,
+    starting one more batch is refused with the one line that says what to write."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise WorkerStartError('a batch started while its worker processes were importing the main script: call '
+                               'it under `if __name__ == "__main__":`')
+
+
+def _start_failure(detail: str) -> str:
+    last = last_line(_tail(_server_log().fileno()))
+    why = last or detail
+    hint = (' (a script that starts a batch must do so under `if __name__ == "__main__":`)'
+            if "__main__" in why or "bootstrapping" in why else "")
+    return f"the batch's worker processes could not start: {why}{hint}"
+
+
+def _tail(fd: int, size: int = 4096) -> bytes:
+    with contextlib.suppress(OSError):
+        end = os.fstat(fd).st_size
+        return os.pread(fd, size, max(0, end - size))
+    return b""
+
+
+_PATH = re.compile(r"""(?:[A-Za-z]:)?[/\\](?:[^\s"'/\\:,()]+[/\\])+([^\s"'/\\:,()]*)""")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def last_line(data: bytes) -> str:
+    """The last line of a worker's error output, fit for a report: no control characters, no paths of
+    this machine (a file's name is kept), at most 300 characters."""
+    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    text = _CONTROL.sub(" ", _PATH.sub(lambda m: m.group(1) or "…", lines[-1]))
+    return text[:300]
+
+
+def run(job: Job, options: Options, policy: Policy, limits: Limits,
+        cancel: threading.Event | None = None) -> Outcome:
+    """Scan one package in a fresh worker process under the limits; always returns an Outcome. When
+    ``cancel`` is set while it runs, the worker is killed and the Outcome is ``interrupted``."""
     if multiprocessing.current_process().daemon:
         return run_subprocess(job, options, policy, limits)
     started = time.monotonic()
     context = _context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, job.path, options, policy, limits.max_memory))
-    process.start()
-    sender.close()
-    message = None
-    try:
-        if receiver.poll(limits.timeout):
-            message = receiver.recv()
-    except (EOFError, OSError):
-        message = None
-    finally:
-        receiver.close()
-        if process.is_alive() and message is None:
-            process.kill()
-        process.join()
-    return _outcome(job, message, process.exitcode, limits, time.monotonic() - started)
+    with tempfile.NamedTemporaryFile(prefix="beian-scan-worker-", suffix=".err") as errors:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(sender, job.path, options, policy, limits.max_memory,
+                                                       errors.name))
+        process.start()
+        sender.close()
+        message, stopped = None, False
+        try:
+            message, stopped = _wait(receiver, limits.timeout, cancel)
+        finally:
+            receiver.close()
+            if process.is_alive() and message is None:
+                process.kill()
+            process.join()
+        if stopped:
+            return Outcome(job, (), time.monotonic() - started, interrupted=True)
+        why = last_line(_tail(errors.fileno()))
+    return _outcome(job, message, process.exitcode, limits, time.monotonic() - started, why)
+
+
+def _wait(receiver: multiprocessing.connection.Connection, timeout: float | None,
+          cancel: threading.Event | None) -> tuple[Any, bool]:
+    """(the worker's message or None, whether a stop request ended the wait)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if cancel is not None and cancel.is_set():
+            return None, True
+        left = POLL if deadline is None else min(POLL, deadline - time.monotonic())
+        if left <= 0:
+            return None, False
+        try:
+            if receiver.poll(left):
+                return receiver.recv(), False
+        except (EOFError, OSError):
+            return None, False
 
 
 def _outcome(job: Job, message: tuple[Any, ...] | None, exitcode: int | None, limits: Limits,
-             seconds: float) -> Outcome:
-    if message is not None and message[0] == "ok":
-        return Outcome(job, tuple(message[1]), seconds, message[2])
-    if message is not None and message[0] == "memory":
-        reason = f"the scan ran out of its {_size(limits.max_memory)} memory limit (--max-memory)"
+             seconds: float, why: str = "") -> Outcome:
+    if message is not None:
+        return Outcome(job, tuple(message[0]), seconds, message[1])
+    if exitcode == EXIT_MEMORY:
+        reason = f"over --max-memory ({_size(limits.max_memory)}): the scan ran out of its memory limit"
     elif limits.timeout is not None and seconds >= limits.timeout:
         reason = f"the scan ran past its {limits.timeout:g} s time limit (--timeout) and was stopped"
     elif exitcode is not None and exitcode < 0:
         reason = f"the worker process was killed by signal {signal.Signals(-exitcode).name}; it was replaced"
     else:
         reason = f"the worker process exited with status {exitcode} before reporting; it was replaced"
+    if why:
+        reason += f" ({why})"
     return Outcome(job, (aborted_result(job.path, reason),), seconds, None, reason)
 
 
@@ -177,9 +366,10 @@ def run_subprocess(job: Job, options: Options, policy: Policy, limits: Limits) -
     """As run, in a ``python -m scanner.batch.worker`` child (for daemonic callers such as Dask workers)."""
     started = time.monotonic()
     request = pickle.dumps((job.path, options, policy, limits.max_memory))
+    environment = {**os.environ, **child_environment()}
     try:
         done = subprocess.run([sys.executable, "-m", "scanner.batch.worker"], input=request, capture_output=True,
-                              timeout=limits.timeout, check=False)
+                              timeout=limits.timeout, check=False, env=environment)
     except subprocess.TimeoutExpired:
         return _outcome(job, None, None, limits, max(time.monotonic() - started, limits.timeout or 0.0))
     message = None
@@ -188,15 +378,16 @@ def run_subprocess(job: Job, options: Options, policy: Policy, limits: Limits) -
             message = pickle.loads(done.stdout)
         except (pickle.UnpicklingError, EOFError, ValueError):
             message = None
-    return _outcome(job, message, done.returncode, limits, time.monotonic() - started)
+    return _outcome(job, message, done.returncode, limits, time.monotonic() - started, last_line(done.stderr))
 
 
 def _main() -> int:
     """The subprocess worker: a pickled request on stdin, a pickled answer on stdout."""
     path, options, policy, max_memory = pickle.loads(sys.stdin.buffer.read())
+    _import_all()
     _limit_memory(max_memory)
-    payload = _scan_payload(path, options, policy, max_memory)
-    sys.stdout.buffer.write(pickle.dumps((*payload, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
+    results = _scan_and_exit_on_memory(path, options, policy)
+    sys.stdout.buffer.write(pickle.dumps((results, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
     sys.stdout.buffer.flush()
     os._exit(0)
 

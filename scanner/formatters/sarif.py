@@ -92,6 +92,8 @@ def _result(result: ScanResult, finding: ReportedFinding, index: dict[RuleId, in
             "evidence": list(finding.evidence),
         },
     }
+    if result.also_at:  # a batch's duplicate: the same content under other paths, each named
+        out["properties"]["otherPaths"] = [paths.relative(p, options.base_dir) for p in result.also_at]
     if finding.suppression is not None:
         out["suppressions"] = [{"kind": "external", "justification": finding.suppression}]
     return out

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,14 +40,32 @@ def is_source_folder(path: str) -> bool:
 
 
 def walk(root: str) -> Iterator[str]:
+    """The regular files of a folder, in a stable order. A symlink that leads outside the folder and a
+    FIFO, socket or device are never yielded: a package is what its folder holds, and reading a special
+    file can wait forever or never end (/dev/zero)."""
     count = 0
+    inside = os.path.realpath(root)
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(files):
             count += 1
             if count > MAX_FILES:
                 return
-            yield os.path.join(folder, name)
+            path = os.path.join(folder, name)
+            if _regular_inside(path, inside):
+                yield path
+
+
+def _regular_inside(path: str, root: str) -> bool:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+    except OSError:
+        return False
+    if not os.path.islink(path) and not os.path.islink(os.path.dirname(path)):
+        return True
+    real = os.path.realpath(path)
+    return os.path.commonpath((real, root)) == root
 
 
 def sniff(probe: Probe) -> bool:
