@@ -108,7 +108,8 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         return
     display = _Display(sys.stderr.isatty())
     stop = runner.Stop()
-    previous = signal.signal(signal.SIGINT, lambda _sig, _frame: _interrupt(stop))
+    # Ctrl-C is the batch's from here to the exit: a late press must not kill the summary half-way.
+    signal.signal(signal.SIGINT, lambda _sig, _frame: _interrupt(stop))
     try:
         chosen, tally = runner.run(database, request, display.plan, display.outcome, stop)
         current = _current(database)
@@ -119,7 +120,6 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         _fail(store.describe(exc, db))
         return
     finally:
-        signal.signal(signal.SIGINT, previous)
         stop.close()
         display.close()
         database.close()

@@ -235,6 +235,12 @@ class Store:
         except ValueError:
             raise StoreError(f"{self.path}: not a beian-scan batch database (schema_version {row[0]!r})") from None
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        self.close()
+
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()

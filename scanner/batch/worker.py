@@ -47,12 +47,18 @@ EXIT_MEMORY = 86
 
 POLL = 0.1
 """Seconds between checks of a running worker for a stop request (Ctrl-C)."""
+EXIT_GRACE = 2.0
+"""Seconds a worker that closed its pipe without an answer is given to exit on its own (and say why)."""
 
 # What a scan may import only when a package needs it: loaded before RLIMIT_AS applies, so that a limit
 # never turns into an ImportError ("failed to map segment") that would read as an unreadable package.
+# The list is every module the scanner imports inside a function (a test holds it complete).
 _EXTRA_PRELOAD = ("scanner.engine", "scanner.rules", "scanner.facts.derive", "scanner.formatters.json_report",
                   "scanner.policy", "cryptography.hazmat.primitives.hashes",
-                  "cryptography.hazmat.primitives.ciphers", "cryptography.hazmat.primitives.kdf.pbkdf2")
+                  "cryptography.hazmat.primitives.ciphers", "cryptography.hazmat.primitives.kdf.pbkdf2",
+                  "plistlib", "xml.parsers.expat", "zipfile", "lxml.etree", "tomllib", "logging", "datetime",
+                  "isal.isal_zlib", "google.protobuf.message", "google.protobuf.message_factory",
+                  "androguard.core.axml", "loguru", "jsonschema")
 
 
 class WorkerStartError(RuntimeError):
@@ -280,6 +286,23 @@ def _tail(fd: int, size: int = 4096) -> bytes:
     return b""
 
 
+def _size_of(fd: int) -> int:
+    try:
+        return os.fstat(fd).st_size
+    except OSError:
+        return 0
+
+
+def _since(fd: int, offset: int, size: int = 4096) -> bytes:
+    end = _size_of(fd)
+    if end <= offset:
+        return b""
+    start = max(offset, end - size)
+    with contextlib.suppress(OSError):
+        return os.pread(fd, end - start, start)
+    return b""
+
+
 _PATH = re.compile(r"""(?:[A-Za-z]:)?[/\\](?:[^\s"'/\\:,()]+[/\\])+([^\s"'/\\:,()]*)""")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -302,41 +325,45 @@ def run(job: Job, options: Options, policy: Policy, limits: Limits,
         return run_subprocess(job, options, policy, limits)
     started = time.monotonic()
     context = _context()
+    server_log = _size_of(_server_log().fileno())
     with tempfile.NamedTemporaryFile(prefix="beian-scan-worker-", suffix=".err") as errors:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(target=_child, args=(sender, job.path, options, policy, limits.max_memory,
                                                        errors.name))
         process.start()
         sender.close()
-        message, stopped = None, False
+        message, ended = None, "stopped"
         try:
-            message, stopped = _wait(receiver, limits.timeout, cancel)
+            message, ended = _wait(receiver, limits.timeout, cancel)
         finally:
             receiver.close()
+            if ended == "closed":
+                process.join(EXIT_GRACE)  # it closed its end: let it finish writing why, and exit
             if process.is_alive() and message is None:
                 process.kill()
             process.join()
-        if stopped:
+        if ended == "stopped":
             return Outcome(job, (), time.monotonic() - started, interrupted=True)
-        why = last_line(_tail(errors.fileno()))
+        # The worker's own output; before it ran its target (unpickling its job), the server's.
+        why = last_line(_tail(errors.fileno())) or last_line(_since(_server_log().fileno(), server_log))
     return _outcome(job, message, process.exitcode, limits, time.monotonic() - started, why)
 
 
 def _wait(receiver: multiprocessing.connection.Connection, timeout: float | None,
-          cancel: threading.Event | None) -> tuple[Any, bool]:
-    """(the worker's message or None, whether a stop request ended the wait)."""
+          cancel: threading.Event | None) -> tuple[Any, str]:
+    """(the worker's message or None, how the wait ended: "answer", "closed", "timeout" or "stopped")."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         if cancel is not None and cancel.is_set():
-            return None, True
+            return None, "stopped"
         left = POLL if deadline is None else min(POLL, deadline - time.monotonic())
         if left <= 0:
-            return None, False
+            return None, "timeout"
         try:
             if receiver.poll(left):
-                return receiver.recv(), False
+                return receiver.recv(), "answer"
         except (EOFError, OSError):
-            return None, False
+            return None, "closed"
 
 
 def _outcome(job: Job, message: tuple[Any, ...] | None, exitcode: int | None, limits: Limits,
