@@ -63,10 +63,8 @@ def batch(paths: Iterable[str], *, db: str | None = None, jobs: int = 1, timeout
     WorkerStartError (before anything is committed) when worker processes cannot start."""
     if not dask:  # at the call, not at the first item: a script's mistake shows where it is made
         worker.start()
-    options = options or Options()
-    if registry:
-        options = records.with_registry(options, records.load(registry))
-    request = runner.Request(tuple(paths), (), options, policy or Policy(), acceptance or Acceptance(),
+    request = runner.Request(tuple(paths), (), options or Options(), policy or Policy(),
+                             acceptance or Acceptance(), records.index(registry) if registry else records.Index(),
                              worker.Limits(timeout, max_memory), jobs, dask, retry_aborted, "api")
     return _batch(request, db)
 

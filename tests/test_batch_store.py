@@ -422,3 +422,79 @@ class TestStoreFaults:
     def test_a_full_disk_names_the_cause(self):
         message = store.describe(sqlite3.OperationalError("database or disk is full"), "audit.sqlite")
         assert message == "audit.sqlite: the disk is full: the store cannot grow (what was committed is kept)"
+
+
+class TestRegistry:
+    RECORD = "com.beianscan.fixture.compliant"
+
+    def _write(self, tmp_path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
+        path = tmp_path / "filings.csv"
+        path.write_bytes(("\n".join(["app_id,filing_number,app_name", *lines]) + "\n").encode(encoding))
+        return path
+
+    def _findings(self, db: Path) -> dict[str, list[tuple[str, str]]]:
+        rows = _cli("report", str(db), "--format", "jsonl").stdout.splitlines()
+        return {Path(r["package"]["path"]).name: [(f["rule_id"], f["message"]) for f in r["findings"]]
+                for r in map(json.loads, rows)}
+
+    def test_one_finding_per_cause_and_an_edit_judged_without_rescanning(self, tmp_path):
+        root = _uploads(tmp_path, ("compliant", "no_number"))
+        db = tmp_path / "audit.sqlite"
+        registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023999999号-1A"])
+        assert _cli("batch", str(root), "--db", str(db), "--registry", str(registry)).returncode == 0
+        found = self._findings(db)
+        assert [r for r, _m in found["upload_40.apk"] if r.startswith("FIL00")] == ["FIL005"]
+        assert [r for r, _m in found["upload_41.apk"]].count("FIL008") == 1
+        # The record corrected: judged again from the store, no package read, one current verdict each.
+        registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A"])
+        again = _cli("batch", str(root), "--db", str(db), "--registry", str(registry))
+        assert "0 to scan; 2 judged again" in again.stderr, again.stderr
+        found = self._findings(db)
+        assert not [r for r, _m in found["upload_40.apk"] if r in ("FIL005", "FIL008")]
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("SELECT count(*) FROM current_results").fetchone() == (2,)
+            counted = connection.execute("SELECT count(*) FROM findings JOIN current_results c ON c.id = "
+                                         "findings.result_id WHERE rule_id='FIL008'").fetchone()
+        assert counted == (1,)
+
+    def test_an_app_without_a_record_is_one_finding_that_names_what_it_shows(self, tmp_path):
+        root = _uploads(tmp_path, ("compliant",))
+        db = tmp_path / "audit.sqlite"
+        registry = self._write(tmp_path, ["com.other.app,粤ICP备2023123456号-1A"])
+        _cli("batch", str(root), "--db", str(db), "--registry", str(registry))
+        (fil008,) = [m for r, m in self._findings(db)["upload_40.apk"] if r == "FIL008"]
+        assert fil008 == (f"the registry has no filing record for {self.RECORD} (it shows 粤ICP备2023123456号-1A, "
+                          "which the registry gives to com.other.app)")
+
+    def test_a_gbk_registry_says_save_it_as_utf8(self, tmp_path):
+        registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A,合规应用"], encoding="gbk")
+        done = _cli("batch", str(APKS / "compliant.apk"), "--db", str(tmp_path / "a.sqlite"), "--registry",
+                    str(registry))
+        assert done.returncode == 2 and "filings.csv:2: the registry is not UTF-8" in done.stderr
+        assert "save it as UTF-8" in done.stderr and "Traceback" not in done.stderr
+
+    def test_an_overlong_field_names_its_line(self, tmp_path):
+        registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A", "x" * 200_000 + ",y"])
+        done = _cli("batch", str(APKS / "compliant.apk"), "--db", str(tmp_path / "a.sqlite"), "--registry",
+                    str(registry))
+        assert done.returncode == 2 and "filings.csv:3: field larger than field limit" in done.stderr
+
+    def test_number_checks_are_kept_across_runs(self, tmp_path):
+        registry = self._write(tmp_path, [f"app{n},粤ICP备20231234{n:02d}号-1A" for n in range(50)])
+        calls: list[int] = []
+        with store.Store(str(tmp_path / "a.sqlite")) as db:
+            def cache(new, raws):
+                calls.append(len(new or {}))
+                return db.number_checks(new, raws)
+
+            first = runner_registry().index(str(registry), cache)
+            second = runner_registry().index(str(registry), cache)
+        assert first == second and calls == [0, 50, 0]
+        assert first.relevant("app7", ["粤ICP备2023123401号-1A"]) == (("app7", "粤ICP备2023123407号-1A"),
+                                                                      ("app1", "粤ICP备2023123401号-1A"))
+
+
+def runner_registry():
+    from scanner.batch import registry
+
+    return registry

@@ -8,11 +8,13 @@ import signal
 import sqlite3
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from scanner.batch.registry import Index
     from scanner.batch.runner import Plan, Request, Stop, Tally
     from scanner.batch.store import Store
     from scanner.batch.worker import Limits, Outcome
@@ -99,13 +101,15 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         _fail("give package paths or folders, or --from-list FILE")
     given = {key: value for key, value in (("wxid", wxid), ("preset", preset), ("suppressions", suppressions),
                                            ("baseline", baseline)) if value is not None}
-    request = _request(paths, listed, given, config_path, registry, worker.Limits(timeout, max_memory),
+    request = _request(paths, listed, given, config_path, worker.Limits(timeout, max_memory),
                        jobs or runner.default_jobs(), dask_address, retry_aborted)
     try:
         database = store.Store(db)
     except store.StoreError as exc:
         _fail(str(exc))
         return
+    if registry:
+        request = replace(request, registry=_registry(registry, database))
     display = _Display(sys.stderr.isatty())
     stop = runner.Stop()
     # Ctrl-C is the batch's from here to the exit: a late press must not kill the summary half-way.
@@ -128,12 +132,22 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         sys.exit(130)
 
 
+def _registry(path: str, database: Store) -> Index:
+    """The filing records, their number checks kept in the store across runs."""
+    from scanner.batch import registry as records
+
+    try:
+        return records.index(path, database.number_checks)
+    except records.RegistryError as exc:
+        database.close()
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
 def _request(paths: tuple[str, ...], listed: tuple[str, ...], given: dict[str, Any], config_path: str | None,
-             registry: str | None, limits: Limits, parallel: int, dask_address: str | None,
-             retry_aborted: bool) -> Request:
+             limits: Limits, parallel: int, dask_address: str | None, retry_aborted: bool) -> Request:
     """The batch's request from its flags and the config file (the same judging settings as scan)."""
     from scanner import baseline, engine, suppress
-    from scanner.batch import registry as records
     from scanner.batch import runner
     from scanner.config import ConfigError, find_config, load_config, settings_from
 
@@ -141,20 +155,17 @@ def _request(paths: tuple[str, ...], listed: tuple[str, ...], given: dict[str, A
         config_file = config_path or find_config(os.getcwd())
         settings = settings_from(load_config(config_file) if config_file else {}, given, config_file)
         options = settings.options
-        if registry:
-            options = records.with_registry(options, records.load(registry))
         acceptance = engine.Acceptance(
             suppress.load(settings.suppressions, engine.catalogue()) if settings.suppressions else (),
             baseline.load(settings.baseline) if settings.baseline else frozenset())
-    except (ConfigError, records.RegistryError, suppress.SuppressionError, baseline.BaselineError,
-            ValueError) as exc:
+    except (ConfigError, suppress.SuppressionError, baseline.BaselineError, ValueError) as exc:
         _fail(str(exc))
         raise  # unreachable: _fail exits
     for notice in engine.expiry_notices(acceptance, settings.suppressions or ""):
         click.echo(f"beian-scan: {notice}", err=True)
     command = " ".join(["beian-scan", "batch", *sys.argv[2:]])
-    return runner.Request(tuple(paths), listed, options, settings.policy, acceptance, limits, parallel,
-                          dask_address, retry_aborted, command)
+    return runner.Request(tuple(paths), listed, options, settings.policy, acceptance, limits=limits,
+                          parallel=parallel, dask_address=dask_address, retry_aborted=retry_aborted, command=command)
 
 
 def _interrupt(stop: Stop) -> None:

@@ -6,10 +6,11 @@ one big package alone. The client alone writes the store (SQLite has one writer;
 returns results), so a local run and a cluster run leave the same rows and resume the same way.
 
 A rerun skips what the store holds for the same content, tool version and config, except results that
-were stopped (PKG006) under other limits or when ``retry_aborted`` is asked; where only the accepted
-findings (suppressions, baseline) changed, the stored results are judged again without reading the
-package. A stop request (``Stop``: the command line's Ctrl-C) hands out no more packages; running ones
-finish within ``Stop.grace`` seconds or are stopped, and only finished packages are committed.
+were stopped (PKG006) under other limits or when ``retry_aborted`` is asked; where only the filing
+records or the accepted findings (suppressions, baseline) changed, the stored results are judged again
+without reading the package (scanner.batch.judge). A stop request (``Stop``: the command line's Ctrl-C)
+hands out no more packages; running ones finish within ``Stop.grace`` seconds or are stopped, and only
+finished packages are committed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner import __version__
-from scanner.batch import discover, worker
+from scanner.batch import discover, judge, worker
+from scanner.batch.registry import Index
 from scanner.batch.store import Store
 from scanner.config import Policy
 from scanner.engine import Acceptance
@@ -40,6 +42,8 @@ class Request:
     options: Options = field(default_factory=Options)
     policy: Policy = field(default_factory=Policy)
     acceptance: Acceptance = field(default_factory=Acceptance)
+    registry: Index = field(default_factory=Index)
+    """Filing records, judged here (scanner.batch.judge), never sent to the workers."""
     limits: worker.Limits = field(default_factory=worker.Limits)
     parallel: int = 1
     dask_address: str | None = None
@@ -60,7 +64,7 @@ class Plan:
     retried: int = 0
     """Jobs that were stopped (PKG006) before and are scanned again (new limits, or --retry-aborted)."""
     rejudged: tuple[str, ...] = ()
-    """Contents whose stored results are judged again (only the accepted findings changed)."""
+    """Contents whose stored results are judged again (only the registry or accepted findings changed)."""
     gone: int = 0
     """Files the store knew under these folders that are no longer there."""
     skipped_special: int = 0
@@ -123,15 +127,6 @@ def config_hash(options: Options, policy: Policy) -> str:
     return hashlib.sha256(repr((options, policy)).encode("utf-8")).hexdigest()[:16]
 
 
-def accept_hash(acceptance: Acceptance) -> str:
-    """The identity of the accepted findings (suppressions and baseline; expiry depends on the day)."""
-    active = tuple(s for s in acceptance.suppressions if not s.expired(acceptance.today))
-    if not active and not acceptance.baseline:
-        return ""
-    text = repr((active, sorted(acceptance.baseline)))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
 def limits_key(limits: worker.Limits) -> str:
     return f"timeout={limits.timeout};max_memory={limits.max_memory}"
 
@@ -159,7 +154,7 @@ def plan(store: Store, found: discover.Found, request: Request, run_id: int) -> 
     rows, packages = _hashes(store, found)
     gone = store.observe(run_id, request.roots, request.listed, rows)
     previous = store.previous(__version__, config_hash(request.options, request.policy))
-    limits, acceptance = limits_key(request.limits), accept_hash(request.acceptance)
+    limits, judging = limits_key(request.limits), _judging(request).key()
     seen: dict[str, worker.Job] = {}
     duplicates = retried = 0
     rejudged: list[str] = []
@@ -176,7 +171,7 @@ def plan(store: Store, found: discover.Found, request: Request, run_id: int) -> 
         elif before.aborted and (request.retry_aborted or before.limits != limits):
             todo.append(job)
             retried += 1
-        elif not before.aborted and before.accept_hash != acceptance:
+        elif not before.aborted and before.judge_hash != judging:
             rejudged.append(job.sha256)
     todo.sort(key=lambda j: (-j.size, j.path))
     return Plan(tuple(todo), len(seen) - len(todo), duplicates, found.skipped, len(found.packages),
@@ -264,33 +259,8 @@ def _client(address: str) -> Any:  # noqa: ANN401 (distributed.Client)
         raise DaskError(f"{address}: not a Dask scheduler address ({exc})") from None
 
 
-def rejudge(results: list[dict[str, Any]], acceptance: Acceptance) -> list[dict[str, Any]]:
-    """Stored results judged again under other accepted findings: every finding, accepted or not before,
-    is matched against the suppressions and baseline now in force (no package is read)."""
-    return [accept(_unaccepted(result), acceptance) for result in results]
-
-
-def _unaccepted(result: dict[str, Any]) -> dict[str, Any]:
-    findings = result["findings"] + [{k: v for k, v in f.items() if k != "suppression"}
-                                     for f in result.get("suppressed", ())]
-    return {k: v for k, v in {**result, "findings": findings}.items() if k != "suppressed"}
-
-
-def accept(result: dict[str, Any], acceptance: Acceptance) -> dict[str, Any]:
-    """A JSON result with the accepted findings moved under ``suppressed``, each with why (the same as
-    ``scan --show-suppressed``; engine.accept decides)."""
-    if result["error"] or not (acceptance.suppressions or acceptance.baseline):
-        return result
-    from scanner import engine
-    from scanner.formatters.json_report import from_result_dict
-
-    judged = engine.accept(from_result_dict(result), acceptance)
-    reasons = {f.fingerprint: f.suppression for f in judged.suppressed}
-    if not reasons:
-        return result
-    return {**result, "findings": [f for f in result["findings"] if f["fingerprint"] not in reasons],
-            "suppressed": [{**f, "suppression": reasons[f["fingerprint"]]} for f in result["findings"]
-                           if f["fingerprint"] in reasons]}
+def _judging(request: Request) -> judge.Judging:
+    return judge.Judging(request.registry, request.acceptance, request.policy)
 
 
 def stream(store: Store, request: Request, on_plan: Callable[[Plan], None] | None = None,
@@ -301,25 +271,29 @@ def stream(store: Store, request: Request, on_plan: Callable[[Plan], None] | Non
         worker.start()  # before anything is committed: a failure of the tool is never a row of a package
     found = discover.walk(request.roots, request.listed)
     version, config = __version__, config_hash(request.options, request.policy)
-    limits, acceptance = limits_key(request.limits), accept_hash(request.acceptance)
+    judging = _judging(request)
+    limits, key = limits_key(request.limits), judging.key()
     run_id = store.start_run(version, config, request.command, limits, (*request.roots, *request.listed))
     chosen = plan(store, found, request, run_id)
     if on_plan is not None:
         on_plan(chosen)
-    for sha in chosen.rejudged:
-        again = rejudge(store.result_set(sha, version, config), request.acceptance)
-        if again:
+    for sha in chosen.rejudged:  # the registry or the accepted findings changed: no package is read
+        kept = store.result_set(sha, version, config)
+        if kept:
+            again = [judge.judged(result, basis, judging) for result, basis in kept]
             store.add(run_id, sha, 0, again[0]["package"]["path"], version, config, again, 0.0, None, None, limits,
-                      acceptance)
+                      key, kept)
     tally = Tally(len(chosen.jobs), plan=chosen)
     for finished in execute(chosen.jobs, request, stop):
         if finished.interrupted:
             continue
-        results = [accept(r, request.acceptance) for r in finished.results]
+        bases = finished.bases or tuple({} for _ in finished.results)
+        results = [judge.judged(r, b, judging) for r, b in zip(finished.results, bases, strict=True)]
         outcome = worker.Outcome(finished.job, tuple(results), finished.seconds, finished.peak_rss_kib,
                                  finished.aborted)
         store.add(run_id, outcome.job.sha256, outcome.job.size, outcome.job.path, version, config, results,
-                  outcome.seconds, outcome.peak_rss_kib, outcome.aborted, limits, acceptance)
+                  outcome.seconds, outcome.peak_rss_kib, outcome.aborted, limits, key,
+                  list(zip(finished.results, bases, strict=True)))
         tally.add(outcome)
         yield outcome, tally
     tally.stopped = stop.requested.is_set()

@@ -12,9 +12,10 @@ Schema (version 2; ``meta.schema_version``, checked on open, a version 1 store i
 - ``packages``: one row per distinct content (sha256, size, the first path it was seen under);
 - ``results``: one row per result of a package scanned in a run (a folder of mini-programs gives several,
   ``member_index``), with the result's JSON exactly as ``scan --format json`` writes it, why the scan
-  was stopped (``aborted``) and under which limits; a rescan or a new judgement adds rows, never
-  replaces them; ``findings`` (with ``suppression``: why an accepted finding was accepted) and ``facts``
-  hold the same data in columns for queries.
+  was stopped (``aborted``) and under which limits, and what the worker gave before the batch judged
+  it (``worker_json`` when judging changed it, ``basis_json``: scanner.batch.judge); a rescan or a new
+  judgement adds rows, never replaces them; ``findings`` (with ``suppression``: why an accepted finding
+  was accepted) and ``facts`` hold the same data in columns for queries.
 - the view ``current_results``: the current state, one row per result of each file present at the
   latest run over its folder, from the newest run that judged its content (README: "The store").
 One transaction per finished package: a job killed at any point loses nothing committed. One batch
@@ -30,7 +31,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ CREATE TABLE IF NOT EXISTS results (
     run_id INTEGER NOT NULL REFERENCES runs(id), member_index INTEGER NOT NULL, path TEXT NOT NULL,
     format TEXT, app_id TEXT, app_name TEXT, version TEXT, error_rule TEXT, error_message TEXT,
     seconds REAL NOT NULL, peak_rss_kib INTEGER, result_json TEXT NOT NULL,
-    aborted TEXT, limits TEXT, accept_hash TEXT NOT NULL DEFAULT '');
+    aborted TEXT, limits TEXT, judge_hash TEXT NOT NULL DEFAULT '', worker_json TEXT, basis_json TEXT);
 CREATE INDEX IF NOT EXISTS results_by_key ON results (sha256, tool_version, config_hash, run_id);
 CREATE INDEX IF NOT EXISTS results_by_run ON results (sha256, run_id);
 CREATE TABLE IF NOT EXISTS findings (
@@ -64,6 +65,7 @@ CREATE INDEX IF NOT EXISTS findings_by_result ON findings (result_id);
 CREATE TABLE IF NOT EXISTS facts (
     result_id INTEGER PRIMARY KEY REFERENCES results(id), filing_numbers TEXT NOT NULL,
     filing_links TEXT NOT NULL, permissions TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS number_checks (raw TEXT PRIMARY KEY, value TEXT NOT NULL, problem TEXT);
 CREATE VIEW IF NOT EXISTS current_results AS
     SELECT f.path AS file_path, r.* FROM files f JOIN results r ON r.sha256 = f.sha256
     WHERE f.present = 1 AND r.run_id = (SELECT MAX(x.run_id) FROM results x WHERE x.sha256 = f.sha256);
@@ -84,10 +86,10 @@ CREATE TABLE results_v2 (
     run_id INTEGER NOT NULL REFERENCES runs(id), member_index INTEGER NOT NULL, path TEXT NOT NULL,
     format TEXT, app_id TEXT, app_name TEXT, version TEXT, error_rule TEXT, error_message TEXT,
     seconds REAL NOT NULL, peak_rss_kib INTEGER, result_json TEXT NOT NULL,
-    aborted TEXT, limits TEXT, accept_hash TEXT NOT NULL DEFAULT '');
+    aborted TEXT, limits TEXT, judge_hash TEXT NOT NULL DEFAULT '', worker_json TEXT, basis_json TEXT);
 INSERT INTO results_v2 SELECT id, sha256, tool_version, config_hash, run_id, member_index, path, format, app_id,
     app_name, version, error_rule, error_message, seconds, peak_rss_kib, result_json,
-    CASE WHEN error_rule = 'PKG006' THEN error_message END, NULL, '' FROM results;
+    CASE WHEN error_rule = 'PKG006' THEN error_message END, NULL, '', NULL, NULL FROM results;
 DROP INDEX IF EXISTS results_by_key;
 DROP TABLE results;
 ALTER TABLE results_v2 RENAME TO results;
@@ -116,7 +118,7 @@ class Previous:
 
     aborted: bool
     limits: str | None
-    accept_hash: str
+    judge_hash: str
 
 
 def _now() -> str:
@@ -300,7 +302,7 @@ class Store:
     def previous(self, tool_version: str, config_hash: str) -> dict[str, Previous]:
         """The newest result set of every content scanned with this tool version and config."""
         rows = self.db.execute(
-            "SELECT r.sha256, r.aborted, r.limits, r.accept_hash FROM results r WHERE r.tool_version=? "
+            "SELECT r.sha256, r.aborted, r.limits, r.judge_hash FROM results r WHERE r.tool_version=? "
             "AND r.config_hash=? AND r.member_index=0 AND r.run_id=(SELECT MAX(x.run_id) FROM results x "
             "WHERE x.sha256=r.sha256 AND x.tool_version=r.tool_version AND x.config_hash=r.config_hash)",
             (tool_version, config_hash))
@@ -310,35 +312,42 @@ class Store:
         """The sha256 of every package already scanned with this tool version and config."""
         return set(self.previous(tool_version, config_hash))
 
-    def result_set(self, sha256: str, tool_version: str, config_hash: str) -> list[dict[str, Any]]:
-        """The JSON results of a content's newest set under a tool version and config."""
+    def result_set(self, sha256: str, tool_version: str, config_hash: str
+                   ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(the worker's JSON result, its basis) of a content's newest set under a tool version and config."""
         rows = self.db.execute(
-            "SELECT result_json FROM results WHERE sha256=? AND tool_version=? AND config_hash=? AND run_id="
-            "(SELECT MAX(run_id) FROM results WHERE sha256=? AND tool_version=? AND config_hash=?) "
-            "ORDER BY member_index", (sha256, tool_version, config_hash, sha256, tool_version, config_hash))
-        return [json.loads(r[0]) for r in rows]
+            "SELECT COALESCE(worker_json, result_json), basis_json FROM results WHERE sha256=? AND tool_version=? "
+            "AND config_hash=? AND run_id=(SELECT MAX(run_id) FROM results WHERE sha256=? AND tool_version=? "
+            "AND config_hash=?) ORDER BY member_index",
+            (sha256, tool_version, config_hash, sha256, tool_version, config_hash))
+        return [(json.loads(text), json.loads(basis) if basis else {}) for text, basis in rows]
 
     def add(self, run_id: int, sha256: str, size: int, path: str, tool_version: str, config_hash: str,
             results: list[dict[str, Any]], seconds: float, peak_rss_kib: int | None, aborted: str | None = None,
-            limits: str | None = None, accept_hash: str = "") -> None:
-        """Every result of one package, its findings (active and accepted) and facts, in one transaction."""
+            limits: str | None = None, judge_hash: str = "",
+            found: list[tuple[dict[str, Any], dict[str, Any]]] | None = None) -> None:
+        """Every result of one package, its findings (active and accepted) and facts, in one transaction;
+        ``found``: per result, the worker's JSON and basis the result was judged from."""
         with self._transaction():
             self.db.execute("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)", (sha256, size, path))
             for index, result in enumerate(results):
+                worker, basis = found[index] if found and index < len(found) else (result, {})
                 self._add_result(run_id, sha256, path, tool_version, config_hash, index, result, seconds,
-                                 peak_rss_kib, aborted, limits, accept_hash)
+                                 peak_rss_kib, aborted, limits, judge_hash, worker, basis)
 
     def _add_result(self, run_id: int, sha256: str, path: str, tool_version: str, config_hash: str, index: int,
                     result: dict[str, Any], seconds: float, peak_rss_kib: int | None, aborted: str | None,
-                    limits: str | None, accept_hash: str) -> None:
+                    limits: str | None, judge_hash: str, worker: dict[str, Any], basis: dict[str, Any]) -> None:
         package, error = result["package"], result["error"] or {}
         cursor = self.db.execute(
             "INSERT INTO results (sha256, tool_version, config_hash, run_id, member_index, path, format, app_id, "
             "app_name, version, error_rule, error_message, seconds, peak_rss_kib, result_json, aborted, limits, "
-            "accept_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "judge_hash, worker_json, basis_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sha256, tool_version, config_hash, run_id, index, path, package.get("format"), package.get("app_id"),
              package.get("app_name"), package.get("version"), error.get("rule_id"), error.get("message"), seconds,
-             peak_rss_kib, json.dumps(result, ensure_ascii=False), aborted, limits, accept_hash))
+             peak_rss_kib, json.dumps(result, ensure_ascii=False), aborted, limits, judge_hash,
+             None if worker is result or worker == result else json.dumps(worker, ensure_ascii=False),
+             json.dumps(basis) if basis else None))
         result_id = cursor.lastrowid
         listed = [(f, None) for f in result["findings"]] + [(f, f.get("suppression") or "accepted")
                                                             for f in result.get("suppressed", ())]
@@ -405,6 +414,20 @@ class Store:
         cursor = self.db.execute(f"SELECT {columns} FROM runs ORDER BY id")
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def number_checks(self, new: Mapping[str, tuple[str, str | None]] | None, raws: Iterable[str]
+                      ) -> dict[str, tuple[str, str | None]]:
+        """The registry's number checks kept across runs (scanner.batch.registry.NumberCache): keeps
+        ``new`` ones, returns those known of ``raws``."""
+        if new:
+            with self._transaction():
+                self.db.executemany("INSERT OR REPLACE INTO number_checks VALUES (?, ?, ?)",
+                                    [(raw, value, problem) for raw, (value, problem) in new.items()])
+        wanted = set(raws)
+        if not wanted:
+            return {}
+        rows = self.db.execute("SELECT raw, value, problem FROM number_checks")
+        return {raw: (value, problem) for raw, value, problem in rows if raw in wanted}
 
     def has_run(self, run_id: int) -> bool:
         return self.db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None

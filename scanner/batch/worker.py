@@ -53,7 +53,8 @@ EXIT_GRACE = 2.0
 # What a scan may import only when a package needs it: loaded before RLIMIT_AS applies, so that a limit
 # never turns into an ImportError ("failed to map segment") that would read as an unreadable package.
 # The list is every module the scanner imports inside a function (a test holds it complete).
-_EXTRA_PRELOAD = ("scanner.engine", "scanner.rules", "scanner.facts.derive", "scanner.formatters.json_report",
+_EXTRA_PRELOAD = ("scanner.engine", "scanner.rules", "scanner.batch.judge", "scanner.facts.kinds",
+                  "scanner.facts.derive", "scanner.formatters.json_report",
                   "scanner.policy", "cryptography.hazmat.primitives.hashes",
                   "cryptography.hazmat.primitives.ciphers", "cryptography.hazmat.primitives.kdf.pbkdf2",
                   "plistlib", "xml.parsers.expat", "zipfile", "lxml.etree", "tomllib", "logging", "datetime",
@@ -95,17 +96,21 @@ class Outcome:
     """Why the scan was stopped (then ``results`` holds one PKG006 result saying so)."""
     interrupted: bool = False
     """Stopped by the user (Ctrl-C): not a result of the package, never committed."""
+    bases: tuple[dict[str, Any], ...] = ()
+    """Per result, what the batch's own judging reads beyond the JSON (scanner.batch.judge.basis)."""
 
 
-def scan_here(path: str, options: Options, policy: Policy) -> list[dict[str, Any]]:
-    """The JSON results of one path, scanned in this process as a batch worker; a MemoryError is
-    raised, not reported (under a worker's memory limit it is the limit's, not the package's)."""
+def scan_here(path: str, options: Options, policy: Policy) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The JSON results of one path, scanned in this process as a batch worker, and what the batch's
+    own judging reads of each (scanner.batch.judge.basis); a MemoryError is raised, not reported (under
+    a worker's memory limit it is the limit's, not the package's)."""
     from scanner import engine
+    from scanner.batch.judge import basis
     from scanner.concurrency import Mode, options_for
     from scanner.formatters import json_report
 
     results = engine.scan_target(path, options_for(Mode.BATCH_WORKER, options), policy, memory_errors="raise")
-    return [json_report.result_dict(r) for r in results]
+    return [json_report.result_dict(r) for r in results], [basis(r) for r in results]
 
 
 def aborted_result(path: str, message: str) -> dict[str, Any]:
@@ -134,7 +139,8 @@ def _limit_memory(max_memory: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
 
 
-def _scan_and_exit_on_memory(path: str, options: Options, policy: Policy) -> list[dict[str, Any]]:
+def _scan_and_exit_on_memory(path: str, options: Options, policy: Policy
+                             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
         return scan_here(path, options, policy)
     except MemoryError:
@@ -155,9 +161,9 @@ def _child(conn: multiprocessing.connection.Connection, path: str, options: Opti
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle (runner.Stop)
     _stderr_to(stderr_path)
     _limit_memory(max_memory)
-    results = _scan_and_exit_on_memory(path, options, policy)
+    results, bases = _scan_and_exit_on_memory(path, options, policy)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send((results, peak))
+    conn.send((results, bases, peak))
     conn.close()
 
 
@@ -369,7 +375,7 @@ def _wait(receiver: multiprocessing.connection.Connection, timeout: float | None
 def _outcome(job: Job, message: tuple[Any, ...] | None, exitcode: int | None, limits: Limits,
              seconds: float, why: str = "") -> Outcome:
     if message is not None:
-        return Outcome(job, tuple(message[0]), seconds, message[1])
+        return Outcome(job, tuple(message[0]), seconds, message[2], bases=tuple(message[1]))
     if exitcode == EXIT_MEMORY:
         reason = f"over --max-memory ({_size(limits.max_memory)}): the scan ran out of its memory limit"
     elif limits.timeout is not None and seconds >= limits.timeout:
@@ -413,8 +419,8 @@ def _main() -> int:
     path, options, policy, max_memory = pickle.loads(sys.stdin.buffer.read())
     _import_all()
     _limit_memory(max_memory)
-    results = _scan_and_exit_on_memory(path, options, policy)
-    sys.stdout.buffer.write(pickle.dumps((results, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
+    results, bases = _scan_and_exit_on_memory(path, options, policy)
+    sys.stdout.buffer.write(pickle.dumps((results, bases, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
     sys.stdout.buffer.flush()
     os._exit(0)
 
