@@ -8,7 +8,11 @@
   (median of the differences);
 - peak RSS per worker (the largest a worker reported);
 - the time to resume a finished 10,000-package run (walk, stat, hash cache, store lookups: nothing scanned);
-- the store's size per 1,000 packages.
+- the store's size per 1,000 packages;
+- local against Dask: the same set through a Dask LocalCluster with as many single-threaded worker
+  processes as cores (started before the clock, as a store's cluster is; workers non-daemonic, as the
+  README's recipe starts them), the first run and a warm second run, against the local pool at as many
+  jobs; and a registry of 1,000,000 records: its first load and its load with the checks kept.
 
 Usage: python3 bench/batch.py [--resume-packages 10000]
 Writes bench/results/batch-<date>.json and prints the figures.
@@ -107,10 +111,55 @@ def resume(count: int, tmp: Path) -> dict[str, float]:
     return {"packages": count, "resume_s": seconds, "db_bytes": size, "db_mib_per_1000": size / count * 1000 / 2**20}
 
 
+def dask_batches(folder: Path, tmp: Path, jobs: int) -> dict[str, float]:
+    """Wall seconds of the same batch on a Dask LocalCluster (cold, then warm) with ``jobs`` workers."""
+    import dask
+    from distributed import LocalCluster
+
+    out: dict[str, float] = {}
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for name in ("dask_cold_s", "dask_warm_s"):
+            start = time.monotonic()
+            command = [str(ENTRY), "batch", str(folder), "--db", str(tmp / f"{name}.sqlite"), "--dask",
+                       cluster.scheduler_address]
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            out[name] = time.monotonic() - start
+    return out
+
+
+def registry_load(tmp: Path, rows: int = 1_000_000) -> dict[str, float]:
+    """Seconds to load a registry of ``rows`` records: the first time, and with its checks in the store."""
+    from scanner.batch import registry
+
+    path = tmp / "filings.csv"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("app_id,filing_number,app_name\n")
+        handle.writelines(f"com.example.app{i},粤ICP备{2023000000 + i}号-{1 + i % 9}A,应用{i}\n"
+                          for i in range(rows))
+    db = store.Store(str(tmp / "registry.sqlite"))
+    try:
+        start = time.monotonic()
+        registry.index(str(path), db.number_checks)
+        first = time.monotonic() - start
+        start = time.monotonic()
+        index = registry.index(str(path), db.number_checks)
+        kept = time.monotonic() - start
+        start = time.monotonic()
+        for i in range(0, rows, rows // 1000):
+            index.relevant(f"com.example.app{i}", [f"粤ICP备{2023000000 + i}号-{1 + i % 9}A"])
+        lookup_ms = (time.monotonic() - start) / 1000 * 1000
+    finally:
+        db.close()
+    return {"registry_rows": rows, "registry_first_load_s": first, "registry_kept_load_s": kept,
+            "registry_lookup_ms_per_package": lookup_ms}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resume-packages", type=int, default=10_000)
     parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--registry-rows", type=int, default=1_000_000)
     args = parser.parse_args()
     sources = packages()
     with tempfile.TemporaryDirectory() as scratch:
@@ -120,6 +169,10 @@ def main() -> int:
         total = len(sources) * args.copies
         one = timed_batch(folder, tmp / "one.sqlite", 1)
         two = timed_batch(folder, tmp / "two.sqlite", 2)
+        jobs = os.cpu_count() or 1
+        local = two if jobs == 2 else timed_batch(folder, tmp / "local.sqlite", jobs)
+        remote = dask_batches(folder, tmp, jobs)
+        records = registry_load(tmp, args.registry_rows)
         by_size = sorted(sources, key=lambda p: p.stat().st_size)
         extra, peak = overhead(by_size[:: max(1, len(by_size) // 12)] + by_size[-3:])  # a spread and the largest
         resumed = resume(args.resume_packages, tmp)
@@ -127,7 +180,9 @@ def main() -> int:
     result = {"date": datetime.date.today().isoformat(), "cpus": os.cpu_count(), "packages": total,
               "jobs1_s": one, "jobs2_s": two, "per_minute_jobs1": total / one * 60,
               "per_minute_jobs2": total / two * 60,
-              "speedup": one / two, "worker_overhead_s": extra, "peak_worker_rss_mib": peak / 1024, **resumed}
+              "speedup": one / two, "worker_overhead_s": extra, "peak_worker_rss_mib": peak / 1024, **resumed,
+              "local_jobs": jobs, "local_s": local, **remote, "dask_warm_ratio": remote["dask_warm_s"] / local,
+              "dask_cold_ratio": remote["dask_cold_s"] / local, **records}
     out = HERE / "results" / f"batch-{result['date']}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -136,6 +191,12 @@ def main() -> int:
           f"{extra * 1000:.0f} ms per package; peak worker RSS {peak / 1024:.0f} MiB; resume of "
           f"{resumed['packages']} finished packages {resumed['resume_s']:.1f} s; store "
           f"{resumed['db_mib_per_1000']:.1f} MiB per 1,000 packages")
+    print(f"dask: {jobs} workers {remote['dask_cold_s']:.2f} s cold, {remote['dask_warm_s']:.2f} s warm against "
+          f"{local:.2f} s local at {jobs} jobs ({result['dask_warm_ratio']:.2f}x warm, "
+          f"{result['dask_cold_ratio']:.2f}x cold); registry of {records['registry_rows']:,} rows: "
+          f"{records['registry_first_load_s']:.1f} s first, "
+          f"{records['registry_kept_load_s']:.1f} s with its checks kept, "
+          f"{records['registry_lookup_ms_per_package']:.3f} ms per package")
     return 0
 
 

@@ -16,6 +16,7 @@ finished packages are committed.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import os
 import threading
@@ -178,13 +179,20 @@ def plan(store: Store, found: discover.Found, request: Request, run_id: int) -> 
                 time.monotonic() - started, retried, tuple(rejudged), gone, found.special)
 
 
-def execute(jobs: tuple[worker.Job, ...], request: Request, stop: Stop | None = None) -> Iterator[worker.Outcome]:
-    """Outcomes as packages finish: local worker processes (``parallel`` at a time), or a Dask cluster."""
+def execute(jobs: tuple[worker.Job, ...], request: Request, stop: Stop | None = None,
+            cluster: Any = None) -> Iterator[worker.Outcome]:  # noqa: ANN401 (a distributed.Client)
+    """Outcomes as packages finish: local worker processes (``parallel`` at a time), or a Dask cluster
+    (``cluster``: a connected client; else one is connected to ``request.dask_address``)."""
     if not jobs:
         return
     stop = stop or Stop()
     if request.dask_address:
-        yield from _on_dask(jobs, request, stop)
+        client = cluster or connect(request.dask_address)
+        try:
+            yield from _on_dask(jobs, request, stop, client)
+        finally:
+            if cluster is None:
+                client.close()
         return
     # Each thread only waits on its package's worker process, which does the work (one process per
     # package: androguard's memory is returned when it exits). Jobs are handed out as threads free up,
@@ -215,41 +223,42 @@ def execute(jobs: tuple[worker.Job, ...], request: Request, stop: Stop | None = 
             raise
 
 
-def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop) -> Iterator[worker.Outcome]:
-    """The same per-package work on a Dask cluster; results stream back with ``as_completed``."""
-    try:
-        from distributed import as_completed
-    except ImportError as exc:  # the optional extra
-        raise DaskError("--dask needs dask.distributed in this environment: pip install '.[dask]' in a clone "
-                        "of beian-scan (README: Dask)") from exc
-    client = _client(request.dask_address or "")
-    with client:
-        shared = client.scatter([request.options, request.policy, request.limits], broadcast=True)
-        futures = {client.submit(worker.run, job, *shared, key=f"beian-scan-{job.sha256}", pure=False): job
-                   for job in jobs}
-        pending = as_completed(futures)
-        for future in pending:
-            if stop.requested.is_set():
-                client.cancel([f for f in futures if not f.done()])
-            if stop.now.is_set():
-                break
-            if future.cancelled():
-                continue
-            try:
-                outcome = future.result()
-            except Exception as exc:  # a lost worker: the package is a result, never a lost row
-                job = futures[future]
-                reason = f"the Dask task failed ({type(exc).__name__}: {exc})"
-                outcome = worker.Outcome(job, (worker.aborted_result(job.path, reason),), 0.0, None, reason)
-            yield outcome
+def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop,
+             client: Any) -> Iterator[worker.Outcome]:  # noqa: ANN401 (a distributed.Client)
+    """The same per-package work on a Dask cluster; results stream back with ``as_completed``. A stop
+    request cancels the tasks not finished (a task already running on a worker is not interrupted)."""
+    from distributed import as_completed
+
+    shared = client.scatter([request.options, request.policy, request.limits], broadcast=True)
+    futures = {client.submit(worker.run, job, *shared, key=f"beian-scan-{job.sha256}", pure=False): job
+               for job in jobs}
+    for future in as_completed(futures):
+        if stop.requested.is_set():
+            client.cancel([f for f in futures if not f.done()])
+        if stop.now.is_set():
+            break
+        if future.cancelled():
+            continue
+        try:
+            outcome = future.result()
+        except Exception as exc:  # a lost worker: the package is a result, never a lost row
+            job = futures[future]
+            reason = f"the Dask task failed ({type(exc).__name__}: {exc})"
+            outcome = worker.Outcome(job, (worker.aborted_result(job.path, reason),), 0.0, None, reason)
+        yield outcome
 
 
 class DaskError(RuntimeError):
     """The Dask scheduler cannot be used: one line, exit 2."""
 
 
-def _client(address: str) -> Any:  # noqa: ANN401 (distributed.Client)
-    from distributed import Client
+def connect(address: str) -> Any:  # noqa: ANN401 (distributed.Client)
+    """A client of the Dask scheduler at ``address``, or DaskError with one line that says why."""
+    try:
+        from distributed import Client
+    except ImportError:  # the optional extra
+        raise DaskError("--dask needs dask.distributed in this environment: pip install '.[dask]' in a clone "
+                        "of beian-scan (README: Dask)") from None
 
     try:
         return Client(address, timeout="10s")
@@ -270,10 +279,27 @@ def stream(store: Store, request: Request, on_plan: Callable[[Plan], None] | Non
     if not request.dask_address:
         worker.start()  # before anything is committed: a failure of the tool is never a row of a package
     found = discover.walk(request.roots, request.listed)
+    config = config_hash(request.options, request.policy)
+    cluster = connect(request.dask_address) if request.dask_address else None  # before the store is written
+    run_id = store.start_run(__version__, config, request.command, limits_key(request.limits),
+                             (*request.roots, *request.listed))
+    try:
+        yield from _scan(store, request, found, run_id, on_plan, stop, cluster)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            store.end_run(run_id, "failed")
+        raise
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _scan(store: Store, request: Request, found: discover.Found, run_id: int,
+          on_plan: Callable[[Plan], None] | None, stop: Stop,
+          cluster: Any) -> Iterator[tuple[worker.Outcome, Tally]]:  # noqa: ANN401 (a distributed.Client)
     version, config = __version__, config_hash(request.options, request.policy)
     judging = _judging(request)
     limits, key = limits_key(request.limits), judging.key()
-    run_id = store.start_run(version, config, request.command, limits, (*request.roots, *request.listed))
     chosen = plan(store, found, request, run_id)
     if on_plan is not None:
         on_plan(chosen)
@@ -284,7 +310,7 @@ def stream(store: Store, request: Request, on_plan: Callable[[Plan], None] | Non
             store.add(run_id, sha, 0, again[0]["package"]["path"], version, config, again, 0.0, None, None, limits,
                       key, kept)
     tally = Tally(len(chosen.jobs), plan=chosen)
-    for finished in execute(chosen.jobs, request, stop):
+    for finished in execute(chosen.jobs, request, stop, cluster):
         if finished.interrupted:
             continue
         bases = finished.bases or tuple({} for _ in finished.results)

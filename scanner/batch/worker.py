@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing import spawn
 from typing import Any
 
 from scanner.config import Policy
@@ -187,6 +188,7 @@ def child_environment() -> dict[str, str]:
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in os.environ while the block runs (a started interpreter takes os.environ)."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -205,21 +207,31 @@ def _server_log() -> Any:  # noqa: ANN401 (a temporary file object)
     return tempfile.TemporaryFile(prefix="beian-scan-forkserver-")
 
 
-@functools.cache
+_context_lock = threading.Lock()
+
+
 def _context() -> Any:  # noqa: ANN401 (multiprocessing's context types are not public)
-    """The forkserver context, with the scanner preloaded in the server (imported once, forked cheaply)."""
+    """The forkserver context, with the scanner preloaded in the server (imported once, forked cheaply);
+    started once per process, whichever thread asks first (a Dask worker runs tasks in threads)."""
+    with _context_lock:
+        return _started_context()
+
+
+@functools.cache
+def _started_context() -> Any:  # noqa: ANN401
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        # "__main__": the server imports the parent's main script once (for `beian-scan batch`, the
-        # console script and with it the command line), which each worker would otherwise run again
-        # before its scan. The warm-up module last: it scans a bundled APK in the server
+        # First the parent's main script, once (scanner.batch.forkmain: for `beian-scan batch`, the
+        # console script; in a Dask worker, the script its nanny ran), which each worker would otherwise
+        # import again before its scan. The warm-up module last: it scans a bundled APK in the server
         # (scanner.batch.warmup), so workers start with what a first scan fills.
-        context.set_forkserver_preload(["__main__", *preload(), "scanner.batch.warmup"])
+        context.set_forkserver_preload(["scanner.batch.forkmain", *preload(), "scanner.batch.warmup"])
+        main = spawn.get_preparation_data("beian-scan").get("init_main_from_path", "")
         saved = os.dup(2)
         os.dup2(_server_log().fileno(), 2)
         try:
-            with _environment(child_environment()):
+            with _environment({**child_environment(), "BEIAN_SCAN_FORKSERVER_MAIN": main}):
                 multiprocessing.forkserver.ensure_running()
         finally:
             os.dup2(saved, 2)
