@@ -522,3 +522,29 @@ class TestDask:
         done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0 and done.stdout.strip() == "4", done.stderr
         assert marks.read_text(encoding="utf-8") == "xx"  # this process, and the workers' server once
+
+
+PARENT_ONLY = {"distributed", "jinja2", "tqdm", "importlib", "collections.abc", "stat", "os"}
+"""Modules imported inside functions that never run in a worker (the batch's own process: Dask, the
+report, the progress bar), or that every worker has imported before its limit anyway."""
+
+
+def test_every_module_a_scan_imports_late_is_loaded_before_the_memory_limit():
+    """A module imported inside a function would be mapped under the worker's RLIMIT_AS and fail
+    there as an ImportError ("failed to map segment"): each is in the worker's preload."""
+    import ast
+
+    late: set[str] = set()
+    for path in (ROOT / "scanner").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Import):
+                        late.update(alias.name for alias in inner.names)
+                    elif isinstance(inner, ast.ImportFrom) and inner.module and not inner.level:
+                        late.add(inner.module)
+    outside = {name for name in late if not name.startswith("scanner") and name not in PARENT_ONLY}
+    preload = worker.preload()
+    missing = {name for name in outside
+               if not any(name == p or p.startswith(name + ".") or name.startswith(p + ".") for p in preload)}
+    assert not missing

@@ -60,7 +60,7 @@ _EXTRA_PRELOAD = ("scanner.engine", "scanner.rules", "scanner.batch.judge", "sca
                   "cryptography.hazmat.primitives.ciphers", "cryptography.hazmat.primitives.kdf.pbkdf2",
                   "plistlib", "xml.parsers.expat", "zipfile", "lxml.etree", "tomllib", "logging", "datetime",
                   "isal.isal_zlib", "google.protobuf.message", "google.protobuf.message_factory",
-                  "androguard.core.axml", "loguru", "jsonschema")
+                  "androguard.core.axml", "apkInspector.headers", "loguru", "jsonschema")
 
 
 class WorkerStartError(RuntimeError):
