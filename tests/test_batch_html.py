@@ -11,6 +11,8 @@ import pytest
 
 from scanner.batch import report, store, worker
 from scanner.batch.runner import Request, run
+from scanner.config import Policy
+from scanner.model import RuleId, Severity
 
 from conftest import APKS
 
@@ -25,9 +27,17 @@ pytestmark = pytest.mark.skipif(not (shutil.which("chromedriver") and (shutil.wh
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
+    uploads = folder / "uploads"
+    uploads.mkdir()
+    for name in ("compliant", "no_number", "truncated", "malformed_number"):
+        shutil.copy(APKS / f"{name}.apk", uploads / f"{name}.apk")
+    for n in range(3):  # three uploads of random bytes: one class of failure, not three
+        (uploads / f"random{n}.apk").write_bytes(bytes((n * 37 + k * 11) % 256 for k in range(3000)))
+    (uploads / "README.txt").write_text("uploads of the day\n", encoding="utf-8")
     db = store.Store(str(folder / "audit.sqlite"))
-    paths = tuple(str(APKS / f"{n}.apk") for n in ("compliant", "no_number", "truncated", "malformed_number"))
-    run(db, Request(paths, limits=worker.Limits(timeout=60), parallel=2))
+    # FIL001 reported as a warning: its bar must be drawn in the warning colour, not its default's.
+    policy = Policy(severity=((RuleId("FIL001"), Severity.WARNING),))
+    run(db, Request((str(uploads),), policy=policy, limits=worker.Limits(timeout=60), parallel=2))
     # A package whose label is an attack on the reviewer's browser (labels are the developer's to choose).
     item = next(i for i in db.results() if i.result["package"]["app_id"] == "com.beianscan.fixture.no_number")
     hostile = copy.deepcopy(item.result)
@@ -35,6 +45,7 @@ def page(tmp_path_factory):
     run_id = db.start_run("test", "hostile", "test")
     db.observe(run_id, (), ("uploads/evil.apk",), [("uploads/evil.apk", 10, 0, "e" * 64)])
     db.add(run_id, "e" * 64, 10, "uploads/evil.apk", "test", "hostile", [hostile], 0.1, None)
+    db.note_skipped(run_id, 1, 0, [str(uploads / "README.txt")])
     html = folder / "audit.html"
     html.write_text(report.render(list(db.results()), "html", db.runs()), encoding="utf-8")
     db.close()
@@ -55,11 +66,64 @@ def _text(driver, element_id):
 
 
 def test_counts_a_reader_sees(page):
-    assert _text(page, "count-packages") == "5"
-    assert _text(page, "count-unreadable") == "1"
+    assert _text(page, "count-packages") == "8"
+    assert _text(page, "count-unreadable") == "4"
     assert _text(page, "count-clean") == "1"
     assert _text(page, "count-findings") == "3"
-    assert int(_text(page, "severity-error")) >= 3
+    assert int(_text(page, "severity-error")) >= 1
+
+
+def test_skipped_files_are_counted_and_named(page):
+    assert _text(page, "count-skipped") == "1"
+    assert "README.txt" in _text(page, "skipped")
+
+
+def test_failures_are_grouped_by_class(page):
+    cells = [r.find_elements("css selector", "td") for r in page.find_elements("css selector", "#failures tr")[1:]]
+    reasons = {c[0].text: int(c[1].text) for c in cells}
+    assert reasons["PKG001 not a supported package"] == 3, reasons
+
+
+def test_bars_take_the_reported_severity(page):
+    bars = page.find_elements("css selector", "rect[data-rule=FIL001]")
+    assert bars and {b.get_attribute("data-severity") for b in bars} == {"warning"}
+    assert {b.get_attribute("fill") for b in bars} == {"#d4a72c"}
+
+
+def test_unreadable_packages_say_so(page):
+    row = next(r for r in page.find_elements("css selector", "#packages tbody tr")
+               if r.get_attribute("data-status") == "unreadable")
+    cells = row.find_elements("css selector", "td")
+    assert cells[3].text == "not read" and cells[5].text == "—" and cells[6].text == "—"
+    assert page.execute_script("return getComputedStyle(arguments[0]).whiteSpace", cells[0]) == "nowrap"
+
+
+def test_a_package_link_opens_its_details(page):
+    link = page.find_element("css selector", "#packages tbody tr a")
+    target = link.get_attribute("href").split("#", 1)[1]
+    link.click()
+    assert page.execute_script("return document.getElementById(arguments[0]).open", target)
+
+
+def test_filters_apply_to_the_details_too(page):
+    status = page.find_element("id", "status-filter")
+    for option in status.find_elements("css selector", "option"):
+        if option.text == "unreadable":
+            option.click()
+    shown = [d for d in page.find_elements("css selector", "details[data-index]") if d.is_displayed()]
+    assert len(shown) == 4
+    for option in status.find_elements("css selector", "option"):
+        if option.text == "all":
+            option.click()
+
+
+def test_fits_a_phone_width(page):
+    page.set_window_size(390, 844)
+    try:
+        width = page.execute_script("return window.innerWidth")
+        assert page.execute_script("return document.documentElement.scrollWidth") <= width
+    finally:
+        page.set_window_size(1280, 1000)
 
 
 def test_filter_by_app_id_number_and_rule(page):
@@ -78,15 +142,15 @@ def test_filter_by_app_id_number_and_rule(page):
     search.clear()
     search.send_keys("x")  # clear() fires no input event; typing then deleting does
     search.send_keys("\b")
-    assert _text(page, "shown-count") == "5"
+    assert _text(page, "shown-count") == "8"
 
 
 def test_sort_by_errors(page):
     header = page.find_element("css selector", "#packages th[data-key=errors]")
     header.click()
     header.click()  # descending
-    values = [int(r.find_elements("css selector", "td")[5].text)
-              for r in page.find_elements("css selector", "#packages tbody tr")]
+    values = [int(r.find_elements("css selector", "td")[5].get_attribute("data-value"))
+              for r in page.find_elements("css selector", "#packages tbody tr")]  # an unread package: -1, shown —
     assert values == sorted(values, reverse=True)
 
 

@@ -72,29 +72,38 @@ def _rules(result: dict[str, Any]) -> tuple[str, ...]:
 
 def totals(table: list[Row]) -> dict[str, Any]:
     by_rule: Counter[str] = Counter()
+    by_rule_severity: dict[str, Counter[str]] = {}
     by_severity: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     for row in table:
         for finding in row.findings:
             by_rule[finding["rule_id"]] += 1
+            by_rule_severity.setdefault(finding["rule_id"], Counter())[finding["severity"]] += 1
             by_severity[finding["severity"]] += 1
         if row.error:
-            failures[row.error.split(" ", 1)[0] + " " + _reason(row.error)] += 1
+            failures[reason(row.error)] += 1
     statuses = Counter(row.status for row in table)
     return {"packages": len(table), "statuses": dict(statuses), "by_rule": by_rule.most_common(),
+            "by_rule_severity": {rule: [(s, n.get(s, 0)) for s in SEVERITIES] for rule, n in by_rule_severity.items()},
             "by_severity": [(s, by_severity.get(s, 0)) for s in SEVERITIES], "failures": failures.most_common(20),
             "with_number": sum(1 for r in table if r.numbers), "with_link": sum(1 for r in table if r.links)}
 
 
-def _reason(error: str) -> str:
-    """The kind of failure without the package-specific part (for grouping)."""
-    message = error.split(" ", 1)[1] if " " in error else error
-    return message.split(":")[0][:80]
+_DETAIL = re.compile(r"\s*\(((?:[A-Z]\w*(?:Error|Exception|Warning))?)[^()]*\)")
+
+
+def reason(error: str) -> str:
+    """The class of a failure, for grouping: the rule id and the message without what is particular to
+    one package (the parenthesized detail, bar an exception's class; what follows the first colon)."""
+    rule, _, message = error.partition(" ")
+    message = _DETAIL.sub(lambda m: f" ({m.group(1)})" if m.group(1) else "", message)
+    return f"{rule} {message.split(': ')[0].strip()[:100]}"
 
 
 def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | None = None,
            history: bool = False) -> str:
-    """The report of stored results in one format; ``history``: one entry per result set, with its run."""
+    """The report of stored results in one format; ``history``: one entry per result set, with its run.
+    ``runs``: the store's runs, oldest first (the HTML report names the files the latest one skipped)."""
     if fmt == "html":
         return _html(stored, runs or [])
     if fmt == "csv":
@@ -184,6 +193,10 @@ def _html(stored: list[StoredResult], runs: list[dict[str, Any]]) -> str:
     table = rows(stored)
     summary = totals(table)
     biggest = max([n for _rule, n in summary["by_rule"]] or [1])
+    latest = runs[-1] if runs else {}
+    skipped = {"other": latest.get("skipped") or 0, "special": latest.get("special") or 0,
+               "examples": json.loads(latest.get("skipped_examples") or "[]")}
     return environment.get_template("report.html.j2").render(
-        rows=table, totals=summary, runs=runs, version=__version__, biggest=biggest,
+        rows=table, totals=summary, runs=runs, version=__version__, biggest=biggest, skipped=skipped,
+        colours={"error": "#cf222e", "warning": "#d4a72c", "note": "#0969da"},
         rules={rule_id: meta for rule_id, meta in CATALOGUE.items()})

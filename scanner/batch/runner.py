@@ -301,6 +301,7 @@ def _scan(store: Store, request: Request, found: discover.Found, run_id: int,
     judging = _judging(request)
     limits, key = limits_key(request.limits), judging.key()
     chosen = plan(store, found, request, run_id)
+    store.note_skipped(run_id, found.skipped, found.special, found.skipped_examples)
     if on_plan is not None:
         on_plan(chosen)
     for sha in chosen.rejudged:  # the registry or the accepted findings changed: no package is read

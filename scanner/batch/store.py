@@ -41,7 +41,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, tool_version TEXT NOT NULL, config_hash TEXT NOT NULL, started TEXT NOT NULL,
-    ended TEXT, host TEXT NOT NULL, command TEXT NOT NULL, limits TEXT, roots TEXT, status TEXT);
+    ended TEXT, host TEXT NOT NULL, command TEXT NOT NULL, limits TEXT, roots TEXT, status TEXT,
+    skipped INTEGER, special INTEGER, skipped_examples TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL,
     present INTEGER NOT NULL DEFAULT 1, last_run INTEGER);
@@ -78,6 +79,9 @@ MIGRATE_1_TO_2 = """
 ALTER TABLE runs ADD COLUMN limits TEXT;
 ALTER TABLE runs ADD COLUMN roots TEXT;
 ALTER TABLE runs ADD COLUMN status TEXT;
+ALTER TABLE runs ADD COLUMN skipped INTEGER;
+ALTER TABLE runs ADD COLUMN special INTEGER;
+ALTER TABLE runs ADD COLUMN skipped_examples TEXT;
 ALTER TABLE files ADD COLUMN present INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE files ADD COLUMN last_run INTEGER;
 ALTER TABLE findings ADD COLUMN suppression TEXT;
@@ -261,6 +265,11 @@ class Store:
              json.dumps(list(roots), ensure_ascii=False)))
         return int(cursor.lastrowid or 0)
 
+    def note_skipped(self, run_id: int, other: int, special: int, examples: Iterable[str]) -> None:
+        """What a run's walk skipped: files that are no package, special files, and some of their paths."""
+        self.db.execute("UPDATE runs SET skipped=?, special=?, skipped_examples=? WHERE id=?",
+                        (other, special, json.dumps(list(examples), ensure_ascii=False), run_id))
+
     def end_run(self, run_id: int, status: str = "complete") -> None:
         self.db.execute("UPDATE runs SET ended=?, status=? WHERE id=?", (_now(), status, run_id))
 
@@ -410,7 +419,7 @@ class Store:
     def runs(self) -> list[dict[str, Any]]:
         columns = "id, tool_version, config_hash, started, ended, host, command"
         if self.version >= 2:
-            columns += ", status"
+            columns += ", status, skipped, special, skipped_examples"
         cursor = self.db.execute(f"SELECT {columns} FROM runs ORDER BY id")
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
