@@ -93,10 +93,7 @@ def resume(count: int, tmp: Path) -> dict[str, float]:
     found = runner.discover.walk((str(folder),))
     run_id = db.start_run(__version__, runner.config_hash(Options(), Policy()), "bench")
     chosen = runner.plan(db, found, runner.Request((str(folder),)), run_id)
-    template = engine.scan_target(str(folder / "app00000.apk"), Options(), Policy())
-    from scanner.formatters.json_report import result_dict
-
-    canned = result_dict(template[0])
+    canned = engine.scan_target(str(folder / "app00000.apk"), Options(), Policy())[0]
     for job in chosen.jobs:
         db.add(run_id, job.sha256, job.size, job.path, __version__, runner.config_hash(Options(), Policy()),
                [canned], 0.1, None, None, runner.limits_key(worker.Limits()))

@@ -29,6 +29,7 @@ from scanner.batch import registry as records
 from scanner.batch import runner, store, worker
 from scanner.config import Policy
 from scanner.engine import Acceptance
+from scanner.formatters.json_report import result_dict
 from scanner.model import Options, ScanResult
 
 __all__ = ["BatchItem", "batch", "scan"]
@@ -74,7 +75,8 @@ def _batch(request: runner.Request, db: str | None) -> Iterator[BatchItem]:
         database = store.Store(db or f"{scratch}/batch.sqlite")
         try:
             for outcome, _tally in runner.stream(database, request):
-                yield BatchItem(outcome.job.path, outcome.job.sha256, outcome.results, outcome.seconds,
+                yield BatchItem(outcome.job.path, outcome.job.sha256,
+                                tuple(result_dict(r, accepted=True) for r in outcome.results), outcome.seconds,
                                 outcome.aborted)
         finally:
             database.close()

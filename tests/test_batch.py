@@ -203,19 +203,19 @@ class TestLimits:
         job = worker.Job(str(APKS / "large_bundle.apk"), "x", 1)
         outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=0.001))
         (result,) = outcome.results
-        assert result["error"]["rule_id"] == "PKG006" and "0.001 s time limit" in result["error"]["message"]
+        assert result.error.rule_id == "PKG006" and "0.001 s time limit" in result.error.message
 
     def test_memory_limit(self):
         job = worker.Job(str(APKS / "large_bundle.apk"), "x", 1)
         # Less address space than the worker has mapped already: its first large allocation fails.
         outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=60, max_memory=16 << 20))
         (result,) = outcome.results
-        assert result["error"]["rule_id"] == "PKG006" and "over --max-memory (16 MiB)" in result["error"]["message"]
+        assert result.error.rule_id == "PKG006" and "over --max-memory (16 MiB)" in result.error.message
 
     def test_within_limits(self):
         job = worker.Job(str(APKS / "compliant.apk"), "x", 1)
         outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=60, max_memory=4 << 30))
-        assert outcome.aborted is None and outcome.results[0]["error"] is None and outcome.peak_rss_kib
+        assert outcome.aborted is None and outcome.results[0].error is None and outcome.peak_rss_kib
 
     def test_the_subprocess_worker_gives_the_same_result(self):
         job = worker.Job(str(APKS / "compliant.apk"), "x", 1)

@@ -12,6 +12,7 @@ import pytest
 from scanner.batch import report, store, worker
 from scanner.batch.runner import Request, run
 from scanner.config import Policy
+from scanner.formatters.json_report import from_result_dict
 from scanner.model import RuleId, Severity
 
 from conftest import APKS
@@ -44,7 +45,7 @@ def page(tmp_path_factory):
     hostile["package"].update(app_name=HOSTILE, app_id="com.evil.app", path="uploads/evil.apk")
     run_id = db.start_run("test", "hostile", "test")
     db.observe(run_id, (), ("uploads/evil.apk",), [("uploads/evil.apk", 10, 0, "e" * 64)])
-    db.add(run_id, "e" * 64, 10, "uploads/evil.apk", "test", "hostile", [hostile], 0.1, None)
+    db.add(run_id, "e" * 64, 10, "uploads/evil.apk", "test", "hostile", [from_result_dict(hostile)], 0.1, None)
     db.note_skipped(run_id, 1, 0, [str(uploads / "README.txt")])
     html = folder / "audit.html"
     html.write_text(report.render(list(db.results()), "html", db.runs()), encoding="utf-8")

@@ -185,8 +185,8 @@ class TestWorkers:
         path = FIXTURES / "ios" / "out" / name if name.endswith(".ipa") else MINIPROGRAMS / "out" / name
         outcome = worker.run(worker.Job(str(path), "x", 1), Options(), Policy(), worker.Limits(60, 64 << 20))
         (result,) = outcome.results
-        error = result["error"]
-        assert error is None or (error["rule_id"] == "PKG006" and "over --max-memory (64 MiB)" in error["message"])
+        error = result.error
+        assert error is None or (error.rule_id == "PKG006" and "over --max-memory (64 MiB)" in error.message)
 
     def test_api_at_a_script_top_level_fails_at_once_and_commits_nothing(self, tmp_path):
         db = tmp_path / "audit.sqlite"

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scanner import __version__
@@ -31,6 +31,7 @@ from scanner.batch.registry import Index
 from scanner.batch.store import Store
 from scanner.config import Policy
 from scanner.engine import Acceptance
+from scanner.formatters.json_report import from_result_dict
 from scanner.model import Options
 
 
@@ -88,14 +89,14 @@ class Tally:
         self.done += 1
         if outcome.aborted:
             self.aborted += 1
-        elif any(r["error"] for r in outcome.results):
+        elif any(r.error is not None for r in outcome.results):
             self.unreadable += 1
         for result in outcome.results:
-            for finding in result["findings"]:
-                self.findings[finding["severity"]] += 1
-                self.by_rule[finding["rule_id"]] = self.by_rule.get(finding["rule_id"], 0) + 1
-            if result["error"]:
-                rule = result["error"]["rule_id"]
+            for finding in result.findings:
+                self.findings[finding.severity.label] += 1
+                self.by_rule[finding.rule_id] = self.by_rule.get(finding.rule_id, 0) + 1
+            if result.error is not None:
+                rule = result.error.rule_id
                 self.by_rule[rule] = self.by_rule.get(rule, 0) + 1
 
 
@@ -305,22 +306,18 @@ def _scan(store: Store, request: Request, found: discover.Found, run_id: int,
     if on_plan is not None:
         on_plan(chosen)
     for sha in chosen.rejudged:  # the registry or the accepted findings changed: no package is read
-        kept = store.result_set(sha, version, config)
+        kept = [(from_result_dict(data), basis) for data, basis in store.result_set(sha, version, config)]
         if kept:
-            again = [judge.judged(result, basis, judging) for result, basis in kept]
-            store.add(run_id, sha, 0, again[0]["package"]["path"], version, config, again, 0.0, None, None, limits,
-                      key, kept)
+            again = [judge.judged_again(result, basis, judging) for result, basis in kept]
+            store.add(run_id, sha, 0, again[0].path, version, config, again, 0.0, None, None, limits, key, kept)
     tally = Tally(len(chosen.jobs), plan=chosen)
     for finished in execute(chosen.jobs, request, stop, cluster):
         if finished.interrupted:
             continue
-        bases = finished.bases or tuple({} for _ in finished.results)
-        results = [judge.judged(r, b, judging) for r, b in zip(finished.results, bases, strict=True)]
-        outcome = worker.Outcome(finished.job, tuple(results), finished.seconds, finished.peak_rss_kib,
-                                 finished.aborted)
-        store.add(run_id, outcome.job.sha256, outcome.job.size, outcome.job.path, version, config, results,
-                  outcome.seconds, outcome.peak_rss_kib, outcome.aborted, limits, key,
-                  list(zip(finished.results, bases, strict=True)))
+        outcome = replace(finished, results=tuple(judge.judged(r, judging) for r in finished.results))
+        store.add(run_id, outcome.job.sha256, outcome.job.size, outcome.job.path, version, config,
+                  outcome.results, outcome.seconds, outcome.peak_rss_kib, outcome.aborted, limits, key,
+                  [(r, judge.basis(r)) for r in finished.results])
         tally.add(outcome)
         yield outcome, tally
     tally.stopped = stop.requested.is_set()

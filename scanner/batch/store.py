@@ -31,9 +31,12 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scanner.model import ScanResult
 
 SCHEMA_VERSION = 2
 
@@ -332,21 +335,26 @@ class Store:
         return [(json.loads(text), json.loads(basis) if basis else {}) for text, basis in rows]
 
     def add(self, run_id: int, sha256: str, size: int, path: str, tool_version: str, config_hash: str,
-            results: list[dict[str, Any]], seconds: float, peak_rss_kib: int | None, aborted: str | None = None,
+            results: Sequence[ScanResult], seconds: float, peak_rss_kib: int | None, aborted: str | None = None,
             limits: str | None = None, judge_hash: str = "",
-            found: list[tuple[dict[str, Any], dict[str, Any]]] | None = None) -> None:
-        """Every result of one package, its findings (active and accepted) and facts, in one transaction;
-        ``found``: per result, the worker's JSON and basis the result was judged from."""
+            found: Sequence[tuple[ScanResult, dict[str, Any]]] | None = None) -> None:
+        """Every result of one package as JSON (``scan --format json``'s, with the accepted findings and
+        why), its findings and facts in columns, in one transaction; ``found``: per result, the worker's
+        result it was judged from and its basis (scanner.batch.judge)."""
+        from scanner.formatters.json_report import result_dict
+
         with self._transaction():
             self.db.execute("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)", (sha256, size, path))
             for index, result in enumerate(results):
                 worker, basis = found[index] if found and index < len(found) else (result, {})
-                self._add_result(run_id, sha256, path, tool_version, config_hash, index, result, seconds,
-                                 peak_rss_kib, aborted, limits, judge_hash, worker, basis)
+                data, before = result_dict(result, accepted=True), result_dict(worker, accepted=True)
+                self._add_result(run_id, sha256, path, tool_version, config_hash, index, data, seconds,
+                                 peak_rss_kib, aborted, limits, judge_hash, None if before == data else before, basis)
 
     def _add_result(self, run_id: int, sha256: str, path: str, tool_version: str, config_hash: str, index: int,
                     result: dict[str, Any], seconds: float, peak_rss_kib: int | None, aborted: str | None,
-                    limits: str | None, judge_hash: str, worker: dict[str, Any], basis: dict[str, Any]) -> None:
+                    limits: str | None, judge_hash: str, worker: dict[str, Any] | None,
+                    basis: dict[str, Any]) -> None:
         package, error = result["package"], result["error"] or {}
         cursor = self.db.execute(
             "INSERT INTO results (sha256, tool_version, config_hash, run_id, member_index, path, format, app_id, "
@@ -355,7 +363,7 @@ class Store:
             (sha256, tool_version, config_hash, run_id, index, path, package.get("format"), package.get("app_id"),
              package.get("app_name"), package.get("version"), error.get("rule_id"), error.get("message"), seconds,
              peak_rss_kib, json.dumps(result, ensure_ascii=False), aborted, limits, judge_hash,
-             None if worker is result or worker == result else json.dumps(worker, ensure_ascii=False),
+             None if worker is None else json.dumps(worker, ensure_ascii=False),
              json.dumps(basis) if basis else None))
         result_id = cursor.lastrowid
         listed = [(f, None) for f in result["findings"]] + [(f, f.get("suppression") or "accepted")

@@ -3,8 +3,8 @@
 androguard and the parsers return memory to the system only when their process exits, and a hostile
 package may loop or balloon: so every package gets a fresh process (forked from a clean forkserver that
 has the scanner imported, so a fork costs milliseconds, not an interpreter start), with RLIMIT_AS as its
-memory limit, and is killed at its time limit. Whatever happens, the caller gets an Outcome: the JSON
-results ``scan --format json`` would give, or a PKG006 result that says why the scan was stopped. No
+memory limit, and is killed at its time limit. Whatever happens, the caller gets an Outcome: the
+results (the model; the store writes their JSON), or a PKG006 result that says why the scan was stopped. No
 forks inside a worker (scanner.concurrency.Mode.BATCH_WORKER).
 
 Workers import what this process imported, wherever it runs: the interpreters started for them (the
@@ -41,7 +41,7 @@ from multiprocessing import spawn
 from typing import Any
 
 from scanner.config import Policy
-from scanner.model import Options
+from scanner.model import Options, ScanResult
 
 EXIT_MEMORY = 86
 """A worker's exit status when an allocation failed under --max-memory (the limit, not the package)."""
@@ -87,39 +87,33 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one package gave: its JSON results, wall time and the worker's peak RSS."""
+    """What one package gave: its results (the model, as the engine made them), wall time and the
+    worker's peak RSS."""
 
     job: Job
-    results: tuple[dict[str, Any], ...]
+    results: tuple[ScanResult, ...]
     seconds: float
     peak_rss_kib: int | None = None
     aborted: str | None = None
     """Why the scan was stopped (then ``results`` holds one PKG006 result saying so)."""
     interrupted: bool = False
     """Stopped by the user (Ctrl-C): not a result of the package, never committed."""
-    bases: tuple[dict[str, Any], ...] = ()
-    """Per result, what the batch's own judging reads beyond the JSON (scanner.batch.judge.basis)."""
 
 
-def scan_here(path: str, options: Options, policy: Policy) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The JSON results of one path, scanned in this process as a batch worker, and what the batch's
-    own judging reads of each (scanner.batch.judge.basis); a MemoryError is raised, not reported (under
-    a worker's memory limit it is the limit's, not the package's)."""
+def scan_here(path: str, options: Options, policy: Policy) -> tuple[ScanResult, ...]:
+    """The results of one path, scanned in this process as a batch worker; a MemoryError is raised, not
+    reported (under a worker's memory limit it is the limit's, not the package's)."""
     from scanner import engine
-    from scanner.batch.judge import basis
     from scanner.concurrency import Mode, options_for
-    from scanner.formatters import json_report
 
-    results = engine.scan_target(path, options_for(Mode.BATCH_WORKER, options), policy, memory_errors="raise")
-    return [json_report.result_dict(r) for r in results], [basis(r) for r in results]
+    return engine.scan_target(path, options_for(Mode.BATCH_WORKER, options), policy, memory_errors="raise")
 
 
-def aborted_result(path: str, message: str) -> dict[str, Any]:
-    """The JSON result of a package whose scan was stopped (PKG006)."""
+def aborted_result(path: str, message: str) -> ScanResult:
+    """The result of a package whose scan was stopped (PKG006)."""
     from scanner import engine
-    from scanner.formatters import json_report
 
-    return json_report.result_dict(engine.error_result(path, "PKG006", message))
+    return engine.error_result(path, "PKG006", message)
 
 
 def preload() -> tuple[str, ...]:
@@ -140,8 +134,7 @@ def _limit_memory(max_memory: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
 
 
-def _scan_and_exit_on_memory(path: str, options: Options, policy: Policy
-                             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _scan_and_exit_on_memory(path: str, options: Options, policy: Policy) -> tuple[ScanResult, ...]:
     try:
         return scan_here(path, options, policy)
     except MemoryError:
@@ -162,9 +155,9 @@ def _child(conn: multiprocessing.connection.Connection, path: str, options: Opti
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle (runner.Stop)
     _stderr_to(stderr_path)
     _limit_memory(max_memory)
-    results, bases = _scan_and_exit_on_memory(path, options, policy)
+    results = _scan_and_exit_on_memory(path, options, policy)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send((results, bases, peak))
+    conn.send((results, peak))
     conn.close()
 
 
@@ -387,7 +380,7 @@ def _wait(receiver: multiprocessing.connection.Connection, timeout: float | None
 def _outcome(job: Job, message: tuple[Any, ...] | None, exitcode: int | None, limits: Limits,
              seconds: float, why: str = "") -> Outcome:
     if message is not None:
-        return Outcome(job, tuple(message[0]), seconds, message[2], bases=tuple(message[1]))
+        return Outcome(job, tuple(message[0]), seconds, message[1])
     if exitcode == EXIT_MEMORY:
         reason = f"over --max-memory ({_size(limits.max_memory)}): the scan ran out of its memory limit"
     elif limits.timeout is not None and seconds >= limits.timeout:
@@ -431,8 +424,8 @@ def _main() -> int:
     path, options, policy, max_memory = pickle.loads(sys.stdin.buffer.read())
     _import_all()
     _limit_memory(max_memory)
-    results, bases = _scan_and_exit_on_memory(path, options, policy)
-    sys.stdout.buffer.write(pickle.dumps((results, bases, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
+    results = _scan_and_exit_on_memory(path, options, policy)
+    sys.stdout.buffer.write(pickle.dumps((results, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
     sys.stdout.buffer.flush()
     os._exit(0)
 

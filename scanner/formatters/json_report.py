@@ -33,9 +33,10 @@ def location(loc: Location | None) -> dict[str, str] | None:
     return {"member": loc.member, "kind": loc.kind, "pointer": loc.pointer}
 
 
-def result_dict(result: ScanResult) -> dict[str, Any]:
-    """One result as the report's ``results`` entry (what a batch stores per package)."""
-    return _result(result, False)
+def result_dict(result: ScanResult, accepted: bool = False) -> dict[str, Any]:
+    """One result as the report's ``results`` entry (what a batch stores per package); ``accepted``: with
+    its accepted findings under ``suppressed``, each with why, when it has any."""
+    return _result(result, accepted and bool(result.suppressed))
 
 
 def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
