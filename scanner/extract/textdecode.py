@@ -6,6 +6,7 @@ import codecs
 import html
 import posixpath
 import re
+from collections.abc import Callable
 
 from scanner.extract import anchors
 
@@ -123,12 +124,29 @@ def anchored_windows(data: bytes, needles: tuple[bytes, ...]) -> list[tuple[int,
 
 _TAG = re.compile(r"<(?:!--.*?--|[^<>]*)>", re.DOTALL)
 _TAG_BYTES = re.compile(_TAG.pattern.encode("ascii"), re.DOTALL)  # same spans: UTF-8 keeps <, >, !, - single bytes
+_PLAIN_TAG = re.compile(r"<[^<>]*>")
+_PLAIN_TAG_BYTES = re.compile(_PLAIN_TAG.pattern.encode("ascii"))
+
+
+# A comment that never closes made _TAG scan to the end of the text from every "<!--" (b"<!--" * 16384:
+# 14 s). Past the last "-->" no comment can close, and there _TAG matches exactly what _PLAIN_TAG
+# matches (a "<...>" run); before it, every comment closes, and no match crosses it (a tag cannot
+# pass a ">"). So the text is cut after the last "-->": the same spans, each character scanned a
+# bounded number of times.
+def _strip_tags(text: str, replace: Callable[[re.Match[str]], str] | str) -> str:
+    cut = text.rfind("-->") + 3
+    if cut < 3:
+        return _PLAIN_TAG.sub(replace, text)
+    return _TAG.sub(replace, text[:cut]) + _PLAIN_TAG.sub(replace, text[cut:])
 
 
 def joined_runs(data: bytes) -> bytes:
     """An HTML file's bytes with every tag removed: the runs of text a tag splits (``IC<b></b>P``) joined, as
     ``html_to_text`` may join them."""
-    return _TAG_BYTES.sub(b"", data)
+    cut = data.rfind(b"-->") + 3
+    if cut < 3:
+        return _PLAIN_TAG_BYTES.sub(b"", data)
+    return _TAG_BYTES.sub(b"", data[:cut]) + _PLAIN_TAG_BYTES.sub(b"", data[cut:])
 _URL_ATTR = re.compile(r"""\b(?:href|src|action)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 
 
@@ -143,7 +161,7 @@ def html_to_text(source: str) -> str:
         urls = " ".join(_URL_ATTR.findall(tag))
         return (f" {urls} " if urls else "") + "\n" * tag.count("\n")
 
-    return html.unescape(_TAG.sub(replace, source))
+    return html.unescape(_strip_tags(source, replace))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
