@@ -56,3 +56,28 @@ class TestTagStripper:
             archive.writestr("assets/www/index.html", b"<!--" * 65536 + "粤ICP备2023123456号-1A".encode())
         result = _scan(path, timeout=60)
         assert result["error"] is None
+
+
+class TestManyNumbers:
+    def test_four_megabytes_of_one_number_in_a_small_apk(self, tmp_path):
+        path = tmp_path / "numbers.apk"
+        shutil.copy(APKS / "no_number.apk", path)
+        with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("assets/about.txt", "备案号：粤ICP备2023123456号-1A\n".encode() * 150_000)
+        assert path.stat().st_size < 64 * 1024
+        result = _scan(path, timeout=60)
+        (number,) = [n for n in result["facts"]["filing_numbers"] if n["value"] == "粤ICP备2023123456号-1A"]
+        pointers = [loc["pointer"] for loc in number["locations"]]
+        assert pointers[0].endswith("line 1") and pointers[1].endswith("line 2")
+        assert pointers[-1] == "and more: only the first 1000 filing numbers of this text were read"
+
+    def test_line_numbers_from_the_line_table_equal_counting(self):
+        from scanner.facts.locate import Lines, pinpoint
+        from scanner.model import Location, Text
+
+        rng = random.Random(5)
+        value = "".join(rng.choice(["a", "\n", "备", "\n\n"]) for _ in range(3000))
+        text = Text(value, Location("x.txt", "asset", ""))
+        lines = Lines(value)
+        for offset in range(0, len(value), 7):
+            assert pinpoint(text, offset, lines) == pinpoint(text, offset)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from scanner.facts.api_calls import call_location, find_calls, privacy_apis
 from scanner.facts.context import declaration_parts, in_context, near_context
 from scanner.facts.links import find_links
-from scanner.facts.locate import pinpoint
+from scanner.facts.locate import Lines, pinpoint
 from scanner.facts.numbers import find_numbers, normalize
 from scanner.facts.permissions import api_names, declared_in, name_table, sensitive_names
 from scanner.facts.policies import policy_links
@@ -23,10 +23,14 @@ from scanner.model import (
     Package,
     PackageKind,
     PermissionFacts,
+    Text,
 )
 
 MAX_LOCATIONS = 25
 """Locations kept per number, link or API: enough to find each place, bounded for hostile packages."""
+MAX_NUMBERS_PER_TEXT = 1000
+"""Filing-number occurrences read per text; past them the text's numbers say "and more" (a display shows
+one number; a hostile text repeats one a million times)."""
 
 
 @dataclass
@@ -46,6 +50,15 @@ def _add(seen: dict[str, _Seen], key: str, item: FilingNumber | FilingLink, loc:
     entry.in_context = entry.in_context or ctx
     if entry.parts is None or not parts:  # a whole occurrence anywhere outweighs every assembly
         entry.parts = parts
+
+
+def _note_more(numbers: dict[str, _Seen], text: Text) -> None:
+    """Past the cap: every number this text showed says that the text holds more occurrences."""
+    more = Location(text.location.member, text.location.kind,
+                    f"and more: only the first {MAX_NUMBERS_PER_TEXT} filing numbers of this text were read")
+    for entry in numbers.values():
+        if any(loc.member == text.location.member for loc in entry.locations) and more not in entry.locations:
+            entry.locations.append(more)
 
 
 def spanned_parts(parts: tuple[str, ...], offset: int, length: int) -> tuple[str, ...]:
@@ -71,11 +84,15 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
         lowered = text.value.lower()  # once per text, for every case-blind check below
         if not text.parts:
             parts.extend(declaration_parts(text, lowered))
-        for rec in find_numbers(text.value):
+        lines = Lines(text.value)
+        for count, rec in enumerate(find_numbers(text.value)):
+            if count == MAX_NUMBERS_PER_TEXT:  # a text of nothing but numbers: what a display needs is read
+                _note_more(numbers, text)
+                break
             pieces = spanned_parts(text.parts, rec.offset, len(rec.raw)) if text.parts else ()
             if text.parts and not pieces:
                 continue
-            loc = pinpoint(text, rec.offset)
+            loc = pinpoint(text, rec.offset, lines)
             number = FilingNumber(rec.value, rec.raw, NumberKind(rec.kind), rec.problem is None, rec.problem,
                                   rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
             # One entry per number and spelling: a misspelt copy stays apart from the right one.
@@ -85,7 +102,7 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
         # Links are whole literals in code; joining a URL with the next piece only makes false ones.
         for ref in () if text.parts else find_links(text.value, lowered):
             link = FilingLink(ref.url, ref.host, LinkStatus(ref.status), ref.reason, ())
-            _add(links, ref.url.lower(), link, pinpoint(text, ref.offset), False)
+            _add(links, ref.url.lower(), link, pinpoint(text, ref.offset, lines), False)
     uses = api_uses(package) if kind is PackageKind.MINIPROGRAM else ()
     read = tuple(dict.fromkeys(t.location.member for t in package.texts if t.location.kind == "policy"))
     return Facts(
