@@ -3,6 +3,7 @@ killed worker replaced, limits as PKG006, a registry checked, the same results o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -154,29 +155,33 @@ def test_a_killed_worker_is_replaced_and_the_batch_goes_on(tmp_path):
     root = tmp_path / "many"
     root.mkdir()
     data = (APKS / "large_bundle.apk").read_bytes()
-    for n in range(8):
-        (root / f"app{n}.apk").write_bytes(data + b"\0" * n)
+    for n in range(16):
+        (root / f"app{n:02d}.apk").write_bytes(data + b"\0" * n)
     db = tmp_path / "audit.sqlite"
     process = subprocess.Popen([str(ENTRY_POINT), "batch", str(root), "--db", str(db), "--jobs", "1"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = None
+    killed: set[int] = set()
     deadline = time.monotonic() + 60
-    while killed is None and time.monotonic() < deadline:
+    # A worker lives tens of milliseconds: one killed may have reported already, so up to four are killed
+    # (each either stops its package, PKG006, or came too late and changes nothing).
+    while len(killed) < 4 and process.poll() is None and time.monotonic() < deadline:
         if not db.exists() or not _committed(db):  # the probe process first, then the first package
-            time.sleep(0.01)
+            time.sleep(0.005)
             continue
         # The batch's children: its forkserver; the forkserver's children: the package's worker.
-        workers = [p for p in _descendants(process.pid) if p not in set(_children_of(process.pid))]
-        if workers:
-            killed = workers[0]
-            os.kill(killed, signal.SIGKILL)
-        time.sleep(0.01)
+        for pid in [p for p in _descendants(process.pid) if p not in set(_children_of(process.pid))]:
+            if pid not in killed:
+                killed.add(pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        time.sleep(0.002)
     _stdout, stderr = process.communicate(timeout=120)
-    assert killed is not None and process.returncode == 0, stderr
+    assert killed and process.returncode == 0, stderr
     results = _results(db)
-    assert len(results) == 8
+    assert len(results) == 16
     aborted = [r[0]["error"]["message"] for r in results.values() if r[0]["error"]]
-    assert aborted == ["the worker process was killed by signal SIGKILL; it was replaced"]
+    assert 1 <= len(aborted) <= len(killed), (aborted, killed)
+    assert set(aborted) == {"the worker process was killed by signal SIGKILL; it was replaced"}
 
 
 def _committed(db: Path) -> int:
