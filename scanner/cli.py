@@ -215,9 +215,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
     finally:
         if bar is not None:
             bar.close()
+    from scanner.formatters.base import visible
+
     for result in report.results:
         if result.error is not None:
-            click.echo(f"beian-scan: {result.path}: {result.error.rule_id} {result.error.message}", err=True)
+            line = f"beian-scan: {result.path}: {result.error.rule_id} {result.error.message}"
+            click.echo(visible(line), err=True)
     for notice in notices:
         click.echo(f"beian-scan: {notice}", err=True)
     _write_outputs(report, settings)

@@ -81,3 +81,41 @@ class TestManyNumbers:
         lines = Lines(value)
         for offset in range(0, len(value), 7):
             assert pinpoint(text, offset, lines) == pinpoint(text, offset)
+
+
+HOSTILE_NAME = "\x1b]0;PWNED\x07\x1b[2J\x1b[1;1HAll clear: 0 findings\x1b[8m\u202e"
+
+
+class TestTerminalEscapes:
+    def _report(self):
+        from dataclasses import replace
+
+        from scanner import engine
+        from scanner.model import Options, Report
+
+        from conftest import package, text
+
+        source = package(text("no number here"), app_id="com.evil\x1b[8m")
+        source = replace(source, info=replace(source.info, app_name=HOSTILE_NAME, path="evil\x1b[2J.rpk"))
+        result = engine.evaluate(source, Options())
+        return Report("test", (result,), tuple(engine.catalogue().values()))
+
+    def test_text_and_annotations_show_escapes_as_text(self):
+        from scanner.formatters import FORMATS, options_for
+
+        report = self._report()
+        for fmt in ("text", "github"):
+            output = FORMATS[fmt]
+            rendered = output.render(report, options_for(output, {"base_dir": "."}))
+            assert "\x1b" not in rendered and "\x07" not in rendered and "\u202e" not in rendered, fmt
+            assert "evil\\x1b[2J.rpk" in rendered, fmt
+            if fmt == "text":
+                assert "\\x1b]0;PWNED\\x07\\x1b[2J" in rendered
+        assert "FIL001" in rendered  # the findings are still there, readable
+
+    def test_json_keeps_the_name_as_it_is(self):
+        from scanner.formatters import FORMATS, options_for
+
+        output = FORMATS["json"]
+        data = json.loads(output.render(self._report(), options_for(output, {"base_dir": "."})))
+        assert data["results"][0]["package"]["app_name"] == HOSTILE_NAME  # data, escaped by JSON itself

@@ -5,10 +5,44 @@ Formatters are pure functions from the Report to text: they see only the model a
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from scanner.model import Report, Severity
+
+T = TypeVar("T")
+
+# What a terminal or a log viewer obeys instead of showing: C0 and C1 controls (ESC starts cursor moves,
+# screen clears, concealed text, title changes), line and paragraph separators, and the bidirectional
+# overrides and isolates that reorder what is shown ("Trojan Source", CVE-2021-42574).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """A text from a package as a terminal shows it safely: every control character escaped (``\\x1b``)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def visible_report(report: T) -> T:
+    """The report (or any part of it) with every string made ``visible``: what a text report, an
+    annotation or a log line shows of a package can never drive the terminal that shows it."""
+    return _visible(report)  # type: ignore[no-any-return]
+
+
+def _visible(value: object) -> object:
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, tuple):
+        return tuple(_visible(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _visible(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from scanner.formatters.base import TextOptions, summarize
+from scanner.formatters.base import TextOptions, summarize, visible_report
 from scanner.model import Facts, FilingLink, FilingNumber, Report, ReportedFinding, ScanResult, Severity
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.NOTE: "36"}
@@ -13,7 +13,9 @@ _INDENT = " " * 11
 
 
 def render(report: Report, options: TextOptions) -> str:
-    """Every package, then one summary line."""
+    """Every package, then one summary line; every text from a package with its control characters
+    escaped (a package named ``\x1b[2J…`` would clear the reader's screen)."""
+    report = visible_report(report)
     blocks = [_package(result, options) for result in report.results]
     notices = [f"note: {n}" for n in report.notices]
     return "\n".join([*blocks, *notices, *wrap(_summary(report), options.width, "", "  ")]) + "\n"
