@@ -9,7 +9,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from scanner.model import Report, Severity
 
@@ -31,7 +31,7 @@ def visible(text: str) -> str:
 def visible_report(report: T) -> T:
     """The report (or any part of it) with every string made ``visible``: what a text report, an
     annotation or a log line shows of a package can never drive the terminal that shows it."""
-    return _visible(report)  # type: ignore[no-any-return]
+    return cast(T, _visible(report))
 
 
 def _visible(value: object) -> object:
