@@ -8,15 +8,18 @@ regression fails the test rather than hanging the suite (a guard, not a benchmar
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
 import subprocess
 import zipfile
 
+import pytest
+
 from scanner.extract import textdecode
 
-from conftest import APKS, ENTRY_POINT
+from conftest import APKS, ENTRY_POINT, FIXTURES
 
 # The tag pattern as it was defined (the spans a tag stripper must remove), kept here as the reference.
 REFERENCE_TAG = re.compile(r"<(?:!--.*?--|[^<>]*)>", re.DOTALL)
@@ -119,3 +122,29 @@ class TestTerminalEscapes:
         output = FORMATS["json"]
         data = json.loads(output.render(self._report(), options_for(output, {"base_dir": "."})))
         assert data["results"][0]["package"]["app_name"] == HOSTILE_NAME  # data, escaped by JSON itself
+
+
+class TestMiniProgramFolders:
+    def _project(self, tmp_path):
+        project = tmp_path / "project"
+        shutil.copytree(FIXTURES / "miniprogram" / "src_native", project)
+        return project
+
+    @pytest.mark.skipif(not hasattr(os, "symlink"), reason="symlinks")
+    def test_a_symlink_out_of_the_folder_is_not_the_apps_text(self, tmp_path):
+        project = self._project(tmp_path)
+        before = _scan(project)
+        outside = tmp_path / "elsewhere.js"
+        outside.write_text('var about = "备案号：京ICP备2099999999号-9X";\n', encoding="utf-8")
+        os.symlink(outside, project / "pages" / "borrowed.js")
+        after = _scan(project)
+        assert all("2099999999" not in n["value"] for n in after["facts"]["filing_numbers"])
+        assert [f["rule_id"] for f in after["findings"]] == [f["rule_id"] for f in before["findings"]]
+
+    @pytest.mark.skipif(not os.path.exists("/dev/zero") or not hasattr(os, "mkfifo"), reason="POSIX devices")
+    def test_devices_and_fifos_in_the_folder_are_never_read(self, tmp_path):
+        project = self._project(tmp_path)
+        os.symlink("/dev/zero", project / "pages" / "zero.js")
+        os.mkfifo(project / "pages" / "pipe.js")
+        result = _scan(project, timeout=60)
+        assert result["error"] is None
