@@ -12,11 +12,13 @@ answer differently), and again on every redirect; size, time and redirects are c
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import os
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -138,17 +140,36 @@ def _get(url: str, rules: FetchRules, resolver: Resolver, deadline: float) -> tu
     if remaining <= 0:
         raise PolicyError(f"{url}: took longer than {rules.timeout:g} s")
     connection = _Pinned(addresses[0], host, port, scheme == "https", remaining)
+    # One deadline for the whole exchange: a socket timeout starts again at every byte received, so a
+    # server that trickles a byte a second would hold the scan for as long as it likes. At the deadline
+    # the socket is shut down, whatever read is waiting on it.
+    expired = threading.Event()
+    timer = threading.Timer(remaining, _expire, (connection, expired))
+    timer.daemon = True
+    timer.start()
     try:
         connection.request("GET", path, headers={"Host": host if port in (80, 443) else f"{host}:{port}",
                                                  "User-Agent": f"beian-scan/{__version__}",
                                                  "Accept": "text/html,text/plain;q=0.9,*/*;q=0.1"})
         response = connection.getresponse()
         body = _read_bounded(response, rules, deadline, url)
+        if expired.is_set():
+            raise PolicyError(f"{url}: took longer than {rules.timeout:g} s")
         return response.status, response.getheader("Location") or "", body, response.getheader("Content-Type") or ""
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        if expired.is_set():
+            raise PolicyError(f"{url}: took longer than {rules.timeout:g} s") from None
         raise PolicyError(f"{url}: {type(exc).__name__}: {exc}") from exc
     finally:
+        timer.cancel()
         connection.close()
+
+
+def _expire(connection: _Pinned, expired: threading.Event) -> None:
+    expired.set()
+    if connection.raw is not None:  # the response may hold the socket after the connection let it go
+        with contextlib.suppress(OSError):
+            connection.raw.shutdown(socket.SHUT_RDWR)
 
 
 def _read_bounded(response: http.client.HTTPResponse, rules: FetchRules, deadline: float, url: str) -> bytes:
@@ -182,9 +203,11 @@ class _Pinned(http.client.HTTPSConnection):
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self._address = address
         self._tls = tls
+        self.raw: socket.socket | None = None
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.raw = sock  # the deadline shuts it down, during the TLS handshake or a read of the response
         if self._tls:
             sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
         self.sock = sock

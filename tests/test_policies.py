@@ -28,6 +28,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/slow":
             time.sleep(3)
+        if self.path == "/trickle":  # a byte every 0.4 s: each read waits less than any socket timeout
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for _ in range(40):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.4)
+            return
         status, headers, body = self.routes.get(self.path, (404, {}, b"missing"))
         self.send_response(status)
         for key, value in headers.items():
@@ -91,6 +101,13 @@ class TestFetch:
         with pytest.raises(policy.PolicyError):
             policy.fetch_text(f"{server}/slow", quick)
         assert time.monotonic() - started < 2.5
+
+    def test_one_deadline_for_the_whole_fetch_of_a_trickling_server(self, server):
+        rules = policy.FetchRules(LOCAL.allowed, timeout=1.5)
+        started = time.monotonic()
+        with pytest.raises(policy.PolicyError, match=r"took longer than 1\.5 s"):
+            policy.fetch_text(f"{server}/trickle", rules)
+        assert time.monotonic() - started < 3  # 40 bytes at 0.4 s each would take 16 s
 
     @pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254", "::1", "fd00::1", "0.0.0.0", "224.0.0.1",
                                          "100.64.0.1"])
