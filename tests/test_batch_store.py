@@ -548,3 +548,11 @@ def test_every_module_a_scan_imports_late_is_loaded_before_the_memory_limit():
     missing = {name for name in outside
                if not any(name == p or p.startswith(name + ".") or name.startswith(p + ".") for p in preload)}
     assert not missing
+
+
+def test_small_packages_travel_to_dask_together_and_large_ones_alone():
+    jobs = tuple(worker.Job(f"p{n}", f"{n:064x}", size) for n, size in
+                 enumerate([9 << 20, 5 << 20, 2 << 20, *([1000] * 40)]))
+    grouped = runner.chunks(jobs)
+    assert [len(c) for c in grouped] == [1, 16, 16, 10]
+    assert [j for chunk in grouped for j in chunk] == list(jobs)

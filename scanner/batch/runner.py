@@ -224,6 +224,25 @@ def execute(jobs: tuple[worker.Job, ...], request: Request, stop: Stop | None = 
             raise
 
 
+CHUNK_BYTES = 8 << 20
+CHUNK_JOBS = 16
+"""Small packages travel to a Dask worker several to a task (up to CHUNK_JOBS, CHUNK_BYTES together): a
+task's round trip through the scheduler costs about as much as scanning a small package."""
+
+
+def chunks(jobs: tuple[worker.Job, ...]) -> list[tuple[worker.Job, ...]]:
+    """The jobs in order, a large package alone, small ones together."""
+    out: list[list[worker.Job]] = []
+    size = 0
+    for job in jobs:
+        if not out or len(out[-1]) >= CHUNK_JOBS or size + job.size > CHUNK_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(job)
+        size += job.size
+    return [tuple(chunk) for chunk in out]
+
+
 def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop,
              client: Any) -> Iterator[worker.Outcome]:  # noqa: ANN401 (a distributed.Client)
     """The same per-package work on a Dask cluster; results stream back with ``as_completed``. A stop
@@ -231,8 +250,8 @@ def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop,
     from distributed import as_completed
 
     shared = client.scatter([request.options, request.policy, request.limits], broadcast=True)
-    futures = {client.submit(worker.run, job, *shared, key=f"beian-scan-{job.sha256}", pure=False): job
-               for job in jobs}
+    futures = {client.submit(worker.run_all, chunk, *shared, key=f"beian-scan-{chunk[0].sha256}", pure=False): chunk
+               for chunk in chunks(jobs)}
     for future in as_completed(futures):
         if stop.requested.is_set():
             client.cancel([f for f in futures if not f.done()])
@@ -241,12 +260,12 @@ def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop,
         if future.cancelled():
             continue
         try:
-            outcome = future.result()
-        except Exception as exc:  # a lost worker: the package is a result, never a lost row
-            job = futures[future]
+            outcomes = future.result()
+        except Exception as exc:  # a lost worker: each package is a result, never a lost row
             reason = f"the Dask task failed ({type(exc).__name__}: {exc})"
-            outcome = worker.Outcome(job, (worker.aborted_result(job.path, reason),), 0.0, None, reason)
-        yield outcome
+            outcomes = tuple(worker.Outcome(job, (worker.aborted_result(job.path, reason),), 0.0, None, reason)
+                             for job in futures[future])
+        yield from outcomes
 
 
 class DaskError(RuntimeError):

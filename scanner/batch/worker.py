@@ -400,6 +400,11 @@ def _size(value: int | None) -> str:
     return f"{value / (1 << 30):g} GiB" if value >= 1 << 30 else f"{value / (1 << 20):g} MiB"
 
 
+def run_all(jobs: tuple[Job, ...], options: Options, policy: Policy, limits: Limits) -> tuple[Outcome, ...]:
+    """Several packages one after the other, each as ``run`` scans it (a Dask task of small packages)."""
+    return tuple(run(job, options, policy, limits) for job in jobs)
+
+
 def run_subprocess(job: Job, options: Options, policy: Policy, limits: Limits) -> Outcome:
     """As run, in a ``python -m scanner.batch.worker`` child (for daemonic callers such as Dask workers)."""
     started = time.monotonic()
