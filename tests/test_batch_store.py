@@ -556,3 +556,22 @@ def test_small_packages_travel_to_dask_together_and_large_ones_alone():
     grouped = runner.chunks(jobs)
     assert [len(c) for c in grouped] == [1, 16, 16, 10]
     assert [j for chunk in grouped for j in chunk] == list(jobs)
+
+
+def test_the_batch_json_report_is_scans_envelope_with_the_accepted_findings(tmp_path):
+    import jsonschema
+
+    root = _uploads(tmp_path, ("no_number", "no_number"))
+    accepted = tmp_path / "accepted.txt"
+    accepted.write_text("* FIL001 shown at run time (ticket 7)\n", encoding="utf-8")
+    db = tmp_path / "audit.sqlite"
+    _cli("batch", str(root), "--db", str(db), "--suppressions", str(accepted))
+    data = json.loads(_cli("report", str(db), "--format", "json").stdout)
+    schema = json.loads((ROOT / "scanner" / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, schema)
+    (result,) = data["results"]
+    assert sorted(Path(p).name for p in result["package"]["paths"]) == ["upload_40.apk", "upload_41.apk"]
+    assert [f["suppression"] for f in result["suppressed"]] == ["suppressed: shown at run time (ticket 7)"]
+    assert data["summary"]["suppressed"] == 1 and data["summary"]["packages"] == 1
+    scanned = json.loads(_cli("scan", str(root / "upload_40.apk"), "--format", "json").stdout)
+    assert set(scanned) == set(data) and set(scanned["summary"]) == set(data["summary"])

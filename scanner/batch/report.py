@@ -17,6 +17,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.batch.store import StoredResult
+from scanner.model import Report
 
 FORMATS = ("html", "csv", "jsonl", "json", "sarif")
 SEVERITIES = ("error", "warning", "note")
@@ -160,27 +161,29 @@ def _with_paths(item: StoredResult, history: bool = False) -> dict[str, Any]:
 
 
 def _json(stored: list[StoredResult]) -> str:
-    results = [_with_paths(item) for item in stored]
-    counts = Counter(f["severity"] for r in results for f in r["findings"])
-    report = {"schema_version": "1", "tool": {"name": "beian-scan", "version": __version__}, "results": results,
-              "summary": {"packages": len(results), "unreadable": sum(1 for r in results if r["error"]),
-                          "findings": {s: counts.get(s, 0) for s in SEVERITIES}, "suppressed": 0}}
-    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    """The same JSON report as ``scan --format json --show-suppressed`` (one envelope for both)."""
+    from scanner.formatters import FormatOptions, json_report
+
+    return json_report.render(_report(stored), FormatOptions(show_suppressed=True))
+
+
+def _report(stored: list[StoredResult]) -> Report:
+    """The stored results as the model a formatter sees, each with every path its content was found under."""
+    from scanner.formatters.json_report import from_result_dict
+    from scanner.rules import CATALOGUE
+
+    results = tuple(replace(from_result_dict(item.result), also_at=tuple(p for p in item.paths
+                                                                         if p != item.result["package"]["path"]))
+                    for item in stored)
+    return Report(__version__, results, tuple(CATALOGUE.values()))
 
 
 def _sarif(stored: list[StoredResult]) -> str:
     import os
 
     from scanner.formatters import LocatedOptions, sarif
-    from scanner.formatters.json_report import from_result_dict
-    from scanner.model import Report
-    from scanner.rules import CATALOGUE
 
-    results = tuple(replace(from_result_dict(item.result), also_at=tuple(p for p in item.paths
-                                                                         if p != item.result["package"]["path"]))
-                    for item in stored)
-    report = Report(__version__, results, tuple(CATALOGUE.values()))
-    return sarif.render(report, LocatedOptions(base_dir=os.getcwd()))
+    return sarif.render(_report(stored), LocatedOptions(base_dir=os.getcwd()))
 
 
 def _html(stored: list[StoredResult], runs: list[dict[str, Any]]) -> str:

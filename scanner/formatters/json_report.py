@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from scanner.formatters.base import FormatOptions, summarize
@@ -41,11 +42,13 @@ def result_dict(result: ScanResult, accepted: bool = False) -> dict[str, Any]:
 
 def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
     info = result.info
-    package = {"path": result.path, "format": None, "sha256": None, "app_id": None, "app_name": None,
-               "version": None}
+    package: dict[str, Any] = {"path": result.path, "format": None, "sha256": None, "app_id": None,
+                               "app_name": None, "version": None}
     if info is not None:
         package.update(format=info.format, sha256=info.sha256, app_id=info.app_id, app_name=info.app_name,
                        version=info.version)
+    if result.also_at:  # a batch's duplicate content: every path it was found under
+        package["paths"] = [result.path, *result.also_at]
     error = None
     if result.error is not None:
         error = {"rule_id": result.error.rule_id, "message": result.error.message}
@@ -100,7 +103,6 @@ def from_result_dict(data: dict[str, Any]) -> ScanResult:
         PackageInfo,
         PermissionFacts,
         RuleId,
-        Severity,
     )
 
     package = data["package"]
@@ -115,14 +117,22 @@ def from_result_dict(data: dict[str, Any]) -> ScanResult:
     links = tuple(FilingLink(link["url"], "", LinkStatus(link["status"]), "",
                              tuple(_location(loc) for loc in link["locations"])) for link in facts["filing_links"])
     perms = facts["permissions"]
-    findings = tuple(ReportedFinding(RuleId(f["rule_id"]), f["name"], Severity.parse(f["severity"]), f["message"],
-                                     _location(f["location"]) if f["location"] else None, tuple(f["evidence"]),
-                                     f["fingerprint"], "") for f in data["findings"])
+    findings = tuple(_reported(f) for f in data["findings"])
+    accepted = tuple(replace(_reported(f), suppression=f.get("suppression") or "accepted")
+                     for f in data.get("suppressed", ()))
     failure = PackageError(RuleId(error["rule_id"]), error["message"]) if error else None
     return ScanResult(package["path"], info, failure,
                       Facts(numbers, links, PermissionFacts(tuple(perms["requested"]), tuple(perms["sensitive"]),
                                                             tuple(perms["declared"]), tuple(perms["undeclared"]))),
-                      findings)
+                      findings, accepted)
+
+
+def _reported(f: dict[str, Any]) -> ReportedFinding:
+    from scanner.model import RuleId, Severity
+
+    return ReportedFinding(RuleId(f["rule_id"]), f["name"], Severity.parse(f["severity"]), f["message"],
+                           _location(f["location"]) if f["location"] else None, tuple(f["evidence"]),
+                           f["fingerprint"], "")
 
 
 def _location(data: dict[str, str]) -> Location:
