@@ -91,11 +91,11 @@ def resume(count: int, tmp: Path) -> dict[str, float]:
         (folder / f"app{n:05d}.apk").write_bytes(data + n.to_bytes(4, "little"))
     db = store.Store(str(tmp / "resume.sqlite"))
     found = runner.discover.walk((str(folder),))
-    run_id = db.start_run(__version__, runner.config_hash(Options(), Policy()), "bench")
+    run_id = db.start_run(__version__, runner.config_hash(Options()), "bench")
     chosen = runner.plan(db, found, runner.Request((str(folder),)), run_id)
     canned = engine.scan_target(str(folder / "app00000.apk"), Options(), Policy())[0]
     for job in chosen.jobs:
-        db.add(run_id, job.sha256, job.size, job.path, __version__, runner.config_hash(Options(), Policy()),
+        db.add(run_id, job.sha256, job.size, job.path, __version__, runner.config_hash(Options()),
                [canned], 0.1, None, None, runner.limits_key(worker.Limits()))
     db.close()
     size = os.path.getsize(tmp / "resume.sqlite")

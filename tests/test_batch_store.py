@@ -575,3 +575,24 @@ def test_the_batch_json_report_is_scans_envelope_with_the_accepted_findings(tmp_
     assert data["summary"]["suppressed"] == 1 and data["summary"]["packages"] == 1
     scanned = json.loads(_cli("scan", str(root / "upload_40.apk"), "--format", "json").stdout)
     assert set(scanned) == set(data) and set(scanned["summary"]) == set(data["summary"])
+
+
+def test_a_severity_or_a_disabled_rule_is_judged_again_without_rescanning(tmp_path):
+    root = _uploads(tmp_path, ("no_number", "malformed_number"))
+    db = tmp_path / "audit.sqlite"
+    _cli("batch", str(root), "--db", str(db))
+    before = {Path(r["path"]).name: r for r in _csv_rows(_cli("report", str(db), "--format", "csv").stdout)}
+    assert before["upload_40.apk"]["errors"] != "0" and "FIL002" in before["upload_41.apk"]["rules"]
+    config = tmp_path / "c.toml"
+    config.write_text('[rules.FIL001]\nseverity = "note"\n[rules.FIL002]\nenabled = false\n', encoding="utf-8")
+    again = _cli("batch", str(root), "--db", str(db), "--config", str(config))
+    assert again.returncode == 0 and "0 to scan; 2 judged again" in again.stderr, again.stderr
+    rows = {Path(r["path"]).name: r for r in _csv_rows(_cli("report", str(db), "--format", "csv").stdout)}
+    assert "FIL001" in rows["upload_40.apk"]["rules"] and rows["upload_40.apk"]["notes"] != "0"
+    assert "FIL002" not in rows["upload_41.apk"]["rules"]
+    scanned = json.loads(_cli("scan", str(root / "upload_40.apk"), "--config", str(config), "--format",
+                              "json").stdout)["results"][0]
+    stored = [json.loads(line) for line in _cli("report", str(db), "--format", "jsonl").stdout.splitlines()]
+    (same,) = [r for r in stored if r["package"]["path"].endswith("upload_40.apk")]
+    assert [(f["rule_id"], f["severity"], f["fingerprint"]) for f in same["findings"]] == \
+        [(f["rule_id"], f["severity"], f["fingerprint"]) for f in scanned["findings"]]

@@ -2,10 +2,12 @@
 worker found, or to what the store kept from an earlier run.
 
 Reading a package is the expensive part of a batch and happens in the workers; what a platform changes
-from day to day (its filing records, the findings it accepted) only needs judging again. So the workers
-run every rule but the registry's (FIL005 and FIL008 with ``--registry``); here those two rules run on
-the package's own numbers with the records the package concerns (a dictionary look-up in a registry of
-any size), then the suppressions and the baseline are applied (engine.accept). The store keeps, beside
+from day to day (its filing records, the findings it accepted, the severities it wants) only needs
+judging again. So the workers run every rule but the registry's (FIL005 and FIL008 with
+``--registry``) under the default policy; here those two rules run on the package's own numbers with the
+records the package concerns (a dictionary look-up in a registry of any size), then the user's policy
+(disabled rules, severities, a preset's promotion), then the suppressions and the baseline
+(engine.accept). The store keeps, beside
 each result, the little the registry's rules read that its JSON does not say (``basis``: the kind judged
 and which numbers are the package's own), so a registry or acceptance change judges the stored results
 again without reading a package.
@@ -38,9 +40,9 @@ class Judging:
     def key(self) -> str:
         """Its identity: a stored result judged under another key is judged again."""
         active = tuple(s for s in self.acceptance.suppressions if not s.expired(self.acceptance.today))
-        if not active and not self.acceptance.baseline and not self.registry:
+        if not active and not self.acceptance.baseline and not self.registry and self.policy == Policy():
             return ""
-        text = repr((active, sorted(self.acceptance.baseline), self.registry.sha256))
+        text = repr((active, sorted(self.acceptance.baseline), self.registry.sha256, self.policy))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -67,11 +69,26 @@ def judged_again(result: ScanResult, found: dict[str, Any], judging: Judging) ->
 
 
 def _judged(result: ScanResult, own: list[FilingNumber], judging: Judging) -> ScanResult:
-    if judging.registry and result.info is not None and result.kind is not None and result.error is None:
-        extra = _registry_findings(result, own, judging)
-        if extra:
-            result = replace(result, findings=tuple(sorted((*result.findings, *extra), key=_order)))
+    if result.error is not None:
+        return result
+    findings = result.findings
+    if judging.registry and result.info is not None and result.kind is not None:
+        findings = (*findings, *_registry_findings(result, own, judging))
+    # Workers judge with the default policy: the severities they give are the rules' own. The user's
+    # policy (disabled rules, severity overrides, a preset's promotion) is applied here, so that changing
+    # it judges the store again instead of reading every package again.
+    policy = judging.policy
+    kept = tuple(_restamped(f, policy) for f in findings if f.rule_id not in policy.disabled)
+    checked = tuple(r for r in result.checked if r not in policy.disabled)
+    result = replace(result, findings=tuple(sorted(kept, key=_order)), checked=checked)
     return engine.accept(result, judging.acceptance)
+
+
+def _restamped(finding: ReportedFinding, policy: Policy) -> ReportedFinding:
+    """engine._severity's last two steps over a finding stamped under the default policy."""
+    severity = dict(policy.promote).get(finding.severity, finding.severity)
+    severity = dict(policy.severity).get(finding.rule_id, severity)
+    return finding if severity == finding.severity else replace(finding, severity=severity)
 
 
 def _order(finding: ReportedFinding) -> tuple[int, str, str]:
@@ -89,5 +106,4 @@ def _registry_findings(result: ScanResult, own: list[FilingNumber], judging: Jud
     options = with_registry(Options(), judging.registry.relevant(result.info.app_id, [n.value for n in own]))
     rules = [r for r in ALL_RULES if r.RULE.id in REGISTRY_RULES and r.RULE.id not in judging.policy.disabled
              and r.RULE.applies_to(kind, result.info.format)]
-    return engine.stamp([f for rule in rules for f in rule.check(package, facts, options)], package, kind,
-                        judging.policy)
+    return engine.stamp([f for rule in rules for f in rule.check(package, facts, options)], package, kind)

@@ -124,9 +124,14 @@ class Stop:
             self._timer.cancel()
 
 
-def config_hash(options: Options, policy: Policy) -> str:
-    """The identity of what a scan is told: the same packages under another config are scanned again."""
-    return hashlib.sha256(repr((options, policy)).encode("utf-8")).hexdigest()[:16]
+def config_hash(options: Options) -> str:
+    """The identity of what a worker is told (the scan options: the policy is judged in the batch's own
+    process): the same packages under other options are scanned again."""
+    return hashlib.sha256(repr((options, WORKER_POLICY)).encode("utf-8")).hexdigest()[:16]
+
+
+WORKER_POLICY = Policy()
+"""Workers judge under the default policy; the user's is applied by scanner.batch.judge."""
 
 
 def limits_key(limits: worker.Limits) -> str:
@@ -155,7 +160,7 @@ def plan(store: Store, found: discover.Found, request: Request, run_id: int) -> 
     started = time.monotonic()
     rows, packages = _hashes(store, found)
     gone = store.observe(run_id, request.roots, request.listed, rows)
-    previous = store.previous(__version__, config_hash(request.options, request.policy))
+    previous = store.previous(__version__, config_hash(request.options))
     limits, judging = limits_key(request.limits), _judging(request).key()
     seen: dict[str, worker.Job] = {}
     duplicates = retried = 0
@@ -207,7 +212,7 @@ def execute(jobs: tuple[worker.Job, ...], request: Request, stop: Stop | None = 
                 job = next(queue, None)
                 if job is None:
                     return
-                pending.add(pool.submit(worker.run, job, request.options, request.policy, request.limits,
+                pending.add(pool.submit(worker.run, job, request.options, WORKER_POLICY, request.limits,
                                         stop.now))
 
         try:
@@ -249,7 +254,7 @@ def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop,
     request cancels the tasks not finished (a task already running on a worker is not interrupted)."""
     from distributed import as_completed
 
-    shared = client.scatter([request.options, request.policy, request.limits], broadcast=True)
+    shared = client.scatter([request.options, WORKER_POLICY, request.limits], broadcast=True)
     futures = {client.submit(worker.run_all, chunk, *shared, key=f"beian-scan-{chunk[0].sha256}", pure=False): chunk
                for chunk in chunks(jobs)}
     for future in as_completed(futures):
@@ -299,7 +304,7 @@ def stream(store: Store, request: Request, on_plan: Callable[[Plan], None] | Non
     if not request.dask_address:
         worker.start()  # before anything is committed: a failure of the tool is never a row of a package
     found = discover.walk(request.roots, request.listed)
-    config = config_hash(request.options, request.policy)
+    config = config_hash(request.options)
     cluster = connect(request.dask_address) if request.dask_address else None  # before the store is written
     run_id = store.start_run(__version__, config, request.command, limits_key(request.limits),
                              (*request.roots, *request.listed))
@@ -317,7 +322,7 @@ def stream(store: Store, request: Request, on_plan: Callable[[Plan], None] | Non
 def _scan(store: Store, request: Request, found: discover.Found, run_id: int,
           on_plan: Callable[[Plan], None] | None, stop: Stop,
           cluster: Any) -> Iterator[tuple[worker.Outcome, Tally]]:  # noqa: ANN401 (a distributed.Client)
-    version, config = __version__, config_hash(request.options, request.policy)
+    version, config = __version__, config_hash(request.options)
     judging = _judging(request)
     limits, key = limits_key(request.limits), judging.key()
     chosen = plan(store, found, request, run_id)
