@@ -212,10 +212,10 @@ class TestLimits:
 
     def test_memory_limit(self):
         job = worker.Job(str(APKS / "large_bundle.apk"), "x", 1)
-        # Less address space than the worker has mapped already: its first large allocation fails.
-        outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=60, max_memory=16 << 20))
+        # 1 MiB more than the worker has mapped already: its first large allocation fails.
+        outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=60, max_memory=1 << 20))
         (result,) = outcome.results
-        assert result.error.rule_id == "PKG006" and "over --max-memory (16 MiB)" in result.error.message
+        assert result.error.rule_id == "PKG006" and "over --max-memory (1 MiB)" in result.error.message
 
     def test_within_limits(self):
         job = worker.Job(str(APKS / "compliant.apk"), "x", 1)

@@ -63,7 +63,8 @@ def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, metavar="SECONDS",
               help="Time limit per package; a package over it is PKG006.")
 @click.option("--max-memory", callback=_size_option, default=None, metavar="SIZE",
-              help="Memory limit per worker (e.g. 2G); a package over it is PKG006.")
+              help="Memory a package may use in its worker (e.g. 512M, 2G), beyond what the worker starts with; "
+                   "a package over it is PKG006.")
 @click.option("--retry-aborted", is_flag=True,
               help="Scan again the packages stopped before (PKG006), under the same limits too.")
 @click.option("--registry", type=click.Path(exists=True, dir_okay=False), metavar="CSV",

@@ -82,7 +82,8 @@ class Limits:
 
     timeout: float | None = 120.0
     max_memory: int | None = None
-    """Bytes of address space (RLIMIT_AS) a worker may use."""
+    """Bytes of address space (RLIMIT_AS) a package may use in its worker, beyond what the worker started
+    with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,21 @@ def _import_all() -> None:
 
 
 def _limit_memory(max_memory: int | None) -> None:
+    """RLIMIT_AS at what the worker has mapped now plus ``max_memory``: the limit is what a package may
+    use. (A worker starts with its interpreter, androguard, lxml and the rest mapped, about 220 MB of
+    address space of which 60 MB resident; as an absolute RLIMIT_AS, 64M would refuse every package.)"""
     if max_memory:
-        resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+        limit = _address_space() + max_memory
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _address_space() -> int:
+    """Bytes of address space this process has mapped (Linux: /proc/self/statm; elsewhere 0)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _scan_and_exit_on_memory(path: str, options: Options, policy: Policy) -> tuple[ScanResult, ...]:
