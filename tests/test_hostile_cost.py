@@ -148,3 +148,21 @@ class TestMiniProgramFolders:
         os.mkfifo(project / "pages" / "pipe.js")
         result = _scan(project, timeout=60)
         assert result["error"] is None
+
+
+class TestPropertyLists:
+    # 47 bytes: a binary plist whose top dictionary holds itself under "a" (object 0 refers to object 0).
+    SELF = (b"bplist00" + bytes([0xD1, 1, 0]) + bytes([0x51, 0x61]) + bytes([8, 11]) + bytes(6) + bytes([1, 1])
+            + (2).to_bytes(8, "big") + (0).to_bytes(8, "big") + (13).to_bytes(8, "big"))
+
+    def test_a_self_referencing_stringsdict_is_one_anomaly_and_the_rest_is_read(self, tmp_path):
+        path = tmp_path / "app.ipa"
+        shutil.copy(FIXTURES / "ios" / "out" / "compliant.ipa", path)
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr("Payload/Demo.app/zh-Hans.lproj/Localizable.stringsdict", self.SELF)
+        result = _scan(path)
+        assert result["error"] is None
+        assert result["facts"]["filing_numbers"], "the rest of the package is read"
+        (anomaly,) = [f for f in result["findings"] if f["rule_id"] == "PKG004"
+                      and f["location"]["member"].endswith("Localizable.stringsdict")]
+        assert "contains itself" in anomaly["message"]

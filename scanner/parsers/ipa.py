@@ -163,8 +163,12 @@ def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict
         return [Text(v, Location(name, "resource", f"{k} [{lang}]")) for k, v in pairs.items()
                 if not how.fast or _matters(how, v, k)]
     if kind == "stringsdict":
+        pairs, cut = _flatten(load_plist(data))
+        if cut:
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, name, "a property list that contains itself or nests "
+                                     f"past {MAX_PLIST_DEPTH} levels: read to that depth"))
         return [Text(v, Location(name, "resource", f"{k} [{lang or 'base'}]"))
-                for k, v in _flatten(load_plist(data)) if not how.fast or _matters(how, v, k)]
+                for k, v in pairs if not how.fast or _matters(how, v, k)]
     if kind == "macho":
         return _binary_texts(name, data, how, linked, anomalies, main)
     return list(surfaces.file_texts(name, data, how))
@@ -193,10 +197,27 @@ def _matters(how: surfaces.Reading, value: str, key: str) -> bool:
     return anchors.text_matters(how.needles, value, key)
 
 
-def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
-    if isinstance(value, dict):
-        return [pair for k, v in value.items() for pair in _flatten(v, f"{prefix}{k}.")]
-    return [(prefix.rstrip("."), value)] if isinstance(value, str) else []
+MAX_PLIST_DEPTH = 16
+"""Levels of a .stringsdict read (Apple's plural rules nest three): a binary plist's object references
+can make a dictionary contain itself, which would never end."""
+
+
+def _flatten(value: object) -> tuple[list[tuple[str, str]], bool]:
+    """(dotted key, string) of every string in a nested dict, and whether it was cut: a dictionary that
+    contains itself, or nesting past MAX_PLIST_DEPTH."""
+    pairs: list[tuple[str, str]] = []
+    cut = False
+    stack: list[tuple[object, str, tuple[int, ...]]] = [(value, "", ())]
+    while stack:
+        item, prefix, inside = stack.pop()
+        if isinstance(item, str):
+            pairs.append((prefix.rstrip("."), item))
+        elif isinstance(item, dict):
+            if id(item) in inside or len(inside) >= MAX_PLIST_DEPTH:
+                cut = True
+                continue
+            stack.extend((v, f"{prefix}{k}.", (*inside, id(item))) for k, v in reversed(list(item.items())))
+    return pairs, cut
 
 
 def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tuple[str, str]],
