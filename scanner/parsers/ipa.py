@@ -163,12 +163,12 @@ def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict
         return [Text(v, Location(name, "resource", f"{k} [{lang}]")) for k, v in pairs.items()
                 if not how.fast or _matters(how, v, k)]
     if kind == "stringsdict":
-        pairs, cut = _flatten(load_plist(data))
+        flat, cut = _flatten(load_plist(data))
         if cut:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, name, "a property list that contains itself or nests "
                                      f"past {MAX_PLIST_DEPTH} levels: read to that depth"))
         return [Text(v, Location(name, "resource", f"{k} [{lang or 'base'}]"))
-                for k, v in pairs if not how.fast or _matters(how, v, k)]
+                for k, v in flat if not how.fast or _matters(how, v, k)]
     if kind == "macho":
         return _binary_texts(name, data, how, linked, anomalies, main)
     return list(surfaces.file_texts(name, data, how))
