@@ -37,9 +37,14 @@ def dumps(report: Report) -> str:
 
 def load(path: str) -> frozenset[str]:
     """The accepted fingerprints of a baseline file."""
+    from scanner.files import BASELINE_BYTES, TooLarge, read_bounded
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(read_bounded(path, BASELINE_BYTES, "baseline"))
+    except TooLarge as exc:
+        raise BaselineError(str(exc)) from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a beian-scan baseline (nested too deeply)") from None
     except (OSError, ValueError) as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("findings"), list):

@@ -103,10 +103,15 @@ def _has_tool_section(path: str) -> bool:
 def _read_toml(path: str) -> dict[str, Any]:
     import tomllib
 
+    from scanner.files import CONFIG_BYTES, TooLarge, read_bounded
+
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(read_bounded(path, CONFIG_BYTES, "config file").decode("utf-8"))
+    except TooLarge as exc:
+        raise ConfigError(str(exc)) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read config: nested too deeply") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
 
 

@@ -75,9 +75,14 @@ def parse_line(text: str, line: int, source: str, known: Collection[str] | None 
 
 def load(path: str, known: Collection[str] | None = None) -> tuple[Suppression, ...]:
     """Every suppression of a file; with ``known``, a rule id outside it is an error naming it."""
+    from scanner.files import SUPPRESSIONS_BYTES, TooLarge, read_bounded
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        lines = read_bounded(path, SUPPRESSIONS_BYTES, "suppressions file").decode("utf-8").splitlines()
+    except TooLarge as exc:
+        raise SuppressionError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise SuppressionError(f"{path}: cannot read suppressions: not UTF-8 ({exc.reason})") from None
     except OSError as exc:
         raise SuppressionError(f"{path}: cannot read suppressions: {exc.strerror or exc}") from exc
     found = (parse_line(text, number, path, known) for number, text in enumerate(lines, 1))

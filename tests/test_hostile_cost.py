@@ -166,3 +166,26 @@ class TestPropertyLists:
         (anomaly,) = [f for f in result["findings"] if f["rule_id"] == "PKG004"
                       and f["location"]["member"].endswith("Localizable.stringsdict")]
         assert "contains itself" in anomaly["message"]
+
+
+class TestUsersFiles:
+    def test_a_deeply_nested_config_found_in_the_working_directory(self, tmp_path):
+        (tmp_path / ".beian-scan.toml").write_text("kind = " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+        done = subprocess.run([str(ENTRY_POINT), "scan", str(APKS / "compliant.apk")], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=60, check=False)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and ".beian-scan.toml" in done.stderr
+
+    def test_a_config_with_a_huge_string_is_refused_unread(self, tmp_path):
+        config = tmp_path / "big.toml"
+        config.write_text('kind = "' + "a" * (2 << 20) + '"\n', encoding="utf-8")
+        done = subprocess.run([str(ENTRY_POINT), "scan", str(APKS / "compliant.apk"), "--config", str(config)],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 2 and "a config file larger than 1 MiB is not read" in done.stderr
+
+    def test_a_deeply_nested_baseline(self, tmp_path):
+        baseline = tmp_path / "baseline.json"
+        baseline.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000, encoding="utf-8")
+        done = subprocess.run([str(ENTRY_POINT), "scan", str(APKS / "compliant.apk"), "--baseline", str(baseline)],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 2 and "Traceback" not in done.stderr and "baseline.json" in done.stderr
