@@ -129,6 +129,9 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         display.close()
         database.close()
     _summary(chosen, tally, current, db)
+    # Everything is committed and said: a Ctrl-C pressed now (the second of two quick presses) must not
+    # kill the interpreter while it exits, which would end the batch by the signal instead of its status.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if tally.stopped:
         sys.exit(130)
 
