@@ -105,7 +105,7 @@ def resume(count: int, tmp: Path) -> dict[str, float]:
     seconds = time.monotonic() - start
     db.close()
     assert not again.jobs and again.already_done == count, (len(again.jobs), again.already_done)
-    return {"packages": count, "resume_s": seconds, "db_bytes": size, "db_mib_per_1000": size / count * 1000 / 2**20}
+    return {"resume_packages": count, "resume_s": seconds, "db_bytes": size, "db_mib_per_1000": size / count * 1000 / 2**20}
 
 
 def dask_batches(folder: Path, tmp: Path, jobs: int) -> dict[str, float]:
@@ -186,7 +186,7 @@ def main() -> int:
     print(f"batch: {total} packages on {os.cpu_count()} CPUs: {result['per_minute_jobs1']:.0f}/min at 1 job, "
           f"{result['per_minute_jobs2']:.0f}/min at 2 jobs (speed-up {result['speedup']:.2f}x); worker overhead "
           f"{extra * 1000:.0f} ms per package; peak worker RSS {peak / 1024:.0f} MiB; resume of "
-          f"{resumed['packages']} finished packages {resumed['resume_s']:.1f} s; store "
+          f"{resumed['resume_packages']} finished packages {resumed['resume_s']:.1f} s; store "
           f"{resumed['db_mib_per_1000']:.1f} MiB per 1,000 packages")
     print(f"dask: {jobs} workers {remote['dask_cold_s']:.2f} s cold, {remote['dask_warm_s']:.2f} s warm against "
           f"{local:.2f} s local at {jobs} jobs ({result['dask_warm_ratio']:.2f}x warm, "
