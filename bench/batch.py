@@ -105,7 +105,8 @@ def resume(count: int, tmp: Path) -> dict[str, float]:
     seconds = time.monotonic() - start
     db.close()
     assert not again.jobs and again.already_done == count, (len(again.jobs), again.already_done)
-    return {"resume_packages": count, "resume_s": seconds, "db_bytes": size, "db_mib_per_1000": size / count * 1000 / 2**20}
+    return {"resume_packages": count, "resume_s": seconds, "db_bytes": size,
+            "db_mib_per_1000": size / count * 1000 / 2**20}
 
 
 def dask_batches(folder: Path, tmp: Path, jobs: int) -> dict[str, float]:
