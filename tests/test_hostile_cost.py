@@ -189,3 +189,37 @@ class TestUsersFiles:
         done = subprocess.run([str(ENTRY_POINT), "scan", str(APKS / "compliant.apk"), "--baseline", str(baseline)],
                               capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 2 and "Traceback" not in done.stderr and "baseline.json" in done.stderr
+
+
+def _overlapping_wxapkg(entries: int, region: bytes) -> bytes:
+    """A plain wxapkg (filing-rules.md §5.1) whose ``entries`` index entries all name one region."""
+    names = [f"/page{n}.js".encode() for n in range(entries)]
+    index_size = 4 + sum(4 + len(n) + 8 for n in names)
+    offset = 14 + index_size
+    index = [(entries).to_bytes(4, "big")]
+    index += [len(n).to_bytes(4, "big") + n + offset.to_bytes(4, "big") + len(region).to_bytes(4, "big")
+              for n in names]
+    header = bytes([0xBE]) + bytes(4) + index_size.to_bytes(4, "big") + len(region).to_bytes(4, "big") + bytes([0xED])
+    return header + b"".join(index) + region
+
+
+class TestWxapkgCaps:
+    def test_two_thousand_entries_over_one_region_are_read_once(self, tmp_path):
+        region = ("var about = '备案号：粤ICP备2023123456号-1X';\n" * 20_000).encode()  # about 1 MB
+        path = tmp_path / "overlap.wxapkg"
+        path.write_bytes(_overlapping_wxapkg(2000, region))
+        result = _scan(path, timeout=60)
+        assert result["error"] is None
+        kinds = {f["rule_id"] for f in result["findings"]}
+        assert "PKG004" in kinds  # the index points entries at bytes another names
+        (number,) = [n for n in result["facts"]["filing_numbers"] if n["value"].endswith("号-1X")]
+        assert len({loc["member"] for loc in number["locations"] if not loc["pointer"].startswith("and more")}) == 1
+
+    def test_entries_that_overlap_partly_stay_within_the_file(self):
+        from scanner.model import Limits
+        from scanner.parsers import wxapkg
+
+        entries = [wxapkg.Entry(f"/p{n}", 100 + n, 1000) for n in range(50)]
+        kept, anomalies = wxapkg.readable(entries, 2000, Limits())
+        assert sum(e.size for e in kept) <= 2000 and len(kept) == 2
+        assert [a.kind.value for a in anomalies] == ["limit"]

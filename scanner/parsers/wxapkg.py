@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.extract import textdecode
-from scanner.model import Location, Package, PackageInfo, PackageKind, ParseOptions, PrivacyConfig, Text
+from scanner.model import (
+    Anomaly,
+    AnomalyKind,
+    Limits,
+    Location,
+    Package,
+    PackageInfo,
+    PackageKind,
+    ParseOptions,
+    PrivacyConfig,
+    Text,
+)
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256
 
 FIRST_MARK = 0xBE
@@ -98,13 +109,54 @@ def _read_entry(data: bytes, pos: int, number: int) -> tuple[Entry, int]:
     return Entry(name, offset, size), end + 8
 
 
-def load(path: str, wxid: str | None) -> tuple[bytes, str | None]:
-    """The plain bytes of a wxapkg and its appid, decrypting a ``V1MMWX`` package in memory."""
+def readable(entries: list[Entry], data_size: int, limits: Limits) -> tuple[list[Entry], list[Anomaly]]:
+    """The entries to read, under the same caps as a zip's members, and what was left out and why.
+
+    A wxapkg's index may point any number of entries at the same bytes (2,000 entries over one 1 MB
+    region made a 1 MB file cost 2 GB): an entry whose range another already covered is read once, and
+    the bytes read in all stay within the file's own size (indexed bytes beyond it can only be overlap),
+    the package cap and the member cap. Past a cap the rest is not read (PKG003); overlap is PKG004."""
+    anomalies: list[Anomaly] = []
+    if len(entries) > limits.members:
+        anomalies.append(Anomaly(AnomalyKind.LIMIT, "", f"{len(entries)} entries; only the first {limits.members} "
+                                 "are read"))
+        entries = entries[: limits.members]
+    kept: list[Entry] = []
+    seen: set[tuple[int, int]] = set()
+    budget = min(data_size, limits.package_bytes)
+    spent = repeated = 0
+    for entry in entries:
+        if (entry.offset, entry.size) in seen:
+            repeated += 1
+            continue
+        if entry.size > limits.member_bytes:
+            anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, f"{entry.size} bytes, over the member cap "
+                                     f"of {limits.member_bytes}: not read"))
+            continue
+        if spent + entry.size > budget:
+            anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, f"the index names more bytes than the "
+                                     f"{data_size}-byte file holds: entries from here on overlap and are not read"))
+            break
+        seen.add((entry.offset, entry.size))
+        spent += entry.size
+        kept.append(entry)
+    if repeated:
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "", f"{repeated} index entries point at bytes another "
+                                 "entry names: read once"))
+    return kept, anomalies
+
+
+def load(path: str, wxid: str | None, limits: Limits | None = None) -> tuple[bytes, str | None]:
+    """The plain bytes of a wxapkg and its appid, decrypting a ``V1MMWX`` package in memory; a file past
+    the package cap is not read."""
+    cap = (limits or Limits()).package_bytes
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(cap + 1)
     except OSError as exc:
         raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+    if len(data) > cap:
+        raise PackageUnreadable(f"larger than the package cap of {cap} bytes (--max-package-mb): not read")
     appid = wxid or appid_from_path(path)
     if not data.startswith(ENCRYPTED_MAGIC):
         return data, appid
@@ -168,9 +220,9 @@ def sniff(probe: Probe) -> bool:
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read one wxapkg (plain or PC-encrypted) as a mini-program."""
     path = source.path
-    data, appid = load(path, options.wxid)
-    entries = read_index(data)
+    data, appid = load(path, options.wxid, options.limits)
+    entries, anomalies = readable(read_index(data), len(data), options.limits)
     info = PackageInfo(path=path, format="wxapkg", sha256=file_sha256(path), app_id=appid)
-    return Package(info, PackageKind.MINIPROGRAM, (), tuple(member_texts(data, entries)), (),
+    return Package(info, PackageKind.MINIPROGRAM, (), tuple(member_texts(data, entries)), tuple(anomalies),
                    privacy_config(data, entries))
 

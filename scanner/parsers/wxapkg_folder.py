@@ -7,8 +7,9 @@ appids is split into one source per app (``split``), each scanned as its own min
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
-from scanner.model import Package, PackageInfo, PackageKind, ParseOptions, PrivacyConfig, Text
+from scanner.model import Anomaly, Package, PackageInfo, PackageKind, ParseOptions, PrivacyConfig, Text
 from scanner.parsers import wxapkg
 from scanner.parsers.common import PackageUnreadable, Probe, Source
 from scanner.parsers.miniprogram_dir import digest, walk
@@ -60,17 +61,19 @@ def parse(source: Source, options: ParseOptions) -> Package:
     files = list(source.members) or wxapkg_files(path)
     wxid = source.appid or options.wxid
     texts: list[Text] = []
+    anomalies: list[Anomaly] = []
     privacy: PrivacyConfig | None = None
     appid = wxid
     for file_path in files:
         try:
-            data, found_appid = wxapkg.load(file_path, wxid)
+            data, found_appid = wxapkg.load(file_path, wxid, options.limits)
         except PackageUnreadable as exc:  # name the file: a folder holds many
             raise type(exc)(f"{os.path.relpath(file_path, path)}: {exc.message}") from exc
         appid = appid or found_appid
-        entries = wxapkg.read_index(data)
         prefix = os.path.relpath(file_path, path).replace(os.sep, "/") + "!"
+        entries, found = wxapkg.readable(wxapkg.read_index(data), len(data), options.limits)
+        anomalies.extend(replace(a, member=prefix + a.member) for a in found)
         texts.extend(wxapkg.member_texts(data, entries, prefix))
         privacy = privacy or wxapkg.privacy_config(data, entries, prefix)
     info = PackageInfo(path=path, format="wxapkg-folder", sha256=digest(files), app_id=appid)
-    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), (), privacy)
+    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), tuple(anomalies), privacy)
