@@ -1,4 +1,5 @@
-"""The user's own files (config, suppressions, baseline): read whole, but bounded in size.
+"""Whole files read bounded in size: the user's own (config, suppressions, baseline), and packages read
+whole (wxapkg, TPKG) and the files of mini-program folders.
 
 They are found automatically (a config in the working directory or a parent) or named on a command
 line a CI job builds, so they are input like any other: a file past its cap is a one-line error (exit
@@ -6,6 +7,9 @@ line a CI job builds, so they are input like any other: a file past its cap is a
 """
 
 from __future__ import annotations
+
+import os
+import stat
 
 CONFIG_BYTES = 1 << 20
 SUPPRESSIONS_BYTES = 16 << 20
@@ -19,8 +23,22 @@ class TooLarge(ValueError):
 
 def read_bounded(path: str, limit: int, what: str) -> bytes:
     """The file's bytes; TooLarge (its message names the file and the cap) past ``limit``."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
+    data = read_capped(path, limit)
+    if data is None:
         raise TooLarge(f"{path}: a {what} larger than {limit >> 20} MiB is not read")
     return data
+
+
+def read_capped(path: str, limit: int) -> bytes | None:
+    """A regular file's bytes, or None when it holds more than ``limit``. What is asked of the file is
+    what it holds, never the cap: a read of ``limit`` bytes allocates them first (2 GiB for a package
+    cap, past any worker's memory limit). A file that grows while read is caught by the one byte more.
+    OSError for what is not a regular file (a FIFO would wait for ever, /dev/zero never end)."""
+    with open(path, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path}: not a regular file")
+        if info.st_size > limit:
+            return None
+        data = handle.read(info.st_size + 1)
+    return data if len(data) <= limit else None

@@ -7,6 +7,7 @@ regression fails the test rather than hanging the suite (a guard, not a benchmar
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -223,3 +224,42 @@ class TestWxapkgCaps:
         kept, anomalies = wxapkg.readable(entries, 2000, Limits())
         assert sum(e.size for e in kept) <= 2000 and len(kept) == 2
         assert [a.kind.value for a in anomalies] == ["limit"]
+
+
+def _zip_of_many_names_for_one_stream(base, names: int, stream: bytes) -> bytes:
+    """``base``'s members and one deflated ``stream``, then ``names`` more central-directory entries that
+    all point at that stream's local header (APPNOTE 4.3.12: nothing in the format forbids it)."""
+    import struct
+
+    buffer = io.BytesIO(base)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("assets/big.txt", stream)
+    data = buffer.getvalue()
+    end = data.rindex(b"PK\x05\x06")
+    _sig, _disk, _cd_disk, _here, total, cd_size, cd_offset, _comment = struct.unpack_from("<IHHHHIIH", data, end)
+    directory = data[cd_offset : cd_offset + cd_size]
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo("assets/big.txt")
+    records = []
+    for n in range(names):
+        name = f"assets/copy{n}.txt".encode()
+        records.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, info.CRC,
+                                   info.compress_size, info.file_size, len(name), 0, 0, 0, 0, 0,
+                                   info.header_offset) + name)
+    extra = b"".join(records)
+    head = data[:cd_offset]
+    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, total + names, total + names, cd_size + len(extra),
+                       len(head), 0)
+    return head + directory + extra + eocd
+
+
+class TestOverlappingZipEntries:
+    def test_sixty_thousand_names_for_one_stream(self, tmp_path):
+        rng = random.Random(60)
+        stream = "".join(rng.choice("0123456789abcdef\n") for _ in range(4 << 20)).encode()
+        path = tmp_path / "names.apk"
+        path.write_bytes(_zip_of_many_names_for_one_stream((APKS / "no_number.apk").read_bytes(), 60_000, stream))
+        assert path.stat().st_size < 8 << 20
+        result = _scan(path, timeout=120)
+        assert result["error"] is None
+        odd = [f for f in result["findings"] if f["rule_id"] == "PKG004"]
+        assert odd and any("read once" in f["message"] for f in odd)

@@ -122,14 +122,15 @@ def _taro_privacy(source: str, member: str) -> PrivacyConfig:
 def read_text(file_path: str) -> str | None:
     """A regular file's text, at most MAX_FILE_BYTES read whatever its size claims (a device such as
     /dev/zero claims none and never ends; a FIFO would wait for ever: neither is opened)."""
+    from scanner.files import read_capped
+
     try:
         if not stat.S_ISREG(os.stat(file_path).st_mode):
             return None
-        with open(file_path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = read_capped(file_path, MAX_FILE_BYTES)
     except OSError:
         return None
-    return None if len(data) > MAX_FILE_BYTES else textdecode.file_text(file_path, data)
+    return None if data is None else textdecode.file_text(file_path, data)
 
 
 def json_file(file_path: str) -> dict[str, Any] | None:

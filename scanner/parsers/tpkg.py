@@ -89,14 +89,7 @@ def sniff(probe: Probe) -> bool:
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read a TPKG package as a mini-program."""
     path = source.path
-    cap = options.limits.package_bytes
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(cap + 1)
-    except OSError as exc:
-        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
-    if len(data) > cap:
-        raise PackageUnreadable(f"larger than the package cap of {cap} bytes (--max-package-mb): not read")
+    data = wxapkg.read_package(path, options.limits.package_bytes)
     entries, anomalies = wxapkg.readable(read_index(data), len(data), options.limits)
     info = PackageInfo(path=path, format="tpkg", sha256=file_sha256(path))
     return Package(info, PackageKind.MINIPROGRAM, (), tuple(wxapkg.member_texts(data, entries)), tuple(anomalies),

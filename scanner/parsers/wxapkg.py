@@ -109,6 +109,19 @@ def _read_entry(data: bytes, pos: int, number: int) -> tuple[Entry, int]:
     return Entry(name, offset, size), end + 8
 
 
+def read_package(path: str, cap: int) -> bytes:
+    """A package read whole (wxapkg, TPKG), refused past the package cap."""
+    from scanner.files import read_capped
+
+    try:
+        data = read_capped(path, cap)
+    except OSError as exc:
+        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+    if data is None:
+        raise PackageUnreadable(f"larger than the package cap of {cap} bytes (--max-package-mb): not read")
+    return data
+
+
 def readable(entries: list[Entry], data_size: int, limits: Limits) -> tuple[list[Entry], list[Anomaly]]:
     """The entries to read, under the same caps as a zip's members, and what was left out and why.
 
@@ -149,14 +162,7 @@ def readable(entries: list[Entry], data_size: int, limits: Limits) -> tuple[list
 def load(path: str, wxid: str | None, limits: Limits | None = None) -> tuple[bytes, str | None]:
     """The plain bytes of a wxapkg and its appid, decrypting a ``V1MMWX`` package in memory; a file past
     the package cap is not read."""
-    cap = (limits or Limits()).package_bytes
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(cap + 1)
-    except OSError as exc:
-        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
-    if len(data) > cap:
-        raise PackageUnreadable(f"larger than the package cap of {cap} bytes (--max-package-mb): not read")
+    data = read_package(path, (limits or Limits()).package_bytes)
     appid = wxid or appid_from_path(path)
     if not data.startswith(ENCRYPTED_MAGIC):
         return data, appid

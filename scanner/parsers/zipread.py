@@ -320,6 +320,20 @@ class Budget:
         self._lock = threading.Lock()
         self.inflated = 0
         self._observer = observer
+        self._owners: dict[tuple[object, int], str] = {}
+
+    def claim(self, offset: tuple[object, int], name: str) -> str | None:
+        """Mark the data at a local header ``offset`` as ``name``'s; the other entry's name when another
+        entry claimed it first (a directory may point any number of entries at one stream: 60,000 at one
+        4 MB stream inflated it again for each)."""
+        with self._lock:
+            owner = self._owners.setdefault(offset, name)
+        return None if owner == name else owner
+
+    def claimed(self, offset: tuple[object, int], name: str) -> bool:
+        """Whether another entry than ``name`` claimed the data at ``offset``."""
+        owner = self._owners.get(offset)
+        return owner is not None and owner != name
 
     def spend(self, amount: int) -> None:
         """Count bytes a reader inflated."""
@@ -353,6 +367,11 @@ class Reader:
         """Close the file."""
         self._handle.close()
 
+    def _place(self, entry: Entry) -> tuple[object, int]:
+        """Where an entry's data is: this archive (a path, or the bytes of a nested one) and the offset
+        of its local header (readers of nested archives share the budget, not their offsets)."""
+        return (self._source if isinstance(self._source, str) else id(self._source), entry.header_offset)
+
     def read(self, entry: Entry) -> Member:
         """One member, or None data with a limit anomaly when a cap refused it."""
         data, anomalies = self._read(entry, mapped=False)
@@ -381,7 +400,8 @@ class Reader:
         time of reading an H5 shell's 20,000 members (test: reading in order reads what reading one by
         one reads)."""
         window = self._window
-        if window is None or entry.method != DEFLATED or entry.flags & 0x1 or not self._fits(entry):
+        if (window is None or entry.method != DEFLATED or entry.flags & 0x1 or not self._fits(entry)
+                or self._budget.claimed(self._place(entry), entry.name)):
             return None
         base, view = window
         at = entry.header_offset - base
@@ -398,6 +418,7 @@ class Reader:
         data = self._inflate_at_once(FAST, entry, base + start, windowed=True)
         if data is None or crc32(data) != entry.crc:
             return None
+        self._budget.claim(self._place(entry), entry.name)
         self._budget.spend(len(data))
         return Member(entry, data, ())
 
@@ -425,6 +446,15 @@ class Reader:
 
     def _read(self, entry: Entry, mapped: bool, windowed: bool = False) -> tuple[Buffer | None, tuple[Anomaly, ...]]:
         anomalies: list[Anomaly] = []
+        owner = self._budget.claim(self._place(entry), entry.name)
+        if owner is not None:
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, f"the directory points it at the data of "
+                                     f"{owner!r}: read once, as that entry"))
+            return None, tuple(anomalies)
+        if self.inflated >= self._limits.package_bytes and (entry.size or entry.compressed_size):
+            # The budget is spent: refused as it is, not after inflating a step to find out.
+            self._refuse(entry, f"package exceeds the {self._limits.package_bytes}-byte inflated limit", anomalies)
+            return None, tuple(anomalies)
         start = self._data_offset(entry, anomalies, windowed)
         if start is None:
             return None, tuple(anomalies)
