@@ -263,3 +263,36 @@ class TestOverlappingZipEntries:
         assert result["error"] is None
         odd = [f for f in result["findings"] if f["rule_id"] == "PKG004"]
         assert odd and any("read once" in f["message"] for f in odd)
+
+
+def _many_sections(segments: int, per_segment: int = 255) -> bytes:
+    """A thin 64-bit Mach-O (<mach-o/loader.h>) of ``segments`` LC_SEGMENT_64 commands, each declaring
+    ``per_segment`` sections."""
+    import struct
+
+    section = ("__cstring".encode().ljust(16, b"\0") + b"__TEXT".ljust(16, b"\0")
+               + struct.pack("<QQIIIIIIII", 0, 16, 4096, 0, 0, 0, 0, 0, 0, 0))
+    size = 72 + 80 * per_segment
+    command = (struct.pack("<II", 0x19, size) + b"__TEXT".ljust(16, b"\0")
+               + struct.pack("<QQQQIIII", 0, 0, 0, 0, 5, 5, per_segment, 0) + section * per_segment)
+    commands = command * segments
+    header = struct.pack("<IIIIIIII", 0xFEEDFACF, 0x0100000C, 0, 2, segments, len(commands), 0, 0)
+    return header + commands
+
+
+def _fat_of_one(slice_: bytes, entries: int) -> bytes:
+    """A FAT header (<mach-o/fat.h>) whose ``entries`` architectures all point at one slice."""
+    import struct
+
+    table = b"".join(struct.pack(">IIIII", 0x0100000C, 0, 4096, len(slice_), 14) for _ in range(entries))
+    return (struct.pack(">II", 0xCAFEBABE, entries) + table).ljust(4096, b"\0") + slice_
+
+
+class TestMachO:
+    def test_sixteen_fat_entries_for_one_slice_of_many_sections(self):
+        from scanner.extract import macho
+
+        binary = _fat_of_one(_many_sections(200), 16)
+        parts = macho.slices(binary)
+        assert len(parts) == 1  # one distinct slice, read once
+        assert len(parts[0].sections) == macho.MAX_SECTIONS

@@ -23,6 +23,9 @@ LC_DYLIBS = frozenset({0xC, 0x80000018, 0x8000001F})
 LC_ENCRYPTION_INFO, LC_ENCRYPTION_INFO_64 = 0x21, 0x2C
 MAX_COMMANDS = 4096
 MAX_SLICES = 16
+MAX_SECTIONS = 1024
+"""Sections read per slice: an app's binary has a few dozen; 1,600 segments of 255 sections each (a
+4.5 MB file) made 408,000 of them, 16 times over through a FAT header pointing every slice at one."""
 CPU_ARM64 = 0x0100000C
 CODE_SECTIONS = frozenset({"__text", "__stubs", "__stub_helper", "__auth_stubs", "__init_offsets", "__unwind_info",
                            "__eh_frame"})
@@ -72,6 +75,7 @@ def slices(data: bytes) -> list[Slice]:
         wide = data[:4] == FAT_MAGICS[1]
         count = min(struct.unpack_from(">I", data, 4)[0], MAX_SLICES)
         found = []
+        seen: set[int] = set()  # each distinct slice once, however many FAT entries point at it
         for i in range(count):
             at = 8 + (32 if wide else 20) * i
             if at + (32 if wide else 20) > len(data):
@@ -80,6 +84,9 @@ def slices(data: bytes) -> list[Slice]:
                 offset, size = struct.unpack_from(">QQ", data, at + 8)
             else:
                 offset, size = struct.unpack_from(">II", data, at + 8)
+            if offset in seen:
+                continue
+            seen.add(offset)
             parsed = _thin(data, offset, min(size, len(data) - offset)) if offset < len(data) else None
             if parsed is not None:
                 found.append(parsed)
@@ -106,8 +113,9 @@ def _thin(data: bytes, base: int, size: int) -> Slice | None:
         cmd, cmdsize = struct.unpack_from("<II", data, pos)
         if cmdsize < 8 or pos + cmdsize > end:
             break
-        if cmd in (LC_SEGMENT, LC_SEGMENT_64):
-            sections.extend(_sections(data, pos, cmd == LC_SEGMENT_64, base, pos + cmdsize))
+        if cmd in (LC_SEGMENT, LC_SEGMENT_64) and len(sections) < MAX_SECTIONS:
+            found = _sections(data, pos, cmd == LC_SEGMENT_64, base, pos + cmdsize)
+            sections.extend(found[: MAX_SECTIONS - len(sections)])
         elif cmd in LC_DYLIBS and cmdsize >= 24:
             name_at = pos + struct.unpack_from("<I", data, pos + 8)[0]
             if name_at < pos + cmdsize:
