@@ -270,7 +270,7 @@ def _many_sections(segments: int, per_segment: int = 255) -> bytes:
     ``per_segment`` sections."""
     import struct
 
-    section = ("__cstring".encode().ljust(16, b"\0") + b"__TEXT".ljust(16, b"\0")
+    section = (b"__cstring".ljust(16, b"\0") + b"__TEXT".ljust(16, b"\0")
                + struct.pack("<QQIIIIIIII", 0, 16, 4096, 0, 0, 0, 0, 0, 0, 0))
     size = 72 + 80 * per_segment
     command = (struct.pack("<II", 0x19, size) + b"__TEXT".ljust(16, b"\0")
