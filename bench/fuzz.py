@@ -3,7 +3,9 @@
 closing note needs: inputs tried, scanned, refused (PKG errors), crashes, hangs, slowest input, peak RSS.
 
 Usage: python3 bench/fuzz.py [--count 20000] [--seed 1] [--time-limit 10]
-Writes bench/results/fuzz-<date>.json and prints a summary; exit 1 on any crash or hang.
+Writes bench/results/fuzz-<date>.json and prints a summary with the slowest input of each format against
+the budget (2 s up to 1 MB, 10 s up to 16 MB, 300 MB: fixtures/hostile/mutate.py); exit 1 on any crash,
+hang or input over its budget.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ outcome = mutate.run(int(sys.argv[2]), int(sys.argv[3]), Path(tempfile.mkdtemp()
                      tuple(s for s in sys.argv[5].split(",") if s), extra)
 print(json.dumps({"tried": outcome.tried, "scanned": outcome.scanned, "refused": outcome.refused,
                   "crashes": outcome.crashes, "hangs": outcome.hangs, "slowest_s": outcome.slowest,
+                  "over_budget": outcome.over_budget, "slowest_by_format": outcome.slowest_by_format,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -59,9 +62,13 @@ def main() -> int:
     print(f"fuzz: {result['tried']} inputs (seed {args.seed}): {result['scanned']} scanned, {result['refused']} "
           f"refused as PKG errors, {len(result['crashes'])} crashes, {len(result['hangs'])} hangs; slowest "
           f"{result['slowest_s']:.3f} s, peak RSS {result['peak_rss_mib']:.0f} MiB, {result['wall_s']} s in all")
-    for line in result["crashes"][:20] + result["hangs"][:20]:
+    for suffix, (seconds, size, label) in sorted(result["slowest_by_format"].items()):
+        print(f"   slowest {suffix or '(none)'}: {seconds:.3f} s for {size:,} bytes ({label}); budget "
+              f"{2.0 if size <= 1 << 20 else 10.0:g} s")
+    print(f"   over budget: {len(result['over_budget'])}")
+    for line in result["crashes"][:20] + result["hangs"][:20] + result["over_budget"][:20]:
         print("  ", line)
-    return 1 if result["crashes"] or result["hangs"] else 0
+    return 1 if result["crashes"] or result["hangs"] or result["over_budget"] else 0
 
 
 if __name__ == "__main__":

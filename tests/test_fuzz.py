@@ -17,6 +17,8 @@ import mutate
 outcome = mutate.run(int(sys.argv[2]), int(sys.argv[3]), Path(tempfile.mkdtemp()), time_limit=10.0)
 print(json.dumps({"tried": outcome.tried, "scanned": outcome.scanned, "refused": outcome.refused,
                   "crashes": outcome.crashes, "hangs": outcome.hangs, "slowest": outcome.slowest,
+                  "over_budget": outcome.over_budget, "shaped": sum(1 for label, _ in mutate.inputs(
+                      int(sys.argv[2]), int(sys.argv[3])) if label.endswith(":shaped")),
                   "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
@@ -30,6 +32,9 @@ def test_short_fuzz_run():
     assert outcome["scanned"] > 100 and outcome["refused"] > 50  # the mutations reach both outcomes
     assert outcome["slowest"] < 10.0
     assert outcome["peak_kb"] < 300 * 1024
+    # The budget, not only the crash count: each input within 2 s (up to 1 MB) and the process within
+    # 300 MB, hostile shapes included (repetition, unclosed constructs, nesting, overlapping entries).
+    assert outcome["shaped"] > 20 and outcome["over_budget"] == []
 
 
 def test_mutations_are_deterministic():
