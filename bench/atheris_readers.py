@@ -101,7 +101,36 @@ def _budgeted(function: Callable[[bytes], None]) -> Callable[[bytes], None]:
     return run
 
 
+def seeds(target: str, folder: Path) -> Path:
+    """A corpus of real inputs for ``target`` from the fixtures (libFuzzer starts from them)."""
+    import zipfile
+
+    fixtures = ROOT / "fixtures"
+    folder.mkdir(parents=True, exist_ok=True)
+    found: list[bytes] = []
+    if target == "wxapkg":
+        found = [p.read_bytes() for p in (fixtures / "miniprogram" / "out").glob("*.wxapkg")]
+    for archive in [*fixtures.glob("apk/*.apk"), *fixtures.glob("ios/out/*.ipa"), *fixtures.glob("harmony/out/*")]:
+        try:
+            with zipfile.ZipFile(archive) as opened:
+                for info in opened.infolist():
+                    name = info.filename
+                    wanted = {"text": name.endswith((".html", ".js", ".json")),
+                              "plist": name.endswith((".plist", ".strings", ".stringsdict")),
+                              "macho": name.startswith("Payload/") and "." not in name.rsplit("/", 1)[-1],
+                              "resindex": name.endswith("resources.index")}.get(target, False)
+                    if wanted and info.file_size <= 1 << 20:
+                        found.append(opened.read(info))
+        except (zipfile.BadZipFile, OSError):
+            continue
+    for n, data in enumerate(found):
+        (folder / f"seed{n:04d}").write_bytes(data)
+    return folder
+
+
 def fuzz(target: str, runs: int, seconds: int) -> None:
+    import tempfile
+
     import atheris
 
     with atheris.instrument_imports():
@@ -110,8 +139,9 @@ def fuzz(target: str, runs: int, seconds: int) -> None:
         import scanner.extract.textdecode
         import scanner.parsers.ipa
         import scanner.parsers.wxapkg  # noqa: F401 (instrumented for coverage)
+    corpus = seeds(target, Path(tempfile.mkdtemp(prefix=f"atheris-{target}-")))
     atheris.Setup([sys.argv[0], f"-runs={runs}", f"-max_total_time={seconds}", "-rss_limit_mb=300",
-                   "-max_len=1048576", "-timeout=20"], _budgeted(FUNCTIONS[target]))
+                   "-max_len=1048576", "-timeout=20", str(corpus)], _budgeted(FUNCTIONS[target]))
     atheris.Fuzz()
 
 
