@@ -29,7 +29,10 @@ class TerminalProgress:
         # No monitor thread: the scan forks a helper only while no other thread runs (parsers/offload).
         tqdm.monitor_interval = 0
         self.close()
-        label = f"[{index + 1}/{self._total}] {path}" if self._total > 1 else path
+        from scanner.formatters.base import visible
+
+        # A file name is the uploader's to choose: shown with its control characters escaped.
+        label = f"[{index + 1}/{self._total}] {visible(path)}" if self._total > 1 else visible(path)
         self._bar = tqdm(desc=label, unit="B", unit_scale=True, unit_divisor=1024, delay=self._delay,
                          file=self._stream, leave=False, dynamic_ncols=True, mininterval=0.25)
 

@@ -296,3 +296,19 @@ class TestMachO:
         parts = macho.slices(binary)
         assert len(parts) == 1  # one distinct slice, read once
         assert len(parts[0].sections) == macho.MAX_SECTIONS
+
+
+def test_the_progress_line_escapes_a_file_name():
+    from scanner.progressbar import TerminalProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = TerminalProgress(2, stream, delay=0)
+    bar.package(0, "uploads/\x1b[2J\x1b]0;PWNED\x07evil.apk")
+    bar.advance(10)
+    bar.close()
+    shown = stream.getvalue()
+    assert "\\x1b[2J" in shown and "\x1b]0;" not in shown and "\x07" not in shown
