@@ -312,3 +312,29 @@ def test_the_progress_line_escapes_a_file_name():
     bar.close()
     shown = stream.getvalue()
     assert "\\x1b[2J" in shown and "\x1b]0;" not in shown and "\x07" not in shown
+
+
+class TestJsonConfigs:
+    def test_comments_are_stripped_outside_strings(self):
+        from scanner.parsers.miniprogram_dir import _strip_json_comments
+
+        text = '{"a": "http://x/*y*/", // note\n "b": 1 /* block */, "c": "q\\"//"}'
+        assert json.loads(_strip_json_comments(text)) == {"a": "http://x/*y*/", "b": 1, "c": 'q"//'}
+
+    def test_a_manifest_of_unclosed_comments_and_strings(self, tmp_path):
+        project = tmp_path / "project"
+        shutil.copytree(FIXTURES / "miniprogram" / "src_native", project)
+        (project / "manifest.json").write_text("/*" * 200_000 + '"\\' * 100_000, encoding="utf-8")
+        result = _scan(project, timeout=60)
+        assert result["error"] is None
+
+    @pytest.mark.skipif(not hasattr(os, "symlink"), reason="symlinks")
+    def test_a_config_symlinked_from_outside_is_not_the_apps(self, tmp_path):
+        project = tmp_path / "project"
+        shutil.copytree(FIXTURES / "miniprogram" / "src_native", project)
+        outside = tmp_path / "other.json"
+        outside.write_text('{"appid": "wx0000000000000bad", "projectname": "other"}', encoding="utf-8")
+        (project / "project.config.json").unlink()
+        os.symlink(outside, project / "project.config.json")
+        result = _scan(project)
+        assert result["package"]["app_id"] != "wx0000000000000bad"

@@ -84,8 +84,8 @@ def parse(source: Source, options: ParseOptions) -> Package:
         text = read_text(file_path)
         if text:
             texts.append(Text(text, Location(rel, "page", "")))
-    project = json_file(os.path.join(path, "project.config.json")) or {}
-    manifest = json_file(os.path.join(path, "manifest.json")) or json_file(os.path.join(path, "src/manifest.json"))
+    project = json_file(path, "project.config.json") or {}
+    manifest = json_file(path, "manifest.json") or json_file(path, "src/manifest.json")
     weixin = manifest.get("mp-weixin") if isinstance(manifest, dict) else None
     info = PackageInfo(
         path=path, format="miniprogram-source", sha256=digest([]),
@@ -99,7 +99,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
 
 def _source_privacy(path: str, weixin: object) -> PrivacyConfig | None:
     for rel in ("app.json", "ext.json", "src/app.json", "miniprogram/app.json"):
-        config = json_file(os.path.join(path, rel))
+        config = json_file(path, rel)
         if config is not None:
             return wxapkg.config_from_json(config, rel)
     if isinstance(weixin, dict):
@@ -133,20 +133,53 @@ def read_text(file_path: str) -> str | None:
     return None if data is None else textdecode.file_text(file_path, data)
 
 
-def json_file(file_path: str) -> dict[str, Any] | None:
-    text = read_text(file_path) if os.path.isfile(file_path) else None
+MAX_JSON_BYTES = 1 << 20
+"""A project's JSON config files (app.json, manifest.json …) run to a few KB."""
+
+
+def json_file(root: str, rel: str) -> dict[str, Any] | None:
+    """A JSON object from a config file of the folder (comments allowed, as uni-app writes them); None
+    when it is missing, not an object, larger than MAX_JSON_BYTES, or not inside the folder."""
+    file_path = os.path.join(root, rel)
+    if not _regular_inside(file_path, os.path.realpath(root)) or os.path.getsize(file_path) > MAX_JSON_BYTES:
+        return None
+    text = read_text(file_path)
     if text is None:
         return None
     try:
-        value = json.loads(_strip_json_comments(text))
+        value = json.loads(text)
     except ValueError:
+        try:
+            value = json.loads(_strip_json_comments(text))
+        except (ValueError, RecursionError):
+            return None
+    except RecursionError:
         return None
     return value if isinstance(value, dict) else None
 
 
 def _strip_json_comments(text: str) -> str:
-    """uni-app's manifest.json and pages.json allow // and /* */ comments (outside strings)."""
-    return re.sub(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.DOTALL)
+    """uni-app's manifest.json and pages.json allow // and /* */ comments (outside strings). One pass:
+    a pattern with a lazy /* … */ and a string alternative rescanned to the end for every unclosed one
+    (a file of "/*" repeated was quadratic)."""
+    out: list[str] = []
+    i, n, start = 0, len(text), 0
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+        elif text.startswith("//", i) or text.startswith("/*", i):
+            out.append(text[start:i])
+            close = text.find("\n", i) if text[i + 1] == "/" else text.find("*/", i + 2)
+            i = n if close < 0 else (close if text[i + 1] == "/" else close + 2)
+            start = i
+        else:
+            i += 1
+    out.append(text[start:])
+    return "".join(out)
 
 
 def _first_str(*values: object) -> str | None:

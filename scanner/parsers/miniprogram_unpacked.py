@@ -38,7 +38,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
         value = miniprogram_dir.read_text(file_path)
         if value:
             texts.append(Text(value, Location(rel, "page", "")))
-    config = miniprogram_dir.json_file(os.path.join(path, CONFIG))
+    config = miniprogram_dir.json_file(path, CONFIG)
     privacy = wxapkg.config_from_json(config, CONFIG) if config is not None else None
     # Unpackers name the folder for the package, and the PC client's appid is in its path.
     appid = wxapkg.appid_from_path(os.path.abspath(path))
