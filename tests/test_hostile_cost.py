@@ -338,3 +338,12 @@ class TestJsonConfigs:
         os.symlink(outside, project / "project.config.json")
         result = _scan(project)
         assert result["package"]["app_id"] != "wx0000000000000bad"
+
+
+def test_a_plist_that_is_not_well_formed_xml_is_no_plist():
+    """Found by bench/atheris_readers.py: an XML plist that is not well formed raised expat's error out
+    of the reader (an IPA whose Info.plist is such was PKG001 as a whole)."""
+    from scanner.parsers import ipa
+
+    assert ipa.load_plist(b"<plist00\xd9\x01\x02<\x03>") == {}
+    assert ipa.strings_file(b"<?xml version='1.0'?><plist><dict><key>a</key><string>b") == {}

@@ -116,11 +116,12 @@ def load_plist(data: bytes) -> dict[str, Any]:
     """A property list (binary or XML) as a dict; {} when it is not one. XML entities are not expanded
     by plistlib's parser beyond the predefined ones."""
     import plistlib  # only for IPAs: plistlib brings expat and datetime to every scan's start-up
+    from xml.parsers.expat import ExpatError
 
     try:
         value = plistlib.loads(data)
     except (plistlib.InvalidFileException, ValueError, TypeError, OverflowError, IndexError, KeyError,
-            UnicodeDecodeError, RecursionError):
+            UnicodeDecodeError, RecursionError, ExpatError):  # ExpatError: XML that is not well formed
         return {}
     return value if isinstance(value, dict) else {}
 
