@@ -347,3 +347,15 @@ def test_a_plist_that_is_not_well_formed_xml_is_no_plist():
 
     assert ipa.load_plist(b"<plist00\xd9\x01\x02<\x03>") == {}
     assert ipa.strings_file(b"<?xml version='1.0'?><plist><dict><key>a</key><string>b") == {}
+
+
+def test_a_folders_files_stay_under_the_package_cap():
+    from scanner.model import Limits
+    from scanner.parsers import miniprogram_dir
+
+    project = FIXTURES / "miniprogram" / "src_native"
+    everything, none = miniprogram_dir.read_pages(str(project), Limits())
+    assert everything and none == []
+    total = sum(len(t.value) for t in everything)
+    some, anomalies = miniprogram_dir.read_pages(str(project), Limits(package_bytes=total - 1))
+    assert len(some) < len(everything) and [a.kind.value for a in anomalies] == ["limit"]

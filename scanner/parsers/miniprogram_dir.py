@@ -17,7 +17,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from scanner.extract import textdecode
-from scanner.model import Location, Package, PackageInfo, PackageKind, ParseOptions, PrivacyConfig, Text
+from scanner.model import (
+    Anomaly,
+    AnomalyKind,
+    Limits,
+    Location,
+    Package,
+    PackageInfo,
+    PackageKind,
+    ParseOptions,
+    PrivacyConfig,
+    Text,
+)
 from scanner.parsers import wxapkg
 from scanner.parsers.common import Probe, Source
 
@@ -76,14 +87,7 @@ def sniff(probe: Probe) -> bool:
 def parse(source: Source, options: ParseOptions) -> Package:
     """A mini-program source project."""
     path = source.path
-    texts: list[Text] = []
-    for file_path in walk(path):
-        rel = os.path.relpath(file_path, path).replace(os.sep, "/")
-        if os.path.splitext(rel)[1].lower() not in SOURCE_EXTENSIONS:
-            continue
-        text = read_text(file_path)
-        if text:
-            texts.append(Text(text, Location(rel, "page", "")))
+    texts, anomalies = read_pages(path, options.limits)
     project = json_file(path, "project.config.json") or {}
     manifest = json_file(path, "manifest.json") or json_file(path, "src/manifest.json")
     weixin = manifest.get("mp-weixin") if isinstance(manifest, dict) else None
@@ -94,7 +98,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
         app_name=_first_str(project.get("projectname"), (manifest or {}).get("name")),
         version=_first_str((manifest or {}).get("versionName")),
     )
-    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), (), _source_privacy(path, weixin))
+    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), tuple(anomalies), _source_privacy(path, weixin))
 
 
 def _source_privacy(path: str, weixin: object) -> PrivacyConfig | None:
@@ -117,6 +121,26 @@ def _taro_privacy(source: str, member: str) -> PrivacyConfig:
     infos = tuple(_QUOTED.findall(infos_match.group(1))) if infos_match else ()
     descs = tuple((m.group(1), m.group(3)) for m in _TARO_DESC.finditer(source))
     return PrivacyConfig(member, infos, descs)
+
+
+def read_pages(path: str, limits: Limits) -> tuple[list[Text], list[Anomaly]]:
+    """Every source file of a folder as a page, under the package cap as a zip's members are: past it
+    the rest is not read (PKG003)."""
+    texts: list[Text] = []
+    spent = 0
+    for file_path in walk(path):
+        rel = os.path.relpath(file_path, path).replace(os.sep, "/")
+        if os.path.splitext(rel)[1].lower() not in SOURCE_EXTENSIONS:
+            continue
+        text = read_text(file_path)
+        if not text:
+            continue
+        spent += len(text)
+        if spent > limits.package_bytes:
+            return texts, [Anomaly(AnomalyKind.LIMIT, rel, f"the folder's files pass the {limits.package_bytes}-byte "
+                                   "package cap: from here on not read")]
+        texts.append(Text(text, Location(rel, "page", "")))
+    return texts, []
 
 
 def read_text(file_path: str) -> str | None:

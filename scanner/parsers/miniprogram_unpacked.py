@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from scanner.model import Location, Package, PackageInfo, PackageKind, ParseOptions, Text
+from scanner.model import Package, PackageInfo, PackageKind, ParseOptions
 from scanner.parsers import miniprogram_dir, wxapkg
 from scanner.parsers.common import Probe, Source
 
@@ -30,17 +30,10 @@ def sniff(probe: Probe) -> bool:
 def parse(source: Source, options: ParseOptions) -> Package:
     """Every text file of the folder as a page, and the privacy keys of app-config.json."""
     path = source.path
-    texts: list[Text] = []
-    for file_path in miniprogram_dir.walk(path):
-        rel = os.path.relpath(file_path, path).replace(os.sep, "/")
-        if os.path.splitext(rel)[1].lower() not in miniprogram_dir.SOURCE_EXTENSIONS:
-            continue
-        value = miniprogram_dir.read_text(file_path)
-        if value:
-            texts.append(Text(value, Location(rel, "page", "")))
+    texts, anomalies = miniprogram_dir.read_pages(path, options.limits)
     config = miniprogram_dir.json_file(path, CONFIG)
     privacy = wxapkg.config_from_json(config, CONFIG) if config is not None else None
     # Unpackers name the folder for the package, and the PC client's appid is in its path.
     appid = wxapkg.appid_from_path(os.path.abspath(path))
     info = PackageInfo(path=path, format="miniprogram-unpacked", sha256=miniprogram_dir.digest([]), app_id=appid)
-    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), (), privacy)
+    return Package(info, PackageKind.MINIPROGRAM, (), tuple(texts), tuple(anomalies), privacy)
