@@ -601,3 +601,15 @@ def test_a_severity_or_a_disabled_rule_is_judged_again_without_rescanning(tmp_pa
     (same,) = [r for r in stored if r["package"]["path"].endswith("upload_40.apk")]
     assert [(f["rule_id"], f["severity"], f["fingerprint"]) for f in same["findings"]] == \
         [(f["rule_id"], f["severity"], f["fingerprint"]) for f in scanned["findings"]]
+
+
+def test_a_scheduler_lost_mid_run_is_a_dask_error_not_a_traceback():
+    pytest.importorskip("distributed")
+
+    class Gone:
+        def scatter(self, *args, **kwargs):
+            raise OSError("Timed out trying to connect to tcp://10.0.0.5:8786 after 30 s")
+
+    jobs = (worker.Job("a.apk", "a" * 64, 1),)
+    with pytest.raises(runner.DaskError, match="lost the Dask scheduler"):
+        list(runner._on_dask(jobs, runner.Request(dask_address="tcp://10.0.0.5:8786"), runner.Stop(), Gone()))

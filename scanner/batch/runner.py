@@ -254,6 +254,14 @@ def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop,
     request cancels the tasks not finished (a task already running on a worker is not interrupted)."""
     from distributed import as_completed
 
+    try:
+        yield from _dask_outcomes(jobs, request, stop, client, as_completed)
+    except (OSError, TimeoutError) as exc:  # the scheduler went away: what finished is committed already
+        raise DaskError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); rerun to scan the rest") from None
+
+
+def _dask_outcomes(jobs: tuple[worker.Job, ...], request: Request, stop: Stop, client: Any,  # noqa: ANN401
+                   as_completed: Any) -> Iterator[worker.Outcome]:  # noqa: ANN401 (distributed's)
     shared = client.scatter([request.options, WORKER_POLICY, request.limits], broadcast=True)
     futures = {client.submit(worker.run_all, chunk, *shared, key=f"beian-scan-{chunk[0].sha256}", pure=False): chunk
                for chunk in chunks(jobs)}
