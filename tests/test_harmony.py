@@ -178,3 +178,17 @@ def test_every_real_hap_and_app_pack_scans():
     assert location.reference == "$string:location_permission_reason" and location.scene == "always"
     assert location.values == (("base", "需要获取您的位置信息来查找附近的充电站点"),)
     assert "ohos.permission.LOCATION" in scan(tinse_path).facts.permissions.requested
+
+
+@pytest.mark.parametrize("name", ["purposes.hap", "compliant.hap", "demo.app"])
+def test_permission_facts_mean_what_they_mean_for_an_apk(name):
+    """requested / sensitive / declared / undeclared filled from the purposes (issue 25): a permission
+    without its required reason is undeclared, exactly the ones PRM003 names."""
+    result = scan(FIXTURES / "harmony" / "out" / name)
+    facts = result.facts.permissions
+    assert facts.requested and set(facts.sensitive) <= set(facts.requested)
+    assert set(facts.declared) | set(facts.undeclared) == set(facts.sensitive)
+    named = {f.evidence[0] for f in result.findings if f.rule_id == "PRM003"}
+    assert set(facts.undeclared) == named
+    if name == "purposes.hap":
+        assert facts.undeclared == ("ohos.permission.READ_CALENDAR",)

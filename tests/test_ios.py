@@ -136,3 +136,13 @@ def test_real_ipas():
     assert identity == ("com.baoshui.app", "企业记账报税", "1.0")
     empty = engine.scan_path(str(IPAS / "GerryDush__LZF-Music__Runner.ipa"), Options())
     assert empty.error.rule_id == "PKG001"
+
+
+def test_permission_facts_from_purpose_keys():
+    """An IPA's facts: the purpose keys it states or its binary calls for; undeclared, those Info.plist
+    lacks (PRM003's), so the JSON report and the batch store mean the same on every platform."""
+    result = scan(FIXTURES / "ios" / "out" / "purposes.ipa")
+    facts = result.facts.permissions
+    assert facts.requested == ("NSLocationWhenInUseUsageDescription", "NSContactsUsageDescription")
+    assert facts.undeclared == ("NSContactsUsageDescription",)
+    assert {f.evidence[0] for f in result.findings if f.rule_id == "PRM003"} == set(facts.undeclared)

@@ -130,7 +130,10 @@ def api_uses(package: Package) -> tuple[ApiUse, ...]:
 
 def _permissions(package: Package, uses: tuple[ApiUse, ...], options: FactOptions, declaration: str
                  ) -> PermissionFacts:
-    """Android permissions / quick-app features, or for mini-programs the privacy APIs they call."""
+    """Android permissions / quick-app features, for mini-programs the privacy APIs they call, for
+    HarmonyOS and iOS the permissions and purpose keys whose purpose the platform requires."""
+    if package.purposes is not None:
+        return _purpose_facts(package)
     synonyms = dict(options.permission_synonyms)
     if not uses:
         return declared_in(package.permissions, declaration, name_table(sensitive_names(), synonyms))
@@ -140,6 +143,25 @@ def _permissions(package: Package, uses: tuple[ApiUse, ...], options: FactOption
     undeclared = tuple(a for a in facts.sensitive if a not in declared)
     return replace(facts, declared=declared, undeclared=undeclared,
                    has_declaration_text=facts.has_declaration_text or bool(by_config))
+
+
+def _purpose_facts(package: Package) -> PermissionFacts:
+    """HarmonyOS: the requested permissions; sensitive, those whose reason the platform requires
+    (user_grant, manual_settings); declared, those with a reason. iOS: the purpose keys the app states
+    or its binary calls for; sensitive, every one of them; declared, those Info.plist states. The same
+    meaning as an APK's facts, so the JSON report and the batch store compare across platforms."""
+    from scanner.facts.purposes import mandatory
+
+    stated = tuple(dict.fromkeys(p.permission for p in package.purposes or () if p.reference))
+    if package.info.format == "ipa":
+        requested = tuple(dict.fromkeys((*stated, *(key for key, _evidence in package.uses))))
+        sensitive = tuple(key for key in requested if mandatory(key))
+    else:
+        requested = package.permissions
+        sensitive = tuple(p for p in requested if mandatory(p))
+    declared = tuple(p for p in sensitive if p in stated)
+    undeclared = tuple(p for p in sensitive if p not in stated)
+    return PermissionFacts(requested, sensitive, declared, undeclared, bool(stated))
 
 
 def config_declared(package: Package, uses: tuple[ApiUse, ...]) -> frozenset[str]:
