@@ -67,7 +67,9 @@ def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
         rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,3}})(?!{_DIGIT}))?"
     )
     licence = re.compile(
-        rf"(?:(?P<prov>{prov})|(?P<joint>合字)){_SP}[BＢ]{_SP}(?P<cls>[12１２]){_SP}{_DASH}{_SP}"
+        rf"(?:(?P<prov>{prov})|(?P<joint>合字)){_SP}"
+        rf"(?P<classes>(?:[ABＡＢ]{_SP}[12１２]{_SP}[.．、]{_SP}){{1,4}})?"  # 合字A1.B1.B2-…: several classes
+        rf"[BＢ]{_SP}(?P<cls>[12１２]){_SP}{_DASH}{_SP}"
         rf"(?P<num>{_DIGIT}{{4,10}})(?!{_DIGIT})(?:{_SP}{_HAO})?"
         rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,5}})(?P<suffix>{_LETTER}(?!{_LETTER}))?)?"
     )
@@ -291,7 +293,8 @@ def _public_security(match: re.Match[str]) -> Recognized:
 
 
 def _licence(match: re.Match[str]) -> Recognized | None:
-    """``粤B2-20090059[-n[X]]`` (value-added telecom licence), ``合字B2-…`` (joint venture), B1 forms."""
+    """``粤B2-20090059[-n[X]]`` (value-added telecom licence), ``合字B2-…`` (joint venture), B1 forms, and a
+    licence of several classes (``合字B1.B2-20130004``, ``合字A1.B1.B2-20180017``)."""
     provinces, *_ = _tables()
     prov = match["prov"].translate(_traditional()) if match["prov"] else ""
     if not match["joint"] and prov not in provinces:
@@ -304,7 +307,8 @@ def _licence(match: re.Match[str]) -> Recognized | None:
     if problem is None and serial:
         problem = _suffix_problem(serial, suffix)
     head = "合字" if match["joint"] else prov
-    value = f"{head}B{_norm(match['cls'])}-{num}" + (f"-{serial}{suffix}" if serial else "")
+    classes = _SPACES.sub("", _norm(match["classes"]).replace("．", ".").replace("、", ".")).upper()
+    value = f"{head}{classes}B{_norm(match['cls'])}-{num}" + (f"-{serial}{suffix}" if serial else "")
     return Recognized(raw, value, kind, problem, False, match.start(), _notes(raw))
 
 
