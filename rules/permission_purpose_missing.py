@@ -2,8 +2,10 @@
 
 HarmonyOS: a user_grant or manual_settings permission in ``requestPermissions`` without a ``reason``
 (the platform rejects such an app at listing; the reason is what the grant dialog shows). Which
-permissions these are is the harmony catalog, built from OpenHarmony's permission definitions. Declarations
-are united across the modules of an App Pack, as the platform unites them.
+permissions these are is the harmony catalog, built from OpenHarmony's permission definitions. In an App
+Pack each module states its own reasons: AppGallery rejects a pack whose modules give a permission a
+reason in one module and none in another, so a module that requests it without one is a finding of its
+own (naming the module), even where another module gives a reason.
 
 Sources: HarmonyOS declare-permissions, "reason:
 该字段用于应用上架校验，申请user_grant/manual_settings权限时必填并需多语种适配"
@@ -17,7 +19,8 @@ iOS: a capability the binaries link (``LC_LOAD_DYLIB`` of CoreLocation, Contacts
 maps frameworks and symbols to keys; a framework is evidence for review, not proof).
 
 FAIL: ``{"name": "ohos.permission.CAMERA"}``; INTERNET (system_grant) without a reason is fine; an IPA
-linking CoreLocation without NSLocationWhenInUseUsageDescription.
+linking CoreLocation without NSLocationWhenInUseUsageDescription; an App Pack whose feature module
+requests CAMERA without the reason its entry module gives.
 """
 
 from __future__ import annotations
@@ -51,6 +54,14 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
                               fix=f"Add {key} to Info.plist with what the access is used for (用于…), and its "
                               "Chinese text in zh-Hans.lproj/InfoPlist.strings.")
         return
+    # An App Pack: one module's reason does not serve another's request. AppGallery checks each module
+    # (HarmonyOS requestPermissions: the reason is per module.json), so a module that requests a
+    # permission without the reason another module gives is its own finding.
+    for purpose in package.purposes:
+        if not purpose.reference and purpose.permission in stated and mandatory(purpose.permission):
+            module = purpose.location.member.split("!", 1)[0]
+            yield Finding(RULE.id, f"{purpose.permission} is requested without a reason in {module} (another "
+                          "module gives one; each module must)", purpose.location, (purpose.permission, module))
     for permission in package.permissions:
         if mandatory(permission) and permission not in stated:
             yield Finding(RULE.id, f"{permission} is requested without a reason (its purpose is required)",

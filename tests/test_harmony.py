@@ -108,7 +108,8 @@ def test_purpose_rules(tmp_path):
 
 def test_app_pack_unites_modules(tmp_path):
     entry = hap(tmp_path, "entry.hap").read_bytes()
-    # the feature module requests the camera again without a reason: the entry's declaration covers it
+    # the feature module requests the camera again without a reason: AppGallery checks each module, so
+    # the entry's reason does not cover it (issue 25: one finding, in the feature module)
     feature = hap(tmp_path, "feature.hap", permissions=({"name": "ohos.permission.CAMERA"},), about=None,
                   module_type="feature").read_bytes()
     pack = tmp_path / "demo.app"
@@ -117,7 +118,9 @@ def test_app_pack_unites_modules(tmp_path):
     assert detect(str(pack)).name == "app-pack"
     result = scan(pack)
     assert result.info.format == "app-pack" and result.info.app_id == "com.example.demo"
-    assert rules(result) == set(), [(f.rule_id, f.message) for f in result.findings]
+    assert [(f.rule_id, f.location.member) for f in result.findings] == [("PRM003",
+                                                                          "feature-default.hap!module.json")]
+    assert result.findings[0].evidence == ("ohos.permission.CAMERA", "feature-default.hap")
     assert any(loc.member.startswith("entry-default.hap!") for n in result.facts.filing_numbers for loc in n.locations)
 
 
@@ -189,6 +192,8 @@ def test_permission_facts_mean_what_they_mean_for_an_apk(name):
     assert facts.requested and set(facts.sensitive) <= set(facts.requested)
     assert set(facts.declared) | set(facts.undeclared) == set(facts.sensitive)
     named = {f.evidence[0] for f in result.findings if f.rule_id == "PRM003"}
-    assert set(facts.undeclared) == named
+    # The facts are per permission (one stated reason declares it); PRM003 also names a module of an
+    # App Pack that lacks the reason another module gives.
+    assert set(facts.undeclared) == named if name.endswith(".hap") else set(facts.undeclared) <= named
     if name == "purposes.hap":
         assert facts.undeclared == ("ohos.permission.READ_CALENDAR",)
