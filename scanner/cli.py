@@ -76,8 +76,10 @@ class _FormatOption(click.Option):
 def _check_paths(paths: tuple[str, ...]) -> None:
     """A folder is scanned only when a format reads it (a mini-program project, a folder of wxapkg); a
     FIFO, socket or device is no package (reading one could wait forever)."""
+    from scanner.files import special_kind
+
     for path in paths:
-        kind = _special_kind(path)
+        kind = special_kind(path)
         if kind:
             fail(f"{path} is a {kind}, not a package file: pass package files or folders")
     folders = [path for path in paths if os.path.isdir(path)]
@@ -89,21 +91,6 @@ def _check_paths(paths: tuple[str, ...]) -> None:
         if not is_package_folder(path):
             fail(f"{path} is a directory, but not a mini-program source folder or a folder of wxapkg packages: "
                  "pass package files, or scan a folder of packages with beian-scan batch FOLDER --db audit.sqlite")
-
-
-def _special_kind(path: str) -> str:
-    """'FIFO', 'socket' or 'device' for a special file (followed through symlinks), else ''."""
-    import stat
-
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return ""
-    if stat.S_ISFIFO(mode):
-        return "FIFO"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else ""
 
 
 def _check_wxid(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

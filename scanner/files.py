@@ -17,6 +17,21 @@ BASELINE_BYTES = 256 << 20
 """A baseline holds one fingerprint per accepted finding: 256 MiB is millions of them."""
 
 
+def special_kind(path: str) -> str:
+    """"FIFO", "socket" or "device" for a special file (followed through symlinks), "" for anything else
+    (a regular file, a folder, a path that does not exist): a special file is never a package, and
+    reading one can wait for ever (a FIFO) or never end (/dev/zero)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else ""
+
+
 class TooLarge(ValueError):
     """A file over its cap."""
 

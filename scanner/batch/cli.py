@@ -25,15 +25,11 @@ LOG_EVERY = 10.0
 
 
 def _fail(message: str) -> None:
-    from scanner.batch.worker import last_line
+    """One line on standard error, a hostile name's control characters escaped; exit 2."""
+    from scanner.formatters.base import visible
 
-    click.echo(f"beian-scan: error: {_printable(message) or last_line(message.encode())}", err=True)
+    click.echo(f"beian-scan: error: {visible(message)}", err=True)
     sys.exit(2)
-
-
-def _printable(text: str) -> str:
-    """One line, with the control characters of a hostile name escaped (a terminal would obey them)."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def parse_size(value: str) -> int:

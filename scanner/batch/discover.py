@@ -11,6 +11,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from scanner.files import special_kind
 from scanner.parsers import PackageUnreadable, detect, file_sha256
 from scanner.parsers.miniprogram_dir import walk as walk_tree
 from scanner.parsers.wxapkg_folder import wxapkg_files
@@ -35,11 +36,7 @@ class Found:
 
 def is_special(path: str) -> bool:
     """A FIFO, socket or device (followed through symlinks): not a file a package can be."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    return bool(special_kind(path))
 
 
 def _is_package_file(path: str) -> bool:

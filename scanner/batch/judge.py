@@ -78,9 +78,11 @@ def _judged(result: ScanResult, own: list[FilingNumber], judging: Judging) -> Sc
     # policy (disabled rules, severity overrides, a preset's promotion) is applied here, so that changing
     # it judges the store again instead of reading every package again.
     policy = judging.policy
-    kept = tuple(_restamped(f, policy) for f in findings if f.rule_id not in policy.disabled)
-    checked = tuple(r for r in result.checked if r not in policy.disabled)
-    result = replace(result, findings=tuple(sorted(kept, key=_order)), checked=checked)
+    if policy != Policy():
+        findings = tuple(_restamped(f, policy) for f in findings if f.rule_id not in policy.disabled)
+        result = replace(result, checked=tuple(r for r in result.checked if r not in policy.disabled))
+    if findings is not result.findings:
+        result = replace(result, findings=tuple(sorted(findings, key=_order)))
     return engine.accept(result, judging.acceptance)
 
 

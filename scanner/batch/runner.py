@@ -7,10 +7,10 @@ returns results), so a local run and a cluster run leave the same rows and resum
 
 A rerun skips what the store holds for the same content, tool version and config, except results that
 were stopped (PKG006) under other limits or when ``retry_aborted`` is asked; where only the filing
-records or the accepted findings (suppressions, baseline) changed, the stored results are judged again
-without reading the package (scanner.batch.judge). A stop request (``Stop``: the command line's Ctrl-C)
-hands out no more packages; running ones finish within ``Stop.grace`` seconds or are stopped, and only
-finished packages are committed.
+records, the accepted findings (suppressions, baseline) or the policy (severities, disabled rules)
+changed, the stored results are judged again without reading the package (scanner.batch.judge). A stop
+request (``Stop``: the command line's Ctrl-C) hands out no more packages; running ones finish within
+``Stop.grace`` seconds or are stopped, and only finished packages are committed.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Plan:
     retried: int = 0
     """Jobs that were stopped (PKG006) before and are scanned again (new limits, or --retry-aborted)."""
     rejudged: tuple[str, ...] = ()
-    """Contents whose stored results are judged again (only the registry or accepted findings changed)."""
+    """Contents whose stored results are judged again (only the registry, acceptance or policy changed)."""
     gone: int = 0
     """Files the store knew under these folders that are no longer there."""
     skipped_special: int = 0

@@ -320,10 +320,6 @@ class Store:
             (tool_version, config_hash))
         return {sha: Previous(aborted is not None, limits, accept) for sha, aborted, limits, accept in rows}
 
-    def done(self, tool_version: str, config_hash: str) -> set[str]:
-        """The sha256 of every package already scanned with this tool version and config."""
-        return set(self.previous(tool_version, config_hash))
-
     def result_set(self, sha256: str, tool_version: str, config_hash: str
                    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(the worker's JSON result, its basis) of a content's newest set under a tool version and config."""
@@ -347,7 +343,8 @@ class Store:
             self.db.execute("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)", (sha256, size, path))
             for index, result in enumerate(results):
                 worker, basis = found[index] if found and index < len(found) else (result, {})
-                data, before = result_dict(result, accepted=True), result_dict(worker, accepted=True)
+                data = result_dict(result, accepted=True)
+                before = data if worker is result else result_dict(worker, accepted=True)
                 self._add_result(run_id, sha256, path, tool_version, config_hash, index, data, seconds,
                                  peak_rss_kib, aborted, limits, judge_hash, None if before == data else before, basis)
 
