@@ -49,6 +49,8 @@ def read_capped(path: str, limit: int) -> bytes | None:
     what it holds, never the cap: a read of ``limit`` bytes allocates them first (2 GiB for a package
     cap, past any worker's memory limit). A file that grows while read is caught by the one byte more.
     OSError for what is not a regular file (a FIFO would wait for ever, /dev/zero never end)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):  # before opening: opening a FIFO waits for a writer
+        raise OSError(f"{path}: not a regular file")
     with open(path, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):

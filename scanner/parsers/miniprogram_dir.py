@@ -149,9 +149,7 @@ def read_text(file_path: str) -> str | None:
     from scanner.files import read_capped
 
     try:
-        if not stat.S_ISREG(os.stat(file_path).st_mode):
-            return None
-        data = read_capped(file_path, MAX_FILE_BYTES)
+        data = read_capped(file_path, MAX_FILE_BYTES)  # OSError for what is not a regular file
     except OSError:
         return None
     return None if data is None else textdecode.file_text(file_path, data)
