@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.facts.protection import EVERYWHERE, searched
 from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -34,4 +35,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     """One finding when no official or retired MIIT filing-system host is referenced."""
     if any(link.status in (LinkStatus.OFFICIAL, LinkStatus.OUTDATED) for link in facts.filing_links):
         return
-    yield Finding(RULE.id, "no link to the MIIT filing system (https://beian.miit.gov.cn/) was found")
+    where = searched(package, facts)
+    yield Finding(RULE.id, "no link to the MIIT filing system (https://beian.miit.gov.cn/) was found"
+                  + ("" if where == EVERYWHERE else f" {where}"))

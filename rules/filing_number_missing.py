@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import LABELS, miit_numbers, show_own_number
-from scanner.model import AnomalyKind, Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
+from scanner.facts.protection import searched
+from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -39,7 +40,12 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if miit_numbers(facts):
         return
     kind = facts.kind.value
-    unread = [a.member for a in package.anomalies if a.kind is AnomalyKind.ENCRYPTED]
-    where = (f"in the readable parts of the package ({', '.join(unread)} is encrypted and could not be read)"
-             if unread else "in any text of the package")
-    yield Finding(RULE.id, f"no {LABELS[kind]} filing number was found {where}", fix=show_own_number(kind))
+    yield Finding(RULE.id, f"no {LABELS[kind]} filing number was found {searched(package, facts)}{_label(facts)}",
+                  facts.number_labels[0] if facts.number_labels else None, fix=show_own_number(kind))
+
+
+def _label(facts: Facts) -> str:
+    if not facts.number_labels:
+        return ""
+    return (f"; a filing-number label is shown at {facts.number_labels[0].describe()} with no number: "
+            "the number may be filled in at run time, which this scan cannot check")

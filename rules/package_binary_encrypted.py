@@ -1,15 +1,24 @@
-"""PKG005 package-binary-encrypted: a binary of the package is encrypted and its text could not be read.
+"""PKG005 package-binary-encrypted: code of the package is encrypted and the text it shows could not be read.
 
-An App Store build's executable carries ``LC_ENCRYPTION_INFO(_64)`` with ``cryptid`` 1 (FairPlay): the
-encrypted range of its ``__TEXT`` segment, where string literals live, is unreadable without the
-device's key. The rest of the package is scanned, and what could not be read is said: a number shown
-only by code in that binary cannot be found, so the scan is incomplete, not clean.
+"Could not verify", not "non-compliant": the rest of the package is scanned, and what could not be read
+is said, so a number shown only by that code cannot be found and the scan is incomplete, not clean.
+
+- iOS: an App Store build's executable carries ``LC_ENCRYPTION_INFO(_64)`` with ``cryptid`` 1
+  (FairPlay); the encrypted range of its ``__TEXT`` segment, where string literals live, is unreadable
+  without the device's key.
+- Android, hardened (加固): the manifest's application class is a protector's stub (360加固, 腾讯乐固,
+  梆梆, 爱加密, 百度 …) and the app's DEX ships encrypted in the protector's payload
+  (scanner.facts.protection; the protectors and their evidence are in scanner/facts/data/protectors.json).
+- Any package: a code file (``.dex``, ``.jar``, ``.apk``) that is neither DEX nor zip is a payload
+  decrypted at run time.
 
 Sources: <mach-o/loader.h> (``struct encryption_info_command``,
-https://github.com/apple-oss-distributions/xnu/blob/main/EXTERNAL_HEADERS/mach-o/loader.h).
+https://github.com/apple-oss-distributions/xnu/blob/main/EXTERNAL_HEADERS/mach-o/loader.h); APKiD's
+packer rules (https://github.com/rednaga/APKiD/blob/master/apkid/rules/apk/packers.yara).
 
-PASS: an .ipa exported from Xcode (ad hoc, enterprise, development: cryptid 0).
-FAIL: an .ipa downloaded from the App Store (cryptid 1).
+PASS: an .ipa exported from Xcode (cryptid 0); an APK as the build tools sign it.
+FAIL: an .ipa downloaded from the App Store (cryptid 1); an APK whose manifest names
+``com.tencent.StubShell.TxAppEntry`` and that ships ``lib/armeabi/libshella-2.8.so``.
 """
 
 from __future__ import annotations
@@ -23,15 +32,22 @@ RULE = RuleMeta(
     id=RuleId("PKG005"),
     name="package-binary-encrypted",
     severity=Severity.ERROR,
-    summary="A binary is encrypted (App Store FairPlay) and its text could not be read: the scan is incomplete",
-    fix="Scan the build before App Store encryption (the .ipa Xcode exports), or a decrypted binary.",
-    formats=frozenset({"ipa"}),
+    summary="Code is encrypted (App Store FairPlay, a hardening protector, a payload decrypted at run time) "
+    "and the text it shows could not be read: the scan is incomplete",
+    fix="Scan the build before encryption: the .ipa Xcode exports, the APK before hardening (加固) or "
+    "the protector's unprotected input; a reviewer checks the running app's about page for the rest.",
 )
 
 
 def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]:
-    """One finding per encrypted binary."""
+    """One finding for a protector's stub, one per encrypted binary or payload it does not cover."""
+    shield = facts.protection
+    if shield is not None:
+        shown = [shield.stub.rsplit(".", 1)[-1], *(p.rsplit("/", 1)[-1] for p in shield.payloads[:1])]
+        yield Finding(RULE.id, f"the app's code is encrypted by {shield.name} ({shield.name_en}: {', '.join(shown)}): "
+                      "text shown by code could not be read; resources were read", shield.location, shield.evidence)
+    covered = set(shield.payloads) if shield is not None else set()
     for anomaly in package.anomalies:
-        if anomaly.kind is AnomalyKind.ENCRYPTED:
+        if anomaly.kind is AnomalyKind.ENCRYPTED and anomaly.member.rsplit("!", 1)[-1] not in covered:
             yield Finding(RULE.id, f"{anomaly.member}: {anomaly.detail}", Location(anomaly.member, "native", ""),
                           (anomaly.detail,))

@@ -172,6 +172,34 @@ class Purpose:
 
 
 @dataclass(frozen=True, slots=True)
+class DexFile:
+    """One DEX file of an Android package: its size in strings and classes, as its header states."""
+
+    member: str
+    strings: int
+    classes: int
+
+
+@dataclass(frozen=True, slots=True)
+class AndroidCode:
+    """An Android package's code as its manifest names it and as its DEX files hold it (read by
+    scanner.facts.protection: a hardened app names a protector's stub and ships the rest encrypted)."""
+
+    application: str = ""
+    """The manifest's ``application@android:name``, resolved against the package ("" when none)."""
+    components: tuple[str, ...] = ()
+    """Activity, service, receiver and provider classes the manifest names, resolved, in order."""
+    defined: tuple[tuple[str, str], ...] = ()
+    """(class, superclass) for each of those classes (and the application's superclasses) that a DEX
+    file of the package defines."""
+    dex: tuple[DexFile, ...] = ()
+    """The DEX files whose classes were looked up."""
+    complete: bool = True
+    """False when some DEX file was too large or unreadable for the lookup: a class not in ``defined``
+    may then still be in the package."""
+
+
+@dataclass(frozen=True, slots=True)
 class Package:
     """What a parser returns: identity, requested permissions and every text with its provenance."""
 
@@ -190,6 +218,10 @@ class Package:
     """iOS: (purpose key, evidence) for what the binaries link or call (``CoreLocation`` linked …)."""
     locales: tuple[str, ...] = ()
     """The localizations the package ships (``zh-Hans``, ``en`` …), where the format lists them."""
+    code: AndroidCode | None = None
+    """Android: the code the manifest names and the DEX files hold (None for other platforms)."""
+    members: tuple[str, ...] = ()
+    """Names of the archive's files, where the format is an archive that names its own payloads (APK)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +298,26 @@ class PolicyLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Protection:
+    """A protector (加固) whose stub replaced the app's code: the code it encrypted could not be read."""
+
+    protector: str
+    """The catalog id (``tencent-legu``)."""
+    name: str
+    """As the protector calls itself (``腾讯乐固``)."""
+    name_en: str
+    stub: str
+    """The stub class the application class is or extends."""
+    payloads: tuple[str, ...]
+    """The protector's payload and loader files present (members)."""
+    missing: tuple[str, ...]
+    """The app's own components the manifest names that no DEX file of the package defines."""
+    evidence: tuple[str, ...]
+    """All of the above as sentences, for a reviewer."""
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the package shows, derived once from its texts and read by every rule."""
 
@@ -280,6 +332,10 @@ class Facts:
     """Privacy policies the package links (most apps declare permission purposes there)."""
     policies_read: tuple[str, ...] = ()
     """The privacy policies whose text was read with the package (local files, fetched URLs)."""
+    protection: Protection | None = None
+    """Android: the protector whose stub the package carries, when the evidence holds together."""
+    number_labels: tuple[Location, ...] = ()
+    """Places that show a filing-number label with no number (``备案号：%s``): filled in at run time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-CATALOGS = ("filing", "hosts", "context", "permissions", "miniprogram", "harmony", "ios")
+CATALOGS = ("filing", "hosts", "context", "permissions", "miniprogram", "harmony", "ios", "protectors")
 
 
 class CatalogError(ValueError):

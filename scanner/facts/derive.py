@@ -6,11 +6,13 @@ from dataclasses import dataclass, field, replace
 
 from scanner.facts.api_calls import call_location, find_calls, privacy_apis
 from scanner.facts.context import declaration_parts, in_context, near_context
+from scanner.facts.labels import is_number_label
 from scanner.facts.links import find_links
 from scanner.facts.locate import Lines, pinpoint
 from scanner.facts.numbers import find_numbers, normalize
 from scanner.facts.permissions import api_names, declared_in, name_table, sensitive_names
 from scanner.facts.policies import policy_links
+from scanner.facts.protection import protection
 from scanner.model import (
     ApiUse,
     FactOptions,
@@ -113,7 +115,20 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
         kind,
         policy_links(package.texts),
         read,
+        protection(package),
+        () if numbers else number_labels(package.texts),
     )
+
+
+def number_labels(texts: tuple[Text, ...]) -> tuple[Location, ...]:
+    """Where a filing-number label stands with no number (bounded like every list of places)."""
+    found: list[Location] = []
+    for text in texts:
+        if "备案" in text.value and not text.parts and is_number_label(text.value) and text.location not in found:
+            found.append(text.location)
+            if len(found) == MAX_LOCATIONS:
+                break
+    return tuple(found)
 
 
 def api_uses(package: Package) -> tuple[ApiUse, ...]:

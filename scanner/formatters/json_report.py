@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from scanner.formatters.base import FormatOptions, summarize
-from scanner.model import Facts, FilingNumber, Location, Report, ReportedFinding, ScanResult
+from scanner.model import Facts, FilingNumber, Location, Protection, Report, ReportedFinding, ScanResult
 
 SCHEMA_VERSION = "1"
 
@@ -69,7 +69,18 @@ def _facts(facts: Facts) -> dict[str, Any]:
         ],
         "permissions": {"requested": list(perms.requested), "sensitive": list(perms.sensitive),
                         "declared": list(perms.declared), "undeclared": list(perms.undeclared)},
+        **_protection(facts.protection),
     }
+
+
+def _protection(shield: Protection | None) -> dict[str, Any]:
+    """``protection`` for a hardened package only (the key is absent otherwise: reports of the packages
+    most scans meet stay as they were)."""
+    if shield is None:
+        return {}
+    return {"protection": {"protector": shield.protector, "name": shield.name, "name_en": shield.name_en,
+                           "stub": shield.stub, "payloads": list(shield.payloads), "missing": list(shield.missing),
+                           "evidence": list(shield.evidence), "location": location(shield.location)}}
 
 
 def _number(number: FilingNumber) -> dict[str, Any]:
@@ -117,13 +128,18 @@ def from_result_dict(data: dict[str, Any]) -> ScanResult:
     links = tuple(FilingLink(link["url"], "", LinkStatus(link["status"]), "",
                              tuple(_location(loc) for loc in link["locations"])) for link in facts["filing_links"])
     perms = facts["permissions"]
+    shield = facts.get("protection")
+    protection = None if shield is None else Protection(
+        shield["protector"], shield["name"], shield["name_en"], shield["stub"], tuple(shield["payloads"]),
+        tuple(shield["missing"]), tuple(shield["evidence"]), _location(shield["location"]))
     findings = tuple(_reported(f) for f in data["findings"])
     accepted = tuple(replace(_reported(f), suppression=f.get("suppression") or "accepted")
                      for f in data.get("suppressed", ()))
     failure = PackageError(RuleId(error["rule_id"]), error["message"]) if error else None
     return ScanResult(package["path"], info, failure,
                       Facts(numbers, links, PermissionFacts(tuple(perms["requested"]), tuple(perms["sensitive"]),
-                                                            tuple(perms["declared"]), tuple(perms["undeclared"]))),
+                                                            tuple(perms["declared"]), tuple(perms["undeclared"])),
+                            protection=protection),
                       findings, accepted)
 
 

@@ -108,6 +108,10 @@ def _facts(result: ScanResult, width: int) -> list[str]:
     lines: list[str] = []
     for label, text in (("numbers: ", numbers), ("links: ", links), ("permissions: ", counts)):
         lines.extend(wrap(text, width, "  " + label, "    "))
+    if facts.protection is not None:  # said up front: what follows was searched in the readable parts only
+        shield = facts.protection
+        lines.extend(wrap(f"{shield.name} ({shield.name_en}); the app's code could not be read", width,
+                          "  hardened: ", "    "))
     return lines
 
 

@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
 
 from scanner import progress
-from scanner.extract import anchors, arsc, axml, textdecode
+from scanner.extract import anchors, arsc, axml, dexclasses, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
 from scanner.model import (
+    AndroidCode,
     Anomaly,
     AnomalyKind,
+    DexFile,
     Limits,
     Location,
     Package,
@@ -46,6 +48,15 @@ SKIPPED_PREFIXES = ("META-INF/",)
 
 READ_AHEAD_MIN = 64 * 1024
 """Members smaller than this (compressed) are read in the scanning thread, not handed to read-ahead."""
+
+COMPONENT_TAGS = ("activity", "service", "receiver", "provider")
+CODE_LOOKUP_BYTES = 16 * 1024 * 1024
+"""DEX and code archives read again for their classes and magic, in all (inflated): a protector's stub
+and its encrypted payload are small; an app whose code is larger has readable code to show for it."""
+CODE_SUFFIXES = (".dex", ".jar", ".apk")
+SUPERCLASS_DEPTH = 8
+"""How far an application class's superclasses are followed (a protector's stub is its parent or
+grandparent: Legu 4.x names a subclass in the app's own package)."""
 
 
 def sniff(probe: Probe) -> bool:
@@ -163,10 +174,90 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
+    code = _code(reader, files, manifest, info.app_id or "", anomalies)
     # Members are read largest first and partly by the helper: sort anomalies so the report does not
     # depend on the reading order.
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
-    return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), ordered)
+    return Package(info, PackageKind.APP, _permissions(manifest), tuple(texts), ordered, code=code,
+                   members=tuple(e.name for e in files))
+
+
+def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[XmlElement], package: str,
+          anomalies: list[Anomaly]) -> AndroidCode:
+    """The classes the manifest names, which of them the DEX files define, and code files that are
+    neither DEX nor zip (a payload decrypted at run time: ENCRYPTED, its text unread). The members are
+    read a second time, within CODE_LOOKUP_BYTES: the text scan above never keeps them."""
+    application = _class_name(package, _manifest_attr(manifest, "application", "name"))
+    components = tuple(dict.fromkeys(
+        name for element in manifest if element.tag in COMPONENT_TAGS
+        for name in [_class_name(package, next((a for a in element.attrs if a.name == "name"), None))] if name))
+    loaded, sealed, complete = _code_members(reader, files)
+    for name in sealed:
+        anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, "code file that is neither DEX nor zip (decrypted "
+                                 "at run time): the text it shows could not be read"))
+    wanted = [application, *components] if application else list(components)
+    shapes: list[tuple[str, dexclasses.DexShape]] = []
+    for name, data in loaded:
+        try:
+            shapes.append((name, dexclasses.shape(data, wanted)))
+        except (ChunkError, struct.error):
+            complete = False
+    defined = {cls: sup for _name, found in shapes for cls, sup in found.defined}
+    _follow_superclasses(application, defined, loaded)
+    return AndroidCode(application, components, tuple(defined.items()),
+                       tuple(DexFile(name, found.strings, found.classes) for name, found in shapes), complete)
+
+
+def _code_members(reader: zipread.Reader, files: list[zipread.Entry]
+                  ) -> tuple[list[tuple[str, bytes]], list[str], bool]:
+    """(root DEX files read, code files that are neither DEX nor zip, whether every DEX was read)."""
+    spent, complete = 0, True
+    loaded: list[tuple[str, bytes]] = []
+    sealed: list[str] = []
+    for entry in files:
+        root_dex = "/" not in entry.name and entry.name.startswith("classes") and entry.name.endswith(".dex")
+        if not root_dex and (entry.name.startswith(SKIPPED_PREFIXES) or not entry.name.lower().endswith(CODE_SUFFIXES)):
+            continue
+        if spent + entry.size > CODE_LOOKUP_BYTES:
+            complete = complete and not root_dex
+            continue
+        data = reader.read(entry).data
+        spent += entry.size
+        if data is None:
+            complete = complete and not root_dex
+        elif dexclasses.is_dex(data):
+            if root_dex:
+                loaded.append((entry.name, data))
+        elif data and not data.startswith(b"PK"):
+            sealed.append(entry.name)
+    return loaded, sealed, complete
+
+
+def _follow_superclasses(application: str, defined: dict[str, str], loaded: list[tuple[str, bytes]]) -> None:
+    """Add the application class's superclasses the DEX files define, up the chain."""
+    current = defined.get(application, "")
+    for _ in range(SUPERCLASS_DEPTH):
+        if not current or current in defined or current.startswith(("android.", "java.")):
+            return
+        for _name, data in loaded:
+            try:
+                found = dexclasses.shape(data, [current]).defined
+            except (ChunkError, struct.error):
+                continue
+            if found:
+                defined[current] = found[0][1]
+                break
+        current = defined.get(current, "")
+
+
+def _class_name(package: str, attr: XmlAttr | None) -> str:
+    """A manifest class name resolved as Android does: ``.Foo`` and ``Foo`` within the package."""
+    if attr is None or attr.vtype != axml.TYPE_STRING or not attr.value:
+        return ""
+    name = attr.value.strip()
+    if name.startswith("."):
+        return package + name
+    return name if "." in name else f"{package}.{name}" if package else name
 
 
 def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zipread.Reader,
