@@ -54,6 +54,9 @@ def test_expected_result(name):
     assert numbers == want["numbers"]
     assert {link.url: link.status for link in result.facts.filing_links} == want["links"]
     assert list(result.facts.permissions.undeclared) == want["undeclared"]
+    if "protector" in want:  # hardened fixtures and their negative twins
+        shield = result.facts.protection
+        assert (shield.protector if shield else None) == want["protector"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
