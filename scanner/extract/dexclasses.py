@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from scanner.extract.dex import DEX_MAGIC, string_at, string_offsets
 from scanner.extract.packed import little_u32
@@ -21,6 +21,7 @@ from scanner.extract.stringpool import ChunkError
 NO_INDEX = 0xFFFFFFFF
 """superclass_idx of java.lang.Object (the format's NO_INDEX)."""
 _CLASS_DEF_WORDS = 8
+_Key = TypeVar("_Key", str, int)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def _type_name(data: bytes, offsets: Sequence[int], types: Sequence[int], type_i
         return ""
 
 
-def _bisect(size: int, wanted: Any, read: Callable[[int], Any]) -> int | None:
+def _bisect(size: int, wanted: _Key, read: Callable[[int], _Key]) -> int | None:
     """Index of ``wanted`` in a sorted table of ``size`` entries read by ``read`` (None when absent or
     when an entry cannot be read)."""
     low, high = 0, size
