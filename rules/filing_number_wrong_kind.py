@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.facts.kinds import LABELS, own_numbers, show_own_number
+from scanner.facts.kinds import CAC_KINDS, LABELS, own_numbers, show_own_number
 from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
 
 KIND = RuleOption("kind", {"enum": ["app", "miniprogram", "quickapp"]}, "",
@@ -52,7 +52,7 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if own_numbers(facts):
         return
     for number in facts.filing_numbers:
-        if number.valid and number.kind != kind:
+        if number.valid and number.kind != kind and number.kind not in CAC_KINDS:
             yield _finding(number, kind)
 
 

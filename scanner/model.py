@@ -45,6 +45,10 @@ class NumberKind(enum.StrEnum):
     ENTITY = "entity"
     LICENCE = "licence"
     PUBLIC_SECURITY = "public-security"
+    ALGORITHM = "algorithm"
+    """An algorithm filing of the Cyberspace Administration (网信算备…号, https://beian.cac.gov.cn/)."""
+    GENERATIVE_AI = "generative-ai"
+    """A generative-AI service filing of the Cyberspace Administration (``Beijing-YunQue-20230821``)."""
 
 
 class LinkStatus(enum.StrEnum):

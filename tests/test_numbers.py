@@ -104,3 +104,18 @@ def test_a_long_url_is_judged_whole_and_once():
     text = "x" * 400 + " https://" + host + "/ ok"
     (ref,) = find_links(text)
     assert (ref.offset, ref.host, ref.status) == (401, host, "wrong-site")
+
+
+def test_number_split_by_markup_in_literals_code_joins():
+    # issue 25: '沪ICP备' + '<span>11018329</span>号-5': assembled from the literals, the markup taken out
+    from scanner.engine import evaluate
+    from scanner.model import Location, Options, Text
+
+    from conftest import package
+
+    joined = Text("沪ICP备<span>11018329</span>号-5", Location("assets/www/index.js", "asset", "assembled"),
+                  parts=("沪ICP备", "<span>11018329</span>", "号-5"))
+    (number,) = evaluate(package(joined), Options()).facts.filing_numbers
+    assert number.value == "沪ICP备11018329号-5"
+    assert number.assembled_from == ("沪ICP备", "<span>11018329</span>", "号-5")
+    assert "markup inside the number removed" in number.normalized

@@ -32,6 +32,21 @@ class TestFilingNumberMissing:
         pkg = package(text("粤公网安备44030502000001号", pointer="@string/about_psb [default]"), ABOUT_LINK)
         assert {"FIL001", "FIL003"} <= ids(pkg)
 
+    @pytest.mark.parametrize("shown", ["网信算备110108823483901230011号",
+                                       "生成式人工智能服务：Beijing-YunQue-20230821"])
+    def test_cac_filings_never_count_and_are_never_a_wrong_kind(self, shown):
+        # issue 25: an algorithm or generative-AI filing is shown beside the App filing, never instead of it
+        alone = ids(package(text(shown, pointer="@string/about_cac [default]"), ABOUT_LINK))
+        assert "FIL001" in alone and "FIL003" not in alone
+        beside = ids(package(ABOUT_NUMBER, ABOUT_LINK, text(shown, pointer="@string/about_cac [default]")))
+        assert beside == set()
+
+    def test_a_label_with_no_number_says_run_time(self):
+        (finding,) = findings(package(text("ICP备案号：%s", pointer="@string/icp [default]"), ABOUT_LINK), "FIL001")
+        assert "filled in at run time" in finding.message and finding.location.pointer == "@string/icp [default]"
+        (plain,) = findings(package(text("关于我们"), ABOUT_LINK), "FIL001")
+        assert "run time" not in plain.message and plain.location is None
+
     def test_is_a_warning_for_mini_programs(self):
         (finding,) = findings(package(ABOUT_LINK, kind=PackageKind.MINIPROGRAM), "FIL001")
         assert finding.severity is Severity.WARNING

@@ -91,7 +91,7 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
             if count == MAX_NUMBERS_PER_TEXT:  # a text of nothing but numbers: what a display needs is read
                 _note_more(numbers, text)
                 break
-            pieces = spanned_parts(text.parts, rec.offset, len(rec.raw)) if text.parts else ()
+            pieces = spanned_parts(text.parts, rec.offset, rec.length) if text.parts else ()
             if text.parts and not pieces:
                 continue
             loc = pinpoint(text, rec.offset, lines)
@@ -99,7 +99,7 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
                                   rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
             # One entry per number and spelling: a misspelt copy stays apart from the right one.
             ctx = (in_context(loc, options.context_words)
-                   or near_context(text, rec.offset, len(rec.raw), options.context_words))
+                   or near_context(text, rec.offset, rec.length, options.context_words))
             _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, ctx, pieces)
         # Links are whole literals in code; joining a URL with the next piece only makes false ones.
         for ref in () if text.parts else find_links(text.value, lowered):

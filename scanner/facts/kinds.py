@@ -27,6 +27,11 @@ def own_numbers(facts: Facts) -> list[FilingNumber]:
     return [n for n in facts.filing_numbers if n.valid and n.kind == facts.kind.value]
 
 
+CAC_KINDS = frozenset({NumberKind.ALGORITHM, NumberKind.GENERATIVE_AI})
+"""Filings of the Cyberspace Administration that apps show beside the App filing: never an App filing,
+never a wrong kind of one (FIL001 and FIL003 pass them by)."""
+
+
 def miit_numbers(facts: Facts) -> list[FilingNumber]:
-    """Every MIIT-family candidate (valid or not): anything but a public-security number."""
-    return [n for n in facts.filing_numbers if n.kind != NumberKind.PUBLIC_SECURITY]
+    """Every MIIT-family candidate (valid or not): anything but a public-security or CAC filing."""
+    return [n for n in facts.filing_numbers if n.kind != NumberKind.PUBLIC_SECURITY and n.kind not in CAC_KINDS]

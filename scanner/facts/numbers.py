@@ -63,7 +63,11 @@ def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     )
     psb = re.compile(
         rf"(?P<prov>{prov})?{_SP}公{_SP}(?:[网網]{_SP}安|(?P<swap>安{_SP}[网網])){_SP}[备備](?P<word>案)?{_SP}"
-        rf"(?P<colon>[:：])?{_SP}(?P<num>{_DIGIT}{{6,20}})(?!{_DIGIT})(?:{_SP}(?P<hao>{_HAO}))?"
+        rf"(?P<colon>[:：])?{_SP}(?P<lead>{_DASH})?{_SP}"
+        # the digits whole, or in groups the way some footers print them (31010-4020010-73): a first
+        # group shorter than a whole number, so "…000060-1" stays a number and its serial
+        rf"(?:(?P<num>{_DIGIT}{{6,20}})|(?P<groups>{_DIGIT}{{2,5}}(?:{_DASH}{_DIGIT}{{2,9}}){{1,4}}))(?!{_DIGIT})"
+        rf"(?:{_SP}(?P<hao>{_HAO}))?"
         rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,3}})(?!{_DIGIT}))?"
     )
     licence = re.compile(
@@ -74,6 +78,20 @@ def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
         rf"(?:{_SP}{_DASH}{_SP}(?P<serial>{_DIGIT}{{1,5}})(?P<suffix>{_LETTER}(?!{_LETTER}))?)?"
     )
     return icp, psb, licence
+
+
+ALGORITHM = re.compile(rf"网信算备{_SP}(?P<num>{_DIGIT}{{10,30}})(?!{_DIGIT}){_SP}(?P<hao>{_HAO})?")
+"""An algorithm filing (互联网信息服务算法备案, Cyberspace Administration, https://beian.cac.gov.cn/):
+网信算备 + digits + 号."""
+
+
+@functools.cache
+def generative_ai() -> re.Pattern[str]:
+    """A generative-AI service filing as the Cyberspace Administration lists it: the province in pinyin,
+    the service's registered name, and the date (``Beijing-YunQue-20230821``)."""
+    names = "|".join(catalog.load("filing")["pinyin_provinces"])
+    return re.compile(rf"(?<![A-Za-z0-9-])(?P<prov>{names})-(?P<name>[A-Za-z][A-Za-z0-9]{{1,40}})"
+                      rf"-(?P<date>20[2-9][0-9](?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))(?![A-Za-z0-9])")
 
 
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\ufe63"})
@@ -93,6 +111,13 @@ class Recognized:
     offset: int
     normalized: tuple[str, ...] = ()
     """What was normalized to read it (full-width forms, traditional characters, spaces …)."""
+    span: int = 0
+    """Characters of the text it covers, when that differs from ``raw`` (markup taken out); 0: len(raw)."""
+
+    @property
+    def length(self) -> int:
+        """Characters of the text the number covers."""
+        return self.span or len(self.raw)
 
 
 @functools.cache
@@ -110,24 +135,41 @@ def normalize(raw: str) -> str:
 
 def find_numbers(text: str) -> Iterator[Recognized]:
     """Every filing-number-shaped string in ``text``, classified and validated."""
-    if not any(ch in text for ch in _SHAPE_CHARS):  # no 备 证 安 B: no number, whatever else it holds
+    if not any(ch in text for ch in _SHAPE_CHARS) and "-20" not in text:  # no number, whatever else it holds
         return
-    if not _ZERO_WIDTH.search(text):
+    if not _ZERO_WIDTH.search(text) and not _MARKUP.search(text):
         yield from _find(text)
         return
-    # Zero-width characters (pasted from web pages) are removed first; offsets map back to the text.
-    kept = [i for i, ch in enumerate(text) if not _ZERO_WIDTH.match(ch)]
+    # Zero-width characters (pasted from web pages) and inline markup inside a number
+    # (沪ICP备<span>11018329</span>号-5) are taken out first; offsets map back to the text.
+    kept = _kept(text)
     for found in _find("".join(text[i] for i in kept)):
         start = kept[found.offset]
         end = kept[min(found.offset + len(found.raw), len(kept)) - 1] + 1
         notes = found.normalized
         if _ZERO_WIDTH.search(text, start, end):
             notes = (*notes, "zero-width characters removed")
-        yield replace(found, offset=start, normalized=notes)
+        if _MARKUP.search(text, start, end):
+            notes = (*notes, "markup inside the number removed")
+        yield replace(found, offset=start, normalized=notes, span=end - start)
+
+
+_MARKUP = re.compile(r"</?(?:span|b|i|em|strong|font|small|u|sup|sub|a)(?:\s[^<>]{0,120})?>", re.IGNORECASE)
+"""Inline tags: a block tag ends a number, an inline one does not. (Literals joined in code are
+assembled from their pieces by the parsers, and reported as assembled.)"""
+
+
+def _kept(text: str) -> list[int]:
+    """Indexes of the characters that stay once zero-width characters and inline markup are out."""
+    dropped = bytearray(len(text))
+    for match in _MARKUP.finditer(text):
+        dropped[match.start():match.end()] = b"\1" * (match.end() - match.start())
+    return [i for i, ch in enumerate(text) if not dropped[i] and not _ZERO_WIDTH.match(ch)]
 
 
 _SHAPE_CHARS = "备備证證安BＢ"
-"""Every number shape holds one of these (ICP备/证, 公网安备, B1/B2 licences)."""
+"""Every number shape holds one of these (ICP备/证, 公网安备, B1/B2 licences) or, for a generative-AI
+filing, the dash before its date (``-20``)."""
 
 
 def _find(text: str) -> Iterator[Recognized]:
@@ -137,6 +179,13 @@ def _find(text: str) -> Iterator[Recognized]:
             found = _icp(match)
             if found is not None:
                 yield found
+        if "算备" in text:
+            for match in ALGORITHM.finditer(text):
+                raw = match.group(0).strip()
+                yield Recognized(raw, normalize(raw), "algorithm", None, False, match.start(), _notes(raw))
+    if "-20" in text:
+        for match in generative_ai().finditer(text):
+            yield Recognized(match.group(0), match.group(0), "generative-ai", None, False, match.start())
     if "安" in text:
         for match in psb.finditer(text):
             yield _public_security(match)
@@ -285,10 +334,13 @@ def _public_security(match: re.Match[str]) -> Recognized:
         problem = "公网安备 is misspelt 公安网备"
     elif problem is None and (match["word"] or match["colon"]):
         problem = "a word or colon is written inside the number (it belongs after the label)"
-    notes = _notes(raw) + (("a serial after a public-security number (it has none) was dropped",)
-                           if match["serial"] else ())
+    grouped = match["groups"] is not None
+    digits = "".join(ch for ch in _norm(match["groups"]) if ch.isdigit()) if grouped else _norm(match["num"])
+    notes = _notes(raw) + (("digits written in groups",) if grouped or match["lead"] else ())
     hao = "号" if match["hao"] else ""
-    value = f"{_norm(match['prov']).translate(_traditional())}公网安备{_norm(match['num'])}{hao}"
+    # A serial some sites print after the number (…000060-1) is kept: it is what the page shows.
+    serial = f"-{_norm(match['serial'])}" if match["serial"] else ""
+    value = f"{_norm(match['prov']).translate(_traditional())}公网安备{digits}{hao}{serial}"
     return Recognized(raw, value, "public-security", problem, False, match.start(), notes)
 
 

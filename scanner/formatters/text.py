@@ -121,6 +121,8 @@ _OTHER_KINDS = {
     "website": "a website's filing number",
     "entity": "an entity (主体) number",
     "licence": "an operating licence",
+    "algorithm": "an algorithm filing (网信算备) of the Cyberspace Administration, not an MIIT number",
+    "generative-ai": "a generative-AI service filing of the Cyberspace Administration, not an MIIT number",
 }
 
 
