@@ -5,7 +5,8 @@ HarmonyOS: a user_grant or manual_settings permission in ``requestPermissions`` 
 permissions these are is the harmony catalog, built from OpenHarmony's permission definitions. In an App
 Pack each module states its own reasons: AppGallery rejects a pack whose modules give a permission a
 reason in one module and none in another, so a module that requests it without one is a finding of its
-own (naming the module), even where another module gives a reason.
+own (naming the module), even where another module gives a reason; modules that give one permission
+different reasons are a warning (the user sees one purpose per permission).
 
 Sources: HarmonyOS declare-permissions, "reason:
 该字段用于应用上架校验，申请user_grant/manual_settings权限时必填并需多语种适配"
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.facts.purposes import PURPOSE_FORMATS, mandatory
-from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+from scanner.facts.purposes import PURPOSE_FORMATS, mandatory, shown_value
+from scanner.model import Facts, Finding, Location, Options, Package, Purpose, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -62,7 +63,24 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
             module = purpose.location.member.split("!", 1)[0]
             yield Finding(RULE.id, f"{purpose.permission} is requested without a reason in {module} (another "
                           "module gives one; each module must)", purpose.location, (purpose.permission, module))
+    yield from _differing(package.purposes)
     for permission in package.permissions:
         if mandatory(permission) and permission not in stated:
             yield Finding(RULE.id, f"{permission} is requested without a reason (its purpose is required)",
                           Location("module.json", "manifest", f"requestPermissions[{permission}]"), (permission,))
+
+
+def _differing(purposes: tuple[Purpose, ...]) -> Iterator[Finding]:
+    """A warning per permission whose modules of one App Pack give it different reasons."""
+    given: dict[str, dict[str, tuple[str, Purpose]]] = {}
+    for purpose in purposes:
+        if purpose.reference and mandatory(purpose.permission) and "!" in purpose.location.member:
+            module = purpose.location.member.split("!", 1)[0]
+            given.setdefault(purpose.permission, {}).setdefault(module, (shown_value(purpose), purpose))
+    for permission, modules in given.items():
+        if len({text for text, _ in modules.values()}) > 1:
+            said = "; ".join(f"{module}: {text!r}" for module, (text, _) in modules.items())
+            first = next(iter(modules.values()))[1]
+            yield Finding(RULE.id, f"{permission} is given different reasons by the modules of the pack ({said})",
+                          first.location, (permission, *modules), Severity.WARNING,
+                          fix="Give the permission one reason in every module that requests it.")

@@ -69,10 +69,12 @@ def test_legu4_is_recognized_through_the_superclass_the_dex_defines():
 def test_encrypted_code_asset_and_a_label_without_number():
     result = _scan("encrypted_code_asset")
     assert result.facts.protection is None
-    pkg005 = _finding(result, "PKG005")
-    assert pkg005.location.member == "assets/plugin.jar" and "neither DEX nor zip" in pkg005.message
+    sealed = {f.location.member: f.message for f in result.findings if f.rule_id == "PKG005"}
+    assert set(sealed) == {"assets/plugin.jar", "assets/index.android.bundle"}
+    assert "neither DEX nor zip" in sealed["assets/plugin.jar"]
+    assert "neither Hermes bytecode nor JavaScript" in sealed["assets/index.android.bundle"]
     fil001 = _finding(result, "FIL001")
-    assert "assets/plugin.jar is encrypted" in fil001.message
+    assert "assets/plugin.jar is encrypted" in fil001.message and "they could not be read" in fil001.message
     assert "filled in at run time" in fil001.message
     assert fil001.location is not None and fil001.location.pointer == "@string/icp_label [default]"
 

@@ -197,3 +197,14 @@ def test_permission_facts_mean_what_they_mean_for_an_apk(name):
     assert set(facts.undeclared) == named if name.endswith(".hap") else set(facts.undeclared) <= named
     if name == "purposes.hap":
         assert facts.undeclared == ("ohos.permission.READ_CALENDAR",)
+
+
+def test_pack_whose_modules_give_one_permission_different_reasons_is_warned():
+    # issue 25: AppGallery rejects an App Pack whose modules give one permission different reasons
+    result = scan(FIXTURES / "harmony" / "out" / "differing.app")
+    (finding,) = [f for f in result.findings if f.rule_id == "PRM003"]
+    assert finding.severity.label == "warning"
+    assert "'用于扫码登录'" in finding.message and "'用于拍摄头像'" in finding.message
+    assert finding.evidence == ("ohos.permission.CAMERA", "entry-default.hap", "feature-default.hap")
+    compliant = scan(FIXTURES / "harmony" / "out" / "compliant.hap")
+    assert "PRM003" not in rules(compliant)

@@ -106,7 +106,7 @@ def searched(package: Package, facts: Facts) -> str:
         return EVERYWHERE
     if len(parts) == 1:
         return f"in the readable parts of the package ({parts[0]} and could not be read)"
-    return f"in the readable parts of the package ({'; '.join(parts)}: none of it could be read)"
+    return f"in the readable parts of the package ({'; '.join(parts)}: they could not be read)"
 
 
 def _package_of(name: str) -> str:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
 
 from scanner import progress
-from scanner.extract import anchors, arsc, axml, dexclasses, textdecode
+from scanner.extract import anchors, arsc, axml, dexclasses, hermes, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.stringpool import ChunkError
 from scanner.model import (
@@ -53,7 +53,9 @@ COMPONENT_TAGS = ("activity", "service", "receiver", "provider")
 CODE_LOOKUP_BYTES = 16 * 1024 * 1024
 """DEX and code archives read again for their classes and magic, in all (inflated): a protector's stub
 and its encrypted payload are small; an app whose code is larger has readable code to show for it."""
-CODE_SUFFIXES = (".dex", ".jar", ".apk")
+CODE_SUFFIXES = (".dex", ".jar", ".apk", ".bundle")
+"""Code files: DEX, archives of DEX, and React Native's JavaScript bundle (Hermes bytecode or plain JS)."""
+TEXT_PROBE_BYTES = 64 * 1024
 SUPERCLASS_DEPTH = 8
 """How far an application class's superclasses are followed (a protector's stub is its parent or
 grandparent: Legu 4.x names a subclass in the app's own package)."""
@@ -193,8 +195,9 @@ def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[Xml
         for name in [_class_name(package, next((a for a in element.attrs if a.name == "name"), None))] if name))
     loaded, sealed, complete = _code_members(reader, files)
     for name in sealed:
-        anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, "code file that is neither DEX nor zip (decrypted "
-                                 "at run time): the text it shows could not be read"))
+        what = ("React Native bundle that is neither Hermes bytecode nor JavaScript (decrypted at run time)"
+                if name.lower().endswith(".bundle") else "code file that is neither DEX nor zip (decrypted at run time)")
+        anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"{what}: the text it shows could not be read"))
     wanted = [application, *components] if application else list(components)
     shapes: list[tuple[str, dexclasses.DexShape]] = []
     for name, data in loaded:
@@ -210,7 +213,7 @@ def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[Xml
 
 def _code_members(reader: zipread.Reader, files: list[zipread.Entry]
                   ) -> tuple[list[tuple[str, bytes]], list[str], bool]:
-    """(root DEX files read, code files that are neither DEX nor zip, whether every DEX was read)."""
+    """(root DEX files read, code files in no form this scan reads, whether every DEX was read)."""
     spent, complete = 0, True
     loaded: list[tuple[str, bytes]] = []
     sealed: list[str] = []
@@ -228,9 +231,17 @@ def _code_members(reader: zipread.Reader, files: list[zipread.Entry]
         elif dexclasses.is_dex(data):
             if root_dex:
                 loaded.append((entry.name, data))
-        elif data and not data.startswith(b"PK"):
+        elif data and not _readable_code(entry.name, data):
             sealed.append(entry.name)
     return loaded, sealed, complete
+
+
+def _readable_code(name: str, data: bytes) -> bool:
+    """Whether a code file is in a form this scan reads: a zip of DEX, or a React Native bundle as
+    Hermes bytecode or as JavaScript text (an encrypted bundle is neither)."""
+    if name.lower().endswith(".bundle"):
+        return hermes.is_hermes(data) or textdecode.decode_bytes(data[:TEXT_PROBE_BYTES]) is not None
+    return data.startswith(b"PK")
 
 
 def _follow_superclasses(application: str, defined: dict[str, str], loaded: list[tuple[str, bytes]]) -> None:
