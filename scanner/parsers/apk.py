@@ -195,8 +195,9 @@ def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[Xml
         for name in [_class_name(package, next((a for a in element.attrs if a.name == "name"), None))] if name))
     loaded, sealed, complete = _code_members(reader, files)
     for name in sealed:
-        what = ("React Native bundle that is neither Hermes bytecode nor JavaScript (decrypted at run time)"
-                if name.lower().endswith(".bundle") else "code file that is neither DEX nor zip (decrypted at run time)")
+        what = ("React Native bundle that is neither Hermes bytecode nor JavaScript" if name.lower().endswith(".bundle")
+                else "code file that is neither DEX nor zip")
+        what += " (decrypted at run time)"
         anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"{what}: the text it shows could not be read"))
     wanted = [application, *components] if application else list(components)
     shapes: list[tuple[str, dexclasses.DexShape]] = []
