@@ -137,7 +137,7 @@ def find_numbers(text: str) -> Iterator[Recognized]:
     """Every filing-number-shaped string in ``text``, classified and validated."""
     if not any(ch in text for ch in _SHAPE_CHARS) and "-20" not in text:  # no number, whatever else it holds
         return
-    if not _ZERO_WIDTH.search(text) and not _MARKUP.search(text):
+    if not _ZERO_WIDTH.search(text) and ("<" not in text or not _MARKUP.search(text)):
         yield from _find(text)
         return
     # Zero-width characters (pasted from web pages) and inline markup inside a number

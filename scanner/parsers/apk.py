@@ -143,9 +143,20 @@ def _scan_alone(how: surfaces.Reading, files: list[tuple[str, bytes]]) -> member
     return members.texts_of(files, _texts_with(arsc.ResourceTable(()), how), _plain, how)
 
 
-def _texts_with(table: arsc.ResourceTable, how: surfaces.Reading) -> members.Texts:
-    """``_member_texts`` against this table, as scanner.parsers.members calls it."""
-    return lambda name, data, anomalies: _member_texts(name, data, table, anomalies, how)
+def _texts_with(table: arsc.ResourceTable, how: surfaces.Reading, kept: dict[str, bytes] | None = None
+                ) -> members.Texts:
+    """``_member_texts`` against this table, as scanner.parsers.members calls it; ``kept`` holds on to
+    the root DEX files read in this process, for the class lookups after the scan (_code)."""
+    def texts(name: str, data: bytes, anomalies: list[Anomaly]) -> Iterable[Text]:
+        if kept is not None and _root_dex(name) and len(data) <= CODE_LOOKUP_BYTES:
+            kept[name] = data
+        return _member_texts(name, data, table, anomalies, how)
+    return texts
+
+
+def _root_dex(name: str) -> bool:
+    """``classes.dex``, ``classes2.dex`` …: the DEX files Android loads from an APK."""
+    return "/" not in name and name.startswith("classes") and name.endswith(".dex")
 
 
 def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipread.Reader, zipread.Reader],
@@ -153,6 +164,7 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
                    helper: tuple[list[zipread.Entry], offload.Helper] | None, anomalies: list[Anomaly],
                    how: surfaces.Reading) -> Package:
     scanned: dict[int, list[Text]] = {}
+    kept: dict[str, bytes] = {}
     reader, ahead_reader = readers
     # Only large members are worth a hand-over to the read-ahead thread: for the thousands of small
     # files of an H5 shell the hand-over costs more than reading them here.
@@ -170,13 +182,13 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
         table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, how)
         texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
         scanned.update(members.read_texts(itertools.chain(ahead, reader.read_in_order(small)),
-                                          _texts_with(table, how), _plain, how, anomalies))
+                                          _texts_with(table, how, kept), _plain, how, anomalies))
     if helper is not None:
         scanned.update(_helper_texts(helper, reader, table, anomalies, how))
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
-    code = _code(reader, files, manifest, info.app_id or "", anomalies)
+    code = _code(reader, files, manifest, info.app_id or "", anomalies, kept)
     # Members are read largest first and partly by the helper: sort anomalies so the report does not
     # depend on the reading order.
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
@@ -185,7 +197,7 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
 
 
 def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[XmlElement], package: str,
-          anomalies: list[Anomaly]) -> AndroidCode:
+          anomalies: list[Anomaly], kept: dict[str, bytes]) -> AndroidCode:
     """The classes the manifest names, which of them the DEX files define, and code files that are
     neither DEX nor zip (a payload decrypted at run time: ENCRYPTED, its text unread). The members are
     read a second time, within CODE_LOOKUP_BYTES: the text scan above never keeps them."""
@@ -193,7 +205,7 @@ def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[Xml
     components = tuple(dict.fromkeys(
         name for element in manifest if element.tag in COMPONENT_TAGS
         for name in [_class_name(package, next((a for a in element.attrs if a.name == "name"), None))] if name))
-    loaded, sealed, complete = _code_members(reader, files)
+    loaded, sealed, complete = _code_members(reader, files, kept)
     for name in sealed:
         what = ("React Native bundle that is neither Hermes bytecode nor JavaScript" if name.lower().endswith(".bundle")
                 else "code file that is neither DEX nor zip")
@@ -212,15 +224,19 @@ def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[Xml
                        tuple(DexFile(name, found.strings, found.classes) for name, found in shapes), complete)
 
 
-def _code_members(reader: zipread.Reader, files: list[zipread.Entry]
+def _code_members(reader: zipread.Reader, files: list[zipread.Entry], kept: dict[str, bytes]
                   ) -> tuple[list[tuple[str, bytes]], list[str], bool]:
-    """(root DEX files read, code files in no form this scan reads, whether every DEX was read)."""
+    """(root DEX files read, code files in no form this scan reads, whether every DEX was read). A DEX
+    the text scan kept is not read again; the others are, within CODE_LOOKUP_BYTES."""
     spent, complete = 0, True
     loaded: list[tuple[str, bytes]] = []
     sealed: list[str] = []
     for entry in files:
-        root_dex = "/" not in entry.name and entry.name.startswith("classes") and entry.name.endswith(".dex")
+        root_dex = _root_dex(entry.name)
         if not root_dex and (entry.name.startswith(SKIPPED_PREFIXES) or not entry.name.lower().endswith(CODE_SUFFIXES)):
+            continue
+        if entry.name in kept:
+            loaded.append((entry.name, kept[entry.name]))
             continue
         if spent + entry.size > CODE_LOOKUP_BYTES:
             complete = complete and not root_dex
