@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.model import AnomalyKind, Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
+from scanner.facts.protection import encrypted_members
+from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -46,8 +47,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         shown = [shield.stub.rsplit(".", 1)[-1], *(p.rsplit("/", 1)[-1] for p in shield.payloads[:1])]
         yield Finding(RULE.id, f"the app's code is encrypted by {shield.name} ({shield.name_en}: {', '.join(shown)}): "
                       "text shown by code could not be read; resources were read", shield.location, shield.evidence)
-    covered = set(shield.payloads) if shield is not None else set()
-    for anomaly in package.anomalies:
-        if anomaly.kind is AnomalyKind.ENCRYPTED and anomaly.member.rsplit("!", 1)[-1] not in covered:
-            yield Finding(RULE.id, f"{anomaly.member}: {anomaly.detail}", Location(anomaly.member, "native", ""),
-                          (anomaly.detail,))
+    for anomaly in encrypted_members(package, facts):
+        yield Finding(RULE.id, f"{anomaly.member}: {anomaly.detail}", Location(anomaly.member, "native", ""),
+                      (anomaly.detail,))

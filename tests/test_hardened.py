@@ -98,16 +98,19 @@ def test_text_report_says_hardened_up_front():
     assert "hardened: 百度加固 (Baidu App Protect); the app's code could not be read" in header
 
 
-def test_dex_shape_looks_classes_up_and_tolerates_a_broken_table():
+def test_dex_index_looks_classes_up_and_tolerates_a_broken_table():
     data = zipfile.ZipFile(APKS / "hardened_legu4.apk").read("classes.dex")
-    found = dexclasses.shape(data, ["com.beianscan.fixture.hardened_legu4.StubApp", "com.example.Absent"])
-    assert found.defined == (("com.beianscan.fixture.hardened_legu4.StubApp",
-                              "com.wrapper.proxyapplication.WrapperProxyApplication"),)
-    assert found.classes == 2
+    index = dexclasses.DexIndex(data)
+    assert index.superclass("com.beianscan.fixture.hardened_legu4.StubApp") == \
+        "com.wrapper.proxyapplication.WrapperProxyApplication"
+    assert index.superclass("com.wrapper.proxyapplication.WrapperProxyApplication") == "android.app.Application"
+    assert index.superclass("com.example.Absent") is None
+    assert index.superclass("android.app.Application") is None  # referenced, not defined here
+    assert index.classes == 2
     broken = bytearray(data)
     broken[0x60:0x64] = (10**6).to_bytes(4, "little")  # class_defs_size past the end
     with pytest.raises(dexclasses.ChunkError):
-        dexclasses.shape(bytes(broken), ["x.Y"])
+        dexclasses.DexIndex(bytes(broken))
 
 
 def _package(application, members, defined=(), components=("com.example.MainActivity",), complete=True):
@@ -168,3 +171,16 @@ def test_real_hardened_packages(rel):
     for rule, words in want.get("expect_message", {}).items():
         message = _finding(result, rule).message.lower()
         assert any(word.lower() in message for word in words)
+
+
+def test_an_apk_set_of_a_hardened_base_is_hardened(tmp_path):
+    # The base APK's code is the app's: a split set (.apks) of a hardened build says so too.
+    apks = tmp_path / "legu.apks"
+    with zipfile.ZipFile(apks, "w") as out:
+        out.write(APKS / "hardened_legu.apk", "base.apk")
+        out.write(APKS / "hardened_names_only.apk", "split_config.armeabi_v7a.apk")
+    result = engine.scan_path(str(apks), Options())
+    assert result.info.format == "apk-set"
+    assert result.facts.protection is not None and result.facts.protection.protector == "tencent-legu"
+    assert "base.apk!lib/armeabi/libshella-2.10.so" in result.facts.protection.payloads
+    assert "PKG005" in {f.rule_id for f in result.findings}

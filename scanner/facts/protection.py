@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass
 
 from scanner.facts.catalog import load
-from scanner.model import AndroidCode, AnomalyKind, Facts, Location, Package, Protection
+from scanner.model import AndroidCode, Anomaly, AnomalyKind, Facts, Location, Package, Protection
 
 EVERYWHERE = "in any text of the package"
 SUPERCLASS_STEPS = 8
@@ -47,12 +47,13 @@ def protection(package: Package) -> Protection | None:
     if code is None or not code.application:
         return None
     chain = application_chain(code)
-    members = tuple(m.rsplit("!", 1)[-1] for m in package.members)
+    # Globs name members of an APK; an APK set names them within their APK (base.apk!lib/…).
+    members = [(m, m.rsplit("!", 1)[-1]) for m in package.members]
     for entry in protectors():
         stub = next((c for c in chain if is_stub(c, entry.stubs)), None)
         if stub is None:
             continue
-        payloads = [m for m in members if any(fnmatch.fnmatchcase(m, g) for g in entry.payloads)]
+        payloads = [m for m, inner in members if any(fnmatch.fnmatchcase(inner, g) for g in entry.payloads)]
         own = [c for c in code.components if not c.startswith(_package_of(stub) + ".")]
         missing = [c for c in own if c not in dict(code.defined)] if code.complete else []
         if code.complete and own and not missing:
@@ -87,14 +88,18 @@ def is_stub(name: str, stubs: tuple[str, ...]) -> bool:
     return False
 
 
+def encrypted_members(package: Package, facts: Facts) -> tuple[Anomaly, ...]:
+    """The members that are encrypted (an App Store binary, a payload decrypted at run time), but for
+    the payloads the protector's evidence names already."""
+    payloads = set(facts.protection.payloads) if facts.protection else set()
+    return tuple(a for a in package.anomalies if a.kind is AnomalyKind.ENCRYPTED and a.member not in payloads)
+
+
 def unread(package: Package, facts: Facts) -> tuple[str, ...]:
     """What could not be read, each as a clause, for the rules that say where they searched: the code a
-    protector encrypted, the members that are encrypted (an App Store binary, a payload decrypted at run
-    time) and that the protector's evidence does not name already."""
+    protector encrypted, and the encrypted members."""
     parts = [f"the app's code is encrypted by {facts.protection.name}"] if facts.protection else []
-    payloads = set(facts.protection.payloads) if facts.protection else set()
-    parts.extend(f"{a.member} is encrypted" for a in package.anomalies
-                 if a.kind is AnomalyKind.ENCRYPTED and a.member.rsplit("!", 1)[-1] not in payloads)
+    parts.extend(f"{a.member} is encrypted" for a in encrypted_members(package, facts))
     return tuple(parts)
 
 

@@ -51,8 +51,8 @@ READ_AHEAD_MIN = 64 * 1024
 
 COMPONENT_TAGS = ("activity", "service", "receiver", "provider")
 CODE_LOOKUP_BYTES = 16 * 1024 * 1024
-"""DEX and code archives read again for their classes and magic, in all (inflated): a protector's stub
-and its encrypted payload are small; an app whose code is larger has readable code to show for it."""
+"""Root DEX files read a second time for their classes, in all (inflated), when a helper process scanned
+them: a protector's stub is small; an app whose code is larger has readable code to show for it."""
 CODE_SUFFIXES = (".dex", ".jar", ".apk", ".bundle")
 """Code files: DEX, archives of DEX, and React Native's JavaScript bundle (Hermes bytecode or plain JS)."""
 TEXT_PROBE_BYTES = 64 * 1024
@@ -188,7 +188,7 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
-    code = _code(reader, files, manifest, info.app_id or "", anomalies, kept)
+    code = _code(reader, files, manifest, info.app_id or "", kept)
     # Members are read largest first and partly by the helper: sort anomalies so the report does not
     # depend on the reading order.
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
@@ -197,85 +197,74 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
 
 
 def _code(reader: zipread.Reader, files: list[zipread.Entry], manifest: list[XmlElement], package: str,
-          anomalies: list[Anomaly], kept: dict[str, bytes]) -> AndroidCode:
-    """The classes the manifest names, which of them the DEX files define, and code files that are
-    neither DEX nor zip (a payload decrypted at run time: ENCRYPTED, its text unread). The members are
-    read a second time, within CODE_LOOKUP_BYTES: the text scan above never keeps them."""
+          kept: dict[str, bytes]) -> AndroidCode:
+    """The classes the manifest names, and which of them (with the application's superclasses) the
+    root DEX files define."""
     application = _class_name(package, _manifest_attr(manifest, "application", "name"))
-    components = tuple(dict.fromkeys(
-        name for element in manifest if element.tag in COMPONENT_TAGS
-        for name in [_class_name(package, next((a for a in element.attrs if a.name == "name"), None))] if name))
-    loaded, sealed, complete = _code_members(reader, files, kept)
-    for name in sealed:
-        what = ("React Native bundle that is neither Hermes bytecode nor JavaScript" if name.lower().endswith(".bundle")
-                else "code file that is neither DEX nor zip")
-        what += " (decrypted at run time)"
-        anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"{what}: the text it shows could not be read"))
-    wanted = [application, *components] if application else list(components)
-    shapes: list[tuple[str, dexclasses.DexShape]] = []
+    components = tuple(dict.fromkeys(filter(None, (
+        _class_name(package, _attr(element, "name")) for element in manifest if element.tag in COMPONENT_TAGS))))
+    loaded, complete = _root_dex_files(reader, files, kept)
+    indexes: list[tuple[str, dexclasses.DexIndex]] = []
     for name, data in loaded:
         try:
-            shapes.append((name, dexclasses.shape(data, wanted)))
+            indexes.append((name, dexclasses.DexIndex(data)))
         except (ChunkError, struct.error):
             complete = False
-    defined = {cls: sup for _name, found in shapes for cls, sup in found.defined}
-    _follow_superclasses(application, defined, loaded)
-    return AndroidCode(application, components, tuple(defined.items()),
-                       tuple(DexFile(name, found.strings, found.classes) for name, found in shapes), complete)
-
-
-def _code_members(reader: zipread.Reader, files: list[zipread.Entry], kept: dict[str, bytes]
-                  ) -> tuple[list[tuple[str, bytes]], list[str], bool]:
-    """(root DEX files read, code files in no form this scan reads, whether every DEX was read). A DEX
-    the text scan kept is not read again; the others are, within CODE_LOOKUP_BYTES."""
-    spent, complete = 0, True
-    loaded: list[tuple[str, bytes]] = []
-    sealed: list[str] = []
-    for entry in files:
-        root_dex = _root_dex(entry.name)
-        if not root_dex and (entry.name.startswith(SKIPPED_PREFIXES) or not entry.name.lower().endswith(CODE_SUFFIXES)):
-            continue
-        if entry.name in kept:
-            loaded.append((entry.name, kept[entry.name]))
-            continue
-        if spent + entry.size > CODE_LOOKUP_BYTES:
-            complete = complete and not root_dex
-            continue
-        data = reader.read(entry).data
-        spent += entry.size
-        if data is None:
-            complete = complete and not root_dex
-        elif dexclasses.is_dex(data):
-            if root_dex:
-                loaded.append((entry.name, data))
-        elif data and not _readable_code(entry.name, data):
-            sealed.append(entry.name)
-    return loaded, sealed, complete
-
-
-def _readable_code(name: str, data: bytes) -> bool:
-    """Whether a code file is in a form this scan reads: a zip of DEX, or a React Native bundle as
-    Hermes bytecode or as JavaScript text (an encrypted bundle is neither)."""
-    if name.lower().endswith(".bundle"):
-        return hermes.is_hermes(data) or textdecode.decode_bytes(data[:TEXT_PROBE_BYTES]) is not None
-    return data.startswith(b"PK")
-
-
-def _follow_superclasses(application: str, defined: dict[str, str], loaded: list[tuple[str, bytes]]) -> None:
-    """Add the application class's superclasses the DEX files define, up the chain."""
+    defined: dict[str, str] = {}
+    for wanted in filter(None, (application, *components)):
+        _define(wanted, indexes, defined)
+    # Up the application's superclasses (a protector's stub is its parent or grandparent).
     current = defined.get(application, "")
     for _ in range(SUPERCLASS_DEPTH):
         if not current or current in defined or current.startswith(("android.", "java.")):
-            return
-        for _name, data in loaded:
-            try:
-                found = dexclasses.shape(data, [current]).defined
-            except (ChunkError, struct.error):
-                continue
-            if found:
-                defined[current] = found[0][1]
-                break
+            break
+        _define(current, indexes, defined)
         current = defined.get(current, "")
+    return AndroidCode(application, components, tuple(defined.items()),
+                       tuple(DexFile(name, index.strings, index.classes) for name, index in indexes), complete)
+
+
+def _define(name: str, indexes: list[tuple[str, dexclasses.DexIndex]], defined: dict[str, str]) -> None:
+    """Record ``name``'s superclass when a DEX file defines it (the first that does, as Android loads)."""
+    for _member, index in indexes:
+        parent = index.superclass(name)
+        if parent is not None:
+            defined[name] = parent
+            return
+
+
+def _root_dex_files(reader: zipread.Reader, files: list[zipread.Entry], kept: dict[str, bytes]
+                    ) -> tuple[list[tuple[str, bytes]], bool]:
+    """(the root DEX files, whether all of them are there). A DEX the text scan kept is not read again;
+    the others (those a helper process scanned) are, within CODE_LOOKUP_BYTES."""
+    spent, complete = 0, True
+    loaded: list[tuple[str, bytes]] = []
+    for entry in files:
+        if not _root_dex(entry.name):
+            continue
+        data = kept.get(entry.name)
+        if data is None and spent + entry.size <= CODE_LOOKUP_BYTES:
+            data = reader.read(entry).data
+            spent += entry.size
+        if data is not None and dexclasses.is_dex(data):
+            loaded.append((entry.name, data))
+        else:
+            complete = False
+    return loaded, complete
+
+
+def _readable_code(name: str, data: bytes) -> bool:
+    """Whether a code file is in a form this scan reads: DEX, a zip (of DEX), or a React Native bundle as
+    Hermes bytecode or JavaScript text. A payload decrypted at run time is none of these."""
+    if name.endswith(".bundle"):
+        return hermes.is_hermes(data) or textdecode.decode_bytes(data[:TEXT_PROBE_BYTES]) is not None
+    return dexclasses.is_dex(data) or data.startswith(b"PK")
+
+
+def _sealed(name: str) -> Anomaly:
+    what = ("React Native bundle that is neither Hermes bytecode nor JavaScript" if name.lower().endswith(".bundle")
+            else "code file that is neither DEX nor zip")
+    return Anomaly(AnomalyKind.ENCRYPTED, name, f"{what} (decrypted at run time): the text it shows could not be read")
 
 
 def _class_name(package: str, attr: XmlAttr | None) -> str:
@@ -407,13 +396,13 @@ def _lenient_attr(parser: AXMLParser, index: int) -> XmlAttr:
 
 
 def _manifest_attr(manifest: list[XmlElement], tag: str, name: str) -> XmlAttr | None:
-    for element in manifest:
-        if element.tag == tag:
-            for attr in element.attrs:
-                if attr.name == name:
-                    return attr
-            return None
-    return None
+    """An attribute of the first element of that tag."""
+    element = next((e for e in manifest if e.tag == tag), None)
+    return _attr(element, name) if element is not None else None
+
+
+def _attr(element: XmlElement, name: str) -> XmlAttr | None:
+    return next((a for a in element.attrs if a.name == name), None)
 
 
 def _attr_text(attr: XmlAttr | None, table: arsc.ResourceTable) -> str | None:
@@ -485,10 +474,14 @@ def _plain(name: str, data: bytes) -> bool:
 
 
 def _kind(name: str, data: bytes) -> str:
-    """What a member is read as: ``dex``, ``xml`` (binary XML under res/), ``native`` (lib/) or ``file``."""
+    """What a member is read as: ``dex``, ``sealed`` (a code file in no form this scan reads), ``xml``
+    (binary XML under res/), ``native`` (lib/) or ``file``."""
     # endswith before splitext: this runs for each of an H5 shell's 20,000 members
-    if name.lower().endswith(".dex") and posixpath.basename(name).startswith("classes"):
+    lowered = name.lower()
+    if lowered.endswith(".dex") and posixpath.basename(name).startswith("classes"):
         return "dex"
+    if lowered.endswith(CODE_SUFFIXES) and not _readable_code(lowered, data):
+        return "sealed"  # not plain: never told quiet unread, so its anomaly is always recorded
     if name.startswith("res/") and data[:2] == b"\x03\x00" and posixpath.splitext(name)[1].lower() == ".xml":
         return "xml"
     return "native" if name.startswith("lib/") else "file"
@@ -502,6 +495,8 @@ def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: 
     kind = _kind(name, data)
     if kind == "dex":
         yield from _dex_texts(name, data, anomalies, how)
+    elif kind == "sealed":
+        anomalies.append(_sealed(name))
     elif kind == "xml":
         yield from _xml_texts(name, data, table, anomalies)
     elif kind == "native":

@@ -117,4 +117,7 @@ def _merge(shown: str, path: zipread.Source, inner: list[tuple[str, Package]], a
     info = PackageInfo(path=shown, format="apk-set", sha256=digest, app_id=base.info.app_id,
                        app_name=base.info.app_name, version=base.info.version,
                        version_code=base.info.version_code, target_sdk=base.info.target_sdk)
-    return Package(info, PackageKind.APP, permissions, texts, tuple(anomalies) + nested)
+    # The base APK's code is the app's (a protector hardens the base; splits carry resources and libraries).
+    names = tuple(f"{name}!{member}" for name, package in inner for member in package.members)
+    return Package(info, PackageKind.APP, permissions, texts, tuple(anomalies) + nested, code=base.code,
+                   members=names)
