@@ -101,6 +101,89 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class Certificate:
+    """One X.509 certificate as a filing form and a reviewer read it (scanner.extract.certs describes it)."""
+
+    subject: str
+    """RFC 4514 form, as ``apksigner verify --print-certs`` prints the DN (``CN=Various Tu, C=CN``)."""
+    issuer: str
+    serial: str
+    """Hexadecimal, as ``keytool`` prints it."""
+    not_before: str
+    """ISO 8601 (UTC); empty when the certificate does not say."""
+    not_after: str
+    md5: str
+    """Of the certificate's DER bytes, 32 lower-case hex digits (the filing form's 证书MD5指纹)."""
+    sha1: str
+    sha256: str
+    key_algorithm: str
+    """``RSA``, ``EC``, ``DSA``, ``Ed25519`` …"""
+    key_size: int | None
+    public_key: str
+    """The SubjectPublicKeyInfo, base64 (the body of ``openssl x509 -pubkey``: the filing form's 公钥)."""
+    public_key_sha256: str
+    """Of the SubjectPublicKeyInfo DER (``apksigner``'s "public key SHA-256 digest")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """One signer of a package: the certificate it signs with and the schemes it signs under."""
+
+    certificate: Certificate
+    schemes: tuple[str, ...]
+    """``v1`` ``v2`` ``v3`` ``v3.1`` (APK), ``rpk`` (quick app), ``hap`` (HarmonyOS), ``cms`` (iOS code signature)."""
+    chain: tuple[Certificate, ...] = ()
+    """The other certificates the signature carries (intermediate and root CAs)."""
+    lineage: tuple[Certificate, ...] = ()
+    """APK v3 key rotation: the earlier signing certificates, oldest first (the current one is not repeated)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A provisioning profile the package carries: HarmonyOS's signed profile, iOS ``embedded.mobileprovision``."""
+
+    kind: str
+    """``harmonyos`` or ``mobileprovision``."""
+    bundle: str | None
+    """The bundle it is issued for (``bundle-info.bundle-name``; the application-identifier without its team)."""
+    team: str | None
+    """``bundle-info.developer-id`` / ``TeamIdentifier``."""
+    type: str | None
+    """``debug`` / ``release`` (HarmonyOS), ``development`` / ``distribution`` (iOS, from its entitlements)."""
+    name: str | None
+    expires: str | None
+    certificates: tuple[Certificate, ...]
+    """The developer certificates it allows to sign (``development-certificate`` / ``distribution-certificate``,
+    ``DeveloperCertificates``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The App特征信息 a package carries: who signed it, under which schemes, with which profile."""
+
+    platform: str
+    """``android``, ``quickapp``, ``harmonyos`` or ``ios``: the platform a filing records it for."""
+    schemes: tuple[str, ...]
+    """Every scheme the package is signed under (empty: unsigned)."""
+    signers: tuple[Signer, ...]
+    profile: Profile | None = None
+    notes: tuple[str, ...] = ()
+    """What a reader of the identity must know (a bundle re-signed by its store, an unsigned module …)."""
+    member: str = ""
+    """Where the signature lives (``APK Signing Block``, ``META-INF/CERT.RSA``, ``Payload/X.app/X``)."""
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signers)
+
+    def certificates(self) -> tuple[Certificate, ...]:
+        """Every certificate that identifies the app: the signers', their lineage and the profile's."""
+        found = [c for s in self.signers for c in (s.certificate, *s.lineage)]
+        found += self.profile.certificates if self.profile else ()
+        return tuple({c.sha256: c for c in found}.values())
+
+
+@dataclass(frozen=True, slots=True)
 class PackageInfo:
     """Identity of a package as its own metadata states it."""
 
@@ -112,6 +195,8 @@ class PackageInfo:
     version: str | None = None
     version_code: str | None = None
     target_sdk: str | None = None
+    identity: Identity | None = None
+    """The signing identity, for the formats that are signed (APK, AAB, quick app, HarmonyOS, iOS)."""
 
 
 @dataclass(frozen=True, slots=True)

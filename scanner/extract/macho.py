@@ -6,7 +6,8 @@ EXTERNAL_HEADERS/mach-o): a FAT header (big-endian ``0xcafebabe`` / ``0xcafebabf
 {cputype, cpusubtype, offset, size, align}); a thin header (``0xfeedface`` / ``0xfeedfacf``,
 little-endian on every iOS CPU) followed by ncmds load commands {cmd, cmdsize}: LC_SEGMENT(_64) with
 its sections {sectname, segname, addr, size, offset …}, LC_LOAD_DYLIB / LC_LOAD_WEAK_DYLIB /
-LC_REEXPORT_DYLIB {name offset …}, LC_ENCRYPTION_INFO(_64) {cryptoff, cryptsize, cryptid}. Clang keeps
+LC_REEXPORT_DYLIB {name offset …}, LC_ENCRYPTION_INFO(_64) {cryptoff, cryptsize, cryptid},
+LC_CODE_SIGNATURE {dataoff, datasize} (the signature: scanner.extract.signing). Clang keeps
 C strings in ``__TEXT,__cstring`` (UTF-8) and non-ASCII Objective-C literals in ``__TEXT,__ustring``
 (UTF-16LE). Every offset is bounds-checked; a slice that does not parse is skipped.
 """
@@ -21,6 +22,7 @@ THIN_MAGICS = {b"\xce\xfa\xed\xfe": False, b"\xcf\xfa\xed\xfe": True}
 LC_SEGMENT, LC_SEGMENT_64 = 0x1, 0x19
 LC_DYLIBS = frozenset({0xC, 0x80000018, 0x8000001F})
 LC_ENCRYPTION_INFO, LC_ENCRYPTION_INFO_64 = 0x21, 0x2C
+LC_CODE_SIGNATURE = 0x1D
 MAX_COMMANDS = 4096
 MAX_SLICES = 16
 MAX_SECTIONS = 1024
@@ -53,6 +55,8 @@ class Slice:
     encrypted: tuple[int, int] | None
     """(file offset, size) of the range App Store encryption (cryptid 1) makes unreadable."""
     cputype: int = 0
+    signature: tuple[int, int] | None = None
+    """(file offset, size) of the embedded code signature (LC_CODE_SIGNATURE's linkedit_data_command)."""
 
     def place(self, offset: int) -> str:
         """``__TEXT,__cstring+0x1f0`` for a file offset, or ``offset N`` outside every section."""
@@ -107,6 +111,7 @@ def _thin(data: bytes, base: int, size: int) -> Slice | None:
     sections: list[Section] = []
     dylibs: list[str] = []
     encrypted: tuple[int, int] | None = None
+    signature: tuple[int, int] | None = None
     for _ in range(min(ncmds, MAX_COMMANDS)):
         if pos + 8 > end:
             break
@@ -124,8 +129,11 @@ def _thin(data: bytes, base: int, size: int) -> Slice | None:
             cryptoff, cryptsize, cryptid = struct.unpack_from("<III", data, pos + 8)
             if cryptid:
                 encrypted = (base + cryptoff, cryptsize)
+        elif cmd == LC_CODE_SIGNATURE and cmdsize >= 16:
+            dataoff, datasize = struct.unpack_from("<II", data, pos + 8)
+            signature = (base + dataoff, datasize)
         pos += cmdsize
-    return Slice(base, size, tuple(sections), tuple(dylibs), encrypted, cputype)
+    return Slice(base, size, tuple(sections), tuple(dylibs), encrypted, cputype, signature)
 
 
 def _sections(data: bytes, pos: int, wide: bool, base: int, end: int) -> list[Section]:

@@ -7,7 +7,19 @@ from dataclasses import replace
 from typing import Any
 
 from scanner.formatters.base import FormatOptions, summarize
-from scanner.model import Facts, FilingNumber, Location, Protection, Report, ReportedFinding, ScanResult
+from scanner.model import (
+    Certificate,
+    Facts,
+    FilingNumber,
+    Identity,
+    Location,
+    Profile,
+    Protection,
+    Report,
+    ReportedFinding,
+    ScanResult,
+    Signer,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -47,6 +59,8 @@ def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
     if info is not None:
         package.update(format=info.format, sha256=info.sha256, app_id=info.app_id, app_name=info.app_name,
                        version=info.version)
+        if info.identity is not None:  # the signed formats only: other formats' reports stay as they were
+            package["identity"] = identity_dict(info.identity)
     if result.also_at:  # a batch's duplicate content: every path it was found under
         package["paths"] = [result.path, *result.also_at]
     error = None
@@ -71,6 +85,43 @@ def _facts(facts: Facts) -> dict[str, Any]:
                         "declared": list(perms.declared), "undeclared": list(perms.undeclared)},
         **_protection(facts.protection),
     }
+
+
+def identity_dict(identity: Identity) -> dict[str, Any]:
+    """The signing identity as JSON (``package.identity``; ``beian-scan identity --format json``)."""
+    profile = identity.profile
+    return {
+        "platform": identity.platform, "signed": identity.signed, "schemes": list(identity.schemes),
+        "signers": [{"schemes": list(s.schemes), "certificate": _certificate(s.certificate),
+                     "chain": [_certificate(c) for c in s.chain], "lineage": [_certificate(c) for c in s.lineage]}
+                    for s in identity.signers],
+        "profile": None if profile is None else {
+            "kind": profile.kind, "bundle": profile.bundle, "team": profile.team, "type": profile.type,
+            "name": profile.name, "expires": profile.expires,
+            "certificates": [_certificate(c) for c in profile.certificates]},
+        "notes": list(identity.notes), "member": identity.member,
+    }
+
+
+def _certificate(cert: Certificate) -> dict[str, Any]:
+    return {"subject": cert.subject, "issuer": cert.issuer, "serial": cert.serial, "not_before": cert.not_before,
+            "not_after": cert.not_after, "md5": cert.md5, "sha1": cert.sha1, "sha256": cert.sha256,
+            "key_algorithm": cert.key_algorithm, "key_size": cert.key_size, "public_key": cert.public_key,
+            "public_key_sha256": cert.public_key_sha256}
+
+
+def identity_from_dict(data: dict[str, Any]) -> Identity:
+    """``package.identity`` read back (a batch judges stored results with it: FIL009)."""
+    profile = data.get("profile")
+    return Identity(
+        data["platform"], tuple(data["schemes"]),
+        tuple(Signer(Certificate(**s["certificate"]), tuple(s["schemes"]),
+                     tuple(Certificate(**c) for c in s["chain"]), tuple(Certificate(**c) for c in s["lineage"]))
+              for s in data["signers"]),
+        None if profile is None else Profile(
+            profile["kind"], profile["bundle"], profile["team"], profile["type"], profile["name"],
+            profile["expires"], tuple(Certificate(**c) for c in profile["certificates"])),
+        tuple(data["notes"]), data["member"])
 
 
 def _protection(shield: Protection | None) -> dict[str, Any]:
@@ -119,7 +170,8 @@ def from_result_dict(data: dict[str, Any]) -> ScanResult:
     package = data["package"]
     info = None if package.get("format") is None else PackageInfo(
         package["path"], package["format"], package.get("sha256") or "", package.get("app_id"),
-        package.get("app_name"), package.get("version"))
+        package.get("app_name"), package.get("version"),
+        identity=identity_from_dict(package["identity"]) if package.get("identity") else None)
     error = data.get("error")
     facts = data["facts"]
     numbers = tuple(FilingNumber(n["value"], n["raw"], NumberKind(n["kind"]), True, None, False, n["in_context"],

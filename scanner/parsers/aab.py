@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from scanner.extract import aapt2, anchors, textdecode
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Anomaly, AnomalyKind, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
-from scanner.parsers import code, surfaces, zipread
+from scanner.parsers import code, signatures, surfaces, zipread
 from scanner.parsers.apk import TEXT_ATTRIBUTES, permission_names
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
@@ -68,6 +68,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
                 anomalies.extend(member.anomalies)
                 if member.data:
                     texts += _member_texts(entry.name, module, member.data, labels, anomalies, how)
+        signed = signatures.android(path, files, reader, anomalies, bundle=True)
     finally:
         reader.close()
     base = manifests["base"]
@@ -76,7 +77,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
         app_name=_label(_attr_element(base, "application", "android:label"), labels),
         version=_attr(base, "manifest", "android:versionName"),
         version_code=_attr(base, "manifest", "android:versionCode"),
-        target_sdk=_attr(base, "uses-sdk", "android:targetSdkVersion"),
+        target_sdk=_attr(base, "uses-sdk", "android:targetSdkVersion"), identity=signed,
     )
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
     return Package(info, PackageKind.APP, _permissions(manifests.values()), tuple(texts), ordered)

@@ -9,6 +9,7 @@ inflated once each; nothing is written to disk.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import operator
@@ -37,7 +38,7 @@ from scanner.model import (
     ParseOptions,
     Text,
 )
-from scanner.parsers import code, members, offload, prefetch, surfaces, zipread
+from scanner.parsers import code, members, offload, prefetch, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, zip_directory
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -188,6 +189,7 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
+    info = dataclasses.replace(info, identity=signatures.android(reader.source, files, reader, anomalies))
     code = _code(reader, files, manifest, info.app_id or "", kept)
     # Members are read largest first and partly by the helper: sort anomalies so the report does not
     # depend on the reading order.

@@ -116,7 +116,8 @@ def _merge(shown: str, path: zipread.Source, inner: list[tuple[str, Package]], a
     nested = tuple(_within(name, a) for name, package in inner for a in package.anomalies)
     info = PackageInfo(path=shown, format="apk-set", sha256=digest, app_id=base.info.app_id,
                        app_name=base.info.app_name, version=base.info.version,
-                       version_code=base.info.version_code, target_sdk=base.info.target_sdk)
+                       version_code=base.info.version_code, target_sdk=base.info.target_sdk,
+                       identity=base.info.identity)  # the base's signer: a set's APKs share one certificate
     # The base APK's code is the app's (a protector hardens the base; splits carry resources and libraries).
     names = tuple(f"{name}!{member}" for name, package in inner for member in package.members)
     return Package(info, PackageKind.APP, permissions, texts, tuple(anomalies) + nested, code=base.code,

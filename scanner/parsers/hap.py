@@ -31,7 +31,7 @@ from scanner.model import (
     Purpose,
     Text,
 )
-from scanner.parsers import members, surfaces, zipread
+from scanner.parsers import members, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
@@ -57,8 +57,12 @@ def sniff_pack(probe: Probe) -> bool:
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read one module package."""
     module = read_module(source.path, options.limits, surfaces.reading(options))
-    info = PackageInfo(path=source.path, format="hap", sha256=file_sha256(source.path), **module.identity)
-    return Package(info, PackageKind.APP, module.permissions, module.texts, module.anomalies, purposes=module.purposes)
+    found = list(module.anomalies)
+    signed = signatures.harmony(source.path, found)
+    info = PackageInfo(path=source.path, format="hap", sha256=file_sha256(source.path), **module.identity,
+                       identity=signed)
+    ordered = tuple(sorted(found, key=lambda a: (a.member, a.kind, a.detail)))
+    return Package(info, PackageKind.APP, module.permissions, module.texts, ordered, purposes=module.purposes)
 
 
 def parse_pack(source: Source, options: ParseOptions) -> Package:
@@ -157,7 +161,8 @@ def _united(path: str, pack: dict[str, Any], modules: list[tuple[str, Module]], 
                      for name, module in modules for p in module.purposes)
     nested = tuple(Anomaly(a.kind, f"{name}!{a.member}" if a.member else name, a.detail)
                    for name, module in modules for a in module.anomalies)
-    info = PackageInfo(path=path, format="app-pack", sha256=file_sha256(path), **identity)
+    signed = signatures.harmony(path, anomalies, pack=True)
+    info = PackageInfo(path=path, format="app-pack", sha256=file_sha256(path), **identity, identity=signed)
     return Package(info, PackageKind.APP, permissions, texts, tuple(anomalies) + nested, purposes=purposes)
 
 

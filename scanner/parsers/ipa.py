@@ -35,7 +35,7 @@ from scanner.model import (
     Purpose,
     Text,
 )
-from scanner.parsers import members, surfaces, zipread
+from scanner.parsers import members, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
@@ -76,13 +76,22 @@ def parse(source: Source, options: ParseOptions) -> Package:
         linked: list[tuple[str, str]] = []
         # In the bundle's member order (the localized strings and linked frameworks are gathered as read),
         # in groups: an app's www/ folder holds pages by the thousand (scanner.parsers.members).
+        signature: list[bytes | None] = []
+
         def member_texts(name: str, data: bytes, odd: list[Anomaly]) -> list[Text]:
+            if name == executable:  # its code signature, while its bytes are in hand
+                signature.append(_code_signature(name, data, odd))
             return _member_texts(name, data, how, localized, linked, odd, name == executable)
 
         scanned = [e for e in files if _scanned(e.name, app)]
         found = members.read_texts(map(reader.read, scanned), member_texts, _plain, how, anomalies)
         for entry in scanned:
             texts.extend(found.get(id(entry), ()))
+        if not signature:
+            main = reader.read(entry) if (entry := next((e for e in files if e.name == executable), None)) else None
+            signature.append(_code_signature(executable, main.data, anomalies) if main and main.data else None)
+        provision = _small_member(reader, files, app + "embedded.mobileprovision", anomalies)
+        signed = signatures.ios(executable, signature[0], provision, anomalies)
     finally:
         reader.close()
     purposes = _purposes(info, localized, app)
@@ -92,11 +101,29 @@ def parse(source: Source, options: ParseOptions) -> Package:
         path=path, format="ipa", sha256=file_sha256(path), app_id=_str(info.get("CFBundleIdentifier")),
         app_name=_str(info.get("CFBundleDisplayName")) or _str(info.get("CFBundleName")),
         version=_str(info.get("CFBundleShortVersionString")), version_code=_str(info.get("CFBundleVersion")),
-        target_sdk=_str(info.get("MinimumOSVersion")))
+        target_sdk=_str(info.get("MinimumOSVersion")), identity=signed)
     permissions = tuple(dict.fromkeys([p.permission for p in purposes] + [key for key, _ in uses]))
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
     return Package(identity, PackageKind.APP, permissions, tuple(texts), ordered, purposes=purposes, uses=uses,
                    locales=locales)
+
+
+def _code_signature(name: str, data: bytes, anomalies: list[Anomaly]) -> bytes | None:
+    """The CMS signature of the main executable's slices (scanner.parsers.signatures)."""
+    from scanner.extract import macho
+
+    ranges = [part.signature for part in macho.slices(data) if part.signature is not None]
+    return signatures.ios_signature(data, ranges, name, anomalies)
+
+
+def _small_member(reader: zipread.Reader, entries: list[zipread.Entry], name: str, anomalies: list[Anomaly]
+                  ) -> bytes | None:
+    entry = next((e for e in entries if e.name == name), None)
+    if entry is None or entry.size > MAX_PLIST:
+        return None
+    member = reader.read(entry)
+    anomalies.extend(member.anomalies)
+    return bytes(member.data) if member.data else None
 
 
 def _str(value: object) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner.extract import textdecode
 from scanner.model import Anomaly, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
-from scanner.parsers import zipread
+from scanner.parsers import signatures, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 
@@ -32,12 +32,13 @@ def parse(source: Source, options: ParseOptions) -> Package:
     try:
         manifest = _manifest(reader, entries, anomalies)
         texts = tuple(_texts(reader, entries, anomalies))
+        signed = signatures.quickapp(entries, reader, anomalies)
     finally:
         reader.close()
     info = PackageInfo(
         path=path, format="rpk", sha256=file_sha256(path), app_id=_str(manifest.get("package")),
         app_name=_str(manifest.get("name")), version=_str(manifest.get("versionName")),
-        version_code=_str(manifest.get("versionCode")),
+        version_code=_str(manifest.get("versionCode")), identity=signed,
     )
     return Package(info, PackageKind.QUICKAPP, declared_features(manifest), texts, tuple(anomalies))
 

@@ -305,6 +305,30 @@ def _end_record_anomalies(path: Source) -> list[Anomaly]:
     return out
 
 
+def before_directory(path: Source, limit: int) -> bytes:
+    """Up to ``limit`` bytes right before the central directory, as the end record places it: where a
+    signing block lives (APK Signature Scheme v2, https://source.android.com/docs/security/features/
+    apksigning/v2: "inserted immediately before the ZIP Central Directory"; the quick app's and the
+    HarmonyOS hap sign block likewise). The end record is found as apksig finds it: the last one whose
+    comment runs exactly to the end of the file. Empty when there is none."""
+    size = source_size(path)
+    with open_source(path) as handle:
+        start = max(0, size - (1 << 16) - END_RECORD.size)
+        handle.seek(start)
+        tail = handle.read()
+        at = tail.rfind(END_MAGIC)
+        while at >= 0 and not (at + END_RECORD.size <= len(tail)
+                               and at + END_RECORD.size + END_RECORD.unpack_from(tail, at)[7] == len(tail)):
+            at = tail.rfind(END_MAGIC, 0, at)
+        if at < 0:
+            return b""
+        cd_offset = END_RECORD.unpack_from(tail, at)[6]
+        if cd_offset > start + at:
+            return b""
+        handle.seek(max(0, cd_offset - limit))
+        return handle.read(min(limit, cd_offset))
+
+
 MIB = 1024 * 1024
 
 
@@ -357,6 +381,11 @@ class Reader:
         self._limits = limits
         self._budget = budget or Budget()
         self._window: tuple[int, memoryview] | None = None  # (file offset, bytes) while reading in order
+
+    @property
+    def source(self) -> Source:
+        """The archive this reader reads (a path, or bytes in memory)."""
+        return self._source
 
     @property
     def inflated(self) -> int:
