@@ -299,6 +299,33 @@ def rules_command(rule_id: str | None) -> None:
     click.echo(f"{found.id} {found.name} ({found.severity.label})\n\n{found.doc.strip()}\n\nFix: {found.fix}")
 
 
+@main.command("identity")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
+              help="text: the filing form's fields first, one value per line; json: every certificate field.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def identity_command(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """Print the App特征信息 a filing form asks for: platform, package name, certificate MD5, public key.
+
+    Exit 0 when every package was read, 3 when one could not be (it is listed with why)."""
+    _check_paths(paths)
+    from scanner import engine
+    from scanner.config import Policy
+    from scanner.formatters import identity
+    from scanner.model import Options
+
+    results = [r for path in paths for r in engine.scan_target(path, Options(), Policy())]
+    rendered = identity.render_json(results, __version__) if fmt == "json" else identity.render_text(results)
+    if output:
+        _write(output, rendered)
+    else:
+        click.echo(rendered, nl=False)
+    for result in results:
+        if result.error is not None:
+            click.echo(f"beian-scan: {result.path}: {result.error.rule_id} {result.error.message}", err=True)
+    sys.exit(3 if any(r.error is not None for r in results) else 0)
+
+
 def _register_batch() -> None:
     from scanner.batch.cli import batch, report
 

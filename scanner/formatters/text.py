@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from scanner.formatters.base import TextOptions, summarize, visible_report
-from scanner.model import Facts, FilingLink, FilingNumber, Report, ReportedFinding, ScanResult, Severity
+from scanner.model import Facts, FilingLink, FilingNumber, Identity, Report, ReportedFinding, ScanResult, Severity
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.NOTE: "36"}
 _INDENT = " " * 11
@@ -81,6 +81,8 @@ def _package(result: ScanResult, options: TextOptions) -> str:
     if info is not None:
         identity = " ".join(x for x in (info.app_id, info.version, info.app_name and f"({info.app_name})") if x)
         lines.append(f"  {info.format}: {identity}" if identity else f"  {info.format}")
+        if info.identity is not None:
+            lines.extend(wrap(signed_line(info.identity), options.width, "  signed: ", "    "))
     lines.extend(_facts(result, options.width))
     if not result.findings:
         lines.append("  no findings")
@@ -95,6 +97,16 @@ def _package(result: ScanResult, options: TextOptions) -> str:
     elif result.suppressed:
         lines.append(f"  {len(result.suppressed)} accepted finding(s) hidden (--show-suppressed lists them)")
     return "\n".join(lines) + "\n"
+
+
+def signed_line(identity: Identity) -> str:
+    """Who signed the package, as the header says it (the full identity: ``beian-scan identity``)."""
+    if not identity.signed:
+        return "no" + (f" ({identity.notes[-1]})" if identity.notes else "")
+    signers = "; ".join(f"{'+'.join(s.schemes)} by {s.certificate.subject or '(no subject)'}, certificate MD5 "
+                        f"{s.certificate.md5}" for s in identity.signers)
+    bundle = identity.profile.bundle if identity.profile else None
+    return signers + (f"; profile for {bundle}" if bundle else "")
 
 
 def _facts(result: ScanResult, width: int) -> list[str]:
