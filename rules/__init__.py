@@ -7,6 +7,7 @@ from typing import Protocol
 
 from scanner.model import Facts, Finding, Options, Package, RuleMeta
 from scanner.rules import (
+    filing_identity_mismatch,
     filing_link_missing,
     filing_link_outdated,
     filing_link_wrong_site,
@@ -52,6 +53,7 @@ ALL_RULES: tuple[Rule, ...] = (
     filing_number_placeholder,
     filing_number_out_of_context,
     filing_number_unregistered,
+    filing_identity_mismatch,
     filing_link_missing,
     filing_link_outdated,
     filing_link_wrong_site,

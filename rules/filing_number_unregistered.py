@@ -5,13 +5,14 @@ Distribution platforms may not distribute unfiled apps and must check and show t
 为未履行备案手续的App提供服务; the filing system where numbers are issued and checked:
 https://beian.miit.gov.cn/). With a registry of the numbers apps registered (``beian-scan batch
 --registry filings.csv``: ``app_id,filing_number[,app_name]``), this rule says when there is no record
-for the app at all: one finding per app, whatever it shows (the numbers it shows are named, and the app a
-record gives such a number to). A shown number that differs from the app's own record is FIL005's,
-never this rule's: one finding per cause.
+for the app at all: one finding per app (the numbers it shows are named). A shown number that differs
+from the app's own record is FIL005's, and a shown number the registry gives to another app is FIL009's
+(the package is not the filed one), never this rule's: one finding per cause.
 
 PASS: the registry lists ``com.example.app,粤ICP备2023123456号-1A`` (whatever the app shows: a different
 number is FIL005).
-FAIL: the registry has no line for ``com.example.app`` (one finding, even when the app shows two numbers).
+FAIL: the registry has no line for ``com.example.app`` (one finding, even when the app shows two numbers;
+none when a number it shows is on record for another app: FIL009).
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if app_id is not None and app_id in {app for app, _number in records}:
         return
     shown = own_numbers(facts)
-    holders = {number: app for app, number in records}
-    detail = "; ".join(f"it shows {n.value}" + (f", which the registry gives to {holders[n.value]}"
-                                                if n.value in holders else "") for n in shown)
+    if any(n.value in {number for _app, number in records} for n in shown):
+        return  # it shows a number on record for another app: FIL009 says this package is not the filed one
+    detail = "; ".join(f"it shows {n.value}" for n in shown)
     message = f"the registry has no filing record for {app_id or 'this package (no app id)'}"
     yield Finding(RULE.id, message + (f" ({detail})" if detail else ""),
                   shown[0].first_location if shown else None, (app_id or package.info.sha256,))

@@ -27,7 +27,7 @@ KINDS = ("app", "miniprogram", "quickapp")
 SEVERITIES = ("error", "warning", "note")
 # Flags whose value is read from the config file unless given on the command line (key = flag name).
 CONFIG_KEYS = {"fmt": "format", "output": "output", "fail_on": "fail-on", "exit_zero": "exit-zero",
-               "expect_filing": "expect-filing", "kind": "kind", "wxid": "wxid", "color": "color",
+               "expect_filing": "expect-filing", "expect_identity": "expect-identity", "kind": "kind", "wxid": "wxid", "color": "color",
                "preset": "preset", "suppressions": "suppressions", "baseline": "baseline",
                "show_suppressed": "show-suppressed", "source_root": "source-root",
                "privacy_policy": "privacy-policy", "fetch_privacy_policy": "fetch-privacy-policy",
@@ -109,6 +109,17 @@ def _check_numbers(ctx: click.Context, param: click.Parameter, value: tuple[str,
     return value
 
 
+def _check_identities(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from scanner.facts.identity import parse_spec
+
+    for spec in value:
+        try:
+            parse_spec(spec)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def _limit(key: str, metavar: str, text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A cap flag whose range is the config key's (LIMIT_MINIMUMS), so both accept the same values."""
     return click.option(f"--{key}", type=click.IntRange(min=LIMIT_MINIMUMS[key]), default=None, metavar=metavar,
@@ -136,6 +147,9 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (report-only jobs); 2 and 3 stay.")
 @click.option("--expect-filing", multiple=True, metavar="NUMBER", callback=_check_numbers,
               help="The filing number the package must show (repeatable).")
+@click.option("--expect-identity", multiple=True, metavar="APP_ID[,CERT_MD5[,PUBLIC_KEY]]",
+              callback=_check_identities,
+              help="The filed App特征信息 the package must carry (FIL009); repeat for several, any may match.")
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Package kind to judge by (default: from the format).")
 @click.option("--wxid", metavar="APPID", default=None, callback=_check_wxid,

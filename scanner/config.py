@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jsonschema
 
+    from scanner.facts.identity import Expected
+
 from scanner.constants import presets
 from scanner.model import (
     FactOptions,
@@ -216,6 +218,11 @@ def _check_values(data: dict[str, Any], source: str) -> None:
                 numbers.extend((key, n) for n in value)
             elif option.value_type == "filing-number-map" and value:
                 numbers.extend((f"{key}.{app}", n) for app, n in value.items())
+            elif option.value_type in ("identities", "identity-records") and value:
+                try:
+                    _option_value(option, {}, {option.name: value})
+                except ConfigError as exc:
+                    raise ConfigError(f"{source}: invalid config key {key}: {exc}") from None
     for key, number in numbers:
         problem = filing_number_problem(number)
         if problem:
@@ -336,7 +343,34 @@ def _option_value(option: RuleOption, top: dict[str, Any], table: dict[str, Any]
         return tuple(normalize(n) for n in raw)
     if option.value_type == "filing-number-map":
         return tuple((app, normalize(n)) for app, n in raw.items())
+    if option.value_type == "identities":
+        return tuple(_identity(spec).as_value() for spec in raw)
+    if option.value_type == "identity-records":
+        return tuple(identity_record(r) for r in raw)
     return _frozen(raw)
+
+
+def _identity(spec: str) -> Expected:
+    from scanner.facts.identity import parse_spec
+
+    try:
+        return parse_spec(spec)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def identity_record(record: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """A filing record with its certificate, as FIL009's ``registry`` holds it: (app id, (number, md5, key))."""
+    from scanner.facts.identity import expected
+    from scanner.facts.numbers import normalize
+
+    number = record.get("filing_number") or ""
+    shown = ",".join(str(v) for v in record.values())
+    try:
+        found = expected(record["app_id"], record.get("cert_md5") or "", record.get("public_key") or "", shown)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return found.app_id, (normalize(number) if number else "", found.md5, found.public_key)
 
 
 def _frozen(raw: Any) -> RuleValue:  # noqa: ANN401 (TOML values)

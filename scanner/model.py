@@ -490,8 +490,9 @@ class RuleOption:
     as the FactOptions field ``target``) or ``scan`` (the Options field ``target``: the package kind)."""
     target: str = ""
     value_type: str = "plain"
-    """``plain``, ``filing-numbers`` (a list of filing numbers) or ``filing-number-map`` (app id -> number):
-    filing numbers are checked for shape and normalized when the config is read."""
+    """``plain``, ``filing-numbers`` (a list of filing numbers), ``filing-number-map`` (app id -> number),
+    ``identities`` (``APP_ID[,CERT_MD5[,PUBLIC_KEY]]`` each) or ``identity-records`` (filing records with
+    their certificate): checked and normalized when the config is read."""
     top_level: bool = False
     """Also a top-level config key and command-line flag of the same name (``--expect-filing``)."""
 
@@ -519,6 +520,11 @@ class RuleSettings:
         """A table option's value as (key, value) pairs."""
         return tuple((str(item[0]), str(item[1])) for item in self._tuple(rule_id, option)
                      if isinstance(item, tuple) and len(item) == 2)
+
+    def records(self, rule_id: str, option: RuleOption) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """A records option's value as (key, (field, ...)) pairs (``expect-identity``, filing records)."""
+        return tuple((str(item[0]), tuple(str(v) for v in item[1])) for item in self._tuple(rule_id, option)
+                     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], tuple))
 
     def _tuple(self, rule_id: str, option: RuleOption) -> tuple[object, ...]:
         value = self.get(rule_id, option)

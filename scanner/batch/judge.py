@@ -3,7 +3,7 @@ worker found, or to what the store kept from an earlier run.
 
 Reading a package is the expensive part of a batch and happens in the workers; what a platform changes
 from day to day (its filing records, the findings it accepted, the severities it wants) only needs
-judging again. So the workers run every rule but the registry's (FIL005 and FIL008 with
+judging again. So the workers run every rule but the registry's (FIL005, FIL008 and FIL009 with
 ``--registry``) under the default policy; here those two rules run on the package's own numbers with the
 records the package concerns (a dictionary look-up in a registry of any size), then the user's policy
 (disabled rules, severities, a preset's promotion), then the suppressions and the baseline
@@ -26,7 +26,7 @@ from scanner.engine import Acceptance
 from scanner.facts.kinds import own_numbers
 from scanner.model import Facts, FilingNumber, Options, Package, PackageKind, ReportedFinding, ScanResult
 
-REGISTRY_RULES = ("FIL005", "FIL008")
+REGISTRY_RULES = ("FIL005", "FIL008", "FIL009")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,9 @@ def _registry_findings(result: ScanResult, own: list[FilingNumber], judging: Jud
     kind = result.kind
     facts = Facts(tuple(replace(n, valid=True) for n in own), kind=kind)
     package = Package(result.info, kind, (), ())
-    options = with_registry(Options(), judging.registry.relevant(result.info.app_id, [n.value for n in own]))
+    shown = [n.value for n in own]
+    options = with_registry(Options(), judging.registry.relevant(result.info.app_id, shown),
+                            judging.registry.filed(result.info.app_id, shown))
     rules = [r for r in ALL_RULES if r.RULE.id in REGISTRY_RULES and r.RULE.id not in judging.policy.disabled
              and r.RULE.applies_to(kind, result.info.format)]
     return engine.stamp([f for rule in rules for f in rule.check(package, facts, options)], package, kind)

@@ -1,11 +1,14 @@
-"""A platform's filing records: ``app_id,filing_number[,app_name]`` per line after a header row.
+"""A platform's filing records: ``app_id,filing_number[,app_name][,cert_md5][,public_key]`` per line after a
+header row (the optional columns named in the header, in any order after the first two).
 
 The app id is an APK's / AAB's package, a HAP's bundleName, an IPA's CFBundleIdentifier, a mini-program's
 or quick app's appid / package. The records feed FIL005 (a displayed number differs from the app's own
 record) and FIL008 (no record for the app). A batch judges them in its own process, from what each
 worker found (scanner.batch.judge): the records are looked up per package in an ``Index`` and never
 sent to the workers, so a registry of any size costs a dictionary look-up per package, and an edited
-registry is judged again from the store without reading a package.
+registry is judged again from the store without reading a package. A record that gives the filed
+certificate (``cert_md5``: the certificate's MD5, colons allowed; ``public_key``: PEM, base64 or hex) feeds
+FIL009 too: the package carrying a number or a package name on record must be the filed one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from scanner.model import Options, RuleSettings
 
 HEADER = ("app_id", "filing_number")
+OPTIONAL = ("app_name", "cert_md5", "public_key")
 MAX_FIELD = 4096
 """Characters a registry field may hold (an app id or a filing number is a few dozen)."""
 
@@ -37,6 +41,14 @@ class Record:
     app_id: str
     filing_number: str
     app_name: str = ""
+    cert_md5: str = ""
+    """32 lower-case hex digits (normalized), or empty."""
+    public_key: str = ""
+    """base64 (normalized), or empty."""
+
+    def filed(self) -> tuple[str, tuple[str, ...]]:
+        """As FIL009's ``registry`` option holds a record: (app id, (number, md5, public key))."""
+        return self.app_id, (self.filing_number, self.cert_md5, self.public_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +58,8 @@ class Index:
     by_app: dict[str, tuple[str, ...]] = field(default_factory=dict)
     by_number: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sha256: str = ""
+    certificates: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """(app id, number) -> (md5, public key) of the records that give the filed certificate."""
 
     def __bool__(self) -> bool:
         return bool(self.by_app)
@@ -57,6 +71,11 @@ class Index:
         for number in numbers:
             pairs.extend((app, number) for app in self.by_number.get(number, ()))
         return tuple(dict.fromkeys(pairs))
+
+    def filed(self, app_id: str | None, numbers: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The records FIL009 reads for a package, with their certificates (scanner.batch.registry.Record.filed)."""
+        return tuple(Record(app, number, "", *self.certificates.get((app, number), ("", ""))).filed()
+                     for app, number in self.relevant(app_id, numbers))
 
 
 def _decode(path: str) -> bytes:
@@ -92,36 +111,56 @@ def _rows(path: str, text: str) -> Iterable[tuple[int, list[str]]]:
 def load(path: str, cache: NumberCache | None = None) -> tuple[Record, ...]:
     """Read and check a registry CSV (UTF-8, with or without BOM); numbers normalized as found ones are.
     ``cache`` keeps the checks of numbers across runs: an edited registry checks only its new numbers."""
-    return tuple(Record(app_id, value, name) for app_id, value, name in _checked(path, _lines(path), cache))
+    return tuple(_checked(path, _lines(path), cache))
 
 
-def _lines(path: str) -> list[tuple[int, str, str, str]]:
-    """(line, app id, number as written, name) of every record row, the header checked."""
+Line = tuple[int, Record]
+"""A record row: its line and its cells as written (the number not yet checked)."""
+
+
+def _lines(path: str) -> list[Line]:
+    """Every record row as written, the header checked; the optional columns found by name."""
     data = _decode(path)
     rows = _rows(path, _text(path, data))
     first = next(iter(rows), None)
-    if first is None or tuple(c.strip().lower() for c in first[1][:2]) != HEADER:
-        raise RegistryError(f"{path}:1: the first row must be the header app_id,filing_number[,app_name]")
-    lines: list[tuple[int, str, str, str]] = []
+    header = [c.strip().lower() for c in first[1]] if first is not None else []
+    usage = "app_id,filing_number[,app_name][,cert_md5][,public_key]"
+    if tuple(header[:2]) != HEADER:
+        raise RegistryError(f"{path}:1: the first row must be the header {usage}")
+    unknown = [name for name in header[2:] if name and name not in OPTIONAL]
+    if unknown:
+        raise RegistryError(f"{path}:1: unknown column {unknown[0]!r} (the header is {usage})")
+    columns = {name: i for i, name in enumerate(header) if name in OPTIONAL}
+    lines: list[Line] = []
     for line, row in rows:
-        cells = [c.strip() for c in row[:3]]
+        cells = [c.strip() for c in row]
         if len(cells) < 2 or not cells[0] or not cells[1]:
-            if any(cells) or any(c.strip() for c in row[3:]):
-                raise RegistryError(f"{path}:{line}: expected app_id,filing_number[,app_name]")
+            if any(cells):
+                raise RegistryError(f"{path}:{line}: expected {usage}")
             continue
-        lines.append((line, cells[0], cells[1], cells[2] if len(cells) > 2 else ""))
+        extra = {name: cells[i] if i < len(cells) else "" for name, i in columns.items()}
+        lines.append((line, Record(cells[0], cells[1], **extra)))
     return lines
 
 
-def _checked(path: str, lines: list[tuple[int, str, str, str]], cache: NumberCache | None
-             ) -> Iterable[tuple[str, str, str]]:
-    """(app id, normalized number, name) of each line; the first malformed number is an error."""
-    checked = _checks([number for _line, _app, number, _name in lines], cache)
-    for line, app_id, number, name in lines:
-        value, problem = checked[number]
+def _checked(path: str, lines: list[Line], cache: NumberCache | None) -> Iterable[Record]:
+    """Each record with its number normalized and its certificate fields normalized; the first malformed
+    value is an error."""
+    from scanner.facts.identity import expected
+
+    checked = _checks([record.filing_number for _line, record in lines], cache)
+    for line, record in lines:
+        value, problem = checked[record.filing_number]
         if problem:
             raise RegistryError(f"{path}:{line}: {problem}")
-        yield app_id, value, name
+        certificate = ("", "")
+        if record.cert_md5 or record.public_key:
+            try:
+                found = expected("", record.cert_md5, record.public_key, record.cert_md5 or "public_key")
+            except ValueError as exc:
+                raise RegistryError(f"{path}:{line}: {exc}") from None
+            certificate = (found.md5, found.public_key)
+        yield Record(record.app_id, value, record.app_name, *certificate)
 
 
 def _checks(raws: list[str], cache: NumberCache | None) -> dict[str, Checked]:
@@ -141,20 +180,29 @@ def index(path: str, cache: NumberCache | None = None) -> Index:
     """The records of a registry file, indexed for look-ups per package."""
     by_app: dict[str, list[str]] = {}
     by_number: dict[str, list[str]] = {}
-    for app_id, number, _name in _checked(path, _lines(path), cache):
-        by_app.setdefault(app_id, []).append(number)
-        by_number.setdefault(number, []).append(app_id)
+    certificates: dict[tuple[str, str], tuple[str, str]] = {}
+    for record in _checked(path, _lines(path), cache):
+        by_app.setdefault(record.app_id, []).append(record.filing_number)
+        by_number.setdefault(record.filing_number, []).append(record.app_id)
+        if record.cert_md5 or record.public_key:
+            certificates.setdefault((record.app_id, record.filing_number), (record.cert_md5, record.public_key))
     digest = hashlib.sha256(_decode(path)).hexdigest()[:16]  # the file as read: any edit is judged again
     return Index({k: tuple(dict.fromkeys(v)) for k, v in by_app.items()},
-                 {k: tuple(dict.fromkeys(v)) for k, v in by_number.items()}, digest)
+                 {k: tuple(dict.fromkeys(v)) for k, v in by_number.items()}, digest, certificates)
 
 
-def with_registry(options: Options, records: tuple[Record, ...] | tuple[tuple[str, str], ...]) -> Options:
-    """The options with the records as FIL005's ``expected`` map and FIL008's ``registry`` (and FIL008
-    told that a registry is in force, which it is even when no record concerns the package)."""
+def with_registry(options: Options, records: tuple[Record, ...] | tuple[tuple[str, str], ...],
+                  filed: tuple[tuple[str, tuple[str, ...]], ...] | None = None) -> Options:
+    """The options with the records as FIL005's ``expected`` map, FIL008's ``registry`` (and FIL008
+    told that a registry is in force, which it is even when no record concerns the package) and
+    FIL009's ``registry`` (``filed``: the records with their certificates; else from ``records``)."""
     table = tuple((r.app_id, r.filing_number) if isinstance(r, Record) else r for r in records)
-    values = [(rule, pairs) for rule, pairs in options.rules.values if rule not in ("FIL005", "FIL008")]
+    if filed is None:
+        filed = tuple(r.filed() if isinstance(r, Record) else Record(*r).filed() for r in records)
+    values = [(rule, pairs) for rule, pairs in options.rules.values if rule not in ("FIL005", "FIL008", "FIL009")]
     fil005 = next((pairs for rule, pairs in options.rules.values if rule == "FIL005"), ())
+    fil009 = next((pairs for rule, pairs in options.rules.values if rule == "FIL009"), ())
     merged = (*(p for p in fil005 if p[0] != "expected"), ("expected", table))
-    values += [("FIL005", merged), ("FIL008", (("registry", table), ("registry-in-force", True)))]
+    values += [("FIL005", merged), ("FIL008", (("registry", table), ("registry-in-force", True))),
+               ("FIL009", (*(p for p in fil009 if p[0] != "registry"), ("registry", filed)))]
     return replace(options, rules=RuleSettings(tuple(values)))

@@ -15,7 +15,10 @@ Schema (version 2; ``meta.schema_version``, checked on open, a version 1 store i
   was stopped (``aborted``) and under which limits, and what the worker gave before the batch judged
   it (``worker_json`` when judging changed it, ``basis_json``: scanner.batch.judge); a rescan or a new
   judgement adds rows, never replaces them; ``findings`` (with ``suppression``: why an accepted finding
-  was accepted) and ``facts`` hold the same data in columns for queries.
+  was accepted) and ``facts`` hold the same data in columns for queries; ``certificates`` holds the
+  signing identity of each result (role ``signer``, ``lineage`` for a v3 signer's earlier certificates,
+  ``profile`` for a provisioning profile's), so a store finds every upload signed by a certificate
+  (``WHERE md5 = …``), the filing form's MD5 and public key beside each.
 - the view ``current_results``: the current state, one row per result of each file present at the
   latest run over its folder, from the newest run that judged its content (README: "The store").
 One transaction per finished package: a job killed at any point loses nothing committed. One batch
@@ -70,6 +73,14 @@ CREATE TABLE IF NOT EXISTS facts (
     result_id INTEGER PRIMARY KEY REFERENCES results(id), filing_numbers TEXT NOT NULL,
     filing_links TEXT NOT NULL, permissions TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS number_checks (raw TEXT PRIMARY KEY, value TEXT NOT NULL, problem TEXT);
+CREATE TABLE IF NOT EXISTS certificates (
+    result_id INTEGER NOT NULL REFERENCES results(id), platform TEXT NOT NULL, role TEXT NOT NULL,
+    schemes TEXT NOT NULL, md5 TEXT NOT NULL, sha1 TEXT NOT NULL, sha256 TEXT NOT NULL, public_key TEXT NOT NULL,
+    public_key_sha256 TEXT NOT NULL, subject TEXT NOT NULL, issuer TEXT NOT NULL, serial TEXT NOT NULL,
+    not_before TEXT NOT NULL, not_after TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS certificates_by_md5 ON certificates (md5);
+CREATE INDEX IF NOT EXISTS certificates_by_sha256 ON certificates (sha256);
+CREATE INDEX IF NOT EXISTS certificates_by_result ON certificates (result_id);
 CREATE VIEW IF NOT EXISTS current_results AS
     SELECT f.path AS file_path, r.* FROM files f JOIN results r ON r.sha256 = f.sha256
     WHERE f.present = 1 AND r.run_id = (SELECT MAX(x.run_id) FROM results x WHERE x.sha256 = f.sha256);
@@ -101,6 +112,21 @@ DROP INDEX IF EXISTS results_by_key;
 DROP TABLE results;
 ALTER TABLE results_v2 RENAME TO results;
 """
+
+
+def _certificate_rows(identity: dict[str, Any] | None) -> list[tuple[Any, ...]]:
+    """The ``certificates`` rows of a result's ``package.identity``."""
+    if not identity:
+        return []
+    found = []
+    for signer in identity["signers"]:
+        found.append(("signer", ",".join(signer["schemes"]), signer["certificate"]))
+        found += [("lineage", ",".join(signer["schemes"]), c) for c in signer["lineage"]]
+    profile = identity.get("profile") or {}
+    found += [("profile", "", c) for c in profile.get("certificates", ())]
+    return [(identity["platform"], role, schemes, c["md5"], c["sha1"], c["sha256"], c["public_key"],
+             c["public_key_sha256"], c["subject"], c["issuer"], c["serial"], c["not_before"], c["not_after"])
+            for role, schemes, c in found]
 
 
 class StoreError(ValueError):
@@ -227,6 +253,8 @@ class Store:
             self.db.executescript("BEGIN IMMEDIATE;" + MIGRATE_1_TO_2 + SCHEMA +
                                   f"UPDATE meta SET value='{SCHEMA_VERSION}' WHERE key='schema_version'; COMMIT;")
             self.db.execute("PRAGMA foreign_keys=ON")
+        elif version == SCHEMA_VERSION:
+            self.db.executescript(SCHEMA)  # tables added within version 2 (certificates): IF NOT EXISTS
         elif version != SCHEMA_VERSION:
             raise StoreError(f"{self.path}: batch database schema {version}, this beian-scan reads {SCHEMA_VERSION}")
 
@@ -369,6 +397,8 @@ class Store:
             "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(result_id, f["rule_id"], f["severity"], f["message"], (f["location"] or {}).get("member"),
               (f["location"] or {}).get("pointer"), f["fingerprint"], why) for f, why in listed])
+        self.db.executemany("INSERT INTO certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [(result_id, *row) for row in _certificate_rows(package.get("identity"))])
         facts = result["facts"]
         self.db.execute("INSERT INTO facts VALUES (?, ?, ?, ?)",
                         (result_id, json.dumps(facts["filing_numbers"], ensure_ascii=False),
