@@ -28,6 +28,9 @@ from scanner.model import Options
 
 from conftest import APKS, ENTRY_POINT, FIXTURES, MINIPROGRAMS, ROOT
 
+FIXTURES_KEY_MD5 = "176db77bc9f378fa3110b6c31e084aae"
+"""The MD5 of fixtures/keys/fixtures.keystore's certificate (apksigner verify --print-certs)."""
+
 
 def _cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(ENTRY_POINT), *args], capture_output=True, text=True, check=False, timeout=timeout,
@@ -432,9 +435,10 @@ class TestStoreFaults:
 class TestRegistry:
     RECORD = "com.beianscan.fixture.compliant"
 
-    def _write(self, tmp_path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
+    def _write(self, tmp_path: Path, lines: list[str], encoding: str = "utf-8",
+               header: str = "app_id,filing_number,app_name") -> Path:
         path = tmp_path / "filings.csv"
-        path.write_bytes(("\n".join(["app_id,filing_number,app_name", *lines]) + "\n").encode(encoding))
+        path.write_bytes(("\n".join([header, *lines]) + "\n").encode(encoding))
         return path
 
     def _findings(self, db: Path) -> dict[str, list[tuple[str, str]]]:
@@ -465,11 +469,56 @@ class TestRegistry:
     def test_an_app_without_a_record_is_one_finding_that_names_what_it_shows(self, tmp_path):
         root = _uploads(tmp_path, ("compliant",))
         db = tmp_path / "audit.sqlite"
-        registry = self._write(tmp_path, ["com.other.app,粤ICP备2023123456号-1A"])
+        registry = self._write(tmp_path, ["com.other.app,粤ICP备2099000001号-1A"])
         _cli("batch", str(root), "--db", str(db), "--registry", str(registry))
         (fil008,) = [m for r, m in self._findings(db)["upload_40.apk"] if r == "FIL008"]
-        assert fil008 == (f"the registry has no filing record for {self.RECORD} (it shows 粤ICP备2023123456号-1A, "
-                          "which the registry gives to com.other.app)")
+        assert fil008 == f"the registry has no filing record for {self.RECORD} (it shows 粤ICP备2023123456号-1A)"
+
+    def test_a_number_filed_for_another_package_is_fil009_not_fil008(self, tmp_path):
+        root = _uploads(tmp_path, ("compliant",))
+        db = tmp_path / "audit.sqlite"
+        registry = self._write(tmp_path, ["com.other.app,粤ICP备2023123456号-1A"])
+        _cli("batch", str(root), "--db", str(db), "--registry", str(registry))
+        found = self._findings(db)["upload_40.apk"]
+        assert [r for r, _m in found if r.startswith("FIL00")] == ["FIL009"]
+        assert dict(found)["FIL009"] == ("it shows 粤ICP备2023123456号-1A, which is filed for com.other.app; this package "
+                                         f"is {self.RECORD}")
+
+    def test_the_filed_certificate_is_checked_and_the_store_finds_uploads_by_certificate(self, tmp_path):
+        root = _uploads(tmp_path, ("compliant", "signed_v3_rotated"))
+        db = tmp_path / "audit.sqlite"
+        rotated = "com.beianscan.fixture.signed_v3_rotated"
+        # compliant is filed with another certificate; the rotated app with the key it rotated from (accepted:
+        # Android accepts a rotation its lineage proves).
+        registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A,,{'AB' * 16},",
+                                          f"{rotated},粤ICP备2023000001号-1A,,{FIXTURES_KEY_MD5.upper()},"],
+                               header="app_id,filing_number,app_name,cert_md5,public_key")
+        assert _cli("batch", str(root), "--db", str(db), "--registry", str(registry)).returncode == 0
+        found = self._findings(db)
+        assert dict(found["upload_40.apk"])["FIL009"] == (
+            "it is signed by CN=beian-scan fixtures (certificate MD5 176db77bc9f378fa3110b6c31e084aae); the filing "
+            f"of {self.RECORD} records the certificate MD5 {'ab' * 16}")
+        assert "FIL009" not in dict(found["upload_41.apk"])
+        with sqlite3.connect(db) as connection:
+            rows = connection.execute(
+                "SELECT c.file_path, k.role, k.schemes FROM certificates k JOIN current_results c ON c.id = k.result_id "
+                "WHERE k.md5 = ? ORDER BY c.file_path, k.role", (FIXTURES_KEY_MD5,)).fetchall()
+        assert [(Path(p).name, role, schemes) for p, role, schemes in rows] == [
+            ("upload_40.apk", "signer", "v1,v2,v3"), ("upload_41.apk", "lineage", "v3"),
+            ("upload_41.apk", "signer", "v1,v2")]
+        # The record corrected: judged again from the store (the identity is kept in the stored JSON).
+        registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A,,{FIXTURES_KEY_MD5},"],
+                               header="app_id,filing_number,app_name,cert_md5,public_key")
+        again = _cli("batch", str(root), "--db", str(db), "--registry", str(registry))
+        assert "0 to scan; 2 judged again" in again.stderr, again.stderr
+        assert "FIL009" not in dict(self._findings(db)["upload_40.apk"])
+
+    def test_a_bad_certificate_column_names_its_line(self, tmp_path):
+        registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A,,not-an-md5,"],
+                               header="app_id,filing_number,app_name,cert_md5,public_key")
+        done = _cli("batch", str(APKS / "compliant.apk"), "--db", str(tmp_path / "a.sqlite"), "--registry",
+                    str(registry))
+        assert done.returncode == 2 and "filings.csv:2: " in done.stderr and "not a certificate MD5" in done.stderr
 
     def test_a_gbk_registry_says_save_it_as_utf8(self, tmp_path):
         registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A,合规应用"], encoding="gbk")

@@ -86,12 +86,12 @@ def test_junit(report):
     assert len(suites) == 5
     malformed = suites[0]
     assert malformed.get("name") == "com.beianscan.fixture.malformed_number"
-    assert len(malformed.findall("testcase")) == 16  # the APK rules (PKG005 too: hardened APKs); MPP rules do not apply
+    assert len(malformed.findall("testcase")) == 17  # the APK rules (PKG005: hardened APKs; FIL009); MPP rules do not
     (failure,) = malformed.findall("testcase/failure")
     assert "秦ICP备2024012345号-1A" in failure.text and failure.get("type") == "error"
     broken = suites[2]
     assert broken.find("testcase/error").get("type") == "PKG001"
-    assert len(suites[4].findall("testcase")) == 19  # a mini-program also gets the MPP rules
+    assert len(suites[4].findall("testcase")) == 20  # a mini-program also gets the MPP rules
     assert root.get("errors") == "1"
 
 

@@ -57,6 +57,11 @@ def test_expected_result(name):
     if "protector" in want:  # hardened fixtures and their negative twins
         shield = result.facts.protection
         assert (shield.protector if shield else None) == want["protector"]
+    if "identity" in want:  # the signing schemes and signers apksigner verify --print-certs names
+        identity = result.info.identity
+        assert list(identity.schemes) == want["identity"]["schemes"]
+        assert [[list(s.schemes), s.certificate.md5, [c.md5 for c in s.lineage]] for s in identity.signers] == \
+            want["identity"]["signers"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
