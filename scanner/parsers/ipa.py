@@ -23,6 +23,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
+from scanner.extract import plists
 from scanner.facts import catalog
 from scanner.model import (
     Anomaly,
@@ -139,18 +140,8 @@ def _plist(reader: zipread.Reader, entries: list[zipread.Entry], name: str, anom
     return load_plist(member.data or b"")
 
 
-def load_plist(data: bytes) -> dict[str, Any]:
-    """A property list (binary or XML) as a dict; {} when it is not one. XML entities are not expanded
-    by plistlib's parser beyond the predefined ones."""
-    import plistlib  # only for IPAs: plistlib brings expat and datetime to every scan's start-up
-    from xml.parsers.expat import ExpatError
-
-    try:
-        value = plistlib.loads(data)
-    except (plistlib.InvalidFileException, ValueError, TypeError, OverflowError, IndexError, KeyError,
-            UnicodeDecodeError, RecursionError, ExpatError):  # ExpatError: XML that is not well formed
-        return {}
-    return value if isinstance(value, dict) else {}
+load_plist = plists.load
+"""Info.plist and .stringsdict files (scanner.extract.plists)."""
 
 
 def strings_file(data: bytes) -> dict[str, str]:

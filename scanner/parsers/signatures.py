@@ -10,12 +10,10 @@ package's own zip reader, describes the certificates (scanner.extract.certs) and
 from __future__ import annotations
 
 import json
-import plistlib
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
-from scanner.extract import certs, signing
+from scanner.extract import certs, plists, signing
 from scanner.model import Anomaly, AnomalyKind, Certificate, Identity, Profile, Signer
 from scanner.parsers import zipread
 
@@ -215,12 +213,11 @@ def _harmony_profile(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
 
 
 def _mobileprovision(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
+    from datetime import datetime
+
     data = certs.signed_data(der)
-    try:
-        plist = plistlib.loads(data.content) if data is not None and data.content else None
-    except (plistlib.InvalidFileException, ValueError, TypeError, OverflowError, KeyError, IndexError):
-        plist = None
-    if not isinstance(plist, dict):
+    plist = plists.load(data.content) if data is not None and data.content else None
+    if not plist:
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "embedded.mobileprovision", "not a CMS-signed property list"))
         return None
     entitlements = plist.get("Entitlements") if isinstance(plist.get("Entitlements"), dict) else {}
@@ -249,6 +246,8 @@ def _text(value: object) -> str | None:
 
 
 def _epoch(value: object) -> str | None:
+    from datetime import UTC, datetime
+
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     try:
