@@ -62,7 +62,7 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if wanted:
         yield from _against_expected(package, wanted)
     records = [(number, Expected.from_value((app, (md5, key)))) for app, (number, md5, key) in
-               ((a, (tuple(r) + ("", "", ""))[:3]) for a, r in options.rules.records(RULE.id, REGISTRY))]
+               ((a, (*r, "", "", "")[:3]) for a, r in options.rules.records(RULE.id, REGISTRY))]
     if records:
         yield from _against_records(package, facts, records)
 

@@ -27,7 +27,8 @@ KINDS = ("app", "miniprogram", "quickapp")
 SEVERITIES = ("error", "warning", "note")
 # Flags whose value is read from the config file unless given on the command line (key = flag name).
 CONFIG_KEYS = {"fmt": "format", "output": "output", "fail_on": "fail-on", "exit_zero": "exit-zero",
-               "expect_filing": "expect-filing", "expect_identity": "expect-identity", "kind": "kind", "wxid": "wxid", "color": "color",
+               "expect_filing": "expect-filing", "expect_identity": "expect-identity", "kind": "kind",
+               "wxid": "wxid", "color": "color",
                "preset": "preset", "suppressions": "suppressions", "baseline": "baseline",
                "show_suppressed": "show-suppressed", "source_root": "source-root",
                "privacy_policy": "privacy-policy", "fetch_privacy_policy": "fetch-privacy-policy",

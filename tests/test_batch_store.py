@@ -481,8 +481,8 @@ class TestRegistry:
         _cli("batch", str(root), "--db", str(db), "--registry", str(registry))
         found = self._findings(db)["upload_40.apk"]
         assert [r for r, _m in found if r.startswith("FIL00")] == ["FIL009"]
-        assert dict(found)["FIL009"] == ("it shows 粤ICP备2023123456号-1A, which is filed for com.other.app; this package "
-                                         f"is {self.RECORD}")
+        assert dict(found)["FIL009"] == ("it shows 粤ICP备2023123456号-1A, which is filed for com.other.app; "
+                                         f"this package is {self.RECORD}")
 
     def test_the_filed_certificate_is_checked_and_the_store_finds_uploads_by_certificate(self, tmp_path):
         root = _uploads(tmp_path, ("compliant", "signed_v3_rotated"))
@@ -501,8 +501,8 @@ class TestRegistry:
         assert "FIL009" not in dict(found["upload_41.apk"])
         with sqlite3.connect(db) as connection:
             rows = connection.execute(
-                "SELECT c.file_path, k.role, k.schemes FROM certificates k JOIN current_results c ON c.id = k.result_id "
-                "WHERE k.md5 = ? ORDER BY c.file_path, k.role", (FIXTURES_KEY_MD5,)).fetchall()
+                "SELECT c.file_path, k.role, k.schemes FROM certificates k JOIN current_results c "
+                "ON c.id = k.result_id WHERE k.md5 = ? ORDER BY c.file_path, k.role", (FIXTURES_KEY_MD5,)).fetchall()
         assert [(Path(p).name, role, schemes) for p, role, schemes in rows] == [
             ("upload_40.apk", "signer", "v1,v2,v3"), ("upload_41.apk", "lineage", "v3"),
             ("upload_41.apk", "signer", "v1,v2")]

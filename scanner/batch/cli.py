@@ -64,7 +64,8 @@ def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--retry-aborted", is_flag=True,
               help="Scan again the packages stopped before (PKG006), under the same limits too.")
 @click.option("--registry", type=click.Path(exists=True, dir_okay=False), metavar="CSV",
-              help="Filing records: app_id,filing_number[,app_name][,cert_md5][,public_key] (FIL005 / FIL008 / FIL009).")
+              help="Filing records: app_id,filing_number[,app_name][,cert_md5][,public_key] "
+                   "(FIL005 / FIL008 / FIL009).")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Send the packages to a Dask scheduler (tcp://host:8786); results land in --db here.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), metavar="FILE",

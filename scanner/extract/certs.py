@@ -65,7 +65,7 @@ def describe(der: bytes) -> Certificate | None:
         return Certificate(
             subject=_name(tbs["subject"]), issuer=_name(tbs["issuer"]), serial=format(tbs["serial_number"].native, "x"),
             not_before=_time(validity["not_before"]), not_after=_time(validity["not_after"]),
-            md5=hashlib.md5(der).hexdigest(), sha1=hashlib.sha1(der).hexdigest(),  # noqa: S324 - a fingerprint
+            md5=hashlib.md5(der).hexdigest(), sha1=hashlib.sha1(der).hexdigest(),
             sha256=hashlib.sha256(der).hexdigest(), key_algorithm=_KEY_NAMES.get(algorithm, algorithm.upper()),
             key_size=size, public_key=base64.b64encode(spki).decode("ascii"),
             public_key_sha256=hashlib.sha256(spki).hexdigest())

@@ -82,7 +82,7 @@ class _Cursor:
 
     def items(self) -> list[_Cursor]:
         """Every length-prefixed item of what is left (at most MAX_ITEMS)."""
-        found = []
+        found: list[_Cursor] = []
         while self.left() and len(found) < MAX_ITEMS:
             found.append(self.prefixed())
         return found
@@ -119,7 +119,7 @@ def apk_block(before: bytes, magic: bytes = APK_MAGIC) -> dict[int, bytes] | Non
 def block_signers(value: bytes, scheme: int) -> list[BlockSigner]:
     """The signers of a v2, v3 or v3.1 value (a quick app's reads as v2)."""
     v3 = scheme in (V3, V31)
-    found = []
+    found: list[BlockSigner] = []
     for signer in _Cursor(memoryview(value), SCHEMES.get(scheme, "signing block")).prefixed().items():
         signed = signer.prefixed()
         signed.prefixed()  # digests

@@ -41,7 +41,7 @@ class Expected:
     @classmethod
     def from_value(cls, value: tuple[str, tuple[str, ...]]) -> Expected:
         app_id, rest = value
-        md5, key = (tuple(rest) + ("", ""))[:2]
+        md5, key = (*rest, "", "")[:2]
         return cls(app_id, md5, key)
 
 

@@ -89,7 +89,8 @@ def parse(source: Source, options: ParseOptions) -> Package:
         for entry in scanned:
             texts.extend(found.get(id(entry), ()))
         if not signature:
-            main = reader.read(entry) if (entry := next((e for e in files if e.name == executable), None)) else None
+            binary = next((e for e in files if e.name == executable), None)
+            main = reader.read(binary) if binary is not None else None
             signature.append(_code_signature(executable, main.data, anomalies) if main and main.data else None)
         provision = _small_member(reader, files, app + "embedded.mobileprovision", anomalies)
         signed = signatures.ios(executable, signature[0], provision, anomalies)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from scanner.extract import certs, plists, signing
 from scanner.model import Anomaly, AnomalyKind, Certificate, Identity, Profile, Signer
@@ -204,9 +205,9 @@ def _harmony_profile(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
     if not isinstance(profile, dict):
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK, "the provisioning profile is not readable JSON"))
         return None
-    info = profile.get("bundle-info") if isinstance(profile.get("bundle-info"), dict) else {}
+    info = _table(profile, "bundle-info")
     pem = "".join(str(info.get(k) or "") for k in ("distribution-certificate", "development-certificate"))
-    validity = profile.get("validity") if isinstance(profile.get("validity"), dict) else {}
+    validity = _table(profile, "validity")
     return Profile("harmonyos", _text(info.get("bundle-name")), _text(info.get("developer-id")),
                    _text(profile.get("type")), None, _epoch(validity.get("not-after")),
                    _described(certs.certificates_in_pem(pem)))
@@ -220,12 +221,12 @@ def _mobileprovision(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
     if not plist:
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "embedded.mobileprovision", "not a CMS-signed property list"))
         return None
-    entitlements = plist.get("Entitlements") if isinstance(plist.get("Entitlements"), dict) else {}
-    teams = plist.get("TeamIdentifier") if isinstance(plist.get("TeamIdentifier"), list) else []
+    entitlements = _table(plist, "Entitlements")
+    teams = _list(plist, "TeamIdentifier")
     team = _text(teams[0]) if teams else None
     application = _text(entitlements.get("application-identifier"))
     bundle = application.split(".", 1)[1] if application and "." in application else application
-    developer = plist.get("DeveloperCertificates") if isinstance(plist.get("DeveloperCertificates"), list) else []
+    developer = _list(plist, "DeveloperCertificates")
     expires = plist.get("ExpirationDate")
     return Profile("mobileprovision", bundle, team, _ios_kind(plist, entitlements), _text(plist.get("Name")),
                    expires.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(expires, datetime) else None,
@@ -239,6 +240,16 @@ def _ios_kind(plist: dict[str, object], entitlements: dict[str, object]) -> str:
     if plist.get("ProvisionsAllDevices") is True:
         return "enterprise"
     return "ad-hoc" if plist.get("ProvisionedDevices") else "app-store"
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _text(value: object) -> str | None:
