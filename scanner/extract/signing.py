@@ -91,6 +91,26 @@ class _Cursor:
         return bytes(self.data[self.at :])
 
 
+FOOTER = 32
+"""Bytes before the central directory that hold either footer (APK: size and magic; HAP: count, size,
+magic, version): read first, so that only the block itself is read after."""
+
+
+def block_length(tail: bytes, magic: bytes) -> int:
+    """How many bytes before the central directory the block ending ``tail`` (its last FOOTER bytes)
+    says it takes, capped at MAX_BLOCK (what is past the cap then fails to parse: SigningError); 0 when
+    no block of that magic ends there."""
+    if len(tail) < FOOTER:
+        return 0
+    if magic == HAP_MAGIC and tail[-20:-4] == HAP_MAGIC:
+        size = struct.unpack_from("<Q", tail, len(tail) - 28)[0]
+    elif magic != HAP_MAGIC and tail[-16:] == magic:
+        size = struct.unpack_from("<Q", tail, len(tail) - 24)[0] + 8
+    else:
+        return 0
+    return int(min(max(size, FOOTER), MAX_BLOCK))
+
+
 def apk_block(before: bytes, magic: bytes = APK_MAGIC) -> dict[int, bytes] | None:
     """The ID-value pairs of the signing block that ends ``before`` (the bytes preceding the central
     directory), or None when there is no block (an unsigned or v1-only APK)."""

@@ -73,8 +73,8 @@ def quickapp(files: Iterable[zipread.Entry], reader: zipread.Reader, anomalies: 
 def harmony(source: zipread.Source, anomalies: list[Anomaly], pack: bool = False) -> Identity:
     """A HarmonyOS module's or App Pack's signer and profile, from its hap sign block."""
     try:
-        block = signing.hap_block(zipread.before_directory(source, signing.MAX_BLOCK))
-    except signing.SigningError as exc:
+        block = signing.hap_block(_before(source, signing.HAP_MAGIC))
+    except (signing.SigningError, OSError) as exc:
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK, str(exc)))
         block = None
     notes = ["in an App Pack only the .app file is signed; the modules inside it are not"] if pack else []
@@ -114,10 +114,17 @@ def ios_signature(data: bytes, offsets: Iterable[tuple[int, int]], member: str, 
     return None
 
 
+def _before(source: zipread.Source, magic: bytes) -> bytes:
+    """The signing block of ``magic`` before the central directory: its footer first, then its length."""
+    tail = zipread.before_directory(source, signing.FOOTER)
+    length = signing.block_length(tail, magic)
+    return zipread.before_directory(source, length) if length > len(tail) else tail
+
+
 def _block(source: zipread.Source, magic: bytes, anomalies: list[Anomaly], member: str = BLOCK
            ) -> dict[int, bytes] | None:
     try:
-        return signing.apk_block(zipread.before_directory(source, signing.MAX_BLOCK), magic)
+        return signing.apk_block(_before(source, magic), magic)
     except (signing.SigningError, OSError) as exc:
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, member, str(exc)))
         return None
