@@ -30,6 +30,8 @@ from conftest import APKS, ENTRY_POINT, FIXTURES, MINIPROGRAMS, ROOT
 
 FIXTURES_KEY_MD5 = "176db77bc9f378fa3110b6c31e084aae"
 """The MD5 of fixtures/keys/fixtures.keystore's certificate (apksigner verify --print-certs)."""
+ROTATED_KEY_MD5 = "509c7d81841691c59d4f835060aac70a"
+"""fixtures/keys/rotated.keystore's: the current signer of signed_v3_rotated.apk."""
 
 
 def _cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -506,6 +508,9 @@ class TestRegistry:
         assert [(Path(p).name, role, schemes) for p, role, schemes in rows] == [
             ("upload_40.apk", "signer", "v1,v2,v3"), ("upload_41.apk", "lineage", "v3"),
             ("upload_41.apk", "signer", "v1,v2")]
+        exported = list(csv.DictReader(io.StringIO(_cli("report", str(db), "--format", "csv").stdout)))
+        assert {Path(r["path"]).name: r["cert_md5"] for r in exported} == {"upload_40.apk": FIXTURES_KEY_MD5,
+                                                                           "upload_41.apk": ROTATED_KEY_MD5}
         # The record corrected: judged again from the store (the identity is kept in the stored JSON).
         registry = self._write(tmp_path, [f"{self.RECORD},粤ICP备2023123456号-1A,,{FIXTURES_KEY_MD5},"],
                                header="app_id,filing_number,app_name,cert_md5,public_key")

@@ -43,6 +43,8 @@ class Row:
     error: str
     seconds: float
     findings: tuple[dict[str, Any], ...]
+    cert_md5: str = ""
+    """The current signer's certificate MD5 (the filing form's); empty: unsigned, or a format without signing."""
 
 
 def rows(stored: list[StoredResult]) -> list[Row]:
@@ -60,8 +62,13 @@ def rows(stored: list[StoredResult]) -> list[Row]:
                        _rules(result),
                        {s: counts.get(s, 0) for s in SEVERITIES},
                        f"{error['rule_id']} {error['message']}" if error else "",
-                       item.seconds, tuple(result["findings"])))
+                       item.seconds, tuple(result["findings"]), _signer_md5(package.get("identity"))))
     return out
+
+
+def _signer_md5(identity: dict[str, Any] | None) -> str:
+    signers = (identity or {}).get("signers") or []
+    return str(signers[0]["certificate"]["md5"]) if signers else ""
 
 
 def _rules(result: dict[str, Any]) -> tuple[str, ...]:
@@ -122,13 +129,13 @@ def _csv(table: list[Row], run_ids: list[int] | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["path", "other_paths", "sha256", "status", "format", "app_id", "app_name", "version",
-              "filing_numbers", "filing_links", "rules", "errors", "warnings", "notes", "error", "seconds"]
+              "filing_numbers", "filing_links", "rules", "errors", "warnings", "notes", "error", "seconds", "cert_md5"]
     writer.writerow((["run"] if run_ids is not None else []) + header)
     for index, row in enumerate(table):
         cells = [row.path, " ".join(p for p in row.paths if p != row.path), row.sha256, row.status, row.format,
                  row.app_id, row.app_name, row.version, " ".join(row.numbers), " ".join(row.links),
                  " ".join(row.rules), row.counts["error"], row.counts["warning"], row.counts["note"], row.error,
-                 f"{row.seconds:.2f}"]
+                 f"{row.seconds:.2f}", row.cert_md5]
         if run_ids is not None:
             cells.insert(0, run_ids[index])
         writer.writerow([_cell(str(cell)) for cell in cells])
