@@ -106,8 +106,9 @@ def signed_line(identity: Identity) -> str:
     """Who signed the package, as the header says it (the full identity: ``beian-scan identity``)."""
     if not identity.signed:
         return "no" + (f" ({identity.notes[-1]})" if identity.notes else "")
-    signers = "; ".join(f"{'+'.join(_SCHEMES.get(x, x) for x in s.schemes)} by {s.certificate.subject or '(no subject)'}, certificate MD5 "
-                        f"{s.certificate.md5}" for s in identity.signers)
+    signers = "; ".join(f"{'+'.join(_SCHEMES.get(x, x) for x in s.schemes)} by "
+                        f"{s.certificate.subject or '(no subject)'}, certificate MD5 {s.certificate.md5}"
+                        for s in identity.signers)
     bundle = identity.profile.bundle if identity.profile else None
     return signers + (f"; profile for {bundle}" if bundle else "")
 
