@@ -423,7 +423,8 @@ def test_a_plist_date_plistlib_cannot_match_is_no_plist():
 def test_a_bundle_and_a_quick_app_from_the_corpus():
     aab = _identity(CORPUS / "aab" / "bundletool_install-time-permanent-modules.aab")
     assert aab.schemes == ("v1",) and aab.signed and "signed again by the store" in aab.notes[0]
-    rpk = _identity(CORPUS / "rpk" / "juner122king__com.haituo.setpplanet__dist_com.haituo.setpplanet.release.1.0.8.rpk")
+    rpk = _identity(CORPUS / "rpk" / ("juner122king__com.haituo.setpplanet__dist_com.haituo.setpplanet."
+                                      "release.1.0.8.rpk"))
     assert rpk.platform == "quickapp" and rpk.schemes == ("rpk",) and rpk.member == "META-INF/CERT"
     assert rpk.signers[0].certificate.md5 == "85d8daa9328e7b52c155ac2bda296990"
     unsigned = _identity(CORPUS / "rpk" / "poetries__quickapp-template__dist_com.application.demo.debug.rpk")
