@@ -20,7 +20,7 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from scanner.engine import evaluate
+    from scanner.engine import evaluate, parse_options
     from scanner.model import Options, ParseOptions
     from scanner.parsers import PackageUnreadable, parse
 
@@ -35,7 +35,7 @@ INPUT = WORK / "input.bin"
 def one_input(data: bytes) -> None:
     INPUT.write_bytes(data)
     with contextlib.suppress(PackageUnreadable):  # PKG001 / PKG002: a clear refusal, not a crash
-        evaluate(parse(str(INPUT), ParseOptions()), Options())
+        evaluate(parse(str(INPUT), parse_options(ParseOptions())), Options())
 
 
 def main() -> None:

@@ -32,11 +32,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from scanner.extract import anchors, dex, hermes  # noqa: E402
+from scanner.extract import dex, hermes  # noqa: E402
+from scanner.extract.prefilter import Prefilter  # noqa: E402
 from scanner.facts.anchors import from_catalogs  # noqa: E402
 from scanner.parsers import code, surfaces  # noqa: E402
 
-HOW = surfaces.Reading(anchors.compile_needles(from_catalogs()))
+PREFILTER = Prefilter.of(from_catalogs())
 NUMBER = "粤ICP备2023123456号-1A"
 
 
@@ -61,8 +62,8 @@ def dex_rows(apk: Path, runs: int) -> list[dict[str, object]]:
         for name in names:
             data = archive.read(name)
             floor = inflate_cost(data, runs)
-            plain = median(lambda d=data: list(dex.dex_strings(d, HOW.needles)), runs)
-            full = median(lambda d=data, n=name: list(code.dex_texts(n, d, HOW)), runs)
+            plain = median(lambda d=data: list(dex.dex_strings(d, PREFILTER)), runs)
+            full = median(lambda d=data, n=name: list(code.dex_texts(n, d, PREFILTER)), runs)
             rows.append({"member": name, "bytes": len(data), "floor_s": floor, "strings_s": plain,
                          "with_context_s": full, "context_cost_s": full - plain,
                          "context_cost_x_floor": (full - plain) / floor})
@@ -76,7 +77,7 @@ def hermes_rows(runs: int) -> list[dict[str, object]]:
     for path in paths:
         data = path.read_bytes()
         floor = inflate_cost(data, runs)
-        cost = median(lambda d=data: list(surfaces.hermes_texts("index.android.bundle", d, HOW)), runs)
+        cost = median(lambda d=data: list(surfaces.hermes_texts("index.android.bundle", d, PREFILTER)), runs)
         rows.append({"member": path.name, "bytes": len(data), "strings": hermes.table(data).count, "floor_s": floor,
                      "read_s": cost, "x_floor": cost / floor})
     return rows
@@ -95,7 +96,7 @@ def flutter_rows(runs: int) -> list[dict[str, object]]:
     floor = inflate_cost(data, runs)
     found: list[str] = []
     cost = median(lambda: found.extend(t.value for t in surfaces.binary_texts("lib/arm64-v8a/libapp.so", data,
-                                                                                "native", HOW)), runs)
+                                                                                "native", PREFILTER)), runs)
     assert any(NUMBER in v for v in found), "the number was not found"
     return [{"member": "libapp.so (synthetic, 20 MB)", "bytes": len(data), "floor_s": floor, "read_s": cost,
              "x_floor": cost / floor}]

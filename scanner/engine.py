@@ -20,6 +20,7 @@ from scanner.model import (
     Package,
     PackageError,
     PackageKind,
+    ParseOptions,
     PolicySources,
     Report,
     ReportedFinding,
@@ -47,6 +48,18 @@ if TYPE_CHECKING:
 # The facts, the rules and the suppressions are imported when a package is judged, not with this module:
 # a scan that forks a helper (scanner.parsers.offload) forks before the facts (8 ms) and imports them while
 # the helper scans. (The command line reads the rule catalogue before, for the config's rule options.)
+
+
+def parse_options(options: ParseOptions | None = None, fast: bool = True) -> ParseOptions:
+    """The parse options with the catalogs' prefilter: what the rules judge by says what the parsers
+    read (scanner.facts.anchors; compiled once per run). ``fast`` off decodes everything."""
+    options = options or ParseOptions()
+    if options.prefilter is not None:
+        return options
+    from scanner.extract.prefilter import Prefilter
+    from scanner.facts.anchors import from_catalogs
+
+    return replace(options, prefilter=Prefilter.of(from_catalogs(), fast))
 
 
 def catalogue() -> Mapping[str, RuleMeta]:
@@ -81,7 +94,7 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
     MemoryError with ``memory_errors="raise"``: a batch worker's memory limit is not the package's fault)."""
     path = source.path
     try:
-        package = parse(source, options.parse, formats)
+        package = parse(source, parse_options(options.parse), formats)
     except PackageEncrypted as exc:
         return error_result(path, "PKG002", exc.message)
     except PackageUnreadable as exc:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import NewType
+from typing import TYPE_CHECKING, NewType
+
+if TYPE_CHECKING:
+    from scanner.extract.prefilter import Prefilter
 
 RuleId = NewType("RuleId", str)
 
@@ -454,13 +457,13 @@ class ParseOptions:
     """AppID that decrypts PC-client ``V1MMWX`` wxapkg packages (``--wxid``); else taken from the path."""
     limits: Limits = field(default_factory=Limits)
     """Caps on inflation, members and nesting (hostile packages)."""
-    fast: bool = True
-    """Skip what cannot matter to any rule; False decodes everything (the reference the tests hold)."""
     offload: bool = False
     """A parser may fork one helper process for its largest members. Set by scanner.concurrency: on for
     a single scan on a multi-core machine, off in a batch worker (one process per package already)."""
-    anchors: Anchors | None = None
-    """The prefilter; None: scanner.parsers.parse fills in the catalogs' own."""
+    prefilter: Prefilter | None = None
+    """Which texts can matter to a rule (scanner.extract.prefilter; its ``fast`` off decodes everything,
+    the reference the tests hold the fast paths to). None: the engine fills in the catalogs' own
+    (scanner.engine.parse_options), once per run."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from scanner import engine
+from scanner.engine import parse_options
 from scanner.extract import aapt2
 from scanner.model import Options
 from scanner.parsers import detect, parse
@@ -24,7 +25,7 @@ def test_detected_as_a_bundle_not_an_apk_set():
 
 
 def test_identity_permissions_of_every_module_and_places():
-    pkg = parse(str(OUT / "bundle.aab"))
+    pkg = parse(str(OUT / "bundle.aab"), parse_options())
     assert (pkg.info.format, pkg.info.app_id, pkg.info.app_name, pkg.info.version, pkg.info.version_code,
             pkg.info.target_sdk) == ("aab", "com.beianscan.fixture.bundle", "Bundle Fixture", "1.2.0", "3", "33")
     # The feature module's own permission is the bundle's too.

@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 from scanner import engine
+from scanner.engine import parse_options
 from scanner.model import Location, Options, Package, PackageInfo, PackageKind, ParseOptions, Text
 from scanner.parsers import FORMATS, Format, Probe, Source, detect, parse
 
@@ -52,7 +53,7 @@ def test_every_format_row_reads_its_own_fixture(apk_path):
                        (MINIPROGRAMS / "src_native", "miniprogram-source"),
                        (MINIPROGRAMS / "out" / "split", "wxapkg-folder")):
         assert detect(str(path)).name == name
-        assert parse(str(path)).info is not None
+        assert parse(str(path), parse_options()).info is not None
 
 
 def test_an_apk_set_is_its_own_row(apk_path, tmp_path):
@@ -77,6 +78,25 @@ def test_no_parser_imports_from_the_package_init():
             continue
         names = set(_imports(path))
         assert names <= modules, (path.name, names - modules)
+
+
+def _modules_imported(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def test_parsers_and_extractors_never_import_the_facts():
+    """Parsers describe, facts judge: what a parser needs of the catalogs comes in the parse options (the
+    prefilter the engine builds) or from scanner.catalogs, never from scanner.facts (issue 24)."""
+    for folder in (PARSERS, ROOT / "scanner" / "extract"):
+        for path in folder.glob("*.py"):
+            facts = [m for m in _modules_imported(path) if m == "scanner.facts" or m.startswith("scanner.facts.")]
+            assert not facts, (path.name, facts)
 
 
 def test_rules_holds_the_registry_and_rules_only():
@@ -184,8 +204,9 @@ def test_batch_forkserver_starts_warm():
     assert warm.read_bytes() == (ROOT / "fixtures" / "apk" / "compliant.apk").read_bytes()
     if worker._context().get_start_method() == "forkserver":
         assert multiprocessing.forkserver._forkserver._preload_modules[-1] == "scanner.batch.warmup"
-    code = ("import scanner.batch.warmup; from scanner.facts import numbers; from scanner.extract import anchors; "
-            "print(numbers.patterns.cache_info().currsize, anchors._automaton.cache_info().currsize)")
+    code = ("import scanner.batch.warmup; from scanner.facts import numbers; "
+            "from scanner.extract.prefilter import _automaton; "
+            "print(numbers.patterns.cache_info().currsize, _automaton.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     patterns, automata = map(int, out.stdout.split())
     assert patterns == 1 and automata >= 3

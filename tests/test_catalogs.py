@@ -9,7 +9,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.facts.context import in_context, is_declaration
 from scanner.facts.permissions import permission_facts
 
@@ -20,10 +20,10 @@ def _schema():
     return json.loads(resources.files("scanner.facts").joinpath("data/catalog.schema.json").read_text("utf-8"))
 
 
-@pytest.mark.parametrize("name", catalog.CATALOGS)
+@pytest.mark.parametrize("name", catalogs.CATALOGS)
 def test_catalog_is_valid(name):
-    catalog.validate(name)
-    jsonschema.validate(catalog.load(name), _schema())
+    catalogs.validate(name)
+    jsonschema.validate(catalogs.load(name), _schema())
 
 
 @pytest.mark.parametrize(
@@ -38,18 +38,18 @@ def test_catalog_is_valid(name):
     ],
 )
 def test_schema_rejects_broken_catalog(name, break_it):
-    data = copy.deepcopy(catalog.load(name))
+    data = copy.deepcopy(catalogs.load(name))
     break_it(data)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, _schema())
 
 
 def test_unknown_catalog_is_refused():
-    with pytest.raises(catalog.CatalogError):
-        catalog.load("nope")
+    with pytest.raises(catalogs.CatalogError):
+        catalogs.load("nope")
 
 
-@pytest.mark.parametrize("example", catalog.load("context")["examples"], ids=lambda e: e["text"])
+@pytest.mark.parametrize("example", catalogs.load("context")["examples"], ids=lambda e: e["text"])
 def test_context_examples(example):
     member, _, pointer = example["text"].partition(" ")
     from scanner.model import Location
@@ -57,14 +57,14 @@ def test_context_examples(example):
     assert in_context(Location(member, "resource", pointer)) == example["context"]
 
 
-@pytest.mark.parametrize("example", catalog.load("permissions")["examples"], ids=lambda e: e["text"])
+@pytest.mark.parametrize("example", catalogs.load("permissions")["examples"], ids=lambda e: e["text"])
 def test_permission_examples(example):
     facts = permission_facts((example["permission"],), [text(example["text"])])
     assert (example["permission"] in facts.declared) == example["declared"]
 
 
 def test_every_permission_has_chinese_and_english_names():
-    for entry in catalog.load("permissions")["permissions"]:
+    for entry in catalogs.load("permissions")["permissions"]:
         assert entry["names"]["zh"] and entry["names"]["en"], entry["permission"]
 
 

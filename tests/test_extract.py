@@ -7,13 +7,24 @@ import zipfile
 
 import pytest
 
-from scanner.extract import anchors, arsc, binary, dex, textdecode
+from scanner.extract import arsc, binary, dex, textdecode
+from scanner.extract import prefilter as prefilters
+from scanner.extract.prefilter import (
+    ALONE,
+    SHORT,
+    Prefilter,
+    _by_length,
+    _searches,
+    find_all,
+    holds_any,
+    pieces_holding,
+)
 from scanner.extract.stringpool import ChunkError, read_string_pool
 from scanner.facts.anchors import from_catalogs
 
 from conftest import APKS
 
-NEEDLES = anchors.compile_needles(from_catalogs())
+PREFILTER = Prefilter.of(from_catalogs())
 
 
 def member(apk: str, name: str) -> bytes:
@@ -127,7 +138,7 @@ class TestResourceTable:
 
 class TestDex:
     def test_string_table(self):
-        strings = dict(dex.dex_strings(member("dex_only", "classes.dex"), NEEDLES))
+        strings = dict(dex.dex_strings(member("dex_only", "classes.dex"), PREFILTER))
         assert "粤ICP备2023123456号-1A" in strings.values()
         assert "https://beian.miit.gov.cn/" in strings.values()
 
@@ -147,22 +158,22 @@ class TestDex:
         sorts = []
         by_sort = packed.holders_sorted
         monkeypatch.setattr(dex, "holders_sorted", lambda o, h: sorts.append(1) or by_sort(o, h))
-        fast = dict(dex.dex_strings(data, NEEDLES))
+        fast = dict(dex.dex_strings(data, PREFILTER))
         every = dict(dex.dex_strings(data, None))
-        wanted = {i for i, v in every.items() if any(n.decode() in v.lower() for n in NEEDLES.dex)}
+        wanted = {i for i, v in every.items() if any(n.decode() in v.lower() for n in PREFILTER.dex)}
         assert len(wanted) >= 2
         assert wanted <= fast.keys() and all(every[i] == v for i, v in fast.items())
         assert bool(sorts) == shuffled  # in string_ids order: no sort of every offset
 
     def test_bad_magic(self):
         with pytest.raises(ChunkError):
-            list(dex.dex_strings(b"not a dex" + b"\0" * 200, NEEDLES))
+            list(dex.dex_strings(b"not a dex" + b"\0" * 200, PREFILTER))
 
     def test_string_ids_past_end(self):
         data = bytearray(member("dex_only", "classes.dex"))
         struct.pack_into("<I", data, 0x38, 0x0FFFFFFF)
         with pytest.raises(ChunkError):
-            list(dex.dex_strings(bytes(data), NEEDLES))
+            list(dex.dex_strings(bytes(data), PREFILTER))
 
     def test_corrupt_offset_costs_one_string(self):
         data = bytearray(member("dex_only", "classes.dex"))
@@ -173,9 +184,9 @@ class TestDex:
     def test_fast_path_keeps_exactly_the_anchored_strings(self):
         data = member("dex_only", "classes.dex")
         every = dict(dex.dex_strings(data, None))
-        fast = dict(dex.dex_strings(data, NEEDLES))
+        fast = dict(dex.dex_strings(data, PREFILTER))
         assert set(fast) < set(every)
-        assert fast == {i: s for i, s in every.items() if NEEDLES.dex_pattern.search(s.encode().lower())}
+        assert fast == {i: s for i, s in every.items() if PREFILTER.dex_pattern.search(s.encode().lower())}
         assert "粤ICP备2023123456号-1A" in fast.values()
 
     def test_mutf8_supplementary_and_nul(self):
@@ -209,12 +220,12 @@ class TestTextDecode:
 class TestBinary:
     def test_utf8_and_utf16_runs(self):
         so = member("native_only", "lib/x86_64/libcore.so")
-        found = [t for _, t in binary.anchored_strings(so, NEEDLES)]
+        found = [t for _, t in binary.anchored_strings(so, PREFILTER)]
         assert "ICP备案号：粤ICP备2023123456号-1A" in found
         assert "https://beian.miit.gov.cn/" in found
 
     def test_no_anchor_no_text(self):
-        assert list(binary.anchored_strings(b"\x7fELF" + b"hello world" * 100, NEEDLES)) == []
+        assert list(binary.anchored_strings(b"\x7fELF" + b"hello world" * 100, PREFILTER)) == []
 
 
 def test_little_u32_reads_the_whole_words_the_data_holds():
@@ -231,7 +242,8 @@ class TestAnchorSearch:
     """``holds_any`` and ``pieces_holding`` answer a set question; the short needles are searched by an
     automaton of their own (the SIMD prefilter), which must not change the answer."""
 
-    @pytest.mark.parametrize("needles", [NEEDLES.plain, NEEDLES.markup, (b"\\u", b"ab"), (b"&#",), (b"icp", b"beian")])
+    @pytest.mark.parametrize("needles", [PREFILTER.plain, PREFILTER.markup, (b"\\u", b"ab"), (b"&#",),
+                                         (b"icp", b"beian")])
     def test_answers_what_a_search_for_each_needle_answers(self, needles):
         import random
 
@@ -244,27 +256,27 @@ class TestAnchorSearch:
         for piece in pieces[:-1]:
             starts.append(starts[-1] + len(piece) + 1)
         expected = {k for k, piece in enumerate(pieces) if any(n in piece for n in needles)}
-        assert anchors.pieces_holding(data, needles, starts) == expected
+        assert pieces_holding(data, needles, starts) == expected
         for piece in pieces:
-            assert anchors.holds_any(piece, needles) == any(n in piece for n in needles)
-        assert not anchors.holds_any(b"", needles) and anchors.pieces_holding(b"", (), [0]) == set()
+            assert holds_any(piece, needles) == any(n in piece for n in needles)
+        assert not holds_any(b"", needles) and pieces_holding(b"", (), [0]) == set()
 
     def test_short_needles_have_an_automaton_of_their_own(self):
-        groups = anchors._by_length(NEEDLES.markup)
-        assert [min(map(len, g)) >= anchors.SHORT for g in groups] == [True, False]
-        assert len(anchors._searches(NEEDLES.markup)) == 1 + len(groups[1]) <= 1 + anchors.ALONE
-        assert len(anchors._searches((b"abcd", b"efgh"))) == 2 and len(anchors._searches(NEEDLES.text)) == 1
-        assert sorted(n for g in groups for n in g) == sorted(NEEDLES.markup)
-        assert anchors._by_length(NEEDLES.text) == (NEEDLES.text,)
+        groups = _by_length(PREFILTER.markup)
+        assert [min(map(len, g)) >= SHORT for g in groups] == [True, False]
+        assert len(_searches(PREFILTER.markup)) == 1 + len(groups[1]) <= 1 + ALONE
+        assert len(_searches((b"abcd", b"efgh"))) == 2 and len(_searches(PREFILTER.text)) == 1
+        assert sorted(n for g in groups for n in g) == sorted(PREFILTER.markup)
+        assert _by_length(PREFILTER.text) == (PREFILTER.text,)
 
-    @pytest.mark.parametrize("needles", [(b"p\x00r\x00", b"\x90\x96\xc1y", b"cgp\x96"), NEEDLES.text,
-                                         tuple(sorted({n.lower() for n in NEEDLES.wide}))])
+    @pytest.mark.parametrize("needles", [(b"p\x00r\x00", b"\x90\x96\xc1y", b"cgp\x96"), PREFILTER.text,
+                                         tuple(sorted({n.lower() for n in PREFILTER.wide}))])
     @pytest.mark.parametrize("lowered", [False, True])
     def test_find_all_finds_every_needle_wherever_it_lies(self, needles, lowered, monkeypatch):
         """Needles are lower-case, as every caller gives them; planted upper-cased when searched lowered."""
         import random
 
-        monkeypatch.setattr(anchors, "SEARCH_PIECE", 64)  # many seams
+        monkeypatch.setattr(prefilters, "SEARCH_PIECE", 64)  # many seams
         rng = random.Random(11)
         filler = [b"s\x001\x00", b"\x00\x00", b"A", b"Z", b"x"]
         parts, planted = [], []
@@ -274,7 +286,7 @@ class TestAnchorSearch:
             planted.append((sum(map(len, parts)), needle))
             parts.append(needle.upper() if lowered else needle)
         data = b"".join(parts)
-        found = anchors.find_all(data, needles, lowered=lowered)
+        found = find_all(data, needles, lowered=lowered)
         assert found == sorted(set(found))
         assert {at for at, _needle in planted} <= set(found)
         searched = data.lower() if lowered else data

@@ -3,11 +3,14 @@ facts and findings as decoding everything, on every fixture and every real APK o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from scanner import engine
-from scanner.extract import anchors
-from scanner.facts import catalog
+from scanner import catalogs, engine
+from scanner.engine import parse_options
+from scanner.extract import prefilter as prefilters
+from scanner.extract.prefilter import Prefilter, find_all, folding
 from scanner.facts.anchors import from_catalogs
 from scanner.model import Options, ParseOptions
 from scanner.parsers import PackageUnreadable, parse
@@ -25,7 +28,7 @@ OTHERS += sorted(p for folder in ("hap", "ipa", "aab") if (CORPUS / folder).is_d
 
 def outcome(path, fast):
     try:
-        package = parse(str(path), ParseOptions(fast=fast, offload=fast))
+        package = parse(str(path), parse_options(ParseOptions(offload=fast), fast=fast))
     except PackageUnreadable as exc:
         return exc.message
     result = engine.evaluate(package, Options())
@@ -38,8 +41,8 @@ def test_fast_equals_reference(path):
 
 
 def test_fast_path_is_really_taken_on_the_large_bundle():
-    fast = parse(str(APKS / "large_bundle.apk"))
-    slow = parse(str(APKS / "large_bundle.apk"), ParseOptions(fast=False))
+    fast = parse(str(APKS / "large_bundle.apk"), parse_options())
+    slow = parse(str(APKS / "large_bundle.apk"), parse_options(fast=False))
     bundle = [t for t in fast.texts if t.location.member == "assets/index.android.bundle"]
     assert len(bundle) >= 2 and all(len(t.value) < 100_000 for t in bundle)
     assert {t.line for t in bundle} != {1}
@@ -47,19 +50,19 @@ def test_fast_path_is_really_taken_on_the_large_bundle():
 
 
 def test_anchors_cover_the_catalog_markers():
-    markers = catalog.load("context")["declaration_markers"]
-    needles = anchors.compile_needles(from_catalogs())
+    markers = catalogs.load("context")["declaration_markers"]
+    needles = Prefilter.of(from_catalogs())
     for marker in markers["zh"]:
         assert marker.encode() in needles.dex and marker in needles.words
     for marker in markers["en"]:
         assert any(m in marker.lower() for m in needles.marker_words)
 
 
-@pytest.mark.parametrize("example", catalog.load("filing")["examples"], ids=lambda e: e["text"])
+@pytest.mark.parametrize("example", catalogs.load("filing")["examples"], ids=lambda e: e["text"])
 def test_every_number_example_holds_a_text_anchor(example):
     text = example["text"]
     lowered = text.encode("utf-8").lower()  # what anchored_windows searches: ASCII letters lower-cased
-    needles = anchors.compile_needles(from_catalogs())
+    needles = Prefilter.of(from_catalogs())
     assert any(n in lowered for n in needles.text if not n.startswith(b"\\u"))
 
 
@@ -108,7 +111,7 @@ def test_helper_is_reaped_when_the_parse_stops_early(monkeypatch, tmp_path):
         archive.writestr("assets/a.txt", "备案号：粤ICP备2023123456号-1A" * 100)
         archive.writestr("assets/b.txt", "x" * 1000)
     with pytest.raises(PackageUnreadable):
-        parse(str(broken), ParseOptions(offload=True))
+        parse(str(broken), parse_options(ParseOptions(offload=True)))
     assert len(forks) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(forks[0], os.WNOHANG)  # the helper was reaped: none left behind
@@ -130,19 +133,17 @@ def _tables(paths):
 def test_anchored_resource_table_keeps_exactly_what_matters(path, data):
     """The anchored read of resources.arsc (dense chunks as arrays, the rest walked) keeps exactly the
     strings the decode-everything read keeps after the anchor check, and resolves every reference."""
-    import functools
 
     from scanner.extract import arsc
     from scanner.extract.stringpool import ChunkError
 
-    needles = anchors.compile_needles(from_catalogs())
-    prefilter = arsc.Prefilter(needles.words, needles.marker_words, functools.partial(anchors.text_matters, needles))
+    prefilter = Prefilter.of(from_catalogs())
     try:
         full = arsc.read_table(data)
     except ChunkError:
         pytest.skip("table unreadable either way")
     fast = arsc.read_table(data, prefilter)
-    wanted = [s for s in full.strings if anchors.text_matters(needles, s.value, s.key)]
+    wanted = [s for s in full.strings if prefilter.matters(s.value, s.key)]
     assert sorted(fast.strings, key=repr) == sorted(wanted, key=repr)
     plain = {s.res_id for s in full.strings if s.item is None}
     for res_id in sorted(plain)[:200]:
@@ -218,13 +219,13 @@ def test_small_files_dropped_unread_only_when_no_text_of_theirs_can_matter(name,
     # texts kept are the ones the decoded-and-checked path keeps, for escapes, encodings and markup too.
     from scanner.parsers import surfaces
 
-    needles = anchors.compile_needles(from_catalogs())
-    every = list(surfaces.file_texts(name, data, surfaces.Reading(needles, fast=False)))
+    needles = Prefilter.of(from_catalogs())
+    every = list(surfaces.file_texts(name, data, replace(needles, fast=False)))
     decoded = []
     file_text = surfaces.textdecode.file_text
     monkeypatch.setattr(surfaces.textdecode, "file_text", lambda n, d: decoded.append(n) or file_text(n, d))
-    fast = list(surfaces.file_texts(name, data, surfaces.Reading(needles, fast=True)))
-    assert fast == [t for t in every if anchors.text_matters(needles, t.value, name)]
+    fast = list(surfaces.file_texts(name, data, needles))
+    assert fast == [t for t in every if needles.matters(t.value, name)]
     unread = name.rsplit("/", 1)[1] in ("a.js", "b.css", "m.js", "n.js", "s.html")
     assert bool(decoded) != unread  # plain UTF-8 without a word is dropped undecoded; the rest decoded
     kept = name.rsplit("/", 1)[1] not in ("a.js", "b.css", "m.js", "n.js", "p.js", "r.js", "s.html", "v.html")
@@ -232,15 +233,15 @@ def test_small_files_dropped_unread_only_when_no_text_of_theirs_can_matter(name,
 
 
 def test_folding_covers_every_character_lower_case_turns_into_a_word_character():
-    needles = anchors.compile_needles(from_catalogs())
-    letters = {c for w in needles.words for c in w}
-    folding = set(anchors.folding(needles.words))
+    prefilter = Prefilter.of(from_catalogs())
+    letters = {c for w in prefilter.words for c in w}
+    forms = set(folding(prefilter.words))
     for code in range(0x80, 0x110000):
         c = chr(code)
         lowered = c.lower()
         if lowered != c and any(x in letters for x in lowered):
-            assert c in folding, hex(code)
-    assert "Ｉ" in folding and "\u0130" in folding
+            assert c in forms, hex(code)
+    assert "Ｉ" in forms and "\u0130" in forms
 
 
 @pytest.mark.parametrize("lowered", [False, True])
@@ -248,7 +249,7 @@ def test_find_all_finds_every_needle_across_piece_seams(monkeypatch, lowered):
     import random
 
     # Small pieces so that the needles fall on seams at every offset; the reference is bytes.find.
-    monkeypatch.setattr(anchors, "SEARCH_PIECE", 16)
+    monkeypatch.setattr(prefilters, "SEARCH_PIECE", 16)
     needles = (b"beian", b"icp", b"\xe5\xa4\x87", b"p\xe5\xa4\x87")
     rng = random.Random(3)
     data = bytearray(rng.choice(b"xyz .") for _ in range(2000))
@@ -260,11 +261,11 @@ def test_find_all_finds_every_needle_across_piece_seams(monkeypatch, lowered):
     data = bytes(data)
     source = data.lower() if lowered else data
     expected = sorted({pos for n in needles for pos in _occurrences(source, n)})
-    found = anchors.find_all(data, needles, lowered=lowered)
+    found = find_all(data, needles, lowered=lowered)
     assert found == sorted(set(found)) and set(planted) <= set(found) <= set(expected)
     # within a range: the same hits, offsets in the whole data
-    assert anchors.find_all(data, needles, 500, 1500, lowered=lowered) == [
-        500 + p for p in anchors.find_all(data[500:1500], needles, lowered=lowered)]
+    assert find_all(data, needles, 500, 1500, lowered=lowered) == [
+        500 + p for p in find_all(data[500:1500], needles, lowered=lowered)]
 
 
 def _occurrences(data, needle):
@@ -300,7 +301,7 @@ def test_mapped_resource_table_gives_the_same_result(monkeypatch):
 def test_no_helper_when_it_would_get_every_member(monkeypatch):
     """A fork pays only when both sides scan: with the table's head start outweighing every other member
     (a resource-heavy app), the helper would take them all while this process only reads the table."""
-    from scanner.parsers import apk, offload, surfaces
+    from scanner.parsers import apk, offload
     from scanner.parsers.common import zip_directory
 
     monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
@@ -312,10 +313,10 @@ def test_no_helper_when_it_would_get_every_member(monkeypatch):
     entries, _ = zip_directory(path)
     queue = sorted((e for e in entries if apk._scanned(e.name)), key=lambda e: -e.compressed_size)
     assert len(queue) >= 2
-    how = surfaces.reading(ParseOptions(anchors=from_catalogs()))
-    assert apk._offload(path, list(queue), Options().parse.limits, 1 << 40, how) is None
+    prefilter = Prefilter.of(from_catalogs())
+    assert apk._offload(path, list(queue), Options().parse.limits, 1 << 40, prefilter) is None
     assert forks == []
-    helper = apk._offload(path, list(queue), Options().parse.limits, 0, how)
+    helper = apk._offload(path, list(queue), Options().parse.limits, 0, prefilter)
     assert helper is not None and forks == [1]
     helper[1].close()
 
@@ -359,8 +360,8 @@ def _quiet_cases():
             *filler]
 
 
-@pytest.mark.parametrize("piece", [64, 4096, anchors.SEARCH_PIECE])
-def test_quiet_files_decides_as_each_file_alone(piece, monkeypatch):
+@pytest.mark.parametrize("piece", [64, 4096, prefilters.SEARCH_PIECE])
+def test_files_without_anchors_decides_as_each_file_alone(piece, monkeypatch):
     """Files told quiet in groups are exactly those ``_nothing_to_read`` drops one by one (Hermes, large and
     empty files left undecided), in any order and whatever the group size; each quiet one has no text."""
     import random
@@ -368,21 +369,21 @@ def test_quiet_files_decides_as_each_file_alone(piece, monkeypatch):
     from scanner.extract import hermes
     from scanner.parsers import surfaces
 
-    monkeypatch.setattr(anchors, "SEARCH_PIECE", piece)
-    how = surfaces.Reading(anchors.compile_needles(from_catalogs()))
+    monkeypatch.setattr(prefilters, "SEARCH_PIECE", piece)
+    prefilter = Prefilter.of(from_catalogs())
     files = _quiet_cases()
     for order in range(3):  # the first as listed: the file with a tag left open is followed by next.html
         if order:
             random.Random(order).shuffle(files)
-        quiet = surfaces.quiet_files(files, how)
+        quiet = surfaces.files_without_anchors(files, prefilter)
         alone = [0 < len(d) <= surfaces.LARGE_FILE and not hermes.is_hermes(d)
-                 and surfaces._nothing_to_read(n, d, n.endswith((".html", ".htm")), how) for n, d in files]
+                 and surfaces._nothing_to_read(n, d, n.endswith((".html", ".htm")), prefilter) for n, d in files]
         assert quiet == alone
         assert 250 < sum(quiet) < len(files) - 20
-        assert all(not list(surfaces.file_texts(n, d, how)) for (n, d), q in zip(files, quiet, strict=True) if q)
+        assert all(not list(surfaces.file_texts(n, d, prefilter)) for (n, d), q in zip(files, quiet, strict=True) if q)
     named = dict(zip((n for n, _ in files), quiet, strict=True))
     assert not any(named[f"www/{n}"] for n in ("next.html", "ref.html", "p150.js", "gb.js", "nul.js"))
-    assert surfaces.quiet_files(files, surfaces.Reading(how.needles, fast=False)) == [False] * len(files)
+    assert surfaces.files_without_anchors(files, replace(prefilter, fast=False)) == [False] * len(files)
 
 
 def test_members_are_scanned_in_bounded_groups(monkeypatch):

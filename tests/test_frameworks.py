@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import struct
+from dataclasses import replace
 
 import pytest
 
-from scanner.extract import anchors, hermes, jsconcat
+from scanner.engine import parse_options
+from scanner.extract import hermes, jsconcat
+from scanner.extract.prefilter import Prefilter
 from scanner.facts.anchors import from_catalogs
 from scanner.facts.derive import derive_facts
 from scanner.model import FactOptions, PackageKind
@@ -19,7 +22,7 @@ from conftest import APKS, CORPUS, FIXTURES, package, rules, scan, text
 HBC = FIXTURES / "hermes" / "out"
 NUMBER = "粤ICP备2023123456号-1A"
 LINK = "https://beian.miit.gov.cn/"
-NEEDLES = anchors.compile_needles(from_catalogs())
+PREFILTER = Prefilter.of(from_catalogs())
 
 
 class TestHermes:
@@ -35,7 +38,7 @@ class TestHermes:
     def test_standalone_bundle_is_its_own_format(self):
         path = str(HBC / "about_v99.hbc")
         assert detect(path).name == "hermes"
-        pkg = parse(path)
+        pkg = parse(path, parse_options())
         places = {t.location.pointer for t in pkg.texts if t.value == NUMBER}
         assert places and all(p.startswith("hermes string ") for p in places)
 
@@ -43,7 +46,7 @@ class TestHermes:
         assert rules(scan(HBC / "about_negative_v99.hbc")) == {"FIL001", "LNK001"}
 
     def test_bundle_inside_an_apk(self):
-        pkg = parse(str(APKS / "rn_hermes.apk"))
+        pkg = parse(str(APKS / "rn_hermes.apk"), parse_options())
         ((member, pointer),) = {(t.location.member, t.location.pointer) for t in pkg.texts if t.value == NUMBER}
         assert member == "assets/index.android.bundle" and pointer.startswith("hermes string ")
 
@@ -116,11 +119,11 @@ class TestLiteralChains:
     def test_concatenation_and_template(self):
         source = ("var icp = \"京ICP备\" + \"2023123456\" + '号-1A';\n"
                   "var b = `粤ICP备${\"2023654321\"}号-1A`; var c = \"x\" + y + \"ICP\";")
-        assert list(jsconcat.joins(source, NEEDLES.shown)) == [
+        assert list(jsconcat.joins(source, PREFILTER.shown)) == [
             (10, ("京ICP备", "2023123456", "号-1A")), (51, ("粤ICP备", "2023654321", "号-1A"))]
 
     def test_a_variable_between_literals_is_not_guessed(self):
-        assert list(jsconcat.joins('var s = "京ICP备" + serial + "号-1A";', NEEDLES.shown)) == []
+        assert list(jsconcat.joins('var s = "京ICP备" + serial + "号-1A";', PREFILTER.shown)) == []
 
     def test_cordova_page_script(self):
         result = scan(APKS / "js_assembled.apk")
@@ -171,9 +174,9 @@ class TestHermesFastPath:
 
     @staticmethod
     def _both(data):
-        fast = list(surfaces.hermes_texts("index.android.bundle", data, surfaces.Reading(NEEDLES, True)))
-        slow = [t for t in surfaces.hermes_texts("index.android.bundle", data, surfaces.Reading(NEEDLES, False))
-                if anchors.text_matters(NEEDLES, t.value, "index.android.bundle")]
+        fast = list(surfaces.hermes_texts("index.android.bundle", data, PREFILTER))
+        slow = [t for t in surfaces.hermes_texts("index.android.bundle", data, replace(PREFILTER, fast=False))
+                if PREFILTER.matters(t.value, "index.android.bundle")]
         return fast, slow
 
     def test_compiled_and_real_bundles(self):
@@ -202,14 +205,14 @@ class TestHermesFastPath:
         # The candidates are exactly the strings whose lowered bytes hold a word: the band searches of the
         # small table and of the overflow pairs, never unpacking every entry; and, when the hits are too
         # spread for bands, every entry unpacked finds them as well.
-        forms = hermes._byte_forms(NEEDLES.words)
+        forms = hermes._byte_forms(PREFILTER.words)
         holding = []
         for index in range(table.count):
             _utf16, offset, size = hermes._entry(data, table, index)
             raw = data[table.storage + offset : table.storage + offset + size].lower()
             if any(f in raw for f in forms):
                 holding.append(index)
-        assert hermes.anchored_ids(data, NEEDLES.words) == holding
+        assert hermes.anchored_ids(data, PREFILTER.words) == holding
         self._spread_hits_take_the_layout_path(data, holding)
 
     @staticmethod
@@ -218,7 +221,7 @@ class TestHermesFastPath:
 
         with unittest.mock.patch.object(hermes, "MAX_BANDS", 0), \
                 unittest.mock.patch.object(hermes, "_by_layout", wraps=hermes._by_layout) as layout:
-            assert hermes.anchored_ids(data, NEEDLES.words) == holding
+            assert hermes.anchored_ids(data, PREFILTER.words) == holding
         assert layout.called
 
 

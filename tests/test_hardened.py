@@ -9,9 +9,8 @@ import zipfile
 
 import pytest
 
-from scanner import engine
+from scanner import catalogs, engine
 from scanner.extract import dexclasses
-from scanner.facts import catalog
 from scanner.facts.labels import is_number_label
 from scanner.facts.protection import application_chain, is_stub, protection, protectors
 from scanner.formatters import json_report
@@ -118,7 +117,7 @@ def _package(application, members, defined=(), components=("com.example.MainActi
     return Pkg(PackageInfo("x.apk", "apk", ""), PackageKind.APP, code=code, members=tuple(members))
 
 
-@pytest.mark.parametrize("example", catalog.load("protectors")["examples"], ids=lambda e: e["application"])
+@pytest.mark.parametrize("example", catalogs.load("protectors")["examples"], ids=lambda e: e["application"])
 def test_catalog_examples(example):
     shield = protection(_package(example["application"], example["members"]))
     assert (shield.protector if shield else None) == example["protector"]
@@ -128,7 +127,7 @@ def test_every_protector_has_a_stub_and_a_source():
     found = protectors()
     assert len(found) >= 10 and len({p.id for p in found}) == len(found)
     assert all(p.stubs and p.name and p.name_en for p in found)
-    assert all(entry["sources"] for entry in catalog.load("protectors")["protectors"])
+    assert all(entry["sources"] for entry in catalogs.load("protectors")["protectors"])
 
 
 def test_stub_prefix_takes_digits_only():

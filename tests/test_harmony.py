@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from scanner import engine
+from scanner.engine import parse_options
 from scanner.extract import resindex
 from scanner.model import Options
 from scanner.parsers import detect, parse
@@ -177,7 +178,8 @@ def test_every_real_hap_and_app_pack_scans():
         assert result.info.app_id and result.info.version == "1.0.0"
     tinse_path = HAPS / ("Tinse__Charger_Monitor_For_HarmonyOS__entry_build_default_outputs_default_"
                          "entry-default-signed.hap")
-    (location,) = [p for p in parse(str(tinse_path)).purposes if p.permission == "ohos.permission.LOCATION"]
+    purposes = parse(str(tinse_path), parse_options()).purposes
+    (location,) = [p for p in purposes if p.permission == "ohos.permission.LOCATION"]
     assert location.reference == "$string:location_permission_reason" and location.scene == "always"
     assert location.values == (("base", "需要获取您的位置信息来查找附近的充电站点"),)
     assert "ohos.permission.LOCATION" in scan(tinse_path).facts.permissions.requested

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.facts.links import find_links, judge_host
 
-EXAMPLES = catalog.load("hosts")["examples"]
+EXAMPLES = catalogs.load("hosts")["examples"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"] for e in EXAMPLES])
@@ -17,7 +17,7 @@ def test_catalog_example(example):
     assert link.status == example["status"]
 
 
-@pytest.mark.parametrize("text", catalog.load("hosts")["non_matches"])
+@pytest.mark.parametrize("text", catalogs.load("hosts")["non_matches"])
 def test_non_match(text):
     assert list(find_links(text)) == []
 

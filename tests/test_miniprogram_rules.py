@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from scanner import catalogs
 from scanner.engine import evaluate
-from scanner.facts import catalog
 from scanner.facts.api_calls import find_calls
 from scanner.model import Options, PackageKind, PrivacyConfig, Severity
 
 from conftest import package, text
 
-EXAMPLES = catalog.load("miniprogram")["examples"]
+EXAMPLES = catalogs.load("miniprogram")["examples"]
 ABOUT = text("备案号：粤ICP备2023123456号-1X https://beian.miit.gov.cn/", "/pages/about/about.js", "page")
 
 

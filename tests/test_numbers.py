@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.facts.numbers import find_numbers, normalize
 
-EXAMPLES = catalog.load("filing")["examples"]
-NON_MATCHES = catalog.load("filing")["non_matches"]
+EXAMPLES = catalogs.load("filing")["examples"]
+NON_MATCHES = catalogs.load("filing")["non_matches"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"] for e in EXAMPLES])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.engine import parse_options
 from scanner.parsers import PackageEncrypted, PackageUnreadable, detect, parse
 
 
@@ -16,7 +17,7 @@ def places(pkg, needle):
 
 
 def test_identity_and_permissions(apk_path):
-    pkg = parse(apk_path("undeclared_permission"))
+    pkg = parse(apk_path("undeclared_permission"), parse_options())
     assert pkg.info.app_id == "com.beianscan.fixture.undeclared_permission"
     assert pkg.info.version == "1.0.0"
     assert pkg.info.version_code == "1"
@@ -28,14 +29,14 @@ def test_identity_and_permissions(apk_path):
 
 
 def test_resource_and_layout_provenance(apk_path):
-    found = places(parse(apk_path("compliant")), "粤ICP备2023123456号-1A")
+    found = places(parse(apk_path("compliant"), parse_options()), "粤ICP备2023123456号-1A")
     assert ("resources.arsc", "resource", "@string/about_icp [zh-rCN]") in found
     assert ("res/layout/activity_about.xml", "layout",
             "TextView@android:text -> @string/about_icp [zh-rCN]") in found
 
 
 def test_dex_provenance(apk_path):
-    found = places(parse(apk_path("dex_only")), "粤ICP备2023123456号-1A")
+    found = places(parse(apk_path("dex_only"), parse_options()), "粤ICP备2023123456号-1A")
     ((member, kind, pointer),) = found
     assert (member, kind) == ("classes.dex", "dex")
     # The method that loads it, and what it loads beside it (only its own class name here).
@@ -44,13 +45,13 @@ def test_dex_provenance(apk_path):
 
 
 def test_code_context_names_the_loading_method_and_its_other_strings(apk_path):
-    (pointer,) = {p for _m, _k, p in places(parse(apk_path("code_context")), "沪ICP备2023123456号-1A")}
+    (pointer,) = {p for _m, _k, p in places(parse(apk_path("code_context"), parse_options()), "沪ICP备2023123456号-1A")}
     assert " in Lcom/beianscan/fixture/code_context/h;->getText beside " in pointer
     assert '"备案号"' in pointer and '"https://beian.miit.gov.cn/"' in pointer
 
 
 def test_assembled_texts_keep_their_pieces(apk_path):
-    pkg = parse(apk_path("assembled_number"))
+    pkg = parse(apk_path("assembled_number"), parse_options())
     assembled = [t for t in pkg.texts if t.parts]
     assert assembled and all(t.value == "".join(t.parts) for t in assembled)
     (text,) = [t for t in assembled if "京ICP备2023123456号-1A" in t.value]
@@ -61,7 +62,7 @@ def test_assembled_texts_keep_their_pieces(apk_path):
 
 
 def test_format_templates_are_filled_with_the_next_piece(apk_path):
-    pkg = parse(apk_path("formatted_number"))
+    pkg = parse(apk_path("formatted_number"), parse_options())
     (text,) = [t for t in pkg.texts if t.parts and "粤ICP备2023654321号-1A" in t.value]
     assert text.parts == ("粤ICP备%s号-1A", "2023654321")
     assert " % [" in text.location.pointer
@@ -88,19 +89,19 @@ def test_code_sites_survive_any_corruption_of_the_code(apk_path):
 
 
 def test_asset_and_native_provenance(apk_path):
-    assert {m for m, _, _ in places(parse(apk_path("js_escaped")), "粤ICP备2023123456号-1A")} == {
+    assert {m for m, _, _ in places(parse(apk_path("js_escaped"), parse_options()), "粤ICP备2023123456号-1A")} == {
         "assets/www/js/about.js"}
     # The HTML writes the number with entities, a tag inside it and &ndash;: decoded, tags removed.
-    html = [t.value for t in parse(apk_path("html_entities")).texts if "2023123456" in t.value]
+    html = [t.value for t in parse(apk_path("html_entities"), parse_options()).texts if "2023123456" in t.value]
     assert len(html) == 1 and "粤ICP备2023123456号–1A" in html[0] and "<span>" not in html[0]
-    native = places(parse(apk_path("native_only")), "粤ICP备2023123456号-1A")
+    native = places(parse(apk_path("native_only"), parse_options()), "粤ICP备2023123456号-1A")
     assert {(m, k) for m, k, _ in native} == {("lib/x86_64/libcore.so", "native")}
 
 
 @pytest.mark.parametrize(("name", "reason"), [("truncated", "zip"), ("not_a_zip", "not a supported package")])
 def test_unreadable(apk_path, name, reason):
     with pytest.raises(PackageUnreadable) as info:
-        parse(apk_path(name))
+        parse(apk_path(name), parse_options())
     assert reason in info.value.message
     assert not isinstance(info.value, PackageEncrypted)  # PKG001, not PKG002
     assert "\n" not in info.value.message
@@ -123,7 +124,7 @@ def test_zip_without_manifest(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("hello.txt", "粤ICP备2023123456号-1A")
     with pytest.raises(PackageUnreadable, match=r"AndroidManifest\.xml"):
-        parse(str(path))
+        parse(str(path), parse_options())
 
 
 def test_damaged_member_costs_only_that_member(apk_path, tmp_path):
@@ -138,7 +139,7 @@ def test_damaged_member_costs_only_that_member(apk_path, tmp_path):
     at = data.find(b"classes.dex") + len(b"classes.dex")  # first local header's name end
     data[at + 40 : at + 60] = b"\xff" * 20  # garble the deflate stream of classes.dex
     broken.write_bytes(bytes(data))
-    pkg = parse(str(broken))
+    pkg = parse(str(broken), parse_options())
     assert pkg.info.app_id == "com.beianscan.fixture.dex_only"
     assert any(a.member == "classes.dex" and a.kind == "unreadable" for a in pkg.anomalies)
 

@@ -6,6 +6,7 @@ import struct
 
 import pytest
 
+from scanner.engine import parse_options
 from scanner.model import ParseOptions
 from scanner.parsers import PackageEncrypted, PackageUnreadable, detect, parse, tpkg, wxapkg
 
@@ -77,18 +78,18 @@ def test_keyless_and_wrong_key(tmp_path):
     path = tmp_path / "__APP__.wxapkg"
     path.write_bytes(encrypt_pc(write_wxapkg(FILES), APPID))
     with pytest.raises(PackageUnreadable) as info:
-        parse(str(path))
+        parse(str(path), parse_options())
     assert isinstance(info.value, PackageEncrypted) and "--wxid" in info.value.message  # PKG002
-    assert parse(str(path), ParseOptions(wxid=APPID)).info.app_id == APPID
+    assert parse(str(path), parse_options(ParseOptions(wxid=APPID))).info.app_id == APPID
     with pytest.raises(PackageUnreadable, match="does not decrypt") as info:
-        parse(str(path), ParseOptions(wxid="wx1111111111111111"))
+        parse(str(path), parse_options(ParseOptions(wxid="wx1111111111111111")))
     assert isinstance(info.value, PackageEncrypted)  # PKG002
 
 
 def test_texts_config_and_locations(tmp_path):
     path = tmp_path / "p.wxapkg"
     path.write_bytes(write_wxapkg(FILES))
-    pkg = parse(str(path))
+    pkg = parse(str(path), parse_options())
     assert pkg.privacy.required_private_infos == ("getLocation",)
     assert pkg.privacy.permission_descs == (("scope.userLocation", "附近"),)
     assert pkg.privacy.member == "/app-config.json"
@@ -103,7 +104,7 @@ def test_detect_by_content(tmp_path):
 
 
 def test_folder_of_packages_is_one_result():
-    pkg = parse(str(MINIPROGRAMS / "out" / "split"))
+    pkg = parse(str(MINIPROGRAMS / "out" / "split"), parse_options())
     members = {t.location.member.split("!")[0] for t in pkg.texts}
     assert members == {"__APP__.wxapkg", "_subpages_.wxapkg"}
     assert pkg.privacy.member == "__APP__.wxapkg!/app-config.json"
@@ -125,7 +126,7 @@ def _tpkg(entries: dict[str, bytes], by_count: bool) -> bytes:
 def test_tpkg_count_variant(tmp_path):
     path = tmp_path / "a.pkg"
     path.write_bytes(_tpkg({"/app.json": b"{}", "/index.js": "粤ICP备2023123456号-1X".encode()}, by_count=True))
-    pkg = parse(str(path))
+    pkg = parse(str(path), parse_options())
     assert any("粤ICP备" in t.value for t in pkg.texts)
 
 

@@ -14,12 +14,12 @@ import functools
 import re
 import struct
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from scanner.extract.anchors import find_every
 from scanner.extract.packed import Buffer
+from scanner.extract.prefilter import Prefilter, find_every
 from scanner.extract.stringpool import ChunkError, LazyPool, read_lazy_pool, read_string_pool
 
 RES_TABLE_TYPE = 0x0002
@@ -77,16 +77,6 @@ class Pool(Protocol):
     """A string pool: decoded (StringPool) or decoded on use (LazyPool)."""
 
     def get(self, index: int) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Prefilter:
-    """What a fast read keeps: strings that may hold one of ``words``, entries whose key may hold one of
-    ``key_words``, each candidate checked exactly by ``matters(value, key)``."""
-
-    words: tuple[str, ...]
-    key_words: tuple[str, ...]
-    matters: Callable[[str, str], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +153,7 @@ class _Selection:
         pool = chunk.keys
         keys = self._keys.get(id(pool))
         if keys is None:
-            keys = self._keys[id(pool)] = (pool.matching(self._prefilter.key_words)
+            keys = self._keys[id(pool)] = (pool.matching(self._prefilter.marker_words)
                                            if isinstance(pool, LazyPool) else frozenset())
         for found in _chunk_strings(data, chunk, self._values, select=(self._hits, keys)):
             if self._prefilter.matters(found.value, found.key):

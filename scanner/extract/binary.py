@@ -3,7 +3,7 @@
 A filing number or a filing-system link in a native library (Flutter's libapp.so, a C++ UI) is stored
 as UTF-8 or UTF-16LE. Decoding every printable run of a 30 MB library would be wasteful, so only runs
 that contain an anchor are decoded: the fixed parts of every number and link (ICP, 公网安备, B2-,
-beian …, scanner.extract.anchors.Needles.binary). Runs are delimited with regular expressions, not
+beian …, scanner.extract.Prefilter.binary). Runs are delimited with regular expressions, not
 byte-by-byte loops, and UTF-16 runs only span the code units text uses (ASCII, CJK, full-width forms),
 so random data around a chance hit does not become a 4 KB "string".
 """
@@ -13,25 +13,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from scanner.extract import anchors
+from scanner.extract.prefilter import Prefilter, find_all
 
 _MAX_RUN = 4096
 
 
-def anchored_strings(data: bytes, needles: anchors.Needles, start: int = 0,
+def anchored_strings(data: bytes, prefilter: Prefilter, start: int = 0,
                      end: int | None = None) -> Iterator[tuple[int, str]]:
     """Yield (byte offset, text) for each distinct printable run holding an anchor found in
     ``data[start:end]`` (a range, not a copy: the sections of a 240 MB binary are not duplicated)."""
-    for first, _last, text in anchored_runs(data, needles, start, end):
+    for first, _last, text in anchored_runs(data, prefilter, start, end):
         yield first, text
 
 
-def anchored_runs(data: bytes, needles: anchors.Needles, start: int = 0,
+def anchored_runs(data: bytes, prefilter: Prefilter, start: int = 0,
                   end: int | None = None) -> Iterator[tuple[int, int, str]]:
     """As anchored_strings, with the byte range [first, last) of each run."""
     seen_until = -1
-    wide_needles = needles.wide
-    for pos in anchors.find_all(data, needles.binary, start, end):
+    wide_needles = prefilter.wide
+    for pos in find_all(data, prefilter.binary, start, end):
         if pos < seen_until:
             continue
         wide = any(data.startswith(n, pos) for n in wide_needles)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 
-from scanner.extract import anchors
 from scanner.extract.packed import holders_in_order, holders_sorted, little_u32
+from scanner.extract.prefilter import Prefilter, find_all
 from scanner.extract.stringpool import ChunkError
 
 DEX_MAGIC = b"dex\n"
@@ -31,14 +31,14 @@ def string_offsets(data: bytes) -> Sequence[int]:
     return little_u32(data, ids_off, count)
 
 
-def dex_strings(data: bytes, needles: anchors.Needles | None, offsets: Sequence[int] | None = None
+def dex_strings(data: bytes, prefilter: Prefilter | None, offsets: Sequence[int] | None = None
                 ) -> Iterator[tuple[int, str]]:
     """Yield (index, string) for the string table: every entry (``needles`` None), or every entry that
     holds an anchor. Entries whose data offset is out of range are skipped, so one corrupt offset costs
     one string. ``offsets``: the table's ``string_offsets``, when the caller has read them already."""
     if offsets is None:
         offsets = string_offsets(data)
-    indexes = _interesting(data, offsets, needles) if needles is not None else range(len(offsets))
+    indexes = _interesting(data, offsets, prefilter) if prefilter is not None else range(len(offsets))
     for index in indexes:
         try:
             yield index, string_at(data, offsets, index)
@@ -56,14 +56,14 @@ def string_at(data: bytes, offsets: Sequence[int], index: int) -> str:
     return decode_mutf8(data[pos : end if end >= 0 else len(data)])
 
 
-def _interesting(data: bytes, offsets: Sequence[int], needles: anchors.Needles) -> list[int]:
+def _interesting(data: bytes, offsets: Sequence[int], prefilter: Prefilter) -> list[int]:
     """Indexes of the strings the INTERESTING pattern hits, in table order."""
     if not offsets:
         return []
     low, high = _string_data_section(data, offsets)
     # The lower-cased string-data section is searched for the anchors (scanner.extract.anchors; MUTF-8
     # equals UTF-8 for them); the strings holding none (identifiers, descriptors …) are never decoded.
-    hits = list(anchors.find_all(data, needles.dex, low, high, lowered=True))
+    hits = list(find_all(data, prefilter.dex, low, high, lowered=True))
 
     def holds(index: int, pos: int) -> bool:
         # string_data_item: uleb128 length, then MUTF-8 up to a NUL (MUTF-8 writes U+0000 as C0 80).

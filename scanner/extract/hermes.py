@@ -19,8 +19,8 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scanner.extract.anchors import find_all, find_every
 from scanner.extract.packed import little_u32
+from scanner.extract.prefilter import find_all, find_every
 
 MAGIC = struct.pack("<Q", 0x1F1903C103BC1FC6)
 HEADER_SIZE = 128

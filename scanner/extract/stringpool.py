@@ -121,7 +121,7 @@ class LazyPool:
         candidates exactly. A hit belongs to the string that starts last at or before it."""
         if not self._offsets or not words:
             return frozenset()
-        from scanner.extract.anchors import find_all
+        from scanner.extract.prefilter import find_all
 
         encoding = "utf-8" if self._utf8 else "utf-16-le"
         needles = tuple({form.encode(encoding).lower() for w in words for form in (w, w.lower(), w.upper())})

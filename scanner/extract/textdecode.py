@@ -8,7 +8,7 @@ import posixpath
 import re
 from collections.abc import Callable
 
-from scanner.extract import anchors
+from scanner.extract.prefilter import find_all
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -52,7 +52,7 @@ def _looks_utf16le(sample: bytes) -> bool:
 
 def utf8_text(data: bytes) -> bool:
     """Whether ``file_text`` of a non-HTML file is these bytes decoded as UTF-8, given that they hold none
-    of ``anchors.PLAIN_SPOILERS``: no BOM, no NUL (then not UTF-16 by ``_looks_utf16le``, nor binary), and
+    of ``PLAIN_SPOILERS``: no BOM, no NUL (then not UTF-16 by ``_looks_utf16le``, nor binary), and
     valid UTF-8 (the first encoding tried)."""
     if data.startswith(codecs.BOM_UTF8) or b"\0" in data:
         return False
@@ -112,7 +112,7 @@ def anchored_windows(data: bytes, needles: tuple[bytes, ...]) -> list[tuple[int,
     if not _utf8_head(data):
         return None
     windows: list[list[int]] = []
-    for pos in anchors.find_all(data, needles, lowered=True):
+    for pos in find_all(data, needles, lowered=True):
         start, end = max(0, pos - WINDOW_REACH), pos + WINDOW_REACH
         if windows and start <= windows[-1][1]:
             windows[-1][1] = end

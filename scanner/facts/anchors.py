@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import functools
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.model import Anchors
 
 
 @functools.cache
 def from_catalogs() -> Anchors:
     """The anchors of the shipped catalogs."""
-    filing = catalog.load("filing")["anchors"]
-    markers = catalog.load("context")["declaration_markers"]
+    filing = catalogs.load("filing")["anchors"]
+    markers = catalogs.load("context")["declaration_markers"]
     return Anchors(
         numbers=tuple(filing["text"]),
         numbers_binary=tuple(filing["binary"]),
         numbers_wide=tuple(filing["wide"]),
         numbers_code=tuple(filing["code"]),
-        links=tuple(catalog.load("hosts")["anchors"]),
+        links=tuple(catalogs.load("hosts")["anchors"]),
         markers=_shortest([*markers["zh"], *markers["en"]]),
     )
 

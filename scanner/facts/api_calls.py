@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.facts.locate import pinpoint
 from scanner.model import Location, Text
 
@@ -32,19 +32,19 @@ class ApiCall:
 @functools.cache
 def privacy_apis() -> dict[str, str]:
     """API name -> privacy info type (Location, Album, …)."""
-    return {api: entry["info"] for entry in catalog.load("miniprogram")["privacy_apis"] for api in entry["apis"]}
+    return {api: entry["info"] for entry in catalogs.load("miniprogram")["privacy_apis"] for api in entry["apis"]}
 
 
 @functools.cache
 def location_apis() -> dict[str, str]:
     """Location API -> precise / fuzzy / choose (the values requiredPrivateInfos accepts)."""
-    apis: dict[str, str] = catalog.load("miniprogram")["location_apis"]
+    apis: dict[str, str] = catalogs.load("miniprogram")["location_apis"]
     return apis
 
 
 @functools.cache
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], str, re.Pattern[str]]:
-    data = catalog.load("miniprogram")
+    data = catalogs.load("miniprogram")
     namespaces = "|".join(re.escape(n) for n in data["namespaces"])
     apis = "|".join(sorted(privacy_apis(), key=len, reverse=True))
     # (?<![\w$.]) keeps "foo.wx.getLocation" and "mywx.getLocation" out; (?![\w$]) ends the API name.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.model import Location, Text
 
 # Surfaces a user can read in the running app. DEX and native strings are code: they count as
@@ -20,7 +20,7 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 
 @functools.cache
 def _context_words(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    words = [w.lower() for w in catalog.load("context")["context_words"]]
+    words = [w.lower() for w in catalogs.load("context")["context_words"]]
     return tuple(words + [w.lower() for w in extra])
 
 
@@ -58,7 +58,7 @@ def near_context(text: Text, offset: int, length: int, extra_words: tuple[str, .
 
 @functools.cache
 def _marker_pattern() -> re.Pattern[str]:
-    markers = catalog.load("context")["declaration_markers"]
+    markers = catalogs.load("context")["declaration_markers"]
     english = "|".join(re.escape(m) for m in markers["en"])
     chinese = "|".join(re.escape(m) for m in markers["zh"])
     # English markers as words, not as parts of identifiers ("android.permission.CAMERA").
@@ -97,7 +97,7 @@ def _may_hold_marker(value: str, lowered: str | None = None) -> bool:
 
 @functools.cache
 def _marker_words() -> tuple[str, ...]:
-    markers = catalog.load("context")["declaration_markers"]
+    markers = catalogs.load("context")["declaration_markers"]
     return tuple(m.lower() for m in (*markers["zh"], *markers["en"]))
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scanner.facts import catalog
+from scanner import catalogs
 
 # A host-like run that contains "beian" (any case), optionally with a scheme and a path. Bounded runs.
 LINK_PATTERN = re.compile(
@@ -41,7 +41,7 @@ class LinkRef:
 
 @functools.cache
 def _tables() -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
-    data = catalog.load("hosts")
+    data = catalogs.load("hosts")
     return data["hosts"], tuple(data["lookalike_markers"])
 
 

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from scanner.facts import catalog
+from scanner import catalogs
 
 # Separators seen between the parts: spaces, ideographic and no-break spaces (&nbsp;), line breaks (<br>).
 _SP = r"[ \t\u3000\u00a0\r\n]{0,4}"
@@ -52,7 +52,7 @@ def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """(ICP, public-security, B licence) patterns. The province position only takes characters the
     catalog knows (valid, traditional or rejected), so a neighbouring word ("备案信息 ICP备…") is never
     read as a province."""
-    data = catalog.load("filing")
+    data = catalogs.load("filing")
     prov = "[" + "".join([*data["provinces"], *data["traditional_provinces"], *data["rejected_provinces"]]) + "]"
     icp = re.compile(
         rf"(?P<prov>{prov})?{_SP}(?P<dup>{_ICP}{_SP}[备備]{_SP})?(?P<icp>{_ICP}){_SP}(?P<typ>[备備证證])"
@@ -89,7 +89,7 @@ ALGORITHM = re.compile(rf"网信算备{_SP}(?P<num>{_DIGIT}{{10,30}})(?!{_DIGIT}
 def generative_ai() -> re.Pattern[str]:
     """A generative-AI service filing as the Cyberspace Administration lists it: the province in pinyin,
     the service's registered name, and the date (``Beijing-YunQue-20230821``)."""
-    names = "|".join(catalog.load("filing")["pinyin_provinces"])
+    names = "|".join(catalogs.load("filing")["pinyin_provinces"])
     return re.compile(rf"(?<![A-Za-z0-9-])(?P<prov>{names})-(?P<name>[A-Za-z][A-Za-z0-9]{{1,40}})"
                       rf"-(?P<date>20[2-9][0-9](?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))(?![A-Za-z0-9])")
 
@@ -122,7 +122,7 @@ class Recognized:
 
 @functools.cache
 def _traditional() -> dict[int, str]:
-    data = catalog.load("filing")
+    data = catalogs.load("filing")
     return str.maketrans({**data["traditional_provinces"], **data["traditional_characters"]})
 
 
@@ -198,7 +198,7 @@ def _find(text: str) -> Iterator[Recognized]:
 
 @functools.cache
 def _tables() -> tuple[frozenset[str], dict[str, str], dict[str, int], dict[str, str], frozenset[str]]:
-    data = catalog.load("filing")
+    data = catalogs.load("filing")
     return (
         frozenset(data["provinces"]),
         data["rejected_provinces"],

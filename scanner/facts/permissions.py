@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.facts.context import declaration_parts
 from scanner.model import PermissionFacts, Text
 
@@ -21,14 +21,14 @@ Names = Mapping[str, tuple[str, ...]]
 @functools.cache
 def sensitive_names() -> dict[str, tuple[str, ...]]:
     """Android permission / quick-app feature -> every name (Chinese, English) that counts as naming it."""
-    entries = catalog.load("permissions")["permissions"]
+    entries = catalogs.load("permissions")["permissions"]
     return {e["permission"]: tuple(e["names"]["zh"] + e["names"]["en"]) for e in entries}
 
 
 @functools.cache
 def api_names() -> dict[str, tuple[str, ...]]:
     """Mini-program privacy API -> the names of its info type."""
-    entries = catalog.load("miniprogram")["privacy_apis"]
+    entries = catalogs.load("miniprogram")["privacy_apis"]
     return {api: tuple(e["names"]["zh"] + e["names"]["en"]) for e in entries for api in e["apis"]}
 
 

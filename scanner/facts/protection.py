@@ -15,7 +15,7 @@ import fnmatch
 import functools
 from dataclasses import dataclass
 
-from scanner.facts.catalog import load
+from scanner.catalogs import load
 from scanner.model import AndroidCode, Anomaly, AnomalyKind, Facts, Location, Package, Protection
 
 EVERYWHERE = "in any text of the package"

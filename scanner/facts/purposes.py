@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 
-from scanner.facts import catalog
+from scanner import catalogs
 from scanner.model import Purpose
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -19,13 +19,13 @@ MIN_PURPOSE = 4
 
 @functools.cache
 def _harmony() -> dict[str, dict[str, str]]:
-    table: dict[str, dict[str, str]] = catalog.load("harmony")["permissions"]
+    table: dict[str, dict[str, str]] = catalogs.load("harmony")["permissions"]
     return table
 
 
 @functools.cache
 def _ios() -> dict[str, dict[str, object]]:
-    table: dict[str, dict[str, object]] = catalog.load("ios")["purposes"]
+    table: dict[str, dict[str, object]] = catalogs.load("ios")["purposes"]
     return table
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import cast
 
-from scanner.facts.anchors import from_catalogs
 from scanner.model import Package, ParseOptions
 from scanner.parsers import apk
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
@@ -155,11 +154,12 @@ def sources(path: str, options: ParseOptions, formats: tuple[Format, ...] = FORM
 
 def parse(source: str | Source, options: ParseOptions | None = None,
           formats: tuple[Format, ...] = FORMATS) -> Package:
-    """Read a package; PackageUnreadable / PackageEncrypted for anything that cannot be read."""
+    """Read a package; PackageUnreadable / PackageEncrypted for anything that cannot be read. The
+    options carry the prefilter (scanner.engine.parse_options builds it from the catalogs)."""
     source = Source(source) if isinstance(source, str) else source
     options = options or ParseOptions()
-    if options.anchors is None:  # the prefilter comes from the catalogs the rules judge by
-        options = replace(options, anchors=from_catalogs())
+    if options.prefilter is None:
+        raise ValueError("ParseOptions.prefilter is not set (scanner.engine.parse_options builds it)")
     known = next((f for f in formats if f.name == source.format), None) if source.format else None
     with shared_directories():  # detection and the parser read the zip directory once between them
         return (known or detect(source.path, formats)).parse(source, options)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
-from scanner.extract import aapt2, anchors, textdecode
+from scanner.extract import aapt2, textdecode
+from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Anomaly, AnomalyKind, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
 from scanner.parsers import code, signatures, surfaces, zipread
@@ -49,7 +50,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
     found = modules([e.name for e in files])
     if "base" not in found:
         raise PackageUnreadable("App Bundle without a base module (base/manifest/AndroidManifest.xml)")
-    how = surfaces.reading(options)
+    prefilter = surfaces.prefilter_of(options)
     reader = zipread.Reader(path, options.limits)
     try:
         by_name = {e.name: e for e in files}
@@ -60,14 +61,14 @@ def parse(source: Source, options: ParseOptions) -> Package:
         texts: list[Text] = []
         for module in found:
             texts += [Text(s.value, Location(f"{module}/resources.pb", "resource", s.pointer))
-                      for s in tables[module] if not how.fast or anchors.text_matters(how.needles, s.value, s.pointer)]
+                      for s in tables[module] if not prefilter.fast or prefilter.matters(s.value, s.pointer)]
         for entry in files:
             module = entry.name.split("/", 1)[0]
             if module in found and _scanned(entry.name, module):
                 member = reader.read(entry)
                 anomalies.extend(member.anomalies)
                 if member.data:
-                    texts += _member_texts(entry.name, module, member.data, labels, anomalies, how)
+                    texts += _member_texts(entry.name, module, member.data, labels, anomalies, prefilter)
         signed = signatures.android(path, files, reader, anomalies, bundle=True)
     finally:
         reader.close()
@@ -119,19 +120,19 @@ def _scanned(name: str, module: str) -> bool:
 
 
 def _member_texts(name: str, module: str, data: bytes, labels: dict[int, str], anomalies: list[Anomaly],
-                  how: surfaces.Reading) -> Iterator[Text]:
+                  prefilter: Prefilter) -> Iterator[Text]:
     rest = name[len(module) + 1 :]
     if rest.startswith("dex/") and rest.endswith(".dex"):
         try:
-            yield from code.dex_texts(name, data, how)
+            yield from code.dex_texts(name, data, prefilter)
         except ChunkError as exc:
             anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, f"DEX string table unreadable ({exc})"))
     elif rest.startswith("res/") and rest.endswith(".xml") and data[:1] != b"<":
         yield from _xml_texts(name, rest, data, labels, anomalies)
     elif rest.startswith("lib/"):
-        yield from surfaces.binary_texts(name, data, "native", how)
+        yield from surfaces.binary_texts(name, data, "native", prefilter)
     else:
-        yield from surfaces.file_texts(name, data, how)
+        yield from surfaces.file_texts(name, data, prefilter)
 
 
 def _xml_texts(name: str, rest: str, data: bytes, labels: dict[int, str], anomalies: list[Anomaly]) -> Iterator[Text]:

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from androguard.core.axml import AXMLParser
 
 from scanner import progress
-from scanner.extract import anchors, arsc, axml, dexclasses, hermes, textdecode
+from scanner.extract import arsc, axml, dexclasses, hermes, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
+from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
 from scanner.model import (
     AndroidCode,
@@ -69,16 +70,16 @@ def sniff(probe: Probe) -> bool:
 
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read an APK file (``options.offload``: whether the largest members may go to a forked helper)."""
-    return read(source.path, options.limits, surfaces.reading(options), may_fork=options.offload)
+    return read(source.path, options.limits, surfaces.prefilter_of(options), may_fork=options.offload)
 
 
-def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, budget: zipread.Budget | None = None,
+def read(path: zipread.Source, limits: Limits, prefilter: Prefilter, budget: zipread.Budget | None = None,
          label: str | None = None, may_fork: bool = False) -> Package:
-    """Read the APK at ``path`` (or in memory: an APK nested in a bundle). ``fast`` skips what cannot
-    matter to any rule (DEX strings without an anchor, the bulk of large text assets); ``fast=False``
-    decodes everything (the reference path the tests hold the fast one against). ``limits`` caps
+    """Read the APK at ``path`` (or in memory: an APK nested in a bundle). The ``prefilter`` skips what
+    cannot matter to any rule (DEX strings without an anchor, the bulk of large text assets); with its
+    ``fast`` off everything is decoded (the reference the tests hold the fast path to). ``limits`` caps
     inflation and member counts (hostile input); ``budget`` is shared with an enclosing bundle."""
-    fast = how.fast
+    fast = prefilter.fast
     entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")]
     if len(files) > limits.members:
@@ -95,13 +96,13 @@ def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, budget: zi
     # counts at its size when the members are shared out with a helper.
     head_start = sum(e.size for e in files if e.name in ("AndroidManifest.xml", "resources.arsc"))
     # forks: before any thread starts
-    helper = _offload(path, queue, limits, head_start, how) if fast and may_fork else None
+    helper = _offload(path, queue, limits, head_start, prefilter) if fast and may_fork else None
     digest = prefetch.hash_file(path)
     budget = budget or zipread.Budget(progress.observer())
     reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
     try:
-        return _parse_members(shown, digest, (reader, ahead_reader), files, queue, helper, anomalies, how)
+        return _parse_members(shown, digest, (reader, ahead_reader), files, queue, helper, anomalies, prefilter)
     finally:
         reader.close()
         ahead_reader.close()
@@ -122,7 +123,7 @@ def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
     return next((e for e in members if e.name == name), None)
 
 
-def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int, how: surfaces.Reading
+def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int, prefilter: Prefilter
              ) -> tuple[list[zipread.Entry], offload.Helper] | None:
     """Hand about half of the members to a forked helper when it pays (not those needing the table)."""
     if not isinstance(path, str) or not offload.worth_it(queue):
@@ -136,22 +137,22 @@ def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, h
         return None
     moved = {id(e) for e in mine}
     queue[:] = [e for e in queue if id(e) not in moved]
-    return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, how))
+    return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, prefilter))
 
 
-def _scan_alone(how: surfaces.Reading, files: list[tuple[str, bytes]]) -> members.Found:
+def _scan_alone(prefilter: Prefilter, files: list[tuple[str, bytes]]) -> members.Found:
     """The helper's scan of some members read together (offload.Scan): no table, no res/ XML there."""
-    return members.texts_of(files, _texts_with(arsc.ResourceTable(()), how), _plain, how)
+    return members.texts_of(files, _texts_with(arsc.ResourceTable(()), prefilter), _plain, prefilter)
 
 
-def _texts_with(table: arsc.ResourceTable, how: surfaces.Reading, kept: dict[str, bytes] | None = None
+def _texts_with(table: arsc.ResourceTable, prefilter: Prefilter, kept: dict[str, bytes] | None = None
                 ) -> members.Texts:
     """``_member_texts`` against this table, as scanner.parsers.members calls it; ``kept`` holds on to
     the root DEX files read in this process, for the class lookups after the scan (_code)."""
     def texts(name: str, data: bytes, anomalies: list[Anomaly]) -> Iterable[Text]:
         if kept is not None and _root_dex(name) and len(data) <= CODE_LOOKUP_BYTES:
             kept[name] = data
-        return _member_texts(name, data, table, anomalies, how)
+        return _member_texts(name, data, table, anomalies, prefilter)
     return texts
 
 
@@ -163,7 +164,7 @@ def _root_dex(name: str) -> bool:
 def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipread.Reader, zipread.Reader],
                    files: list[zipread.Entry], queue: list[zipread.Entry],
                    helper: tuple[list[zipread.Entry], offload.Helper] | None, anomalies: list[Anomaly],
-                   how: surfaces.Reading) -> Package:
+                   prefilter: Prefilter) -> Package:
     scanned: dict[int, list[Text]] = {}
     kept: dict[str, bytes] = {}
     reader, ahead_reader = readers
@@ -180,12 +181,12 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
         if not any(e.tag == "manifest" for e in manifest):
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
         # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
-        table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, how)
+        table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, prefilter)
         texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
         scanned.update(members.read_texts(itertools.chain(ahead, reader.read_in_order(small)),
-                                          _texts_with(table, how, kept), _plain, how, anomalies))
+                                          _texts_with(table, prefilter, kept), _plain, prefilter, anomalies))
     if helper is not None:
-        scanned.update(_helper_texts(helper, reader, table, anomalies, how))
+        scanned.update(_helper_texts(helper, reader, table, anomalies, prefilter))
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
@@ -280,7 +281,7 @@ def _class_name(package: str, attr: XmlAttr | None) -> str:
 
 
 def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zipread.Reader,
-                  table: arsc.ResourceTable, anomalies: list[Anomaly], how: surfaces.Reading) -> dict[int, list[Text]]:
+                  table: arsc.ResourceTable, anomalies: list[Anomaly], prefilter: Prefilter) -> dict[int, list[Text]]:
     """The helper's texts per member, or the members scanned here when the helper did not deliver."""
     entries, process = helper
     delivered = process.result()
@@ -288,7 +289,8 @@ def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zi
         for found, _texts in delivered:
             anomalies.extend(found)
         return {id(entry): texts for entry, (_found, texts) in zip(entries, delivered, strict=True)}
-    return members.read_texts(reader.read_in_order(entries), _texts_with(table, how), _plain, how, anomalies)
+    return members.read_texts(reader.read_in_order(entries), _texts_with(table, prefilter), _plain, prefilter,
+                              anomalies)
 
 
 def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> bytes:
@@ -309,13 +311,11 @@ def _member_view(reader: zipread.Reader, entry: zipread.Entry | None, anomalies:
     return data if data is not None else b""
 
 
-def _table(data: zipread.Buffer, anomalies: list[Anomaly], how: surfaces.Reading) -> arsc.ResourceTable:
+def _table(data: zipread.Buffer, anomalies: list[Anomaly], prefilter: Prefilter) -> arsc.ResourceTable:
     if not data:
         return arsc.ResourceTable(())
-    prefilter = (arsc.Prefilter(how.needles.words, how.needles.marker_words,
-                                functools.partial(anchors.text_matters, how.needles)) if how.fast else None)
     try:
-        table = arsc.read_table(data, prefilter)
+        table = arsc.read_table(data, prefilter if prefilter.fast else None)
     except (ChunkError, ValueError, IndexError, struct.error) as exc:
         anomalies.append(Anomaly(AnomalyKind.UNREADABLE, "resources.arsc", f"resource table unreadable ({exc})"))
         return arsc.ResourceTable(())
@@ -483,33 +483,33 @@ def _kind(name: str, data: bytes) -> str:
     if lowered.endswith(".dex") and posixpath.basename(name).startswith("classes"):
         return "dex"
     if lowered.endswith(CODE_SUFFIXES) and not _readable_code(lowered, data):
-        return "sealed"  # not plain: never told quiet unread, so its anomaly is always recorded
+        return "sealed"  # not plain: never dropped by the prefilter unread, so its anomaly is always recorded
     if name.startswith("res/") and data[:2] == b"\x03\x00" and posixpath.splitext(name)[1].lower() == ".xml":
         return "xml"
     return "native" if name.startswith("lib/") else "file"
 
 
-def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], how: surfaces.Reading
+def _member_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly], prefilter: Prefilter
                   ) -> Iterator[Text]:
     """Texts of one member, by what the member is."""
     if not data:
         return
     kind = _kind(name, data)
     if kind == "dex":
-        yield from _dex_texts(name, data, anomalies, how)
+        yield from _dex_texts(name, data, anomalies, prefilter)
     elif kind == "sealed":
         anomalies.append(_sealed(name))
     elif kind == "xml":
         yield from _xml_texts(name, data, table, anomalies)
     elif kind == "native":
-        yield from surfaces.binary_texts(name, data, "native", how)
+        yield from surfaces.binary_texts(name, data, "native", prefilter)
     else:
-        yield from surfaces.file_texts(name, data, how)
+        yield from surfaces.file_texts(name, data, prefilter)
 
 
-def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], how: surfaces.Reading) -> Iterator[Text]:
+def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], prefilter: Prefilter) -> Iterator[Text]:
     try:
-        yield from code.dex_texts(name, data, how)
+        yield from code.dex_texts(name, data, prefilter)
     except ChunkError as exc:
         anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, f"DEX string table unreadable ({exc})"))
 

@@ -12,6 +12,7 @@ import hashlib
 import posixpath
 
 from scanner import progress
+from scanner.extract.prefilter import Prefilter
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -45,19 +46,19 @@ def sniff(probe: Probe) -> bool:
 
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read an APK set and the APKs in it, up to the nesting limit (inner APKs never fork a helper)."""
-    return read(source.path, options.limits, surfaces.reading(options))
+    return read(source.path, options.limits, surfaces.prefilter_of(options))
 
 
-def read(path: zipread.Source, limits: Limits, how: surfaces.Reading, depth: int = 0,
+def read(path: zipread.Source, limits: Limits, prefilter: Prefilter, depth: int = 0,
          budget: zipread.Budget | None = None, label: str | None = None) -> Package:
     """An APK set on disk or in memory (a set nested in a set)."""
     budget = budget or zipread.Budget(progress.observer())
-    inner, anomalies = _walk(path, limits, how, depth, budget)
+    inner, anomalies = _walk(path, limits, prefilter, depth, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
     return _merge(shown, path, inner, anomalies)
 
 
-def _walk(path: zipread.Source, limits: Limits, how: surfaces.Reading, depth: int,
+def _walk(path: zipread.Source, limits: Limits, prefilter: Prefilter, depth: int,
           budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     """Every APK readable within the limits, nested sets flattened (``outer.apks!inner.apk``), and what
     was met on the way: a set nested past the limit is a limit anomaly, never an error of the whole."""
@@ -67,7 +68,7 @@ def _walk(path: zipread.Source, limits: Limits, how: surfaces.Reading, depth: in
     reader = zipread.Reader(path, limits, budget)
     try:
         for entry in apks:
-            found, met = _inner(reader, entry, limits, how, depth + 1, budget)
+            found, met = _inner(reader, entry, limits, prefilter, depth + 1, budget)
             inner.extend(found)
             anomalies.extend(met)
     finally:
@@ -75,7 +76,7 @@ def _walk(path: zipread.Source, limits: Limits, how: surfaces.Reading, depth: in
     return inner, anomalies
 
 
-def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, how: surfaces.Reading, depth: int,
+def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, prefilter: Prefilter, depth: int,
            budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     if depth > limits.depth:
         return [], [Anomaly(AnomalyKind.LIMIT, entry.name, f"package nested {depth} deep; the limit is {limits.depth}")]
@@ -85,10 +86,10 @@ def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, how: su
     try:
         names = {e.name for e in zipread.directory(member.data)[0]}
         if is_bundle(names):
-            found, met = _walk(member.data, limits, how, depth, budget)
+            found, met = _walk(member.data, limits, prefilter, depth, budget)
             return ([(f"{entry.name}!{name}", package) for name, package in found],
                     [*member.anomalies, *(_within(entry.name, a) for a in met)])
-        return [(entry.name, apk.read(member.data, limits, how, budget=budget, label=entry.name))], \
+        return [(entry.name, apk.read(member.data, limits, prefilter, budget=budget, label=entry.name))], \
             list(member.anomalies)
     except (PackageUnreadable, zipread.ArchiveUnreadable) as exc:
         return [], [*member.anomalies, Anomaly(AnomalyKind.UNREADABLE, entry.name, f"nested APK unreadable ({exc})")]

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from scanner.extract import dex, dexcode
+from scanner.extract.prefilter import Prefilter
 from scanner.model import Location, Text
-from scanner.parsers import surfaces
 
 NEIGHBOURS = 6
 """Strings of the loading method named in the pointer, nearest first."""
@@ -25,12 +25,12 @@ ASSEMBLY_REACH = 2
 _FORMAT = re.compile(r"%(?:\d+\$)?[sd]")
 
 
-def dex_texts(name: str, data: bytes, how: surfaces.Reading) -> Iterator[Text]:
-    """Every anchored string (every string when ``how.fast`` is off) of one DEX, the shown ones with
+def dex_texts(name: str, data: bytes, prefilter: Prefilter) -> Iterator[Text]:
+    """Every anchored string (every string when ``prefilter.fast`` is off) of one DEX, the shown ones with
     their code context, then the texts assembled around them. ChunkError when the table is unreadable."""
     offsets = dex.string_offsets(data)
-    strings = [(i, v) for i, v in dex.dex_strings(data, how.needles if how.fast else None, offsets) if v]
-    targets = {i: v for i, v in strings if how.needles.shown.search(v.lower())}
+    strings = [(i, v) for i, v in dex.dex_strings(data, prefilter if prefilter.fast else None, offsets) if v]
+    targets = {i: v for i, v in strings if prefilter.shown.search(v.lower())}
     sites = dexcode.code_sites(data, offsets, targets) if targets else {}
     for index, value in strings:
         yield Text(value, Location(name, "dex", _pointer(data, offsets, index, sites.get(index, ()))))

@@ -18,6 +18,7 @@ import json
 import posixpath
 from typing import TYPE_CHECKING, Any
 
+from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
 from scanner.model import (
     Anomaly,
@@ -56,7 +57,7 @@ def sniff_pack(probe: Probe) -> bool:
 
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read one module package."""
-    module = read_module(source.path, options.limits, surfaces.reading(options))
+    module = read_module(source.path, options.limits, surfaces.prefilter_of(options))
     found = list(module.anomalies)
     signed = signatures.harmony(source.path, found)
     info = PackageInfo(path=source.path, format="hap", sha256=file_sha256(source.path), **module.identity,
@@ -67,7 +68,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
 
 def parse_pack(source: Source, options: ParseOptions) -> Package:
     """Read an App Pack: every module in it, one app."""
-    how = surfaces.reading(options)
+    prefilter = surfaces.prefilter_of(options)
     path = source.path
     entries, anomalies = zip_directory(path)
     reader = zipread.Reader(path, options.limits)
@@ -86,7 +87,7 @@ def parse_pack(source: Source, options: ParseOptions) -> Package:
             if member.data is None:
                 continue
             try:
-                modules.append((entry.name, read_module(member.data, options.limits, how)))
+                modules.append((entry.name, read_module(member.data, options.limits, prefilter)))
             except PackageUnreadable as exc:
                 anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"module unreadable ({exc.message})"))
     finally:
@@ -109,7 +110,7 @@ class Module:
         self.module_type = module_type
 
 
-def read_module(path: zipread.Source, limits: Limits, how: surfaces.Reading) -> Module:
+def read_module(path: zipread.Source, limits: Limits, prefilter: Prefilter) -> Module:
     """A module package on disk or in memory (inside an App Pack)."""
     entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")][: limits.members]
@@ -120,10 +121,11 @@ def read_module(path: zipread.Source, limits: Limits, how: surfaces.Reading) -> 
             raise PackageUnreadable("HarmonyOS module without a readable module.json")
         values = _resources(reader, files, anomalies)
         texts = [Text(v.value, Location("resources.index", "resource", v.pointer)) for v in values
-                 if not how.fast or _matters(how, v)]
+                 if not prefilter.fast or _matters(prefilter, v)]
         scanned = [e for e in files if _scanned(e.name)]
         found = members.read_texts(reader.read_in_order(scanned),
-                                   lambda name, data, _odd: _member_texts(name, data, how), _plain, how, anomalies)
+                                   lambda name, data, _odd: _member_texts(name, data, prefilter), _plain, prefilter,
+                                   anomalies)
         for entry in scanned:  # in the module's own member order, whatever order they were read in
             texts.extend(found.get(id(entry), ()))
     finally:
@@ -206,10 +208,8 @@ def _resources(reader: zipread.Reader, entries: list[zipread.Entry],
         return []
 
 
-def _matters(how: surfaces.Reading, value: resindex.ResValue) -> bool:
-    from scanner.extract import anchors
-
-    return anchors.text_matters(how.needles, value.value, value.name)
+def _matters(prefilter: Prefilter, value: resindex.ResValue) -> bool:
+    return prefilter.matters(value.value, value.name)
 
 
 def _strings(values: list[resindex.ResValue]) -> dict[str, list[tuple[str, str]]]:
@@ -250,13 +250,13 @@ def _scanned(name: str) -> bool:
                                                         ".mp4", ".ttf", ".otf", ".woff", ".woff2"}
 
 
-def _member_texts(name: str, data: bytes, how: surfaces.Reading) -> list[Text]:
+def _member_texts(name: str, data: bytes, prefilter: Prefilter) -> list[Text]:
     """Bytecode and native libraries around their anchors (MUTF-8 equals UTF-8 for the BMP); source
     maps, raw files and the rest as text."""
     kind = _kind(name)
     if kind != "file":
-        return list(surfaces.binary_texts(name, data, kind, how))
-    return list(surfaces.file_texts(name, data, how))
+        return list(surfaces.binary_texts(name, data, kind, prefilter))
+    return list(surfaces.file_texts(name, data, prefilter))
 
 
 def _kind(name: str) -> str:

@@ -30,7 +30,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
         data = handle.read()
     name = os.path.basename(path)
     try:
-        texts = tuple(surfaces.hermes_texts(name, data, surfaces.reading(options)))
+        texts = tuple(surfaces.hermes_texts(name, data, surfaces.prefilter_of(options)))
     except hermes.HermesError as exc:
         raise PackageUnreadable(f"Hermes bundle unreadable: {exc}") from exc
     info = PackageInfo(path=path, format="hermes", sha256=file_sha256(path))

@@ -23,8 +23,9 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
+from scanner import catalogs
 from scanner.extract import plists
-from scanner.facts import catalog
+from scanner.extract.prefilter import Prefilter
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -60,7 +61,7 @@ def sniff(probe: Probe) -> bool:
 def parse(source: Source, options: ParseOptions) -> Package:
     """Read an IPA."""
     path = source.path
-    how = surfaces.reading(options)
+    prefilter = surfaces.prefilter_of(options)
     entries, anomalies = zip_directory(path)
     app = next((m.group(0) for e in entries if (m := _APP.match(e.name))), None)
     if app is None:
@@ -82,10 +83,10 @@ def parse(source: Source, options: ParseOptions) -> Package:
         def member_texts(name: str, data: bytes, odd: list[Anomaly]) -> list[Text]:
             if name == executable:  # its code signature, while its bytes are in hand
                 signature.append(_code_signature(name, data, odd))
-            return _member_texts(name, data, how, localized, linked, odd, name == executable)
+            return _member_texts(name, data, prefilter, localized, linked, odd, name == executable)
 
         scanned = [e for e in files if _scanned(e.name, app)]
-        found = members.read_texts(map(reader.read, scanned), member_texts, _plain, how, anomalies)
+        found = members.read_texts(map(reader.read, scanned), member_texts, _plain, prefilter, anomalies)
         for entry in scanned:
             texts.extend(found.get(id(entry), ()))
         if not signature:
@@ -172,7 +173,7 @@ def _lang(name: str) -> str | None:
     return folder[: -len(".lproj")] if folder.endswith(".lproj") else None
 
 
-def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict[str, dict[str, str]],
+def _member_texts(name: str, data: bytes, prefilter: Prefilter, localized: dict[str, dict[str, str]],
                   linked: list[tuple[str, str]], anomalies: list[Anomaly], main: bool) -> list[Text]:
     lang = _lang(name)
     kind = _kind(name, data)
@@ -181,17 +182,17 @@ def _member_texts(name: str, data: bytes, how: surfaces.Reading, localized: dict
         if posixpath.basename(name) == "InfoPlist.strings":
             localized[lang] = pairs
         return [Text(v, Location(name, "resource", f"{k} [{lang}]")) for k, v in pairs.items()
-                if not how.fast or _matters(how, v, k)]
+                if not prefilter.fast or _matters(prefilter, v, k)]
     if kind == "stringsdict":
         flat, cut = _flatten(load_plist(data))
         if cut:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, name, "a property list that contains itself or nests "
                                      f"past {MAX_PLIST_DEPTH} levels: read to that depth"))
         return [Text(v, Location(name, "resource", f"{k} [{lang or 'base'}]"))
-                for k, v in flat if not how.fast or _matters(how, v, k)]
+                for k, v in flat if not prefilter.fast or _matters(prefilter, v, k)]
     if kind == "macho":
-        return _binary_texts(name, data, how, linked, anomalies, main)
-    return list(surfaces.file_texts(name, data, how))
+        return _binary_texts(name, data, prefilter, linked, anomalies, main)
+    return list(surfaces.file_texts(name, data, prefilter))
 
 
 def _kind(name: str, data: bytes) -> str:
@@ -211,10 +212,8 @@ def _plain(name: str, data: bytes) -> bool:
     return _kind(name, data) == "file"
 
 
-def _matters(how: surfaces.Reading, value: str, key: str) -> bool:
-    from scanner.extract import anchors
-
-    return anchors.text_matters(how.needles, value, key)
+def _matters(prefilter: Prefilter, value: str, key: str) -> bool:
+    return prefilter.matters(value, key)
 
 
 MAX_PLIST_DEPTH = 16
@@ -240,7 +239,7 @@ def _flatten(value: object) -> tuple[list[tuple[str, str]], bool]:
     return pairs, cut
 
 
-def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tuple[str, str]],
+def _binary_texts(name: str, data: bytes, prefilter: Prefilter, linked: list[tuple[str, str]],
                   anomalies: list[Anomaly], main: bool) -> list[Text]:
     """A Mach-O: strings around the anchors of its sections (code and load commands hold no literals), in
     the arm64 slice of a FAT binary (the slices are builds of one source: the same literals), placed by
@@ -249,7 +248,7 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
 
     parts = macho.slices(data)
     if not parts:
-        return list(surfaces.binary_texts(name, data, "native", how))
+        return list(surfaces.binary_texts(name, data, "native", prefilter))
     texts: list[Text] = []
     chosen = next((p for p in parts if p.cputype == macho.CPU_ARM64), parts[0])
     for part in parts:
@@ -259,7 +258,7 @@ def _binary_texts(name: str, data: bytes, how: surfaces.Reading, linked: list[tu
                                      f"bytes from offset {start}: the strings there could not be read"))
         if part is chosen:
             for start, end in _readable(part):  # the encrypted range holds ciphertext, not strings
-                texts += surfaces.binary_texts(name, data, "native", how, start, end, part.place)
+                texts += surfaces.binary_texts(name, data, "native", prefilter, start, end, part.place)
         linked.extend((name, lib) for lib in part.dylibs)
         linked.extend((name, symbol) for symbol in _symbols_in(data, part))
     return texts
@@ -300,19 +299,19 @@ def _symbols_in(data: bytes, part: macho.Slice) -> list[str]:
 
 
 def _catalog_symbols() -> tuple[str, ...]:
-    purposes = catalog.load("ios")["purposes"]
+    purposes = catalogs.load("ios")["purposes"]
     return tuple(dict.fromkeys(s for entry in purposes.values() for s in entry["symbols"]))
 
 
 def _uses(linked: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """(purpose key, evidence) for each catalog framework linked or symbol named."""
     found: dict[str, str] = {}
-    for key, entry in catalog.load("ios")["purposes"].items():
+    for key, entry in catalogs.load("ios")["purposes"].items():
         for member, what in linked:
             framework = next((f for f in entry["frameworks"] if f"/{f}.framework/" in what), None)
             if framework or what in entry["symbols"]:
-                how = f"links {framework}" if framework else f"uses {what}"
-                found.setdefault(key, f"{posixpath.basename(member)} {how}")
+                evidence = f"links {framework}" if framework else f"uses {what}"
+                found.setdefault(key, f"{posixpath.basename(member)} {evidence}")
     return tuple(found.items())
 
 

@@ -1,5 +1,9 @@
 """Load the JSON catalogs of scanner/facts/data (habit: data for tables, schema for data).
 
+The facts judge by them, and the engine builds the prefilter from them; the one parser that needs a
+table (the iOS frameworks and symbols to look for in a binary) reads it here too: a layer below both,
+so that no parser imports the facts.
+
 The catalogs are read-only package data: the test suite validates each against
 scanner/facts/data/catalog.schema.json (``validate``) and runs its examples. A scan only reads them, which keeps
 jsonschema off the start-up path of every run.
@@ -22,7 +26,7 @@ class CatalogError(ValueError):
 def _read(path: str) -> dict[str, Any]:
     # The catalogs are files beside this module (package data); read directly, without importlib.resources
     # and pathlib, which every scan would pay for at start-up.
-    with open(os.path.join(os.path.dirname(__file__), path), encoding="utf-8") as handle:
+    with open(os.path.join(os.path.dirname(__file__), "facts", path), encoding="utf-8") as handle:
         data: dict[str, Any] = json.load(handle)
     return data
 

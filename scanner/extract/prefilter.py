@@ -1,4 +1,6 @@
-"""The anchors compiled for the parsers: fixed substrings that every text the rules can act on contains.
+"""The prefilter: what tells a parser, before it decodes a text, that the text can matter to a rule.
+
+Its anchors are fixed substrings that every text the rules can act on contains.
 
 Decoding every string of a 100 MB package costs seconds; finding a few fixed substrings costs
 milliseconds. A text can matter to the rules only if it contains one of these:
@@ -7,8 +9,9 @@ milliseconds. A text can matter to the rules only if it contains one of these:
   备 備 证 證 serve the same purpose;
 - a filing-system link: ``beian``;
 - a permission / privacy declaration: its markers 权限 隐私 permission privacy (scanner/facts/data/context.json).
-The anchors themselves come from the catalogs (scanner.facts.anchors, passed in ParseOptions); here they
-are compiled into the byte needles each surface is searched with. The parsers use them to skip what
+The anchors themselves come from the catalogs (scanner.facts.anchors); the engine compiles them once
+into a ``Prefilter`` (the byte needles each surface is searched with) and passes it in
+``ParseOptions.prefilter``: the one value every parser asks whether to read a text. The parsers use them to skip what
 cannot matter (DEX strings, the bulk of large assets and native libraries). Tests check that they cover
 the catalogs, and that the fast paths give the same facts as decoding everything. Large text is searched
 lower-cased (one C pass) with lower-case needles: an automaton of exact bytes keeps its SIMD prefilter,
@@ -22,7 +25,7 @@ import functools
 import html.entities
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ahocorasick_rs
 
@@ -31,8 +34,10 @@ from scanner.model import Anchors
 
 
 @dataclass(frozen=True, slots=True)
-class Needles:
-    """The anchors compiled for each surface (see ``compile``)."""
+class Prefilter:
+    """The anchors compiled for each surface (``Prefilter.of``), and whether texts without one are
+    skipped (``fast`` off decodes everything: the reference the fast paths are held to; binaries are
+    always read around the anchors, having no text of their own)."""
 
     text: tuple[bytes, ...]
     """Large UTF-8 text assets, raw or ``\\u``-escaped (JS bundles), searched in the lower-cased bytes."""
@@ -61,6 +66,25 @@ class Needles:
     shown: re.Pattern[str]
     """Number and link anchors (not the markers) over a lower-cased decoded string: the code strings
     whose loading code is looked up (scanner.extract.dexcode)."""
+    fast: bool = True
+
+    @classmethod
+    def of(cls, anchors: Anchors, fast: bool = True) -> Prefilter:
+        """The prefilter of a set of anchors (compiled once per set: cached)."""
+        compiled = _compiled(anchors)
+        return compiled if fast else replace(compiled, fast=False)
+
+    def matters(self, value: str, name: str = "") -> bool:
+        """Whether a short decoded string can matter to a rule: it holds an anchor, or its resource name
+        marks a permission / privacy declaration (scanner/facts/context.py reads place names too)."""
+        if self.words_pattern.search(value.lower()):
+            return True
+        return self.name_matters(name)
+
+    def name_matters(self, name: str) -> bool:
+        """Whether a member or resource name marks a permission / privacy declaration (``privacy.html``)."""
+        lowered_name = name.lower()
+        return any(m in lowered_name for m in self.marker_words)
 
 
 PLAIN_SPOILERS = (b"\\u", b"\\x")
@@ -110,7 +134,7 @@ def _needles(texts: tuple[str, ...], encoding: str, with_escapes: bool) -> tuple
 
 
 @functools.lru_cache(maxsize=8)
-def compile_needles(anchors: Anchors) -> Needles:
+def _compiled(anchors: Anchors) -> Prefilter:
     """The needles of every surface for a set of anchors (cached: one set per run)."""
     text = _needles(anchors.numbers + anchors.links + anchors.markers, "utf-8", with_escapes=True)
     dex = _needles((*anchors.numbers_code, *anchors.links, *anchors.markers), "utf-8", with_escapes=False)
@@ -122,7 +146,7 @@ def compile_needles(anchors: Anchors) -> Needles:
     words = tuple(dict.fromkeys(n.decode("utf-8").lower() for n in text if not n.startswith(b"\\u")))
     # With the bytes that make a file's text more than its UTF-8 (PLAIN_SPOILERS): one pass.
     plain = tuple(dict.fromkeys((*(t.encode("utf-8") for t in (*words, *folding(words))), *PLAIN_SPOILERS)))
-    return Needles(
+    return Prefilter(
         text=text,
         binary=binary,
         wide=frozenset(wide),
@@ -135,20 +159,6 @@ def compile_needles(anchors: Anchors) -> Needles:
         marker_words=tuple(m.lower() for m in anchors.markers),
         shown=re.compile("|".join(re.escape(w.lower()) for w in (*anchors.numbers, *anchors.links))),
     )
-
-
-def text_matters(needles: Needles, value: str, name: str = "") -> bool:
-    """Whether a short decoded string can matter to a rule: it holds an anchor, or its resource name
-    marks a permission / privacy declaration (scanner/facts/context.py reads place names too)."""
-    if needles.words_pattern.search(value.lower()):
-        return True
-    return name_matters(needles, name)
-
-
-def name_matters(needles: Needles, name: str) -> bool:
-    """Whether a member or resource name marks a permission / privacy declaration (``privacy.html``)."""
-    lowered_name = name.lower()
-    return any(m in lowered_name for m in needles.marker_words)
 
 
 SHORT = 3
