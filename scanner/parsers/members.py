@@ -3,7 +3,8 @@ can matter to no rule told in one go (scanner.parsers.surfaces.files_without_anc
 
 An H5 shell (Cordova, uni-app, an ArkWeb rawfile folder, an IPA's ``www/``) holds its pages, scripts and
 styles by the ten thousand; per file, the calls around the search cost more than the search. Grouping
-changes nothing found: a file dropped by the prefilter is one ``file_texts`` would have dropped (tests/test_fast_paths.py).
+changes nothing found: a file dropped by the prefilter is one ``file_texts`` would have dropped
+(tests/test_fast_paths.py).
 """
 
 from __future__ import annotations
