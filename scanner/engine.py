@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -78,9 +77,6 @@ DEFAULT_POLICY = Policy()
 MemoryErrors = Literal["report", "raise"]
 """What a scan does with a MemoryError: a PKG001 result (a package too large), or raise it."""
 MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
-# Positions that change with every build (line, offset, DEX string index) stay out of fingerprints,
-# so a rebuilt package keeps its findings' identities (detect-secrets: identity without line numbers).
-_VOLATILE = re.compile(r"(?:line|offset) \d+|string_ids\[\d+\]")
 
 def scan_path(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
               formats: tuple[Format, ...] = FORMATS) -> ScanResult:
@@ -203,7 +199,7 @@ def _reported(finding: Finding, kind: PackageKind, identity: str, policy: Policy
 def fingerprint(finding: Finding, identity: str) -> str:
     """Stable identity: rule, package identity, member, pointer (positions removed), evidence."""
     loc = finding.location
-    parts = [finding.rule_id, identity, loc.member if loc else "", _VOLATILE.sub("", loc.pointer) if loc else ""]
+    parts = [finding.rule_id, identity, loc.member if loc else "", loc.stable if loc else ""]
     parts.extend(finding.evidence)
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 

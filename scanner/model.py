@@ -75,15 +75,90 @@ class AnomalyKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Resource:
+    """The resource a text is the value of (``@string/about_icp [zh-rCN]``, ``@array/perms[2] [default]``)."""
+
+    type: str
+    key: str
+    qualifier: str
+    """The configuration (``zh-rCN``, ``default``)."""
+    item: int | None = None
+    """Position inside a bag (string-array / plurals), None for a plain value."""
+
+
+@dataclass(frozen=True, slots=True)
 class Location:
-    """Where a text was found: the package member, the kind of surface, and a pointer inside it."""
+    """Where a text was found: the package member, the kind of surface, and the position inside it.
+
+    The position is typed (a DEX string id, a byte offset, a line, the resource, the page module) and
+    ``place`` says the rest in words; ``pointer`` renders them as the reports show them. The ids, offsets
+    and lines change with every build, so a finding's fingerprint reads ``stable`` (the pointer without
+    them: a rebuilt package keeps its findings' identities, detect-secrets' way), never the rendered text."""
 
     member: str
     """Path of the member inside the package, e.g. ``resources.arsc`` or ``assets/www/app.js``."""
     kind: str
     """Surface: ``resource``, ``layout``, ``xml``, ``manifest``, ``dex``, ``asset``, ``native``, ``page``."""
-    pointer: str = ""
-    """Position inside the member: ``@string/about_icp [zh-rCN]``, ``string_ids[40213]``, ``line 12``."""
+    place: str = ""
+    """The position in words, after any id or offset: ``@string/about_icp [zh-rCN]``, `` in Lcom/a;->b()``,
+    `` beside "关于"``, ``hermes string 12``."""
+    string_id: int | None = None
+    """A DEX string's index in ``string_ids`` (rendered ``string_ids[N]`` before ``place``)."""
+    offset: int | None = None
+    """A byte offset in a binary member (rendered ``offset N`` before ``place``)."""
+    line: int | None = None
+    """The 1-based line of the member (rendered ``, line N`` after ``place``)."""
+    module: str | None = None
+    """The compiled mini-program page module around the line (rendered ``, in MODULE`` after the line)."""
+    resource: Resource | None = None
+    """The resource the text is the value of (resources.arsc), for tools that map it to a source file."""
+    lead: str = ""
+    """Words before the id (``assembled from `` string_ids[3]+[4] …)."""
+
+    @property
+    def pointer(self) -> str:
+        """The position as reports show it: ``string_ids[40213] in Lcom/a;->b()``, ``line 12``."""
+        return self._rendered(True)
+
+    @property
+    def stable(self) -> str:
+        """The pointer without the positions that change with every build (ids, offsets, lines), each
+        separator left as it was."""
+        return self._rendered(False)
+
+    def _rendered(self, positions: bool) -> str:
+        head = (f"string_ids[{self.string_id}]" if self.string_id is not None
+                else f"offset {self.offset}" if self.offset is not None else "")
+        text = self.lead + (head if positions else "") + self.place
+        if self.line is not None:
+            line = f"line {self.line}" if positions else ""
+            text = f"{text}, {line}" if self.lead or head or self.place else line
+        return f"{text}, in {self.module}" if self.module else text
+
+    @classmethod
+    def read(cls, member: str, kind: str, pointer: str) -> Location:
+        """The inverse of ``pointer``, for a location read back from a JSON report (a batch judges stored
+        results again): the positions its renderer writes, taken back as they were written."""
+        string_id = offset = line = None
+        module = None
+        lead, found, rest = pointer.partition("string_ids[")
+        body = pointer
+        if found and rest.partition("]")[0].isdigit():
+            digits, _, body = rest.partition("]")
+            string_id = int(digits)
+        else:
+            lead = ""
+            if body.startswith("offset ") and body[7:8].isdigit():
+                digits = body[7:len(body) - len(body[7:].lstrip("0123456789"))]
+                offset, body = int(digits), body[7 + len(digits):]
+        before, marker, after = body.rpartition("line ")
+        number, _, tail = after.partition(",")
+        head = lead or string_id is not None or offset is not None
+        if marker and number.isdigit() and (before.endswith(", ") or (not before and not head)) \
+                and (not tail or tail.startswith(" in ")):
+            line, body = int(number), before[:-2]
+            module = tail[4:] or None
+        return cls(member, kind, body, string_id, offset, line, module, lead=lead)
 
     def describe(self) -> str:
         """One-line human form."""

@@ -12,7 +12,6 @@ from scanner.model import Report, ReportedFinding
 
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
 """A source file larger than this is not searched (the finding keeps line 1)."""
-_RESOURCE = re.compile(r"^@(?P<type>[\w-]+)/(?P<key>[^\s\[]+)(?:\[\d+\])? \[(?P<locale>[^\]]+)\]$")
 _TAGS = {"string": ("string",), "array": ("string-array", "array"), "plurals": ("plurals",)}
 SourceLines = dict[str, tuple[str, int]]
 """Finding fingerprint -> (source file, 1-based line)."""
@@ -41,14 +40,12 @@ def _place(finding: ReportedFinding, root: str) -> tuple[str, int] | None:
         line = _line(manifest, _attribute_pattern("uses-permission[\\w-]*", finding.evidence[0])) \
             if finding.evidence else None
         return (manifest, line) if line else None
-    if location.member != "resources.arsc":
+    resource = location.resource
+    if location.member != "resources.arsc" or resource is None:
         return None
-    match = _RESOURCE.match(location.pointer.split(" -> ")[-1])
-    if match is None:
-        return None
-    folder = os.path.join(root, values_folder(match["locale"]))
-    tags = "|".join(_TAGS.get(match["type"], (match["type"],)))
-    pattern = _attribute_pattern(f"(?:{tags})", match["key"])
+    folder = os.path.join(root, values_folder(resource.qualifier))
+    tags = "|".join(_TAGS.get(resource.type, (resource.type,)))
+    pattern = _attribute_pattern(f"(?:{tags})", resource.key)
     for name in _xml_files(folder):
         line = _line(os.path.join(folder, name), pattern)
         if line:

@@ -47,8 +47,8 @@ def rules(result: ScanResult) -> set[str]:
 
 
 def text(value: str, member: str = "resources.arsc", kind: str = "resource", pointer: str = "") -> Text:
-    """One text at a place (default: a resource string)."""
-    return Text(value, Location(member, kind, pointer))
+    """One text at a place (default: a resource string); ``pointer`` as reports write it."""
+    return Text(value, Location.read(member, kind, pointer))
 
 
 def package(*texts: Text, permissions: tuple[str, ...] = (), kind: PackageKind = PackageKind.APP,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from dataclasses import replace
 
 from scanner.model import Location, Text
 
@@ -52,8 +53,5 @@ def pinpoint(text: Text, offset: int, lines: Lines | None = None) -> Location:
     if "\n" not in text.value and len(text.value) <= LONG_LINE and text.line == 1:
         return loc
     before = lines.before(offset) if lines is not None else text.value.count("\n", 0, offset)
-    where = f"line {text.line + before}"
     module = enclosing_module(text.value, offset) if loc.kind == "page" else None
-    if module:
-        where = f"{where}, in {module}"
-    return Location(loc.member, loc.kind, f"{loc.pointer}, {where}" if loc.pointer else where)
+    return replace(loc, line=text.line + before, module=module)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from scanner.model import Facts, Location, PolicyLink, Text
+from scanner.model import Facts, PolicyLink, Text
 
 MAX_LINKS = 5
 _URL = re.compile(r"https?://[A-Za-z0-9.-]{3,253}(?::\d{1,5})?(?:/[^\s\"'<>()\[\]{}\\,，。]{0,300})?")
@@ -32,7 +32,7 @@ def policy_links(texts: Iterable[Text]) -> tuple[PolicyLink, ...]:
             url = match.group(0).rstrip(".;:!?")
             if url in found or not _names_policy(text, match.start(), match.end(), url):
                 continue
-            found[url] = PolicyLink(url, Location(text.location.member, text.location.kind, text.location.pointer))
+            found[url] = PolicyLink(url, text.location)
             if len(found) == MAX_LINKS:
                 return tuple(found.values())
     return tuple(found.values())
@@ -43,7 +43,7 @@ def _names_policy(text: Text, start: int, end: int, url: str) -> bool:
     if _IN_URL.search(path):
         return True
     around = text.value[max(0, start - NEAR) : start] + " " + text.value[end : end + NEAR]
-    return bool(_TITLE.search(around) or (text.location.kind == "dex" and _TITLE.search(text.location.pointer)))
+    return bool(_TITLE.search(around) or (text.location.kind == "dex" and _TITLE.search(text.location.place)))
 
 
 def unchecked_policy(facts: Facts) -> PolicyLink | None:

@@ -204,4 +204,4 @@ def _reported(f: dict[str, Any]) -> ReportedFinding:
 
 
 def _location(data: dict[str, str]) -> Location:
-    return Location(data["member"], data["kind"], data["pointer"])
+    return Location.read(data["member"], data["kind"], data["pointer"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -13,8 +12,6 @@ from scanner.model import Location, ReportedFinding, ScanResult
 if TYPE_CHECKING:
     from scanner.formatters.base import LocatedOptions
 
-_LINE = re.compile(r"\bline (\d+)")
-_LOCALE = re.compile(r"\[([A-Za-z0-9+-]+)\]$")
 
 
 def relative(path: str, base_dir: str) -> str:
@@ -28,9 +25,8 @@ def uri(path: str) -> str:
 
 
 def line_of(location: Location | None) -> int:
-    """The 1-based line a pointer names, else 1 (SARIF and Code Quality need a line)."""
-    match = _LINE.search(location.pointer) if location else None
-    return int(match.group(1)) if match else 1
+    """The 1-based line of a location, else 1 (SARIF and Code Quality need a line)."""
+    return location.line if location is not None and location.line is not None else 1
 
 
 def source_file(location: Location | None, source_root: str) -> str | None:
@@ -39,8 +35,8 @@ def source_file(location: Location | None, source_root: str) -> str | None:
         return posixpath.join(source_root, "AndroidManifest.xml")
     member = location.member
     if member == "resources.arsc":
-        locale = _LOCALE.search(location.pointer.split(" -> ")[-1])
-        suffix = "" if not locale or locale.group(1) in ("default", "any") else "-" + locale.group(1)
+        qualifier = location.resource.qualifier if location.resource else "default"
+        suffix = "" if qualifier in ("default", "any") else "-" + qualifier
         return posixpath.join(source_root, f"res/values{suffix}/strings.xml")
     if member == "AndroidManifest.xml" or member.startswith(("res/", "assets/")):
         return posixpath.join(source_root, member)

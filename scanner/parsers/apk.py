@@ -37,6 +37,7 @@ from scanner.model import (
     PackageInfo,
     PackageKind,
     ParseOptions,
+    Resource,
     Text,
 )
 from scanner.parsers import code, members, offload, prefetch, signatures, surfaces, zipread
@@ -182,7 +183,9 @@ def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipr
             raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
         # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
         table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, prefilter)
-        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer)) for s in table.strings]
+        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer,
+                                        resource=Resource(s.type_name, s.key, s.locale, s.item)))
+                 for s in table.strings]
         scanned.update(members.read_texts(itertools.chain(ahead, reader.read_in_order(small)),
                                           _texts_with(table, prefilter, kept), _plain, prefilter, anomalies))
     if helper is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from dataclasses import replace
 
 from scanner import progress
 from scanner.extract.prefilter import Prefilter
@@ -17,7 +18,6 @@ from scanner.model import (
     Anomaly,
     AnomalyKind,
     Limits,
-    Location,
     Package,
     PackageInfo,
     PackageKind,
@@ -111,7 +111,7 @@ def _merge(shown: str, path: zipread.Source, inner: list[tuple[str, Package]], a
         why = f": {cause.member}: {cause.detail}" if cause else ""
         raise PackageUnreadable(f"APK set without a readable APK{why}")
     base = inner[0][1]
-    texts = tuple(Text(t.value, Location(f"{name}!{t.location.member}", t.location.kind, t.location.pointer), t.line)
+    texts = tuple(Text(t.value, replace(t.location, member=f"{name}!{t.location.member}"), t.line)
                   for name, package in inner for t in package.texts)
     permissions = tuple(dict.fromkeys(p for _, package in inner for p in package.permissions))
     nested = tuple(_within(name, a) for name, package in inner for a in package.anomalies)

@@ -33,24 +33,24 @@ def dex_texts(name: str, data: bytes, prefilter: Prefilter) -> Iterator[Text]:
     targets = {i: v for i, v in strings if prefilter.shown.search(v.lower())}
     sites = dexcode.code_sites(data, offsets, targets) if targets else {}
     for index, value in strings:
-        yield Text(value, Location(name, "dex", _pointer(data, offsets, index, sites.get(index, ()))))
+        yield Text(value, Location(name, "dex", _place(data, offsets, index, sites.get(index, ())), string_id=index))
     for index, found in sites.items():
         for site in found:
             yield from _assembled(name, data, offsets, index, site)
 
 
-def _pointer(data: bytes, offsets: Sequence[int], index: int, sites: tuple[dexcode.CodeSite, ...]) -> str:
-    pointer = f"string_ids[{index}]"
+def _place(data: bytes, offsets: Sequence[int], index: int, sites: tuple[dexcode.CodeSite, ...]) -> str:
+    """What follows the string's id in its location: the method that loads it and what it loads beside."""
     if not sites:
-        return pointer
+        return ""
     site = sites[0]
     near = _neighbours(data, offsets, index, site.loads)
-    pointer += f" in {site.method}"
+    place = f" in {site.method}"
     if near:
-        pointer += " beside " + ", ".join(f'"{_short(v)}"' for v in near)
+        place += " beside " + ", ".join(f'"{_short(v)}"' for v in near)
     if len(sites) > 1:
-        pointer += f" (+{len(sites) - 1} more methods: " + ", ".join(s.method for s in sites[1:]) + ")"
-    return pointer
+        place += f" (+{len(sites) - 1} more methods: " + ", ".join(s.method for s in sites[1:]) + ")"
+    return place
 
 
 def _neighbours(data: bytes, offsets: Sequence[int], index: int, loads: tuple[int, ...]) -> list[str]:
@@ -78,18 +78,18 @@ def _assembled(name: str, data: bytes, offsets: Sequence[int], index: int, site:
             continue
         window = site.loads[max(0, at - ASSEMBLY_REACH) : at + ASSEMBLY_REACH + 1]
         parts = tuple(_value(data, offsets, k) for k in window)
-        ids = "+".join(f"[{k}]" for k in window)
+        others = "".join(f"+[{k}]" for k in window[1:])
         near = _neighbours(data, offsets, index, site.loads)
         beside = " beside " + ", ".join(f'"{_short(v)}"' for v in near) if near else ""
-        yield Text("".join(parts), Location(name, "dex", f"assembled from string_ids{ids} in {site.method}{beside}"),
-                   parts=parts)
+        yield Text("".join(parts), Location(name, "dex", f"{others} in {site.method}{beside}", string_id=window[0],
+                                            lead="assembled from "), parts=parts)
         template = _value(data, offsets, index)
         following = site.loads[at + 1 : at + 2]
         if _FORMAT.search(template) and following:
             piece = _value(data, offsets, following[0])
             yield Text(_FORMAT.sub(piece.replace("\\", "\\\\"), template, count=1),
-                       Location(name, "dex",
-                                f"assembled from string_ids[{index}] % [{following[0]}] in {site.method}{beside}"),
+                       Location(name, "dex", f" % [{following[0]}] in {site.method}{beside}", string_id=index,
+                                lead="assembled from "),
                        parts=(template, piece))
 
 

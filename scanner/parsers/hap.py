@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from scanner.extract.prefilter import Prefilter
@@ -154,11 +155,11 @@ def _united(path: str, pack: dict[str, Any], modules: list[tuple[str, Module]], 
     identity = {**entry.identity, "app_id": _str(summary.get("bundleName")) or entry.identity["app_id"],
                 "version": _str(version.get("name")) or entry.identity["version"],
                 "version_code": _str(version.get("code")) or entry.identity["version_code"]}
-    texts = tuple(Text(t.value, Location(f"{name}!{t.location.member}", t.location.kind, t.location.pointer), t.line)
+    texts = tuple(Text(t.value, replace(t.location, member=f"{name}!{t.location.member}"), t.line)
                   for name, module in modules for t in module.texts)
     permissions = tuple(dict.fromkeys(p for _, m in modules for p in m.permissions))
     purposes = tuple(Purpose(p.permission, p.reference, p.values,
-                             Location(f"{name}!{p.location.member}", p.location.kind, p.location.pointer),
+                             replace(p.location, member=f"{name}!{p.location.member}"),
                              p.resolved, p.scene)
                      for name, module in modules for p in module.purposes)
     nested = tuple(Anomaly(a.kind, f"{name}!{a.member}" if a.member else name, a.detail)

@@ -33,8 +33,10 @@ def binary_texts(name: str, data: bytes, kind: str, prefilter: Prefilter, start:
     for offset, last, value in binary.anchored_runs(data, prefilter, start, end):
         near = binary.neighbours(data, offset, last)
         beside = " beside " + ", ".join(f'"{w[:40]}"' for w in near) if near else ""
-        where = place(offset) if place else f"offset {offset}"
-        yield Text(value, Location(name, kind, f"{where}{beside}"))
+        if place is not None:
+            yield Text(value, Location(name, kind, f"{place(offset)}{beside}"))
+        else:
+            yield Text(value, Location(name, kind, beside, offset=offset))
 
 
 def hermes_texts(name: str, data: bytes, prefilter: Prefilter) -> Iterator[Text]:
@@ -189,6 +191,6 @@ def assembled_texts(text: Text, prefilter: Prefilter) -> Iterator[Text]:
         return
     for offset, parts in jsconcat.joins(text.value, prefilter.shown):
         line = text.line + text.value.count("\n", 0, offset)
-        where = f"assembled from {len(parts)} literals, line {line}"
-        # The line is in the pointer already: the text itself is one assembled line (line 1 of itself).
-        yield Text("".join(parts), Location(text.location.member, text.location.kind, where), parts=parts)
+        # The line is in the location already: the text itself is one assembled line (line 1 of itself).
+        where = Location(text.location.member, text.location.kind, f"assembled from {len(parts)} literals", line=line)
+        yield Text("".join(parts), where, parts=parts)
