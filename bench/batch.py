@@ -71,7 +71,7 @@ def timed_batch(folder: Path, db: Path, jobs: int) -> float:
 
 def overhead(sources: list[Path]) -> tuple[float, int]:
     differences, peak = [], 0
-    limits = worker.Limits(timeout=300)
+    limits = worker.WorkerLimits(timeout=300)
     for source in sources:
         start = time.monotonic()
         engine.scan_target(str(source), Options(), Policy())
@@ -96,7 +96,7 @@ def resume(count: int, tmp: Path) -> dict[str, float]:
     canned = engine.scan_target(str(folder / "app00000.apk"), Options(), Policy())[0]
     for job in chosen.jobs:
         db.add(run_id, job.sha256, job.size, job.path, __version__, runner.config_hash(Options()),
-               [canned], 0.1, None, None, runner.limits_key(worker.Limits()))
+               [canned], 0.1, None, None, runner.limits_key(worker.WorkerLimits()))
     db.close()
     size = os.path.getsize(tmp / "resume.sqlite")
     start = time.monotonic()

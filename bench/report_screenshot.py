@@ -33,7 +33,7 @@ def main() -> int:
         database = store.Store(str(db_path))
         if args.db is None:
             roots = (str(ROOT / "fixtures" / "apk"), str(ROOT / "fixtures" / "aab" / "out"))
-            runner.run(database, runner.Request(roots, limits=worker.Limits(timeout=120), parallel=2))
+            runner.run(database, runner.Request(roots, limits=worker.WorkerLimits(timeout=120), parallel=2))
         html = Path(tmp) / "audit.html"
         html.write_text(report.render(list(database.results()), "html", database.runs()), encoding="utf-8")
         database.close()

@@ -66,7 +66,7 @@ def batch(paths: Iterable[str], *, db: str | None = None, jobs: int = 1, timeout
         worker.start()
     request = runner.Request(tuple(paths), (), options or Options(), policy or Policy(),
                              acceptance or Acceptance(), records.index(registry) if registry else records.Index(),
-                             worker.Limits(timeout, max_memory), jobs, dask, retry_aborted, "api")
+                             worker.WorkerLimits(timeout, max_memory), jobs, dask, retry_aborted, "api")
     return _batch(request, db)
 
 

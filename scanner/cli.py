@@ -65,12 +65,12 @@ class _FormatOption(click.Option):
     """--format: the choices come from the formatter registry, read only when help is shown."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        from scanner.formatters import FORMATS
+        from scanner.formatters import OUTPUT_FORMATS
 
         record = super().get_help_record(ctx)
         if record is None:
             return None
-        names = ", ".join(FORMATS)
+        names = ", ".join(OUTPUT_FORMATS)
         return record[0], f"{names}; {record[1]}"
 
 
@@ -245,11 +245,11 @@ def _progress(total: int) -> TerminalProgress | None:
 
 
 def _check_outputs(outputs: tuple[OutputSpec, ...], output: str | None) -> None:
-    from scanner.formatters import FORMATS
+    from scanner.formatters import OUTPUT_FORMATS
 
     for spec in outputs:
-        if spec.format not in FORMATS:
-            fail(f"unknown format {spec.format!r} (choose from {', '.join(FORMATS)})")
+        if spec.format not in OUTPUT_FORMATS:
+            fail(f"unknown format {spec.format!r} (choose from {', '.join(OUTPUT_FORMATS)})")
     to_stdout = sum(1 for spec in outputs if spec.path is None)
     if to_stdout > 1:
         fail("only one --format can go to standard output; give the others a file (FORMAT:PATH)")
@@ -279,13 +279,13 @@ def use_color(flag: bool | None, tty: bool, environ: Mapping[str, str]) -> bool:
 
 
 def _write_outputs(report: Report, settings: Settings) -> None:
-    from scanner import sources
-    from scanner.formatters import FORMATS, options_for
+    from scanner import source_lines
+    from scanner.formatters import OUTPUT_FORMATS, options_for
 
-    lines = sources.locate(report, settings.source_root) if settings.source_root else {}
+    lines = source_lines.locate(report, settings.source_root) if settings.source_root else {}
     for spec in settings.outputs:
         target = spec.path or settings.output
-        fmt = FORMATS[spec.format]
+        fmt = OUTPUT_FORMATS[spec.format]
         values = {"color": use_color(settings.color, target is None and sys.stdout.isatty(), os.environ),
                   "show_suppressed": settings.show_suppressed, "base_dir": os.getcwd(),
                   "source_root": settings.source_root, "source_lines": lines}

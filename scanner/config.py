@@ -145,11 +145,11 @@ def configurable_rules() -> tuple[str, ...]:
 def _schema() -> dict[str, Any]:
     """config.schema.json with what the registries declare filled in: the rule ids, each rule's options,
     the top-level keys of options that are also flags, the preset names and the output formats."""
-    from scanner.formatters import FORMATS
+    from scanner.formatters import OUTPUT_FORMATS
 
     schema = _resource("config.schema.json")
     properties = schema["properties"]
-    properties["format"]["items"]["pattern"] = f"^({'|'.join(FORMATS)})(:.+)?$"
+    properties["format"]["items"]["pattern"] = f"^({'|'.join(OUTPUT_FORMATS)})(:.+)?$"
     properties["preset"] = {**properties["preset"], "enum": sorted(presets())}
     base = {"enabled": {"type": "boolean"}, "severity": {"enum": [s.label for s in Severity]}}
     per_rule: dict[str, dict[str, Any]] = {r: {"type": "object", "additionalProperties": False,
@@ -315,14 +315,14 @@ def _policies(merged: dict[str, Any]) -> PolicySources:
     run, exit 2), and whether linked pages are fetched, to which networks besides public ones."""
     allowed = tuple(merged.get("allow-network") or ())
     files = merged.get("privacy-policy") or ()
-    if not allowed and not files:  # scanner.policy (http.client, ssl) only for a run that uses it
+    if not allowed and not files:  # scanner.privacy_policy (http.client, ssl) only for a run that uses it
         return PolicySources(fetch=bool(merged.get("fetch-privacy-policy", False)))
-    from scanner import policy
+    from scanner import privacy_policy
 
     try:
-        policy.networks(allowed)
-        texts = tuple(policy.local_text(path) for path in files)
-    except (policy.PolicyError, ValueError) as exc:
+        privacy_policy.networks(allowed)
+        texts = tuple(privacy_policy.local_text(path) for path in files)
+    except (privacy_policy.PolicyError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
     return PolicySources(texts, bool(merged.get("fetch-privacy-policy", False)), allowed)
 

@@ -28,14 +28,14 @@ from scanner.model import (
     Severity,
 )
 from scanner.parsers import (
-    FORMATS,
+    PACKAGE_FORMATS,
     Format,
     PackageEncrypted,
     PackageUnreadable,
     Source,
+    package_sources,
     parse,
     shared_directories,
-    sources,
 )
 
 if TYPE_CHECKING:
@@ -79,13 +79,13 @@ MemoryErrors = Literal["report", "raise"]
 MINOR_KINDS = frozenset({PackageKind.MINIPROGRAM, PackageKind.QUICKAPP})
 
 def scan_path(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
-              formats: tuple[Format, ...] = FORMATS) -> ScanResult:
+              formats: tuple[Format, ...] = PACKAGE_FORMATS) -> ScanResult:
     """Scan one package file or folder (a folder of several apps: scan_target gives each its result)."""
     return scan_source(Source(path), options, policy, formats)
 
 
 def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLICY,
-                formats: tuple[Format, ...] = FORMATS, memory_errors: MemoryErrors = "report") -> ScanResult:
+                formats: tuple[Format, ...] = PACKAGE_FORMATS, memory_errors: MemoryErrors = "report") -> ScanResult:
     """Scan one source; any failure to read it becomes an error result, never an exception (but a
     MemoryError with ``memory_errors="raise"``: a batch worker's memory limit is not the package's fault)."""
     path = source.path
@@ -108,13 +108,13 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
 
 
 def scan_target(path: str, options: Options, policy: Policy = DEFAULT_POLICY,
-                formats: tuple[Format, ...] = FORMATS, memory_errors: MemoryErrors = "report"
+                formats: tuple[Format, ...] = PACKAGE_FORMATS, memory_errors: MemoryErrors = "report"
                 ) -> tuple[ScanResult, ...]:
     """The results of one path given by the user: one per package, and one per mini-program for a
     folder of wxapkg files that holds several (the PC client's Applet folder holds every app opened)."""
     with shared_directories():  # the path's zip directory, read by detection, serves its parser too
         return tuple(scan_source(source, options, policy, formats, memory_errors)
-                     for source in sources(path, options.parse, formats))
+                     for source in package_sources(path, options.parse, formats))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,22 +142,22 @@ def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY
                       checked, kind)
 
 
-def with_policies(package: Package, sources: PolicySources) -> Package:
+def with_policies(package: Package, policies: PolicySources) -> Package:
     """The package with the privacy policies read beside it: the user's files, and, when asked, the
-    pages it links (fetched under scanner.policy's rules; a refusal or failure is a PKG004 note)."""
-    if not sources.texts and not sources.fetch:
+    pages it links (fetched under scanner.privacy_policy's limits; a refusal or failure is a PKG004 note)."""
+    if not policies.texts and not policies.fetch:
         return package
-    texts = list(sources.texts)
+    texts = list(policies.texts)
     anomalies = list(package.anomalies)
-    if sources.fetch:
-        from scanner import policy  # network code only for a run that asked for it
+    if policies.fetch:
+        from scanner import privacy_policy  # network code only for a run that asked for it
         from scanner.facts.policies import policy_links
 
-        rules = policy.FetchRules(policy.networks(sources.allowed_networks))
-        for link in policy_links(package.texts)[: sources.max_fetches]:
+        limits = privacy_policy.FetchLimits(privacy_policy.networks(policies.allowed_networks))
+        for link in policy_links(package.texts)[: policies.max_fetches]:
             try:
-                texts.append(policy.fetch_text(link.url, rules))
-            except policy.PolicyError as exc:
+                texts.append(privacy_policy.fetch_text(link.url, limits))
+            except privacy_policy.PolicyError as exc:
                 anomalies.append(Anomaly(AnomalyKind.NOTE, link.url, f"privacy policy not fetched: {exc}"))
     return replace(package, texts=package.texts + tuple(texts), anomalies=tuple(anomalies))
 

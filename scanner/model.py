@@ -612,7 +612,7 @@ class RuleSettings:
 @dataclass(frozen=True, slots=True)
 class PolicySources:
     """Privacy policies read with the package: local files the user gave (already read: their texts),
-    and whether the policies the package links are fetched, under which rules (scanner.policy)."""
+    and whether the policies the package links are fetched, under which rules (scanner.privacy_policy)."""
 
     texts: tuple[Text, ...] = ()
     fetch: bool = False

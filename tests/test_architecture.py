@@ -14,7 +14,7 @@ import pytest
 from scanner import engine
 from scanner.engine import parse_options
 from scanner.model import Location, Options, Package, PackageInfo, PackageKind, ParseOptions, Text
-from scanner.parsers import FORMATS, Format, Probe, Source, detect, parse
+from scanner.parsers import PACKAGE_FORMATS, Format, Probe, Source, detect, parse
 
 from conftest import ROOT
 
@@ -33,7 +33,7 @@ def test_a_toy_format_is_one_module_and_one_row(tmp_path):
         info = PackageInfo(path=source.path, format="toy", sha256="0" * 64, app_id="com.example.toy")
         return Package(info, PackageKind.APP, (), (Text(body, Location("toy.txt", "asset", "line 1")),))
 
-    formats = (*FORMATS, Format("toy", sniff, parse_toy))
+    formats = (*PACKAGE_FORMATS, Format("toy", sniff, parse_toy))
     toy = tmp_path / "app.toy"
     toy.write_text("TOY1关于：粤ICP备2023123456号-1A https://beian.miit.gov.cn/", encoding="utf-8")
     assert detect(str(toy), formats).name == "toy"

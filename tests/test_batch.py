@@ -206,26 +206,26 @@ def _ppid(pid: int) -> int:
 class TestLimits:
     def test_time_limit(self):
         job = worker.Job(str(APKS / "large_bundle.apk"), "x", 1)
-        outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=0.001))
+        outcome = worker.run(job, Options(), Policy(), worker.WorkerLimits(timeout=0.001))
         (result,) = outcome.results
         assert result.error.rule_id == "PKG006" and "0.001 s time limit" in result.error.message
 
     def test_memory_limit(self):
         job = worker.Job(str(APKS / "large_bundle.apk"), "x", 1)
         # 1 MiB more than the worker has mapped already: its first large allocation fails.
-        outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=60, max_memory=1 << 20))
+        outcome = worker.run(job, Options(), Policy(), worker.WorkerLimits(timeout=60, max_memory=1 << 20))
         (result,) = outcome.results
         assert result.error.rule_id == "PKG006" and "over --max-memory (1 MiB)" in result.error.message
 
     def test_within_limits(self):
         job = worker.Job(str(APKS / "compliant.apk"), "x", 1)
-        outcome = worker.run(job, Options(), Policy(), worker.Limits(timeout=60, max_memory=4 << 30))
+        outcome = worker.run(job, Options(), Policy(), worker.WorkerLimits(timeout=60, max_memory=4 << 30))
         assert outcome.aborted is None and outcome.results[0].error is None and outcome.peak_rss_kib
 
     def test_the_subprocess_worker_gives_the_same_result(self):
         job = worker.Job(str(APKS / "compliant.apk"), "x", 1)
-        assert (worker.run_subprocess(job, Options(), Policy(), worker.Limits()).results
-                == worker.run(job, Options(), Policy(), worker.Limits()).results)
+        assert (worker.run_subprocess(job, Options(), Policy(), worker.WorkerLimits()).results
+                == worker.run(job, Options(), Policy(), worker.WorkerLimits()).results)
 
 
 class TestRegistry:
@@ -313,7 +313,7 @@ def test_local_cluster_gives_the_same_results(tmp_path):
     distributed = pytest.importorskip("distributed")
     paths = tuple(str(APKS / f"{n}.apk") for n in ("compliant", "truncated", "dex_only", "rn_hermes"))
     local_db, dask_db = store.Store(str(tmp_path / "local.sqlite")), store.Store(str(tmp_path / "dask.sqlite"))
-    limits = worker.Limits(timeout=120)
+    limits = worker.WorkerLimits(timeout=120)
     runner.run(local_db, runner.Request(paths, limits=limits, parallel=2))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         runner.run(dask_db, runner.Request(paths, limits=limits, dask_address=cluster.scheduler_address))
@@ -346,7 +346,7 @@ def test_whole_corpus_and_fixtures_accounted_for(tmp_path):
     db = store.Store(str(tmp_path / "audit.sqlite"))
     roots = (str(CORPUS), str(FIXTURES / "apk"), str(FIXTURES / "aab" / "out"), str(FIXTURES / "harmony" / "out"),
              str(FIXTURES / "ios" / "out"), str(FIXTURES / "hermes" / "out"), str(MINIPROGRAMS / "out"))
-    chosen, tally = runner.run(db, runner.Request(roots, limits=worker.Limits(timeout=300), parallel=2))
+    chosen, tally = runner.run(db, runner.Request(roots, limits=worker.WorkerLimits(timeout=300), parallel=2))
     assert tally.done == len(chosen.jobs) and chosen.not_packages >= 1  # expected.json, README.md, SOURCES.tsv
     stored = list(db.results())
     shas = {item.sha256 for item in stored}

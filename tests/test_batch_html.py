@@ -38,7 +38,7 @@ def page(tmp_path_factory):
     db = store.Store(str(folder / "audit.sqlite"))
     # FIL001 reported as a warning: its bar must be drawn in the warning colour, not its default's.
     policy = Policy(severity=((RuleId("FIL001"), Severity.WARNING),))
-    run(db, Request((str(uploads),), policy=policy, limits=worker.Limits(timeout=60), parallel=2))
+    run(db, Request((str(uploads),), policy=policy, limits=worker.WorkerLimits(timeout=60), parallel=2))
     # A package whose label is an attack on the reviewer's browser (labels are the developer's to choose).
     item = next(i for i in db.results() if i.result["package"]["app_id"] == "com.beianscan.fixture.no_number")
     hostile = copy.deepcopy(item.result)

@@ -140,11 +140,11 @@ class TestRetries:
         db = store.Store(str(tmp_path / "audit.sqlite"))
         paths = (str(APKS / "large_bundle.apk"),)
         try:
-            _plan, tally = runner.run(db, runner.Request(paths, limits=worker.Limits(60, 1 << 20)))
+            _plan, tally = runner.run(db, runner.Request(paths, limits=worker.WorkerLimits(60, 1 << 20)))
             assert tally.aborted == 1
-            same, _tally = runner.run(db, runner.Request(paths, limits=worker.Limits(60, 1 << 20)))
+            same, _tally = runner.run(db, runner.Request(paths, limits=worker.WorkerLimits(60, 1 << 20)))
             assert not same.jobs  # the same limits: stopped is what it gives
-            again, tally = runner.run(db, runner.Request(paths, limits=worker.Limits(60, None)))
+            again, tally = runner.run(db, runner.Request(paths, limits=worker.WorkerLimits(60, None)))
             assert again.retried == 1 and tally.aborted == 0
             (item,) = db.results()
             assert item.result["error"] is None
@@ -154,7 +154,7 @@ class TestRetries:
     def test_retry_aborted_on_request(self, tmp_path):
         db = tmp_path / "audit.sqlite"
         with store.Store(str(db)) as opened:
-            runner.run(opened, runner.Request((str(APKS / "large_bundle.apk"),), limits=worker.Limits(0.001)))
+            runner.run(opened, runner.Request((str(APKS / "large_bundle.apk"),), limits=worker.WorkerLimits(0.001)))
         # The command line's limits differ from those (timeout 0.001 s); the same command again says so too.
         done = _cli("batch", str(APKS / "large_bundle.apk"), "--db", str(db), "--retry-aborted")
         assert "1 to scan (1 stopped before, scanned again)" in done.stderr
@@ -176,7 +176,7 @@ class TestWorkers:
 
     def test_a_dead_worker_says_why(self):
         job = worker.Job(str(APKS / "compliant.apk"), "x", 1)
-        outcome = worker.run(job, _Unpicklable(), Policy(), worker.Limits(timeout=60))  # type: ignore[arg-type]
+        outcome = worker.run(job, _Unpicklable(), Policy(), worker.WorkerLimits(timeout=60))  # type: ignore[arg-type]
         assert outcome.aborted == ("the worker process exited with status 1 before reporting; it was replaced "
                                    "(ZeroDivisionError: division by zero)")
 
@@ -189,7 +189,8 @@ class TestWorkers:
     @pytest.mark.parametrize("limit", [1 << 20, 64 << 20])
     def test_out_of_memory_is_the_limit_never_an_unreadable_package(self, name, limit):
         folder = {"ipa": FIXTURES / "ios" / "out", "apk": APKS}.get(name.rsplit(".", 1)[1], MINIPROGRAMS / "out")
-        outcome = worker.run(worker.Job(str(folder / name), "x", 1), Options(), Policy(), worker.Limits(60, limit))
+        outcome = worker.run(worker.Job(str(folder / name), "x", 1), Options(), Policy(),
+                             worker.WorkerLimits(60, limit))
         (result,) = outcome.results
         error = result.error
         if limit == 64 << 20:  # a small package within a limit the command line accepts: read in full
@@ -292,7 +293,7 @@ class TestCtrlC:
             if second_press:
                 threading.Timer(0.4, stop.request).start()
             started = time.monotonic()
-            outcomes = list(runner.execute((job,), runner.Request(limits=worker.Limits(timeout=60)), stop))
+            outcomes = list(runner.execute((job,), runner.Request(limits=worker.WorkerLimits(timeout=60)), stop))
             took = time.monotonic() - started
             assert [o.interrupted for o in outcomes] == [True]
             assert (0.35 < took < 1.0) if second_press else (1.2 < took < 2.5), took

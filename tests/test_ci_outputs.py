@@ -12,7 +12,7 @@ from lxml import etree
 
 from scanner import engine
 from scanner.config import Policy
-from scanner.formatters import FORMATS, options_for
+from scanner.formatters import OUTPUT_FORMATS, options_for
 from scanner.model import Options, RuleId
 
 from conftest import APKS, GOLDEN, MINIPROGRAMS, ROOT, SHARED
@@ -34,7 +34,7 @@ def report():
 
 
 def render(report, fmt, **kw):
-    output = FORMATS[fmt]
+    output = OUTPUT_FORMATS[fmt]
     return output.render(report, options_for(output, {"base_dir": str(ROOT), **kw}))
 
 

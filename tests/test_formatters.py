@@ -11,7 +11,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from scanner.formatters import FORMATS, LocatedOptions, TextOptions, options_for
+from scanner.formatters import OUTPUT_FORMATS, LocatedOptions, TextOptions, options_for
 from scanner.model import (
     Facts,
     FilingNumber,
@@ -63,17 +63,17 @@ VALUES = {"base_dir": ".", "color": True, "width": 80, "show_suppressed": True,
 
 
 def render(name: str, **values) -> str:
-    fmt = FORMATS[name]
+    fmt = OUTPUT_FORMATS[name]
     return fmt.render(REPORT, options_for(fmt, {**VALUES, **values}))
 
 
 def test_each_format_takes_only_its_own_options():
-    own = {name: {f.name for f in fields(fmt.options)} for name, fmt in FORMATS.items()}
+    own = {name: {f.name for f in fields(fmt.options)} for name, fmt in OUTPUT_FORMATS.items()}
     assert {"color", "width"} <= own["text"] and not ({"color", "width"} & (own["sarif"] | own["json"]))
     for name in ("sarif", "codequality", "github"):
-        assert FORMATS[name].options is LocatedOptions
+        assert OUTPUT_FORMATS[name].options is LocatedOptions
     assert "source_root" not in own["text"] and "source_root" not in own["junit"]
-    assert FORMATS["text"].options is TextOptions
+    assert OUTPUT_FORMATS["text"].options is TextOptions
 
 
 def test_text():
@@ -126,7 +126,7 @@ def test_code_quality_fingerprints_are_unique():
     assert {e["check_name"] for e in entries} >= {"FIL002", "PRM001", "PKG001"}
 
 
-@pytest.mark.parametrize("name", sorted(FORMATS))
+@pytest.mark.parametrize("name", sorted(OUTPUT_FORMATS))
 def test_every_format_renders_and_is_deterministic(name):
     assert render(name) == render(name) and render(name).strip()
 

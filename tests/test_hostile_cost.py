@@ -105,11 +105,11 @@ class TestTerminalEscapes:
         return Report("test", (result,), tuple(engine.catalogue().values()))
 
     def test_text_and_annotations_show_escapes_as_text(self):
-        from scanner.formatters import FORMATS, options_for
+        from scanner.formatters import OUTPUT_FORMATS, options_for
 
         report = self._report()
         for fmt in ("text", "github"):
-            output = FORMATS[fmt]
+            output = OUTPUT_FORMATS[fmt]
             rendered = output.render(report, options_for(output, {"base_dir": "."}))
             assert "\x1b" not in rendered and "\x07" not in rendered and "\u202e" not in rendered, fmt
             assert "evil\\x1b[2J.rpk" in rendered, fmt
@@ -118,9 +118,9 @@ class TestTerminalEscapes:
         assert "FIL001" in rendered  # the findings are still there, readable
 
     def test_json_keeps_the_name_as_it_is(self):
-        from scanner.formatters import FORMATS, options_for
+        from scanner.formatters import OUTPUT_FORMATS, options_for
 
-        output = FORMATS["json"]
+        output = OUTPUT_FORMATS["json"]
         data = json.loads(output.render(self._report(), options_for(output, {"base_dir": "."})))
         assert data["results"][0]["package"]["app_name"] == HOSTILE_NAME  # data, escaped by JSON itself
 

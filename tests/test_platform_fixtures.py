@@ -48,7 +48,7 @@ def test_outputs_carry_the_platforms_locations():
     """SARIF (schema-valid), JUnit and annotations point into HarmonyOS and iOS packages."""
     import jsonschema
 
-    from scanner.formatters import FORMATS, options_for
+    from scanner.formatters import OUTPUT_FORMATS, options_for
     from scanner.model import Report
     from scanner.rules import CATALOGUE
 
@@ -57,7 +57,8 @@ def test_outputs_carry_the_platforms_locations():
     results = tuple(engine.scan_path(str(FIXTURES / folder / "out" / name), Options())
                     for folder, name in (("harmony", "purposes.hap"), ("ios", "encrypted.ipa")))
     report = Report("test", results, tuple(CATALOGUE.values()))
-    sarif = json.loads(FORMATS["sarif"].render(report, options_for(FORMATS["sarif"], {"base_dir": str(FIXTURES)})))
+    sarif_format = OUTPUT_FORMATS["sarif"]
+    sarif = json.loads(sarif_format.render(report, options_for(sarif_format, {"base_dir": str(FIXTURES)})))
     schema = SHARED / "schemas" / "sarif-schema-2.1.0.json"
     if schema.exists():
         jsonschema.validate(sarif, json.loads(schema.read_text(encoding="utf-8")))
@@ -65,7 +66,7 @@ def test_outputs_carry_the_platforms_locations():
              for loc in r["locations"] if "logicalLocations" in loc}
     assert "module.json::requestPermissions[ohos.permission.READ_CALENDAR]" in names
     assert "Payload/Demo.app/Demo" in {n.split("::")[0] for n in names}
-    junit = FORMATS["junit"].render(report, options_for(FORMATS["junit"], {}))
+    junit = OUTPUT_FORMATS["junit"].render(report, options_for(OUTPUT_FORMATS["junit"], {}))
     assert "PRM004" in junit and "PKG005" in junit
-    github = FORMATS["github"].render(report, options_for(FORMATS["github"], {"base_dir": str(FIXTURES)}))
+    github = OUTPUT_FORMATS["github"].render(report, options_for(OUTPUT_FORMATS["github"], {"base_dir": str(FIXTURES)}))
     assert "title=PRM003" in github and "title=PKG005" in github

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import pytest
 
-from scanner import engine, policy
+from scanner import engine, privacy_policy
 from scanner.model import AnomalyKind, Options, PolicySources, Severity
 
 from conftest import APKS, ENTRY_POINT, package, text
@@ -71,60 +71,60 @@ def server():
     httpd.shutdown()
 
 
-LOCAL = policy.FetchRules(policy.networks(["127.0.0.1"]))
+LOCAL = privacy_policy.FetchLimits(privacy_policy.networks(["127.0.0.1"]))
 
 
 class TestFetch:
     def test_a_local_server_needs_the_users_allowance(self, server):
-        with pytest.raises(policy.PolicyError, match=r"127\.0\.0\.1, a private, loopback or reserved address"):
-            policy.fetch_text(f"{server}/privacy.html", policy.FetchRules())
-        page = policy.fetch_text(f"{server}/privacy.html", LOCAL)
+        with pytest.raises(privacy_policy.PolicyError, match=r"127\.0\.0\.1, a private, loopback or reserved address"):
+            privacy_policy.fetch_text(f"{server}/privacy.html", privacy_policy.FetchLimits())
+        page = privacy_policy.fetch_text(f"{server}/privacy.html", LOCAL)
         assert "相机权限：用于扫码" in page.value and page.location.kind == "policy"
 
     def test_redirects_are_followed_and_checked_each_time(self, server):
-        page = policy.fetch_text(f"{server}/moved", LOCAL)
+        page = privacy_policy.fetch_text(f"{server}/moved", LOCAL)
         assert page.location.pointer == f"redirected to {server}/privacy.html"
-        with pytest.raises(policy.PolicyError, match=r"10\.1\.2\.3"):
-            policy.fetch_text(f"{server}/to-private", LOCAL)
-        with pytest.raises(policy.PolicyError, match="only http and https"):
-            policy.fetch_text(f"{server}/to-file", LOCAL)
-        with pytest.raises(policy.PolicyError, match="more than 5 redirects"):
-            policy.fetch_text(f"{server}/loop", LOCAL)
+        with pytest.raises(privacy_policy.PolicyError, match=r"10\.1\.2\.3"):
+            privacy_policy.fetch_text(f"{server}/to-private", LOCAL)
+        with pytest.raises(privacy_policy.PolicyError, match="only http and https"):
+            privacy_policy.fetch_text(f"{server}/to-file", LOCAL)
+        with pytest.raises(privacy_policy.PolicyError, match="more than 5 redirects"):
+            privacy_policy.fetch_text(f"{server}/loop", LOCAL)
 
     def test_size_time_and_type_are_bounded(self, server):
-        with pytest.raises(policy.PolicyError, match="larger than"):
-            policy.fetch_text(f"{server}/huge", LOCAL)
-        with pytest.raises(policy.PolicyError, match="not a text page"):
-            policy.fetch_text(f"{server}/image", LOCAL)
-        quick = policy.FetchRules(LOCAL.allowed, timeout=0.5)
+        with pytest.raises(privacy_policy.PolicyError, match="larger than"):
+            privacy_policy.fetch_text(f"{server}/huge", LOCAL)
+        with pytest.raises(privacy_policy.PolicyError, match="not a text page"):
+            privacy_policy.fetch_text(f"{server}/image", LOCAL)
+        quick = privacy_policy.FetchLimits(LOCAL.allowed, timeout=0.5)
         started = time.monotonic()
-        with pytest.raises(policy.PolicyError):
-            policy.fetch_text(f"{server}/slow", quick)
+        with pytest.raises(privacy_policy.PolicyError):
+            privacy_policy.fetch_text(f"{server}/slow", quick)
         assert time.monotonic() - started < 2.5
 
     def test_one_deadline_for_the_whole_fetch_of_a_trickling_server(self, server):
-        rules = policy.FetchRules(LOCAL.allowed, timeout=1.5)
+        rules = privacy_policy.FetchLimits(LOCAL.allowed, timeout=1.5)
         started = time.monotonic()
-        with pytest.raises(policy.PolicyError, match=r"took longer than 1\.5 s"):
-            policy.fetch_text(f"{server}/trickle", rules)
+        with pytest.raises(privacy_policy.PolicyError, match=r"took longer than 1\.5 s"):
+            privacy_policy.fetch_text(f"{server}/trickle", rules)
         assert time.monotonic() - started < 3  # 40 bytes at 0.4 s each would take 16 s
 
     @pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254", "::1", "fd00::1", "0.0.0.0", "224.0.0.1",
                                          "100.64.0.1"])
     def test_names_that_resolve_inside_are_refused_after_resolution(self, address):
-        with pytest.raises(policy.PolicyError, match="resolves to"):
-            policy.fetch_text("https://policy.example/privacy", policy.FetchRules(),
+        with pytest.raises(privacy_policy.PolicyError, match="resolves to"):
+            privacy_policy.fetch_text("https://policy.example/privacy", privacy_policy.FetchLimits(),
                               resolver=lambda host, port: [address])
 
     def test_one_inside_address_among_public_ones_is_enough_to_refuse(self):
-        with pytest.raises(policy.PolicyError, match=r"127\.0\.0\.1"):
-            policy.fetch_text("http://rebind.example/", policy.FetchRules(),
+        with pytest.raises(privacy_policy.PolicyError, match=r"127\.0\.0\.1"):
+            privacy_policy.fetch_text("http://rebind.example/", privacy_policy.FetchLimits(),
                               resolver=lambda host, port: ["93.184.216.34", "127.0.0.1"])
 
     @pytest.mark.parametrize("url", ["ftp://example.com/p", "javascript:alert(1)", "http:///nohost", "http://h:99999/"])
     def test_malformed_urls(self, url):
-        with pytest.raises(policy.PolicyError):
-            policy.fetch_text(url, policy.FetchRules(), resolver=lambda host, port: ["93.184.216.34"])
+        with pytest.raises(privacy_policy.PolicyError):
+            privacy_policy.fetch_text(url, privacy_policy.FetchLimits(), resolver=lambda host, port: ["93.184.216.34"])
 
 
 def _linked(url: str):
@@ -143,7 +143,7 @@ class TestFindings:
     def test_a_local_policy_file_declares(self, tmp_path):
         path = tmp_path / "privacy.html"
         path.write_text(POLICY_HTML, encoding="utf-8")
-        options = Options(policies=PolicySources((policy.local_text(str(path)),)))
+        options = Options(policies=PolicySources((privacy_policy.local_text(str(path)),)))
         result = engine.scan_path(str(APKS / "policy_online.apk"), options)
         assert not [f for f in result.findings if f.rule_id.startswith("PRM")]
         assert result.facts.policies_read == (str(path),)
@@ -151,7 +151,7 @@ class TestFindings:
     def test_a_policy_that_misses_a_permission_is_an_error_again(self, tmp_path):
         path = tmp_path / "privacy.md"
         path.write_text("# 隐私政策\n\n相机权限：用于扫码。\n", encoding="utf-8")
-        options = Options(policies=PolicySources((policy.local_text(str(path)),)))
+        options = Options(policies=PolicySources((privacy_policy.local_text(str(path)),)))
         (finding,) = [f for f in engine.scan_path(str(APKS / "policy_online.apk"), options).findings
                       if f.rule_id == "PRM001"]
         assert finding.severity is Severity.ERROR and AUDIO in finding.message

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from scanner.batch.registry import Index
     from scanner.batch.runner import Plan, Request, Stop, Tally
     from scanner.batch.store import Store
-    from scanner.batch.worker import Limits, Outcome
+    from scanner.batch.worker import Outcome, WorkerLimits
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 LOG_EVERY = 10.0
@@ -99,7 +99,7 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         _fail("give package paths or folders, or --from-list FILE")
     given = {key: value for key, value in (("wxid", wxid), ("preset", preset), ("suppressions", suppressions),
                                            ("baseline", baseline)) if value is not None}
-    request = _request(paths, listed, given, config_path, worker.Limits(timeout, max_memory),
+    request = _request(paths, listed, given, config_path, worker.WorkerLimits(timeout, max_memory),
                        jobs or runner.default_jobs(), dask_address, retry_aborted)
     try:
         database = store.Store(db)
@@ -146,7 +146,7 @@ def _registry(path: str, database: Store) -> Index:
 
 
 def _request(paths: tuple[str, ...], listed: tuple[str, ...], given: dict[str, Any], config_path: str | None,
-             limits: Limits, parallel: int, dask_address: str | None, retry_aborted: bool) -> Request:
+             limits: WorkerLimits, parallel: int, dask_address: str | None, retry_aborted: bool) -> Request:
     """The batch's request from its flags and the config file (the same judging settings as scan)."""
     from scanner import baseline, engine, suppress
     from scanner.batch import runner

@@ -56,7 +56,7 @@ def _is_package_file(path: str) -> bool:
     return True
 
 
-def is_package_folder(path: str) -> bool:
+def is_one_package(path: str) -> bool:
     """A folder that is one package: a mini-program project or unpacked package, or a folder that
     holds wxapkg files and nothing else (a main package with its subpackages, the PC client's app
     folder). A folder with other files in it is walked into, each package found on its own."""
@@ -78,7 +78,7 @@ def walk(roots: Iterable[str], listed: Iterable[str] = ()) -> Found:
     for root in roots:
         if is_special(root):
             special.append(root)
-        elif os.path.isfile(root) or is_package_folder(root):
+        elif os.path.isfile(root) or is_one_package(root):
             packages.append(root)
         else:
             packages.extend(_walk_folder(root, skipped.append, special.append))
@@ -96,7 +96,7 @@ def _walk_folder(root: str, skip: Callable[[str], None], special: Callable[[str]
             path = os.path.join(folder, name)
             if name in SKIP_DIRS:
                 continue
-            if is_package_folder(path):  # a mini-program folder is one package: not walked into
+            if is_one_package(path):  # a mini-program folder is one package: not walked into
                 yield path
             else:
                 kept.append(name)

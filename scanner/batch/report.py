@@ -19,7 +19,7 @@ from scanner import __version__
 from scanner.batch.store import StoredResult
 from scanner.model import Report
 
-FORMATS = ("html", "csv", "jsonl", "json", "sarif")
+REPORT_FORMATS = ("html", "csv", "jsonl", "json", "sarif")
 SEVERITIES = ("error", "warning", "note")
 
 
@@ -122,7 +122,7 @@ def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | No
         return _json(stored)
     if fmt == "sarif":
         return _sarif(stored)
-    raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(FORMATS)})")
+    raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(REPORT_FORMATS)})")
 
 
 def _csv(table: list[Row], run_ids: list[int] | None = None) -> str:

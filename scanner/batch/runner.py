@@ -46,7 +46,7 @@ class Request:
     acceptance: Acceptance = field(default_factory=Acceptance)
     registry: Index = field(default_factory=Index)
     """Filing records, judged here (scanner.batch.judge), never sent to the workers."""
-    limits: worker.Limits = field(default_factory=worker.Limits)
+    limits: worker.WorkerLimits = field(default_factory=worker.WorkerLimits)
     parallel: int = 1
     dask_address: str | None = None
     retry_aborted: bool = False
@@ -134,7 +134,7 @@ WORKER_POLICY = Policy()
 """Workers judge under the default policy; the user's is applied by scanner.batch.judge."""
 
 
-def limits_key(limits: worker.Limits) -> str:
+def limits_key(limits: worker.WorkerLimits) -> str:
     return f"timeout={limits.timeout};max_memory={limits.max_memory}"
 
 

@@ -56,7 +56,7 @@ EXIT_GRACE = 2.0
 # The list is every module the scanner imports inside a function (a test holds it complete).
 _EXTRA_PRELOAD = ("scanner.engine", "scanner.rules", "scanner.batch.judge", "scanner.facts.kinds",
                   "scanner.facts.derive", "scanner.formatters.json_report",
-                  "scanner.policy", "cryptography.hazmat.primitives.hashes",
+                  "scanner.privacy_policy", "cryptography.hazmat.primitives.hashes",
                   "cryptography.hazmat.primitives.ciphers", "cryptography.hazmat.primitives.kdf.pbkdf2",
                   "plistlib", "xml.parsers.expat", "zipfile", "lxml.etree", "tomllib", "logging", "datetime",
                   "isal.isal_zlib", "google.protobuf.message", "google.protobuf.message_factory",
@@ -77,7 +77,7 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class WorkerLimits:
     """Per-package limits of a batch (None: no limit)."""
 
     timeout: float | None = 120.0
@@ -342,7 +342,7 @@ def last_line(data: bytes) -> str:
     return text[:300]
 
 
-def run(job: Job, options: Options, policy: Policy, limits: Limits,
+def run(job: Job, options: Options, policy: Policy, limits: WorkerLimits,
         cancel: threading.Event | None = None) -> Outcome:
     """Scan one package in a fresh worker process under the limits; always returns an Outcome. When
     ``cancel`` is set while it runs, the worker is killed and the Outcome is ``interrupted``."""
@@ -391,7 +391,7 @@ def _wait(receiver: multiprocessing.connection.Connection, timeout: float | None
             return None, "closed"
 
 
-def _outcome(job: Job, message: tuple[Any, ...] | None, exitcode: int | None, limits: Limits,
+def _outcome(job: Job, message: tuple[Any, ...] | None, exitcode: int | None, limits: WorkerLimits,
              seconds: float, why: str = "") -> Outcome:
     if message is not None:
         return Outcome(job, tuple(message[0]), seconds, message[1])
@@ -414,12 +414,12 @@ def _size(value: int | None) -> str:
     return f"{value / (1 << 30):g} GiB" if value >= 1 << 30 else f"{value / (1 << 20):g} MiB"
 
 
-def run_all(jobs: tuple[Job, ...], options: Options, policy: Policy, limits: Limits) -> tuple[Outcome, ...]:
+def run_all(jobs: tuple[Job, ...], options: Options, policy: Policy, limits: WorkerLimits) -> tuple[Outcome, ...]:
     """Several packages one after the other, each as ``run`` scans it (a Dask task of small packages)."""
     return tuple(run(job, options, policy, limits) for job in jobs)
 
 
-def run_subprocess(job: Job, options: Options, policy: Policy, limits: Limits) -> Outcome:
+def run_subprocess(job: Job, options: Options, policy: Policy, limits: WorkerLimits) -> Outcome:
     """As run, in a ``python -m scanner.batch.worker`` child (for daemonic callers such as Dask workers)."""
     started = time.monotonic()
     request = pickle.dumps((job.path, options, policy, limits.max_memory))

@@ -18,7 +18,7 @@ from scanner.formatters.base import FormatOptions, LocatedOptions, Summary, Text
 if TYPE_CHECKING:
     from scanner.model import Report
 
-__all__ = ["FORMATS", "FormatOptions", "LocatedOptions", "OutputFormat", "Summary", "TextOptions", "options_for",
+__all__ = ["OUTPUT_FORMATS", "FormatOptions", "LocatedOptions", "OutputFormat", "Summary", "TextOptions", "options_for",
            "summarize"]
 
 OptionsT = TypeVar("OptionsT", bound=FormatOptions)
@@ -42,7 +42,7 @@ class OutputFormat(Generic[OptionsT]):
         return found
 
 
-FORMATS: dict[str, OutputFormat[Any]] = {f.name: f for f in (
+OUTPUT_FORMATS: dict[str, OutputFormat[Any]] = {f.name: f for f in (
     OutputFormat("text", "text", TextOptions, "the human report: each finding, where, how to fix it"),
     OutputFormat("json", "json_report", FormatOptions, "the public JSON report (report.schema.json)"),
     OutputFormat("sarif", "sarif", LocatedOptions, "SARIF 2.1.0 for code scanning"),

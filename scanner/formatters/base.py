@@ -69,7 +69,7 @@ class LocatedOptions(FormatOptions):
     source_root: str | None = None
     """The app's source folder (e.g. app/src/main): findings point at the file a user edits."""
     source_lines: Mapping[str, tuple[str, int]] = field(default_factory=dict)
-    """Finding fingerprint -> (source file, line) found under ``source_root`` (scanner.sources)."""
+    """Finding fingerprint -> (source file, line) found under ``source_root`` (scanner.source_lines)."""
 
 
 @dataclass(frozen=True, slots=True)

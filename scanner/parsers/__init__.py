@@ -19,8 +19,19 @@ from scanner.parsers import apk
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
 from scanner.parsers.zipread import shared_directories
 
-__all__ = ["FORMATS", "Format", "PackageEncrypted", "PackageUnreadable", "Source", "detect", "file_sha256",
-           "is_package_folder", "parse", "shared_directories", "sources"]
+__all__ = [
+    "PACKAGE_FORMATS",
+    "Format",
+    "PackageEncrypted",
+    "PackageUnreadable",
+    "Source",
+    "detect",
+    "file_sha256",
+    "is_package_folder",
+    "package_sources",
+    "parse",
+    "shared_directories",
+]
 
 HARMONY_MARKERS = ("config.json", "pack.info")
 
@@ -85,7 +96,7 @@ def _split_later(module: str) -> Callable[[Source, ParseOptions], tuple[Source, 
     return split
 
 
-FORMATS: tuple[Format, ...] = (
+PACKAGE_FORMATS: tuple[Format, ...] = (
     Format("miniprogram-source", _sniff_later("miniprogram_dir", when=_folder), _parse_later("miniprogram_dir")),
     Format("miniprogram-unpacked", _sniff_later("miniprogram_unpacked", when=_folder),
            _parse_later("miniprogram_unpacked")),
@@ -109,7 +120,7 @@ LAZY_MODULES: tuple[str, ...] = tuple(dict.fromkeys(_LAZY))
 (a batch's forkserver) imports them once, up front, instead of once per forked worker."""
 
 
-def detect(path: str, formats: tuple[Format, ...] = FORMATS) -> Format:
+def detect(path: str, formats: tuple[Format, ...] = PACKAGE_FORMATS) -> Format:
     """The format of ``path``, or PackageUnreadable saying what it is instead."""
     found = probe(path)
     for fmt in formats:
@@ -130,7 +141,7 @@ def _unsupported(found: Probe) -> str:
     return f"not a supported package (starts with {found.head[:4].hex()}: not a zip, wxapkg or TPKG)"
 
 
-def is_package_folder(path: str, formats: tuple[Format, ...] = FORMATS) -> bool:
+def is_package_folder(path: str, formats: tuple[Format, ...] = PACKAGE_FORMATS) -> bool:
     """Whether a folder is a package some format reads (the command line refuses other folders)."""
     try:
         detect(path, formats)
@@ -139,7 +150,8 @@ def is_package_folder(path: str, formats: tuple[Format, ...] = FORMATS) -> bool:
     return True
 
 
-def sources(path: str, options: ParseOptions, formats: tuple[Format, ...] = FORMATS) -> tuple[Source, ...]:
+def package_sources(path: str, options: ParseOptions, formats: tuple[Format, ...] = PACKAGE_FORMATS
+                    ) -> tuple[Source, ...]:
     """What one path given by the user holds: itself, or one source per app of a folder that holds
     several (the PC client's Applet folder). A path no format reads is one source (it fails in parse)."""
     try:
@@ -153,7 +165,7 @@ def sources(path: str, options: ParseOptions, formats: tuple[Format, ...] = FORM
 
 
 def parse(source: str | Source, options: ParseOptions | None = None,
-          formats: tuple[Format, ...] = FORMATS) -> Package:
+          formats: tuple[Format, ...] = PACKAGE_FORMATS) -> Package:
     """Read a package; PackageUnreadable / PackageEncrypted for anything that cannot be read. The
     options carry the prefilter (scanner.engine.parse_options builds it from the catalogs)."""
     source = Source(source) if isinstance(source, str) else source

@@ -74,7 +74,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
     return read(source.path, options.limits, surfaces.prefilter_of(options), may_fork=options.offload)
 
 
-def read(path: zipread.Source, limits: Limits, prefilter: Prefilter, budget: zipread.Budget | None = None,
+def read(path: zipread.Archive, limits: Limits, prefilter: Prefilter, budget: zipread.Budget | None = None,
          label: str | None = None, may_fork: bool = False) -> Package:
     """Read the APK at ``path`` (or in memory: an APK nested in a bundle). The ``prefilter`` skips what
     cannot matter to any rule (DEX strings without an anchor, the bulk of large text assets); with its
@@ -124,7 +124,7 @@ def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
     return next((e for e in members if e.name == name), None)
 
 
-def _offload(path: zipread.Source, queue: list[zipread.Entry], limits: Limits, head_start: int, prefilter: Prefilter
+def _offload(path: zipread.Archive, queue: list[zipread.Entry], limits: Limits, head_start: int, prefilter: Prefilter
              ) -> tuple[list[zipread.Entry], offload.Helper] | None:
     """Hand about half of the members to a forked helper when it pays (not those needing the table)."""
     if not isinstance(path, str) or not offload.worth_it(queue):

@@ -49,7 +49,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
     return read(source.path, options.limits, surfaces.prefilter_of(options))
 
 
-def read(path: zipread.Source, limits: Limits, prefilter: Prefilter, depth: int = 0,
+def read(path: zipread.Archive, limits: Limits, prefilter: Prefilter, depth: int = 0,
          budget: zipread.Budget | None = None, label: str | None = None) -> Package:
     """An APK set on disk or in memory (a set nested in a set)."""
     budget = budget or zipread.Budget(progress.observer())
@@ -58,7 +58,7 @@ def read(path: zipread.Source, limits: Limits, prefilter: Prefilter, depth: int 
     return _merge(shown, path, inner, anomalies)
 
 
-def _walk(path: zipread.Source, limits: Limits, prefilter: Prefilter, depth: int,
+def _walk(path: zipread.Archive, limits: Limits, prefilter: Prefilter, depth: int,
           budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     """Every APK readable within the limits, nested sets flattened (``outer.apks!inner.apk``), and what
     was met on the way: a set nested past the limit is a limit anomaly, never an error of the whole."""
@@ -100,7 +100,7 @@ def _within(name: str, anomaly: Anomaly) -> Anomaly:
     return Anomaly(anomaly.kind, f"{name}!{anomaly.member}" if anomaly.member else name, anomaly.detail)
 
 
-def _merge(shown: str, path: zipread.Source, inner: list[tuple[str, Package]], anomalies: list[Anomaly]) -> Package:
+def _merge(shown: str, path: zipread.Archive, inner: list[tuple[str, Package]], anomalies: list[Anomaly]) -> Package:
     digest = file_sha256(path) if isinstance(path, str) else hashlib.sha256(path).hexdigest()
     if not inner:
         if any(a.kind is AnomalyKind.LIMIT for a in anomalies):

@@ -111,7 +111,7 @@ class Module:
         self.module_type = module_type
 
 
-def read_module(path: zipread.Source, limits: Limits, prefilter: Prefilter) -> Module:
+def read_module(path: zipread.Archive, limits: Limits, prefilter: Prefilter) -> Module:
     """A module package on disk or in memory (inside an App Pack)."""
     entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")][: limits.members]

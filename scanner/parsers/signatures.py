@@ -31,7 +31,7 @@ BUNDLE_RESIGNED = ("an app bundle is signed again by the store that builds its A
                    "others): a filing records the certificate of the APKs users install")
 
 
-def android(source: zipread.Source, files: Iterable[zipread.Entry], reader: zipread.Reader,
+def android(source: zipread.Archive, files: Iterable[zipread.Entry], reader: zipread.Reader,
             anomalies: list[Anomaly], bundle: bool = False) -> Identity:
     """An APK's (or, with ``bundle``, an AAB's) signers: v1 and the APK Signing Block's v2/v3/v3.1."""
     signers: list[tuple[str, signing.BlockSigner]] = []
@@ -70,7 +70,7 @@ def quickapp(files: Iterable[zipread.Entry], reader: zipread.Reader, anomalies: 
     return Identity("quickapp", _schemes(merged), tuple(merged), notes=notes, member="META-INF/CERT" if merged else "")
 
 
-def harmony(source: zipread.Source, anomalies: list[Anomaly], pack: bool = False) -> Identity:
+def harmony(source: zipread.Archive, anomalies: list[Anomaly], pack: bool = False) -> Identity:
     """A HarmonyOS module's or App Pack's signer and profile, from its hap sign block."""
     try:
         block = signing.hap_block(_before(source, signing.HAP_MAGIC))
@@ -114,14 +114,14 @@ def ios_signature(data: bytes, offsets: Iterable[tuple[int, int]], member: str, 
     return None
 
 
-def _before(source: zipread.Source, magic: bytes) -> bytes:
+def _before(source: zipread.Archive, magic: bytes) -> bytes:
     """The signing block of ``magic`` before the central directory: its footer first, then its length."""
     tail = zipread.before_directory(source, signing.FOOTER)
     length = signing.block_length(tail, magic)
     return zipread.before_directory(source, length) if length > len(tail) else tail
 
 
-def _block(source: zipread.Source, magic: bytes, anomalies: list[Anomaly], member: str = BLOCK
+def _block(source: zipread.Archive, magic: bytes, anomalies: list[Anomaly], member: str = BLOCK
            ) -> dict[int, bytes] | None:
     try:
         return signing.apk_block(_before(source, magic), magic)

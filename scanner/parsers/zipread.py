@@ -64,16 +64,16 @@ MAP_MIN = 4 << 20
 """Stored members from this size on are mapped from the file, not copied (``Reader.read_view``)."""
 
 
-Source = str | bytes
-"""A package on disk (its path) or in memory (a package nested in another, never written to disk)."""
+Archive = str | bytes
+"""An archive on disk (its path) or in memory (a package nested in another, never written to disk)."""
 
 
-def open_source(source: Source) -> BinaryIO:
+def open_source(source: Archive) -> BinaryIO:
     """A binary file object for a path or for bytes."""
     return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
 
 
-def source_size(source: Source) -> int:
+def source_size(source: Archive) -> int:
     """Size in bytes of a path or bytes."""
     return len(source) if isinstance(source, bytes) else os.path.getsize(source)
 
@@ -122,7 +122,7 @@ def shared_directories() -> Iterator[None]:
             _shared.directories = None
 
 
-def directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
+def directory(path: Archive) -> tuple[list[Entry], list[Anomaly]]:
     """Every entry of the central directory (duplicates kept), and the archive-level anomalies."""
     remembered: dict[str, tuple[list[Entry], list[Anomaly]]] | None = getattr(_shared, "directories", None)
     if remembered is None or isinstance(path, bytes):
@@ -133,7 +133,7 @@ def directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
     return list(entries), list(anomalies)  # callers extend their lists: the remembered ones stay as read
 
 
-def _directory(path: Source) -> tuple[list[Entry], list[Anomaly]]:
+def _directory(path: Archive) -> tuple[list[Entry], list[Anomaly]]:
     anomalies: list[Anomaly] = []
     try:
         with open_source(path) as handle:
@@ -259,7 +259,7 @@ def _name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
-def _lenient_directory(path: Source, cause: Exception) -> list[Entry]:
+def _lenient_directory(path: Archive, cause: Exception) -> list[Entry]:
     from apkInspector.headers import CentralDirectory, EndOfCentralDirectoryRecord
 
     try:
@@ -289,7 +289,7 @@ def _name_anomalies(entries: list[Entry]) -> list[Anomaly]:
     return out
 
 
-def _end_record_anomalies(path: Source) -> list[Anomaly]:
+def _end_record_anomalies(path: Archive) -> list[Anomaly]:
     """Several end-of-central-directory records or a huge comment (tools disagree which one wins)."""
     size = source_size(path)
     with open_source(path) as handle:
@@ -305,7 +305,7 @@ def _end_record_anomalies(path: Source) -> list[Anomaly]:
     return out
 
 
-def before_directory(path: Source, limit: int) -> bytes:
+def before_directory(path: Archive, limit: int) -> bytes:
     """Up to ``limit`` bytes right before the central directory, as the end record places it: where a
     signing block lives (APK Signature Scheme v2, https://source.android.com/docs/security/features/
     apksigning/v2: "inserted immediately before the ZIP Central Directory"; the quick app's and the
@@ -374,7 +374,7 @@ class Reader:
     """Reads members of one archive under the limits. Each thread needs its own Reader (its own file
     position); readers of one package share a Budget."""
 
-    def __init__(self, path: Source, limits: Limits, budget: Budget | None = None) -> None:
+    def __init__(self, path: Archive, limits: Limits, budget: Budget | None = None) -> None:
         self._source = path
         self._handle = open_source(path)
         self._size = source_size(path)
@@ -383,7 +383,7 @@ class Reader:
         self._window: tuple[int, memoryview] | None = None  # (file offset, bytes) while reading in order
 
     @property
-    def source(self) -> Source:
+    def source(self) -> Archive:
         """The archive this reader reads (a path, or bytes in memory)."""
         return self._source
 

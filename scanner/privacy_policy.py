@@ -43,7 +43,7 @@ class PolicyError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class FetchRules:
+class FetchLimits:
     """What a fetch may do: the networks the user allows besides public ones, and the caps."""
 
     allowed: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -78,10 +78,10 @@ def local_text(path: str) -> Text:
     return Text(value, Location(path, "policy", ""))
 
 
-def allowed_address(address: str, rules: FetchRules) -> bool:
+def allowed_address(address: str, limits: FetchLimits) -> bool:
     """A public unicast address, or one in a network the user allowed."""
     ip = ipaddress.ip_address(address)
-    if any(ip in net for net in rules.allowed):
+    if any(ip in net for net in limits.allowed):
         return True
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
@@ -94,13 +94,13 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def fetch_text(url: str, rules: FetchRules, resolver: Resolver = _resolve) -> Text:
+def fetch_text(url: str, limits: FetchLimits, resolver: Resolver = _resolve) -> Text:
     """The policy page at ``url`` as a text of kind ``policy`` (member: the URL asked for, pointer: the
     URL read when redirected); PolicyError with the reason when a rule refuses it or it fails."""
-    deadline = time.monotonic() + rules.timeout
+    deadline = time.monotonic() + limits.timeout
     current = url
-    for _ in range(rules.max_redirects + 1):
-        status, location, body, content_type = _get(current, rules, resolver, deadline)
+    for _ in range(limits.max_redirects + 1):
+        status, location, body, content_type = _get(current, limits, resolver, deadline)
         if status in (301, 302, 303, 307, 308) and location:
             current = urllib.parse.urljoin(current, location)
             continue
@@ -110,7 +110,7 @@ def fetch_text(url: str, rules: FetchRules, resolver: Resolver = _resolve) -> Te
         if not value:
             raise PolicyError(f"{current}: not a text page ({content_type or 'no content type'})")
         return Text(value, Location(url, "policy", "" if current == url else f"redirected to {current}"))
-    raise PolicyError(f"{url}: more than {rules.max_redirects} redirects")
+    raise PolicyError(f"{url}: more than {limits.max_redirects} redirects")
 
 
 def _target(url: str) -> tuple[str, str, int, str]:
@@ -127,18 +127,18 @@ def _target(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, path
 
 
-def _get(url: str, rules: FetchRules, resolver: Resolver, deadline: float) -> tuple[int, str, bytes, str]:
+def _get(url: str, limits: FetchLimits, resolver: Resolver, deadline: float) -> tuple[int, str, bytes, str]:
     scheme, host, port, path = _target(url)
     addresses = list(resolver(host, port))
     if not addresses:
         raise PolicyError(f"{host}: does not resolve")
-    refused = [a for a in addresses if not allowed_address(a, rules)]
+    refused = [a for a in addresses if not allowed_address(a, limits)]
     if refused:
         raise PolicyError(f"{url}: {host} resolves to {refused[0]}, a private, loopback or reserved address "
                           "(--allow-network allows a network)")
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise PolicyError(f"{url}: took longer than {rules.timeout:g} s")
+        raise PolicyError(f"{url}: took longer than {limits.timeout:g} s")
     connection = _Pinned(addresses[0], host, port, scheme == "https", remaining)
     # One deadline for the whole exchange: a socket timeout starts again at every byte received, so a
     # server that trickles a byte a second would hold the scan for as long as it likes. At the deadline
@@ -152,13 +152,13 @@ def _get(url: str, rules: FetchRules, resolver: Resolver, deadline: float) -> tu
                                                  "User-Agent": f"beian-scan/{__version__}",
                                                  "Accept": "text/html,text/plain;q=0.9,*/*;q=0.1"})
         response = connection.getresponse()
-        body = _read_bounded(response, rules, deadline, url)
+        body = _read_bounded(response, limits, deadline, url)
         if expired.is_set():
-            raise PolicyError(f"{url}: took longer than {rules.timeout:g} s")
+            raise PolicyError(f"{url}: took longer than {limits.timeout:g} s")
         return response.status, response.getheader("Location") or "", body, response.getheader("Content-Type") or ""
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         if expired.is_set():
-            raise PolicyError(f"{url}: took longer than {rules.timeout:g} s") from None
+            raise PolicyError(f"{url}: took longer than {limits.timeout:g} s") from None
         raise PolicyError(f"{url}: {type(exc).__name__}: {exc}") from exc
     finally:
         timer.cancel()
@@ -172,18 +172,18 @@ def _expire(connection: _Pinned, expired: threading.Event) -> None:
             connection.raw.shutdown(socket.SHUT_RDWR)
 
 
-def _read_bounded(response: http.client.HTTPResponse, rules: FetchRules, deadline: float, url: str) -> bytes:
+def _read_bounded(response: http.client.HTTPResponse, limits: FetchLimits, deadline: float, url: str) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise PolicyError(f"{url}: took longer than {rules.timeout:g} s")
+            raise PolicyError(f"{url}: took longer than {limits.timeout:g} s")
         chunk = response.read(64 * 1024)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
-        if size > rules.max_bytes:
-            raise PolicyError(f"{url}: larger than {rules.max_bytes} bytes")
+        if size > limits.max_bytes:
+            raise PolicyError(f"{url}: larger than {limits.max_bytes} bytes")
         chunks.append(chunk)
 
 
