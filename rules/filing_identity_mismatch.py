@@ -28,18 +28,29 @@ from collections.abc import Iterator
 
 from scanner.facts.identity import Expected, describe, signed_as
 from scanner.facts.kinds import own_numbers
-from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+from scanner.model import (
+    Facts,
+    Finding,
+    Location,
+    Options,
+    OptionValue,
+    Package,
+    RuleId,
+    RuleMeta,
+    RuleOption,
+    Severity,
+)
 
 EXPECT = RuleOption(
     "expect-identity", {"type": "array", "items": {"type": "string", "minLength": 1}}, (),
     "the identities a package may carry: APP_ID[,CERT_MD5[,PUBLIC_KEY]] each (the package must match one)",
-    value_type="identities", top_level=True)
+    value=OptionValue.IDENTITIES, top_level=True)
 REGISTRY = RuleOption(
     "registry", {"type": "array", "items": {"type": "object", "required": ["app_id"], "additionalProperties": False,
                                             "properties": {k: {"type": "string"} for k in
                                                            ("app_id", "filing_number", "cert_md5", "public_key")}}},
     (), "filing records: app id, number and the certificate filed (batch --registry fills it)",
-    value_type="identity-records")
+    value=OptionValue.IDENTITY_RECORDS)
 
 RULE = RuleMeta(
     doc=__doc__ or "",

@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+from scanner.model import Facts, Finding, Options, OptionValue, Package, RuleId, RuleMeta, RuleOption, Severity
 
 EXPECT = RuleOption(
     "expect-filing", {"type": "array", "items": {"type": "string", "minLength": 1}}, (),
-    "the filing numbers every scanned package must show", value_type="filing-numbers", top_level=True)
+    "the filing numbers every scanned package must show", value=OptionValue.FILING_NUMBERS, top_level=True)
 EXPECTED = RuleOption(
     "expected", {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}}, (),
-    "the filing number each app id must show", value_type="filing-number-map")
+    "the filing number each app id must show", value=OptionValue.FILING_NUMBER_MAP)
 
 RULE = RuleMeta(
     doc=__doc__ or "",

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+from scanner.model import Facts, Finding, Options, OptionStage, Package, RuleId, RuleMeta, RuleOption, Severity
 
 CONTEXT_WORDS = RuleOption(
     "context-words", {"type": "array", "items": {"type": "string", "minLength": 1}}, (),
-    "extra words that mark an about/settings place (added to the context catalog)", stage="facts",
-    target="context_words", top_level=True)
+    "extra words that mark an about/settings place (added to the context catalog)", stage=OptionStage.FACTS,
+    fact="context_words", top_level=True)
 
 RULE = RuleMeta(
     doc=__doc__ or "",

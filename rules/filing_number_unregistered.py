@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+from scanner.model import Facts, Finding, Options, OptionValue, Package, RuleId, RuleMeta, RuleOption, Severity
 
 REGISTRY = RuleOption(
     "registry", {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}}, (),
     "the filing number each app id registered (a platform's records; batch --registry fills it)",
-    value_type="filing-number-map")
+    value=OptionValue.FILING_NUMBER_MAP)
 IN_FORCE = RuleOption(
     "registry-in-force", {"type": "boolean"}, False,
     "a registry is in force even when none of its records concerns the package (batch --registry sets it)")

@@ -19,11 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import CAC_KINDS, LABELS, own_numbers, show_own_number
-from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
-
-KIND = RuleOption("kind", {"enum": ["app", "miniprogram", "quickapp"]}, "",
-                  "the package kind to judge by (as --kind; default: from the format)", stage="scan",
-                  target="kind", top_level=True)
+from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
     doc=__doc__ or "",
@@ -32,7 +28,6 @@ RULE = RuleMeta(
     severity=Severity.ERROR,
     summary="Shows a website / entity / licence / public-security number, or the wrong A/X/K suffix",
     fix="Show the number filed for this App (suffix A; X for mini-programs, K for quick apps).",
-    options=(KIND,),
 )
 
 _DESCRIBE = {

@@ -27,13 +27,13 @@ from collections.abc import Iterator
 
 from scanner.facts.permissions import api_names, sensitive_names
 from scanner.facts.policies import policy_clause, unchecked_policy
-from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, RuleOption, Severity
+from scanner.model import Facts, Finding, Options, OptionStage, Package, RuleId, RuleMeta, RuleOption, Severity
 
 SYNONYMS = RuleOption(
     "synonyms", {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string",
                                                                                      "minLength": 1}}},
-    (), "extra names that declare a permission or API (added to the permission catalog)", stage="facts",
-    target="permission_synonyms")
+    (), "extra names that declare a permission or API (added to the permission catalog)", stage=OptionStage.FACTS,
+    fact="permission_synonyms")
 
 RULE = RuleMeta(
     doc=__doc__ or "",

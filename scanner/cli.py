@@ -25,16 +25,8 @@ if TYPE_CHECKING:
 
 KINDS = ("app", "miniprogram", "quickapp")
 SEVERITIES = ("error", "warning", "note")
-# Flags whose value is read from the config file unless given on the command line (key = flag name).
-CONFIG_KEYS = {"fmt": "format", "output": "output", "fail_on": "fail-on", "exit_zero": "exit-zero",
-               "expect_filing": "expect-filing", "expect_identity": "expect-identity", "kind": "kind",
-               "wxid": "wxid", "color": "color",
-               "preset": "preset", "suppressions": "suppressions", "baseline": "baseline",
-               "show_suppressed": "show-suppressed", "source_root": "source-root",
-               "privacy_policy": "privacy-policy", "fetch_privacy_policy": "fetch-privacy-policy",
-               "allow_network": "allow-network",
-               "max_member_mb": "max-member-mb", "max_package_mb": "max-package-mb", "max_ratio": "max-ratio",
-               "max_members": "max-members", "max_depth": "max-depth"}
+NOT_CONFIG = frozenset({"config_path", "create_baseline"})
+"""The flags without a config key (every other flag of ``scan`` has one, named as its long flag)."""
 
 
 class _Main(click.Group):
@@ -127,13 +119,21 @@ def _limit(key: str, metavar: str, text: str) -> Callable[[Callable[..., Any]], 
                         help=text)
 
 
+def config_key(option: click.Option) -> str:
+    """The config key of a flag: its long name (``--expect-filing`` -> ``expect-filing``; ``--color`` of
+    ``--color/--no-color``)."""
+    return max((o for o in option.opts if o.startswith("--")), key=len)[2:]
+
+
 def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
-    """The flags the user typed, under their config-key names (defaults do not override the config)."""
+    """The flags the user typed, under their config keys (defaults do not override the config)."""
     given: dict[str, Any] = {}
-    for param, key in CONFIG_KEYS.items():
-        if ctx.get_parameter_source(param) is click.core.ParameterSource.COMMANDLINE:
-            value = values[param]
-            given[key] = list(value) if isinstance(value, tuple) else value
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name is None or param.name in NOT_CONFIG:
+            continue
+        if ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE:
+            value = values[param.name]
+            given[config_key(param)] = list(value) if isinstance(value, tuple) else value
     return given
 
 

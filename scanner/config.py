@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ from scanner.model import (
     FactOptions,
     Limits,
     Options,
+    OptionStage,
+    OptionValue,
     PackageKind,
     ParseOptions,
     PolicySources,
@@ -158,6 +161,9 @@ def _schema() -> dict[str, Any]:
         per_rule[rule_id]["properties"][option.name] = {**option.schema, "description": option.description}
         if option.top_level:
             properties[option.name] = {**option.schema, "description": f"{option.description} ({rule_id})"}
+    # Before the kind was a scan option it was declared by FIL003: its table still accepts it (same value).
+    per_rule["FIL003"]["properties"]["kind"] = {**properties["kind"], "description": "the top-level kind (kept for "
+                                                "configs written when FIL003 declared it)"}
     properties["rules"] = {**properties["rules"], "propertyNames": {"enum": list(per_rule)},
                            "properties": per_rule, "additionalProperties": False}
     return schema
@@ -214,11 +220,11 @@ def _check_values(data: dict[str, Any], source: str) -> None:
         places = [(option.name, data.get(option.name))] if option.top_level else []
         places.append((f"rules.{rule_id}.{option.name}", data.get("rules", {}).get(rule_id, {}).get(option.name)))
         for key, value in places:
-            if option.value_type == "filing-numbers" and value:
+            if option.value is OptionValue.FILING_NUMBERS and value:
                 numbers.extend((key, n) for n in value)
-            elif option.value_type == "filing-number-map" and value:
+            elif option.value is OptionValue.FILING_NUMBER_MAP and value:
                 numbers.extend((f"{key}.{app}", n) for app, n in value.items())
-            elif option.value_type in ("identities", "identity-records") and value:
+            elif option.value is not OptionValue.PLAIN and value:
                 try:
                     _option_value(option, {}, {option.name: value})
                 except ConfigError as exc:
@@ -290,19 +296,17 @@ def _options(merged: dict[str, Any], rules: dict[str, Any]) -> Options:
     """Every stage's options: parsing (keys, caps), facts and rules from the rules' own declarations."""
     values: dict[str, list[tuple[str, RuleValue]]] = {}
     facts: dict[str, Any] = {}
-    kind: PackageKind | None = None
     for rule_id, option in rule_options():
         value = _option_value(option, merged if option.top_level else {}, rules.get(rule_id, {}))
         if value is None:
             continue
-        if option.stage == "facts":
-            facts[option.target] = value
-        elif option.stage == "scan" and option.target == "kind":
-            kind = PackageKind(value) if value else None
+        if option.stage is OptionStage.FACTS:
+            facts[option.fact] = value
         else:
             values.setdefault(rule_id, []).append((option.name, value))
+    kind = merged.get("kind") or rules.get("FIL003", {}).get("kind")
     return Options(
-        kind=kind,
+        kind=PackageKind(kind) if kind else None,
         parse=ParseOptions(wxid=merged.get("wxid"), limits=_limits(merged)),
         facts=FactOptions(**facts),
         rules=RuleSettings(tuple((rule_id, tuple(pairs)) for rule_id, pairs in values.items())),
@@ -337,17 +341,27 @@ def _option_value(option: RuleOption, top: dict[str, Any], table: dict[str, Any]
         raw: Any = [item for v in given for item in v]
     else:
         raw = given[0]
+    return NORMALIZERS[option.value](raw)
+
+
+def _filing_numbers(raw: list[str]) -> RuleValue:
     from scanner.facts.numbers import normalize
 
-    if option.value_type == "filing-numbers":
-        return tuple(normalize(n) for n in raw)
-    if option.value_type == "filing-number-map":
-        return tuple((app, normalize(n)) for app, n in raw.items())
-    if option.value_type == "identities":
-        return tuple(_identity(spec).as_value() for spec in raw)
-    if option.value_type == "identity-records":
-        return tuple(identity_record(r) for r in raw)
-    return _frozen(raw)
+    return tuple(normalize(n) for n in raw)
+
+
+def _filing_number_map(raw: dict[str, str]) -> RuleValue:
+    from scanner.facts.numbers import normalize
+
+    return tuple((app, normalize(n)) for app, n in raw.items())
+
+
+def _identities(raw: list[str]) -> RuleValue:
+    return tuple(_identity(spec).as_value() for spec in raw)
+
+
+def _identity_records(raw: list[dict[str, str]]) -> RuleValue:
+    return tuple(identity_record(r) for r in raw)
 
 
 def _identity(spec: str) -> Expected:
@@ -380,6 +394,17 @@ def _frozen(raw: Any) -> RuleValue:  # noqa: ANN401 (TOML values)
         return tuple((str(k), tuple(v) if isinstance(v, list) else v) for k, v in raw.items())
     value: RuleValue = raw
     return value
+
+
+NORMALIZERS: dict[OptionValue, Callable[[Any], RuleValue]] = {
+    OptionValue.PLAIN: _frozen,
+    OptionValue.FILING_NUMBERS: _filing_numbers,
+    OptionValue.FILING_NUMBER_MAP: _filing_number_map,
+    OptionValue.IDENTITIES: _identities,
+    OptionValue.IDENTITY_RECORDS: _identity_records,
+}
+"""How each kind of option value is checked and normalized (filing numbers as found ones are, identities
+parsed), one function each: every OptionValue has one (a test holds it)."""
 
 
 def _limits(merged: dict[str, Any]) -> Limits:

@@ -554,6 +554,30 @@ class FactOptions:
 RuleValue = str | bool | int | tuple[str, ...] | tuple[tuple[str, str], ...] | tuple[tuple[str, tuple[str, ...]], ...]
 
 
+class OptionStage(enum.Enum):
+    """Which stage reads a rule option."""
+
+    RULE = "rule"
+    """The rule's own check, from RuleSettings."""
+    FACTS = "facts"
+    """The facts stage, as the FactOptions field the option names (``RuleOption.fact``)."""
+
+
+class OptionValue(enum.Enum):
+    """What a rule option's value is, beyond its JSON schema: checked and normalized when the config is
+    read (scanner.config.NORMALIZERS holds one function for each)."""
+
+    PLAIN = "plain"
+    FILING_NUMBERS = "filing-numbers"
+    """A list of filing numbers."""
+    FILING_NUMBER_MAP = "filing-number-map"
+    """App id -> filing number."""
+    IDENTITIES = "identities"
+    """``APP_ID[,CERT_MD5[,PUBLIC_KEY]]`` each."""
+    IDENTITY_RECORDS = "identity-records"
+    """Filing records with their certificate."""
+
+
 @dataclass(frozen=True, slots=True)
 class RuleOption:
     """One option a rule declares next to its RULE (yamllint's CONF / DEFAULT): its config key, the
@@ -563,14 +587,10 @@ class RuleOption:
     schema: dict[str, object]
     default: RuleValue
     description: str
-    stage: str = "rule"
-    """``rule`` (the rule's own check reads it from RuleSettings), ``facts`` (the facts stage reads it
-    as the FactOptions field ``target``) or ``scan`` (the Options field ``target``: the package kind)."""
-    target: str = ""
-    value_type: str = "plain"
-    """``plain``, ``filing-numbers`` (a list of filing numbers), ``filing-number-map`` (app id -> number),
-    ``identities`` (``APP_ID[,CERT_MD5[,PUBLIC_KEY]]`` each) or ``identity-records`` (filing records with
-    their certificate): checked and normalized when the config is read."""
+    stage: OptionStage = OptionStage.RULE
+    fact: str = ""
+    """With ``OptionStage.FACTS``: the FactOptions field it fills (a test holds every one to a field)."""
+    value: OptionValue = OptionValue.PLAIN
     top_level: bool = False
     """Also a top-level config key and command-line flag of the same name (``--expect-filing``)."""
 

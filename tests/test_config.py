@@ -286,3 +286,32 @@ class TestPathsAndValues:
         assert not (project / "x.txt").exists()
         code, _, _ = run("scan", "compliant.apk", "--format", "json:r.json", "--format", "text", "-o", "x.txt")
         assert code == 0 and "no findings" in (project / "x.txt").read_text(encoding="utf-8")
+
+
+def test_option_declarations_are_typed_and_dispatched_by_table():
+    """Every kind of option value has its normalizer, every facts option names a FactOptions field, and the
+    scan-wide kind is the scan's own option (issue 24: no stage or type dispatched by strings)."""
+    from dataclasses import fields
+
+    from scanner.config import NORMALIZERS, rule_options
+    from scanner.model import FactOptions, OptionStage, OptionValue
+
+    assert set(NORMALIZERS) == set(OptionValue)
+    names = {f.name for f in fields(FactOptions)}
+    declared = rule_options()
+    assert all(o.fact in names for _r, o in declared if o.stage is OptionStage.FACTS)
+    assert all(not o.fact for _r, o in declared if o.stage is OptionStage.RULE)
+    assert "kind" not in {o.name for _r, o in declared}
+    assert settings_from({"kind": "quickapp"}, {}).options.kind.value == "quickapp"
+    assert settings_from({}, {"kind": "app"}).options.kind.value == "app"
+
+
+def test_every_scan_flag_but_two_has_the_config_key_of_its_name():
+    import click
+
+    from scanner.cli import NOT_CONFIG, config_key, scan
+    from scanner.config import _schema
+
+    keys = {config_key(p) for p in scan.params if isinstance(p, click.Option) and p.name not in NOT_CONFIG}
+    assert {"format", "expect-identity", "kind", "color", "max-member-mb"} <= keys
+    assert keys <= set(_schema()["properties"])
