@@ -9,6 +9,9 @@ Shapes (each at scale S, so that the cost can be shown to grow linearly with the
   locales, plus 1,000×S string arrays and 1,000×S plurals per locale (aapt), 2 DEX files.
 - ``manydex``: 12×S DEX files (each 14,000 classes), about 60 MB at scale 1.
 - ``assets``: 20,000×S small asset members (an H5 shell: pages, scripts, styles of 1–4 KB), 1 DEX.
+- ``footer``: an H5 shell exported by a static-site generator, every page carrying the filing footer
+  (备案, the number and the link): 40,000 pages of about 370 bytes at scale 1, 64,000 at scale 2 (an APK
+  holds at most 65,535 entries), 1 DEX; the report is one number and one link, their locations capped.
 - ``frameworks``: a React Native + Flutter app: a Hermes bundle of 10×S MB (``assets/index.android.bundle``,
   bytecode 96, written by ``hermes_bundle`` below in the layout scanner/extract/hermes.py documents:
   one-byte and UTF-16 strings, overflow entries past the 8 MB the small table can address) holding the
@@ -42,7 +45,8 @@ LINK = "https://beian.miit.gov.cn/"
 CLASSES_PER_DEX = 20000
 LOCALES = ("default", "zh-rCN", "zh-rTW", "en-rUS")
 MANY_LOCALES = ("default", "zh-rCN", "zh-rTW", "zh-rHK", "en-rUS", "en-rGB", "ja", "ko", "fr", "de", "es", "ru")
-SHAPES = ("today", "resources", "manydex", "assets", "frameworks")
+SHAPES = ("today", "resources", "manydex", "assets", "frameworks", "footer")
+FOOTER_PAGES = {1: 40000, 2: 64000}
 WORDS = ("account", "setting", "network", "profile", "message", "upload", "refresh", "payment", "order",
          "消息", "设置", "账户", "网络", "刷新", "支付", "订单", "上传")
 
@@ -194,6 +198,18 @@ def make_assets(work: Path, count: int, rng: random.Random) -> None:
         (folder / f"f{i}.{kind}").write_text(f"<!-- {i} -->\n{body}\n", encoding="utf-8")
 
 
+def make_footer_pages(work: Path, count: int, rng: random.Random) -> None:
+    """Pages of about 370 bytes, each with the site's filing footer (a static export repeats it)."""
+    www = work / "assets" / "www"
+    for i in range(count):
+        folder = www / f"p{i // 1000}"
+        folder.mkdir(parents=True, exist_ok=True)
+        words = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(14, 22)))
+        page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{i}</title></head><body>"
+                f"<p>{words}</p><footer><a href=\"{LINK}\">{NUMBER}</a> 备案</footer></body></html>\n")
+        (folder / f"{i}.html").write_text(page, encoding="utf-8")
+
+
 def build(scale: int, out: Path, shape: str = "today") -> None:
     rng = random.Random(20261129 + scale + 1000 * SHAPES.index(shape))
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,14 +226,17 @@ def build(scale: int, out: Path, shape: str = "today") -> None:
             make_bundle(work, 1, rng, with_link=True)
         elif shape == "assets":
             make_assets(work, 20000 * scale, rng)
+        elif shape == "footer":
+            make_footer_pages(work, FOOTER_PAGES[min(scale, 2)], rng)
         elif shape == "frameworks":
             native = make_frameworks(work, scale, rng)
         unsigned = work / "unsigned.apk"
         run("aapt", "package", "-f", "-M", str(work / "AndroidManifest.xml"), "-S", str(work / "res"),
             "-A", str(work / "assets"), "-I", FRAMEWORK, "-F", str(unsigned))
-        ndex = {"today": 4 * scale, "resources": 2, "manydex": 12 * scale, "assets": 1, "frameworks": 1}[shape]
+        ndex = {"today": 4 * scale, "resources": 2, "manydex": 12 * scale, "assets": 1, "frameworks": 1,
+                "footer": 1}[shape]
         classes = 14000 if shape == "manydex" else CLASSES_PER_DEX
-        with_number = shape not in ("resources", "frameworks")
+        with_number = shape not in ("resources", "frameworks", "footer")
         added = [make_dex(work, n, rng, with_number=with_number and n == ndex, classes=classes).name
                  for n in range(1, ndex + 1)]
         if shape == "today":

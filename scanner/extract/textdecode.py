@@ -156,12 +156,26 @@ def html_to_text(source: str) -> str:
     Newlines inside tags are kept so that line numbers still point into the original file.
     """
 
-    def replace(match: re.Match[str]) -> str:
-        tag = match.group(0)
-        urls = " ".join(_URL_ATTR.findall(tag))
-        return (f" {urls} " if urls else "") + "\n" * tag.count("\n")
+    return html.unescape(_strip_tags(source, _tag_text))
 
-    return html.unescape(_strip_tags(source, replace))
+
+_TAG_TEXTS: dict[str, str] = {}
+TAG_CACHE = 4096
+"""Distinct tags whose text is kept: a site's pages repeat their tags (``<p>``, the footer's link), and
+the link-target search per tag cost more than the rest of the page (bench/run.py's ``footer`` shape)."""
+
+
+def _tag_text(match: re.Match[str]) -> str:
+    """What a tag leaves in the text: its link targets, and its line breaks (line numbers stay right)."""
+    tag = match.group(0)
+    found = _TAG_TEXTS.get(tag)
+    if found is None:
+        urls = " ".join(_URL_ATTR.findall(tag))
+        found = (f" {urls} " if urls else "") + "\n" * tag.count("\n")
+        if len(_TAG_TEXTS) >= TAG_CACHE:
+            _TAG_TEXTS.clear()
+        _TAG_TEXTS[tag] = found
+    return found
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

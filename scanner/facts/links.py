@@ -55,9 +55,13 @@ def find_links(text: str, lowered: str | None = None) -> Iterator[LinkRef]:
         if hit.start() < done_until:
             continue
         # The full pattern only runs in a window around each "beian": on a 12 MB bundle, running it
-        # at every position costs seconds, around the few hits it costs nothing.
+        # at every position costs seconds, around the few hits it costs nothing. No match holds a
+        # character its path excludes (whitespace, quotes, angle brackets, parentheses, backslash), so
+        # the window stops at the nearest one on each side: an HTML page's link is read within its
+        # attribute, not across the page (bench/run.py's ``footer`` shape: 40,000 such pages).
         # finditer(text, pos, endpos) gives offsets in the whole text: compare them as they are.
-        for match in LINK_PATTERN.finditer(text, max(0, hit.start() - _BEFORE), hit.end() + _AFTER):
+        start, end = _window(text, hit.start(), hit.end())
+        for match in LINK_PATTERN.finditer(text, start, end):
             if match.end() <= hit.start() or match.start() < done_until:
                 continue
             done_until = match.end()
@@ -65,6 +69,19 @@ def find_links(text: str, lowered: str | None = None) -> Iterator[LinkRef]:
             if ref is not None:
                 yield ref
             break
+
+
+_STOPPER = re.compile(r"[\s\"'<>()\\]")
+"""The characters no link match holds (LINK_PATTERN's path excludes them, its host and scheme more)."""
+
+
+def _window(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span around a hit that a match holding it may cover: up to _BEFORE / _AFTER characters, cut
+    at the nearest stopper on each side."""
+    low = max(0, start - _BEFORE)
+    before = _STOPPER.search(text[low:start][::-1])  # the nearest one before: the first of the reversed span
+    after = _STOPPER.search(text, end, end + _AFTER)
+    return (start - before.start() if before else low), (after.start() if after else end + _AFTER)
 
 
 def _ref(match: re.Match[str]) -> LinkRef | None:
