@@ -294,3 +294,18 @@ def test_no_layer_reads_positions_out_of_pointer_text():
         for needle in ("pointer.split", "pointer.partition", ".search(location.pointer", ".match(location.pointer",
                        "sub(\"\", loc.pointer", ".search(text.location.pointer"):
             assert needle not in text, (path.name, needle)
+
+
+def test_one_way_to_read_an_archives_members():
+    """Every zip-based format scans its members through scanner.parsers.reading (the helper, the
+    read-ahead thread, windowed reading in order and grouped texts live there); a parser says what it
+    wants read, never how it is scheduled (issue 24)."""
+    scheduling = ("read_in_order(", "ReadAhead(", "members.read_texts(", "offload.Helper(", "os.fork(")
+    owners = {"reading.py", "offload.py", "members.py", "zipread.py", "prefetch.py"}
+    for path in PARSERS.glob("*.py"):
+        if path.name in owners:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [s for s in scheduling if s in text], path.name
+    for name in ("apk.py", "hap.py", "ipa.py", "aab.py", "rpk.py"):
+        assert "reading.Members(" in (PARSERS / name).read_text(encoding="utf-8"), name

@@ -301,7 +301,8 @@ def test_mapped_resource_table_gives_the_same_result(monkeypatch):
 def test_no_helper_when_it_would_get_every_member(monkeypatch):
     """A fork pays only when both sides scan: with the table's head start outweighing every other member
     (a resource-heavy app), the helper would take them all while this process only reads the table."""
-    from scanner.parsers import apk, offload
+    from scanner.extract import arsc
+    from scanner.parsers import apk, offload, reading
     from scanner.parsers.common import zip_directory
 
     monkeypatch.setattr(offload, "MIN_COMPRESSED", 0)
@@ -314,11 +315,13 @@ def test_no_helper_when_it_would_get_every_member(monkeypatch):
     queue = sorted((e for e in entries if apk._scanned(e.name)), key=lambda e: -e.compressed_size)
     assert len(queue) >= 2
     prefilter = Prefilter.of(from_catalogs())
-    assert apk._offload(path, list(queue), Options().parse.limits, 1 << 40, prefilter) is None
+    alone = (apk._texts_with(arsc.ResourceTable(()), prefilter), apk._plain)
+    with reading.Members(path, Options().parse.limits, prefilter) as scheduled:
+        scheduled.schedule(list(queue), alone, may_fork=True, head_start=1 << 40)
     assert forks == []
-    helper = apk._offload(path, list(queue), Options().parse.limits, 0, prefilter)
-    assert helper is not None and forks == [1]
-    helper[1].close()
+    with reading.Members(path, Options().parse.limits, prefilter) as scheduled:
+        scheduled.schedule(list(queue), alone, may_fork=True, head_start=0)
+        assert forks == [1]
 
 
 def test_many_small_members_are_worth_a_helper(monkeypatch):

@@ -184,10 +184,10 @@ def test_members_go_largest_first_then_by_name():
     """The queue order the read-ahead and the helper's share depend on, ties included."""
     import random
 
-    from scanner.parsers import apk, zipread
+    from scanner.parsers import reading, zipread
 
     rng = random.Random(5)
     entries = [zipread.Entry(f"assets/f{rng.randrange(50)}.js", i, 8, 0, rng.randrange(4), 10, 0) for i in range(300)]
-    ordered = apk._largest_first(list(entries))
+    ordered = reading.largest_first(list(entries))
     assert ordered == sorted(entries, key=lambda e: (-e.compressed_size, e.name))
     assert [id(e) for e in ordered] == [id(e) for e in sorted(entries, key=lambda e: (-e.compressed_size, e.name))]

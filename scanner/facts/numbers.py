@@ -249,7 +249,9 @@ def _icp_at(match: re.Match[str]) -> Recognized | None:
         if len(_READ) >= READ_CACHE:
             _READ.clear()
         found = _READ[key] = _icp(match)
-    if not isinstance(found, Recognized) or found.offset == match.start():
+    if not isinstance(found, Recognized):
+        return None
+    if found.offset == match.start():
         return found
     return Recognized(found.raw, found.value, found.kind, found.problem, found.placeholder, match.start(),
                       found.normalized, found.span)

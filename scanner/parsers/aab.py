@@ -17,7 +17,7 @@ from scanner.extract import aapt2, textdecode
 from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
 from scanner.model import Anomaly, AnomalyKind, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
-from scanner.parsers import code, signatures, surfaces, zipread
+from scanner.parsers import code, reading, signatures, surfaces, zipread
 from scanner.parsers.apk import TEXT_ATTRIBUTES, permission_names
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
@@ -51,8 +51,8 @@ def parse(source: Source, options: ParseOptions) -> Package:
     if "base" not in found:
         raise PackageUnreadable("App Bundle without a base module (base/manifest/AndroidManifest.xml)")
     prefilter = surfaces.prefilter_of(options)
-    reader = zipread.Reader(path, options.limits)
-    try:
+    with reading.Members(path, options.limits, prefilter) as scheduled:
+        reader = scheduled.reader
         by_name = {e.name: e for e in files}
         manifests = {m: _manifest(reader, by_name[f"{m}/{MANIFEST}"], anomalies, required=m == "base")
                      for m in found}
@@ -62,16 +62,16 @@ def parse(source: Source, options: ParseOptions) -> Package:
         for module in found:
             texts += [Text(s.value, Location(f"{module}/resources.pb", "resource", s.pointer))
                       for s in tables[module] if not prefilter.fast or prefilter.matters(s.value, s.pointer)]
-        for entry in files:
-            module = entry.name.split("/", 1)[0]
-            if module in found and _scanned(entry.name, module):
-                member = reader.read(entry)
-                anomalies.extend(member.anomalies)
-                if member.data:
-                    texts += _member_texts(entry.name, module, member.data, labels, anomalies, prefilter)
+        scanned = [e for e in files if e.name.split("/", 1)[0] in found and _scanned(e.name, e.name.split("/", 1)[0])]
+
+        def member_texts(name: str, data: bytes, odd: list[Anomaly]) -> list[Text]:
+            return list(_member_texts(name, name.split("/", 1)[0], data, labels, odd, prefilter))
+
+        scheduled.schedule(scanned)
+        texts_of = scheduled.scan(member_texts, _plain, anomalies)
+        for entry in scanned:  # in the bundle's own member order, whatever order they were read in
+            texts += texts_of.get(id(entry), ())
         signed = signatures.android(path, files, reader, anomalies, bundle=True)
-    finally:
-        reader.close()
     base = manifests["base"]
     info = PackageInfo(
         path=path, format="aab", sha256=file_sha256(path), app_id=_attr(base, "manifest", "package"),
@@ -117,6 +117,13 @@ def _scanned(name: str, module: str) -> bool:
     if name.startswith(SKIPPED) or rest in (MANIFEST, "resources.pb", *TARGETING):
         return False
     return not textdecode.is_media(name)
+
+
+def _plain(name: str, _data: bytes) -> bool:
+    """Whether ``_member_texts`` reads the member as a file (members.Plain): not DEX, binary XML or a library."""
+    rest = name.split("/", 1)[1] if "/" in name else name
+    code = rest.startswith("dex/") and rest.endswith(".dex")
+    return not (code or (rest.startswith("res/") and rest.endswith(".xml")) or rest.startswith("lib/"))
 
 
 def _member_texts(name: str, module: str, data: bytes, labels: dict[int, str], anomalies: list[Anomaly],

@@ -10,9 +10,6 @@ inflated once each; nothing is written to disk.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import itertools
-import operator
 import posixpath
 import struct
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,7 +37,7 @@ from scanner.model import (
     Resource,
     Text,
 )
-from scanner.parsers import code, members, offload, prefetch, signatures, surfaces, zipread
+from scanner.parsers import code, members, prefetch, reading, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, zip_directory
 
 TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "summary", "label",
@@ -48,9 +45,6 @@ TEXT_ATTRIBUTES = frozenset({"text", "hint", "contentDescription", "title", "sum
 PERMISSION_TAGS = frozenset({"uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m"})
 SKIPPED_PREFIXES = ("META-INF/",)
 
-
-READ_AHEAD_MIN = 64 * 1024
-"""Members smaller than this (compressed) are read in the scanning thread, not handed to read-ahead."""
 
 COMPONENT_TAGS = ("activity", "service", "receiver", "provider")
 CODE_LOOKUP_BYTES = 16 * 1024 * 1024
@@ -80,7 +74,6 @@ def read(path: zipread.Archive, limits: Limits, prefilter: Prefilter, budget: zi
     cannot matter to any rule (DEX strings without an anchor, the bulk of large text assets); with its
     ``fast`` off everything is decoded (the reference the tests hold the fast path to). ``limits`` caps
     inflation and member counts (hostile input); ``budget`` is shared with an enclosing bundle."""
-    fast = prefilter.fast
     entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")]
     if len(files) > limits.members:
@@ -89,61 +82,22 @@ def read(path: zipread.Archive, limits: Limits, prefilter: Prefilter, budget: zi
         files = files[: limits.members]
     if not any(e.name == "AndroidManifest.xml" for e in files):
         raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
-    # Largest members first: their inflation (in the read-ahead thread) overlaps with reading the
-    # manifest and the resource table here, and with scanning the next member.
-    queue = _largest_first([e for e in files if _scanned(e.name)])
-    # The table and the manifest stay here; reading the table costs about what inflating and scanning a
-    # member of its size does (a 65 MB table 0.1 s: mapped, its pools searched by the automaton), so it
-    # counts at its size when the members are shared out with a helper.
+    # The table and the manifest are read here first; reading the table costs about what inflating and
+    # scanning a member of its size does (mapped, its pools searched by the automaton), so it counts at
+    # its size when the members are shared out with a helper. res/ XML needs the table: it stays here.
     head_start = sum(e.size for e in files if e.name in ("AndroidManifest.xml", "resources.arsc"))
-    # forks: before any thread starts
-    helper = _offload(path, queue, limits, head_start, prefilter) if fast and may_fork else None
-    digest = prefetch.hash_file(path)
     budget = budget or zipread.Budget(progress.observer())
-    reader, ahead_reader = zipread.Reader(path, limits, budget), zipread.Reader(path, limits, budget)
     shown = label or (path if isinstance(path, str) else "<memory>")
-    try:
-        return _parse_members(shown, digest, (reader, ahead_reader), files, queue, helper, anomalies, prefilter)
-    finally:
-        reader.close()
-        ahead_reader.close()
-        if helper is not None:
-            helper[1].close()  # reaps the helper when the parse stopped early (a no-op after result())
-
-
-def _largest_first(entries: list[zipread.Entry]) -> list[zipread.Entry]:
-    """By compressed size, largest first, then by name: two sorts by one attribute each (the second keeps
-    the first's order among equals), for an H5 shell's 20,000 members 4 ms where a key of tuples took 19
-    ms, before the helper can fork."""
-    ordered = sorted(entries, key=operator.attrgetter("name"))
-    ordered.sort(key=operator.attrgetter("compressed_size"), reverse=True)
-    return ordered
+    with reading.Members(path, limits, prefilter, budget) as scheduled:
+        alone = (_texts_with(arsc.ResourceTable(()), prefilter), _plain)  # a helper has no table
+        scheduled.schedule([e for e in files if _scanned(e.name)], alone=alone, may_fork=may_fork,
+                           stay=lambda e: e.name.startswith("res/"), head_start=head_start)
+        digest = prefetch.hash_file(path)  # a thread: after the helper forked
+        return _parse_members(shown, digest, scheduled, files, anomalies, prefilter)
 
 
 def _first(members: list[zipread.Entry], name: str) -> zipread.Entry | None:
     return next((e for e in members if e.name == name), None)
-
-
-def _offload(path: zipread.Archive, queue: list[zipread.Entry], limits: Limits, head_start: int, prefilter: Prefilter
-             ) -> tuple[list[zipread.Entry], offload.Helper] | None:
-    """Hand about half of the members to a forked helper when it pays (not those needing the table)."""
-    if not isinstance(path, str) or not offload.worth_it(queue):
-        return None
-    movable = [e for e in queue if not e.name.startswith("res/")]
-    mine, theirs = offload.split(movable, head_start + sum(e.size for e in queue if e.name.startswith("res/")))
-    # With nothing left to scan here but the table (read while the read-ahead thread inflates), the helper
-    # would only move the work: a fork and its copied pages for no time saved (a 65 MB table: 17,000
-    # page faults more, the same wall time).
-    if not mine or not theirs:
-        return None
-    moved = {id(e) for e in mine}
-    queue[:] = [e for e in queue if id(e) not in moved]
-    return mine, offload.Helper(path, mine, limits, functools.partial(_scan_alone, prefilter))
-
-
-def _scan_alone(prefilter: Prefilter, files: list[tuple[str, bytes]]) -> members.Found:
-    """The helper's scan of some members read together (offload.Scan): no table, no res/ XML there."""
-    return members.texts_of(files, _texts_with(arsc.ResourceTable(()), prefilter), _plain, prefilter)
 
 
 def _texts_with(table: arsc.ResourceTable, prefilter: Prefilter, kept: dict[str, bytes] | None = None
@@ -162,34 +116,24 @@ def _root_dex(name: str) -> bool:
     return "/" not in name and name.startswith("classes") and name.endswith(".dex")
 
 
-def _parse_members(path: str, digest: prefetch.Pending[str], readers: tuple[zipread.Reader, zipread.Reader],
-                   files: list[zipread.Entry], queue: list[zipread.Entry],
-                   helper: tuple[list[zipread.Entry], offload.Helper] | None, anomalies: list[Anomaly],
-                   prefilter: Prefilter) -> Package:
-    scanned: dict[int, list[Text]] = {}
+def _parse_members(path: str, digest: prefetch.Pending[str], scheduled: reading.Members, files: list[zipread.Entry],
+                   anomalies: list[Anomaly], prefilter: Prefilter) -> Package:
     kept: dict[str, bytes] = {}
-    reader, ahead_reader = readers
-    # Only large members are worth a hand-over to the read-ahead thread: for the thousands of small
-    # files of an H5 shell the hand-over costs more than reading them here.
-    large = [e for e in queue if e.compressed_size >= READ_AHEAD_MIN]
-    small = [e for e in queue if e.compressed_size < READ_AHEAD_MIN]
-    with prefetch.ReadAhead(ahead_reader.read, large) as ahead:
-        manifest_bytes = _member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies)
-        if manifest_bytes.lstrip()[:1] == b"<":
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "AndroidManifest.xml", "plain-text XML, not binary XML "
-                                     "(Android would refuse it)"))
-        manifest = _elements(manifest_bytes, "AndroidManifest.xml", anomalies)
-        if not any(e.tag == "manifest" for e in manifest):
-            raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
-        # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
-        table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, prefilter)
-        texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer,
-                                        resource=Resource(s.type_name, s.key, s.locale, s.item)))
-                 for s in table.strings]
-        scanned.update(members.read_texts(itertools.chain(ahead, reader.read_in_order(small)),
-                                          _texts_with(table, prefilter, kept), _plain, prefilter, anomalies))
-    if helper is not None:
-        scanned.update(_helper_texts(helper, reader, table, anomalies, prefilter))
+    reader = scheduled.reader
+    # While the largest members are read ahead (scanner.parsers.reading), the manifest and the table here.
+    manifest_bytes = _member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies)
+    if manifest_bytes.lstrip()[:1] == b"<":
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "AndroidManifest.xml", "plain-text XML, not binary XML "
+                                 "(Android would refuse it)"))
+    manifest = _elements(manifest_bytes, "AndroidManifest.xml", anomalies)
+    if not any(e.tag == "manifest" for e in manifest):
+        raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
+    # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
+    table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, prefilter)
+    texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer,
+                                    resource=Resource(s.type_name, s.key, s.locale, s.item)))
+             for s in table.strings]
+    scanned = scheduled.scan(_texts_with(table, prefilter, kept), _plain, anomalies)
     for entry in files:  # report in the package's own member order, whatever order they were read in
         texts.extend(scanned.get(id(entry), ()))
     info = _identity(path, digest.result(), manifest, table)  # a read error is PackageUnreadable already
@@ -281,19 +225,6 @@ def _class_name(package: str, attr: XmlAttr | None) -> str:
     if name.startswith("."):
         return package + name
     return name if "." in name else f"{package}.{name}" if package else name
-
-
-def _helper_texts(helper: tuple[list[zipread.Entry], offload.Helper], reader: zipread.Reader,
-                  table: arsc.ResourceTable, anomalies: list[Anomaly], prefilter: Prefilter) -> dict[int, list[Text]]:
-    """The helper's texts per member, or the members scanned here when the helper did not deliver."""
-    entries, process = helper
-    delivered = process.result()
-    if delivered is not None and len(delivered) == len(entries):
-        for found, _texts in delivered:
-            anomalies.extend(found)
-        return {id(entry): texts for entry, (_found, texts) in zip(entries, delivered, strict=True)}
-    return members.read_texts(reader.read_in_order(entries), _texts_with(table, prefilter), _plain, prefilter,
-                              anomalies)
 
 
 def _member_bytes(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[Anomaly]) -> bytes:

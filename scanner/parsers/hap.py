@@ -33,7 +33,7 @@ from scanner.model import (
     Purpose,
     Text,
 )
-from scanner.parsers import members, signatures, surfaces, zipread
+from scanner.parsers import reading, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
@@ -115,8 +115,8 @@ def read_module(path: zipread.Archive, limits: Limits, prefilter: Prefilter) -> 
     """A module package on disk or in memory (inside an App Pack)."""
     entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")][: limits.members]
-    reader = zipread.Reader(path, limits)
-    try:
+    with reading.Members(path, limits, prefilter) as scheduled:
+        reader = scheduled.reader
         config = _json_member(reader, files, "module.json", anomalies)
         if not config:
             raise PackageUnreadable("HarmonyOS module without a readable module.json")
@@ -124,13 +124,10 @@ def read_module(path: zipread.Archive, limits: Limits, prefilter: Prefilter) -> 
         texts = [Text(v.value, Location("resources.index", "resource", v.pointer)) for v in values
                  if not prefilter.fast or _matters(prefilter, v)]
         scanned = [e for e in files if _scanned(e.name)]
-        found = members.read_texts(reader.read_in_order(scanned),
-                                   lambda name, data, _odd: _member_texts(name, data, prefilter), _plain, prefilter,
-                                   anomalies)
+        scheduled.schedule(scanned)
+        found = scheduled.scan(lambda name, data, _odd: _member_texts(name, data, prefilter), _plain, anomalies)
         for entry in scanned:  # in the module's own member order, whatever order they were read in
             texts.extend(found.get(id(entry), ()))
-    finally:
-        reader.close()
     app, module = _table(config, "app"), _table(config, "module")
     strings = _strings(values)
     requested = [p for p in module.get("requestPermissions") or [] if isinstance(p, dict)]

@@ -37,7 +37,7 @@ from scanner.model import (
     Purpose,
     Text,
 )
-from scanner.parsers import members, signatures, surfaces, zipread
+from scanner.parsers import reading, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ def parse(source: Source, options: ParseOptions) -> Package:
     if app is None:
         raise PackageUnreadable("IPA without an app bundle: Payload/ holds no <Name>.app folder")
     files = [e for e in entries if e.name.startswith(app) and not e.name.endswith("/")][: options.limits.members]
-    reader = zipread.Reader(path, options.limits)
-    try:
+    with reading.Members(path, options.limits, prefilter) as scheduled:
+        reader = scheduled.reader
         info = _plist(reader, files, app + "Info.plist", anomalies)
         if not info:
             raise PackageUnreadable(f"{app}Info.plist is missing or not a property list")
@@ -86,7 +86,8 @@ def parse(source: Source, options: ParseOptions) -> Package:
             return _member_texts(name, data, prefilter, localized, linked, odd, name == executable)
 
         scanned = [e for e in files if _scanned(e.name, app)]
-        found = members.read_texts(map(reader.read, scanned), member_texts, _plain, prefilter, anomalies)
+        scheduled.schedule(scanned, in_order=True)
+        found = scheduled.scan(member_texts, _plain, anomalies)
         for entry in scanned:
             texts.extend(found.get(id(entry), ()))
         if not signature:
@@ -95,8 +96,6 @@ def parse(source: Source, options: ParseOptions) -> Package:
             signature.append(_code_signature(executable, main.data, anomalies) if main and main.data else None)
         provision = _small_member(reader, files, app + "embedded.mobileprovision", anomalies)
         signed = signatures.ios(executable, signature[0], provision, anomalies)
-    finally:
-        reader.close()
     purposes = _purposes(info, localized, app)
     uses = _uses(linked)
     locales = tuple(sorted({lang for lang in localized} | {str(info.get("CFBundleDevelopmentRegion") or "")} - {""}))

@@ -17,8 +17,8 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable
 
+from scanner.extract.prefilter import Prefilter
 from scanner.model import Anomaly, Limits, Text
 from scanner.parsers import members, zipread
 
@@ -27,10 +27,6 @@ MIN_COMPRESSED = 4 * 1024 * 1024
 MIN_TOTAL = 8 * 1024 * 1024
 """Nor are many small members worth one below this total (compressed): an H5 shell's 20,000 pages and
 scripts (28 MB) take a second to read in one process, half of it with a helper."""
-
-Scan = Callable[[list[tuple[str, bytes]]], list[tuple[list[Text], list[Anomaly]]]]
-"""(texts, anomalies) of each of some members read together, given as (name, data)."""
-
 
 def worth_it(queue: list[zipread.Entry]) -> bool:
     """For a package with a big member, and only while no other thread is alive (forking a threaded
@@ -55,9 +51,11 @@ def split(queue: list[zipread.Entry], parent_head_start: int) -> tuple[list[zipr
 
 
 class Helper:
-    """A forked process scanning some members; ``result()`` waits for it (None when it failed)."""
+    """A forked process scanning some members the way the parent would (members.read_texts, with the
+    texts function it is given); ``result()`` waits for it (None when it failed)."""
 
-    def __init__(self, path: str, entries: list[zipread.Entry], limits: Limits, scan: Scan) -> None:
+    def __init__(self, path: str, entries: list[zipread.Entry], limits: Limits, texts: members.Texts,
+                 plain: members.Plain, prefilter: Prefilter) -> None:
         read_end, write_end = os.pipe()
         self._pid = os.fork()
         if self._pid == 0:  # the helper: scan, send, leave without running the parent's exit handlers
@@ -65,14 +63,9 @@ class Helper:
             code = 1
             try:
                 reader = zipread.Reader(path, limits)
-                done: dict[int, tuple[tuple[Anomaly, ...], list[Text]]] = {}
-                for group in members.groups(reader.read_in_order(entries)):
-                    readable = [(m.entry.name, m.data) for m in group if m.data is not None]
-                    scanned = iter(scan(readable))
-                    for member in group:
-                        texts, found = next(scanned) if member.data is not None else ([], [])
-                        done[id(member.entry)] = (member.anomalies + tuple(found), texts)
-                results = [done[id(entry)] for entry in entries]  # in the order the parent gave them
+                anomalies: list[Anomaly] = []
+                found = members.read_texts(reader.read_in_order(entries), texts, plain, prefilter, anomalies)
+                results = (anomalies, [found.get(id(entry), []) for entry in entries])  # in the parent's order
                 with os.fdopen(write_end, "wb") as out:
                     pickle.dump(results, out, protocol=pickle.HIGHEST_PROTOCOL)
                 code = 0
@@ -82,8 +75,8 @@ class Helper:
         self._read_end = read_end
         self._reaped = False
 
-    def result(self) -> list[tuple[tuple[Anomaly, ...], list[Text]]] | None:
-        """(anomalies, texts) per member, in order, from the helper; None if it did not deliver."""
+    def result(self) -> tuple[list[Anomaly], list[list[Text]]] | None:
+        """(every anomaly, the texts of each member in order) from the helper; None if it did not deliver."""
         try:
             with os.fdopen(self._read_end, "rb") as incoming:
                 data = incoming.read()
@@ -93,7 +86,7 @@ class Helper:
         if os.waitstatus_to_exitcode(status) != 0 or not data:
             return None
         try:
-            results: list[tuple[tuple[Anomaly, ...], list[Text]]] = pickle.loads(data)  # our own child's output
+            results: tuple[list[Anomaly], list[list[Text]]] = pickle.loads(data)  # our own child's output
         except (pickle.UnpicklingError, EOFError, ValueError):
             return None
         return results

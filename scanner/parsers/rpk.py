@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterator
 from typing import Any
 
 from scanner.extract import textdecode
 from scanner.model import Anomaly, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
-from scanner.parsers import signatures, zipread
+from scanner.parsers import reading, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
 
 
@@ -28,13 +27,14 @@ def parse(source: Source, options: ParseOptions) -> Package:
     """Read a quick-app package (members through zipread: bounded, tolerant of zip tricks)."""
     path = source.path
     entries, anomalies = zip_directory(path)
-    reader = zipread.Reader(path, options.limits)
-    try:
-        manifest = _manifest(reader, entries, anomalies)
-        texts = tuple(_texts(reader, entries, anomalies))
-        signed = signatures.quickapp(entries, reader, anomalies)
-    finally:
-        reader.close()
+    with reading.Members(path, options.limits, surfaces.prefilter_of(options)) as scheduled:
+        manifest = _manifest(scheduled.reader, entries, anomalies)
+        # Every page whole, in the package's order (quick apps are small; their texts are all read).
+        pages = [e for e in entries if _page(e.name)]
+        scheduled.schedule(pages, in_order=True)
+        found = scheduled.scan(_page_texts, lambda _name, _data: False, anomalies)
+        texts = tuple(t for e in pages for t in found.get(id(e), ()))
+        signed = signatures.quickapp(entries, scheduled.reader, anomalies)
     info = PackageInfo(
         path=path, format="rpk", sha256=file_sha256(path), app_id=_str(manifest.get("package")),
         app_name=_str(manifest.get("name")), version=_str(manifest.get("versionName")),
@@ -74,14 +74,11 @@ def declared_features(manifest: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _texts(reader: zipread.Reader, entries: list[zipread.Entry], anomalies: list[Anomaly]) -> Iterator[Text]:
-    for entry in entries:
-        name = entry.name
-        ext = posixpath.splitext(name)[1].lower()
-        if name.endswith("/") or name.startswith("META-INF/") or ext in textdecode.MEDIA_EXTENSIONS:
-            continue
-        member = reader.read(entry)
-        anomalies.extend(member.anomalies)
-        text = textdecode.file_text(name, member.data) if member.data else None
-        if text:
-            yield Text(text, Location(name, "page", ""))
+def _page(name: str) -> bool:
+    ext = posixpath.splitext(name)[1].lower()
+    return not (name.endswith("/") or name.startswith("META-INF/") or ext in textdecode.MEDIA_EXTENSIONS)
+
+
+def _page_texts(name: str, data: bytes, _anomalies: list[Anomaly]) -> list[Text]:
+    text = textdecode.file_text(name, data)
+    return [Text(text, Location(name, "page", ""))] if text else []
