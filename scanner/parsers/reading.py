@@ -63,6 +63,7 @@ class Members:
         self._queue: list[zipread.Entry] = []
         self._helper: tuple[list[zipread.Entry], offload.Helper] | None = None
         self._ahead: prefetch.ReadAhead[zipread.Entry, zipread.Member] | None = None
+        self._scheduled = False
         self._in_order = False
 
     def __enter__(self) -> Members:
@@ -93,8 +94,10 @@ class Members:
         if alone is not None and may_fork and self.prefilter.fast and not in_order:
             self._helper = self._offload(alone, stay or (lambda _e: False), head_start)
         large = [] if in_order else [e for e in self._queue if e.compressed_size >= READ_AHEAD_MIN]
-        self._ahead = prefetch.ReadAhead(self._ahead_reader.read, large)
+        # No thread for nothing to read ahead (most mini packages: a thread start costs a millisecond).
+        self._ahead = prefetch.ReadAhead(self._ahead_reader.read, large) if large else None
         self._in_order = in_order
+        self._scheduled = True
 
     def _offload(self, alone: tuple[members.Texts, members.Plain], stay: Callable[[zipread.Entry], bool],
                  head_start: int) -> tuple[list[zipread.Entry], offload.Helper] | None:
@@ -112,9 +115,8 @@ class Members:
 
     def scan(self, texts: members.Texts, plain: members.Plain, anomalies: list[Anomaly]) -> dict[int, list[Text]]:
         """The texts of every queued member (and the helper's), by ``id`` of its entry."""
-        if self._ahead is None:
+        if not self._scheduled:
             self.schedule(list(self._queue))
-        assert self._ahead is not None
         small = self._queue if self._in_order else [e for e in self._queue if e.compressed_size < READ_AHEAD_MIN]
         found = members.read_texts(self._chained(self._ahead, self.reader.read_in_order(small)), texts, plain,
                                    self.prefilter, anomalies)
@@ -123,9 +125,10 @@ class Members:
         return found
 
     @staticmethod
-    def _chained(first: prefetch.ReadAhead[zipread.Entry, zipread.Member],
+    def _chained(first: prefetch.ReadAhead[zipread.Entry, zipread.Member] | None,
                  then: Iterator[zipread.Member]) -> Iterator[zipread.Member]:
-        yield from first
+        if first is not None:
+            yield from first
         yield from then
 
     def _helper_texts(self, texts: members.Texts, plain: members.Plain, anomalies: list[Anomaly]
