@@ -119,3 +119,22 @@ def test_number_split_by_markup_in_literals_code_joins():
     assert number.value == "沪ICP备11018329号-5"
     assert number.assembled_from == ("沪ICP备", "<span>11018329</span>", "号-5")
     assert "markup inside the number removed" in number.normalized
+
+
+def test_icp_matches_are_what_the_full_pattern_finds_everywhere():
+    """The ICP pattern is tried only near each ``ICP`` (numbers._icp_matches, a fast path for pages by
+    the ten thousand): the same matches as ``finditer`` over the whole text, on strings made of every
+    character the pattern cares about and on every corpus-like shape of a footer."""
+    import random
+
+    from scanner.facts import numbers
+
+    icp = numbers.patterns()[0]
+    rng = random.Random(20261207)
+    alphabet = "ICPicpＩＣＰｉｃｐ备備证證号號粤京沪 -－_0123456789Xx*ABab\n\t\u3000案：:B2"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 48))) for _ in range(30000)]
+    texts += ["粤ICP备2023123456号-1A 京ICP证030173号-1", "ICP备案号：粤 ICP 备 2023123456 号 - 1A", "ICPICP备1号",
+              "沪ICP备<span>11018329</span>号-5", "  ICP备案：京ICP备16059763号-1X  ICP"]
+    for text in texts:
+        expected = [(m.start(), m.end(), m.groups()) for m in icp.finditer(text)]
+        assert [(m.start(), m.end(), m.groups()) for m in numbers._icp_matches(icp, text)] == expected, text

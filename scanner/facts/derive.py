@@ -54,6 +54,13 @@ def _add(seen: dict[str, _Seen], key: str, item: FilingNumber | FilingLink, loc:
         entry.parts = parts
 
 
+def _saturated(seen: _Seen | None) -> bool:
+    """Whether one more whole occurrence of a number adds nothing: its places are full (MAX_LOCATIONS),
+    it is in context and was found whole (a static site's footer on its 40,000 pages: bench/run.py's
+    ``footer`` shape)."""
+    return seen is not None and len(seen.locations) >= MAX_LOCATIONS and seen.in_context and seen.parts == ()
+
+
 def _note_more(numbers: dict[str, _Seen], text: Text) -> None:
     """Past the cap: every number this text showed says that the text holds more occurrences."""
     more = Location(text.location.member, text.location.kind,
@@ -94,15 +101,21 @@ def derive_facts(package: Package, kind: PackageKind, options: FactOptions) -> F
             pieces = spanned_parts(text.parts, rec.offset, rec.length) if text.parts else ()
             if text.parts and not pieces:
                 continue
+            key = f"{rec.value}\x1f{rec.problem or ''}"
+            if not text.parts and _saturated(numbers.get(key)):
+                continue  # its places are full and it is in context: this one would change nothing
             loc = pinpoint(text, rec.offset, lines)
             number = FilingNumber(rec.value, rec.raw, NumberKind(rec.kind), rec.problem is None, rec.problem,
                                   rec.placeholder, False, (), rec.normalized, rec.value == normalize(rec.raw))
             # One entry per number and spelling: a misspelt copy stays apart from the right one.
             ctx = (in_context(loc, options.context_words)
                    or near_context(text, rec.offset, rec.length, options.context_words))
-            _add(numbers, f"{rec.value}\x1f{rec.problem or ''}", number, loc, ctx, pieces)
+            _add(numbers, key, number, loc, ctx, pieces)
         # Links are whole literals in code; joining a URL with the next piece only makes false ones.
         for ref in () if text.parts else find_links(text.value, lowered):
+            seen = links.get(ref.url.lower())
+            if seen is not None and len(seen.locations) >= MAX_LOCATIONS:
+                continue  # its places are full: this one would change nothing
             link = FilingLink(ref.url, ref.host, LinkStatus(ref.status), ref.reason, ())
             _add(links, ref.url.lower(), link, pinpoint(text, ref.offset, lines), False)
     uses = api_uses(package) if kind is PackageKind.MINIPROGRAM else ()

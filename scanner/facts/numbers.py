@@ -175,7 +175,7 @@ filing, the dash before its date (``-20``)."""
 def _find(text: str) -> Iterator[Recognized]:
     icp, psb, licence = patterns()
     if any(ch in text for ch in "备備证證"):
-        for match in icp.finditer(text):
+        for match in _icp_matches(icp, text):
             found = _icp_at(match)
             if found is not None:
                 yield found
@@ -231,6 +231,26 @@ def _notes(raw: str) -> tuple[str, ...]:
     if _SPACES.search(raw):
         notes.append("spaces or line breaks between the parts")
     return tuple(notes)
+
+
+_ICP_ONLY = re.compile(_ICP)
+ICP_LEAD = 5
+"""Characters an ICP match can start before its first ``ICP``: a province (1) and spaces (``_SP``: 4)."""
+
+
+def _icp_matches(icp: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``icp.finditer(text)``, trying the full pattern only near each ``ICP`` (every match holds one,
+    at most ICP_LEAD characters after its start): the full pattern tried at every position of a page
+    cost more than the rest of reading its number (bench/run.py's ``footer`` shape)."""
+    done = 0
+    for candidate in _ICP_ONLY.finditer(text):
+        if candidate.start() < done:
+            continue
+        match = icp.search(text, max(done, candidate.start() - ICP_LEAD))
+        if match is None:
+            return
+        yield match
+        done = match.end()
 
 
 _READ: dict[tuple[str, tuple[str | None, ...]], Recognized | None] = {}
