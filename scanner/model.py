@@ -164,6 +164,12 @@ class Location:
         """One-line human form."""
         return f"{self.member} ({self.pointer})" if self.pointer else self.member
 
+    def __reduce__(self) -> tuple[type[Location], tuple[object, ...]]:
+        # Pickled by the tens of thousands (a helper's or a batch worker's texts): the constructor and its
+        # arguments load in half the time of the generic reduction of a slotted dataclass.
+        return Location, (self.member, self.kind, self.place, self.string_id, self.offset, self.line, self.module,
+                          self.resource, self.lead)
+
 
 @dataclass(frozen=True, slots=True)
 class Text:
@@ -176,6 +182,9 @@ class Text:
     parts: tuple[str, ...] = ()
     """For a text assembled from literal pieces (code that concatenates or formats them), the pieces in
     order; ``value`` is their join. Only what spans two pieces is new: the rest is in the pieces' own texts."""
+
+    def __reduce__(self) -> tuple[type[Text], tuple[object, ...]]:
+        return Text, (self.value, self.location, self.line, self.parts)  # as Location.__reduce__
 
 
 @dataclass(frozen=True, slots=True)

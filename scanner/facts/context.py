@@ -92,13 +92,14 @@ def declaration_parts(text: Text, lowered: str | None = None) -> list[str]:
 
 def _may_hold_marker(value: str, lowered: str | None = None) -> bool:
     lowered = value.lower() if lowered is None else lowered
-    return any(marker in lowered for marker in _marker_words())
+    return _marker_words().search(lowered) is not None
 
 
 @functools.cache
-def _marker_words() -> tuple[str, ...]:
+def _marker_words() -> re.Pattern[str]:
+    """Any marker as a plain substring of a lower-cased text, in one pass (a pass per marker cost twelve)."""
     markers = catalogs.load("context")["declaration_markers"]
-    return tuple(m.lower() for m in (*markers["zh"], *markers["en"]))
+    return re.compile("|".join(re.escape(m.lower()) for m in (*markers["zh"], *markers["en"])))
 
 
 def is_declaration(text: Text) -> bool:

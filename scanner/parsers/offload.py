@@ -37,16 +37,23 @@ def worth_it(queue: list[zipread.Entry]) -> bool:
             or sum(e.compressed_size for e in queue) >= MIN_TOTAL)
 
 
+MEMBER_COST = 4096
+"""What scanning a member costs besides its bytes, in bytes of bulk scanning: the calls around each of an
+H5 export's 40,000 small pages (reading its header, decoding, stripping tags) cost about what scanning a
+few KB of a DEX does (bench/run.py's ``footer`` shape: balanced by bytes alone, the helper took the DEX
+and a quarter of the pages)."""
+
+
 def split(queue: list[zipread.Entry], parent_head_start: int) -> tuple[list[zipread.Entry], list[zipread.Entry]]:
-    """(helper's members, parent's members), balanced by inflated size, largest first. The parent also
-    reads the manifest and the resource table (``parent_head_start`` bytes of work)."""
+    """(helper's members, parent's members), balanced by inflated size and MEMBER_COST each, largest
+    first. The parent also reads the manifest and the resource table (``parent_head_start`` bytes of work)."""
     helper: list[zipread.Entry] = []
     parent: list[zipread.Entry] = []
     load = [0, parent_head_start]
     for entry in sorted(queue, key=operator.attrgetter("size"), reverse=True):
         side = 0 if load[0] <= load[1] else 1
         (helper if side == 0 else parent).append(entry)
-        load[side] += max(entry.size, entry.compressed_size)
+        load[side] += max(entry.size, entry.compressed_size) + MEMBER_COST
     return helper, parent
 
 
