@@ -45,23 +45,26 @@ class Format:
     sniff: Callable[[Probe], bool]
     parse: Callable[[Source, ParseOptions], Package]
     split: Callable[[Source, ParseOptions], tuple[Source, ...]] | None = None
+    module: str | None = None
+    """The parser module a lazy row imports on first use (``_lazy``); None for a row given its functions."""
 
 
 def _function(module: str, name: str) -> Callable[..., object]:
     return getattr(importlib.import_module(f"scanner.parsers.{module}"), name)
 
 
-_LAZY: list[str] = []
+def _lazy(name: str, module: str, sniff: str = "sniff", parse: str = "parse",
+          when: Callable[[Probe], bool] | None = None, split: bool = False) -> Format:
+    """A row whose module is imported on first use: the rows after ``apk`` are never reached when
+    scanning an APK (the commonest package), and the rows before it are asked only when ``when`` (what
+    any package of theirs must be: a folder, not a zip) holds, so a scan does not pay for importing them."""
+    return Format(name, _sniff_later(module, sniff, when), _parse_later(module, parse),
+                  _split_later(module) if split else None, f"scanner.parsers.{module}")
 
 
 def _sniff_later(module: str, name: str = "sniff", when: Callable[[Probe], bool] | None = None
                  ) -> Callable[[Probe], bool]:
-    """A format's ``sniff``, its module imported on first use: the rows after ``apk`` are never reached
-    when scanning an APK (the commonest package), and the rows before it are asked only when ``when``
-    (what any package of theirs must be: a folder, not a zip) holds, so a scan does not pay for
-    importing them."""
-
-    _LAZY.append(f"scanner.parsers.{module}")
+    """A format's ``sniff``, its module imported on first use (see ``_lazy``)."""
 
     def sniff(found: Probe) -> bool:
         return (when is None or when(found)) and bool(_function(module, name)(found))
@@ -97,25 +100,23 @@ def _split_later(module: str) -> Callable[[Source, ParseOptions], tuple[Source, 
 
 
 PACKAGE_FORMATS: tuple[Format, ...] = (
-    Format("miniprogram-source", _sniff_later("miniprogram_dir", when=_folder), _parse_later("miniprogram_dir")),
-    Format("miniprogram-unpacked", _sniff_later("miniprogram_unpacked", when=_folder),
-           _parse_later("miniprogram_unpacked")),
-    Format("wxapkg-folder", _sniff_later("wxapkg_folder", when=_folder), _parse_later("wxapkg_folder"),
-           _split_later("wxapkg_folder")),
-    Format("wxapkg", _sniff_later("wxapkg", when=_file_not_zip), _parse_later("wxapkg")),
-    Format("tpkg", _sniff_later("tpkg", when=_file_not_zip), _parse_later("tpkg")),
+    _lazy("miniprogram-source", "miniprogram_dir", when=_folder),
+    _lazy("miniprogram-unpacked", "miniprogram_unpacked", when=_folder),
+    _lazy("wxapkg-folder", "wxapkg_folder", when=_folder, split=True),
+    _lazy("wxapkg", "wxapkg", when=_file_not_zip),
+    _lazy("tpkg", "tpkg", when=_file_not_zip),
     Format("apk", apk.sniff, apk.parse),
-    Format("aab", _sniff_later("aab"), _parse_later("aab")),
-    Format("apk-set", _sniff_later("bundle"), _parse_later("bundle")),
-    Format("hap", _sniff_later("hap"), _parse_later("hap")),
-    Format("app-pack", _sniff_later("hap", "sniff_pack"), _parse_later("hap", "parse_pack")),
-    Format("ipa", _sniff_later("ipa"), _parse_later("ipa")),
-    Format("rpk", _sniff_later("rpk"), _parse_later("rpk")),
-    Format("hermes", _sniff_later("hbc"), _parse_later("hbc")),
+    _lazy("aab", "aab"),
+    _lazy("apk-set", "bundle"),
+    _lazy("hap", "hap"),
+    _lazy("app-pack", "hap", "sniff_pack", "parse_pack"),
+    _lazy("ipa", "ipa"),
+    _lazy("rpk", "rpk"),
+    _lazy("hermes", "hbc"),
 )
 """In order: the first row whose ``sniff`` accepts a path reads it."""
 
-LAZY_MODULES: tuple[str, ...] = tuple(dict.fromkeys(_LAZY))
+LAZY_MODULES: tuple[str, ...] = tuple(dict.fromkeys(f.module for f in PACKAGE_FORMATS if f.module))
 """The parser modules the rows import on first use: a process that scans many packages of any format
 (a batch's forkserver) imports them once, up front, instead of once per forked worker."""
 
