@@ -1,5 +1,6 @@
-"""Imported first in a batch's forkserver: the main script of the process that started the server, once,
-as Python's ``spawn`` would import it in every worker otherwise.
+"""The main script of the process that started a batch's forkserver, imported once in the server
+(scanner.batch.server calls ``import_main`` first), as Python's ``spawn`` would import it in every worker
+otherwise.
 
 A worker forked from the server is told the parent's main script and imports it before its target runs,
 unless the server already holds it. The server's own preload of ``"__main__"`` was meant for that, but
@@ -18,7 +19,8 @@ from multiprocessing import process, spawn
 MAIN = "BEIAN_SCAN_FORKSERVER_MAIN"
 
 
-def _import_main() -> None:
+def import_main() -> None:
+    """Import the parent's main script, as the forkserver's workers would each import it otherwise."""
     path = os.environ.pop(MAIN, "")
     if not path:
         return
@@ -31,5 +33,3 @@ def _import_main() -> None:
     finally:
         del current._inheriting  # type: ignore[attr-defined]
 
-
-_import_main()

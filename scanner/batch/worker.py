@@ -229,11 +229,10 @@ def _started_context() -> Any:  # noqa: ANN401
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        # First the parent's main script, once (scanner.batch.forkmain: for `beian-scan batch`, the
-        # console script; in a Dask worker, the script its nanny ran), which each worker would otherwise
-        # import again before its scan. The warm-up module last: it scans a bundled APK in the server
-        # (scanner.batch.warmup), so workers start with what a first scan fills.
-        context.set_forkserver_preload(["scanner.batch.forkmain", *preload(), "scanner.batch.warmup"])
+        # The server's set-up is one import (scanner.batch.server): the parent's main script once (for
+        # `beian-scan batch` the console script; in a Dask worker the script its nanny ran), every module
+        # a scan may import, and a scan of a bundled APK, so workers start with what a first scan fills.
+        context.set_forkserver_preload(["scanner.batch.server"])
         main = spawn.get_preparation_data("beian-scan").get("init_main_from_path", "")
         saved = os.dup(2)
         os.dup2(_server_log().fileno(), 2)
