@@ -10,14 +10,22 @@ from scanner.formatters.base import FormatOptions, summarize
 from scanner.model import (
     Certificate,
     Facts,
+    FilingLink,
     FilingNumber,
     Identity,
+    LinkStatus,
     Location,
+    NumberKind,
+    PackageError,
+    PackageInfo,
+    PermissionFacts,
     Profile,
     Protection,
     Report,
     ReportedFinding,
+    RuleId,
     ScanResult,
+    Severity,
     Signer,
 )
 
@@ -157,16 +165,6 @@ def _summary(report: Report) -> dict[str, Any]:
 def from_result_dict(data: dict[str, Any]) -> ScanResult:
     """A stored ``results`` entry read back as a ScanResult (what a batch report's SARIF is rendered
     from): identity, error and findings exactly; facts as far as the JSON keeps them."""
-    from scanner.model import (
-        FilingLink,
-        LinkStatus,
-        NumberKind,
-        PackageError,
-        PackageInfo,
-        PermissionFacts,
-        RuleId,
-    )
-
     package = data["package"]
     info = None if package.get("format") is None else PackageInfo(
         package["path"], package["format"], package.get("sha256") or "", package.get("app_id"),
@@ -196,8 +194,6 @@ def from_result_dict(data: dict[str, Any]) -> ScanResult:
 
 
 def _reported(f: dict[str, Any]) -> ReportedFinding:
-    from scanner.model import RuleId, Severity
-
     return ReportedFinding(RuleId(f["rule_id"]), f["name"], Severity.parse(f["severity"]), f["message"],
                            _location(f["location"]) if f["location"] else None, tuple(f["evidence"]),
                            f["fingerprint"], "")

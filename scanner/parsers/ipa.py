@@ -21,10 +21,10 @@ from __future__ import annotations
 import codecs
 import posixpath
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scanner import catalogs
-from scanner.extract import plists
+from scanner.extract import macho, plists
 from scanner.extract.prefilter import Prefilter
 from scanner.model import (
     Anomaly,
@@ -39,9 +39,6 @@ from scanner.model import (
 )
 from scanner.parsers import reading, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
-
-if TYPE_CHECKING:
-    from scanner.extract import macho
 
 MAX_PLIST = 8 * 1024 * 1024
 _APP = re.compile(r"^Payload/([^/]+\.app)/")
@@ -112,8 +109,6 @@ def parse(source: Source, options: ParseOptions) -> Package:
 
 def _code_signature(name: str, data: bytes, anomalies: list[Anomaly]) -> bytes | None:
     """The CMS signature of the main executable's slices (scanner.parsers.signatures)."""
-    from scanner.extract import macho
-
     ranges = [part.signature for part in macho.slices(data) if part.signature is not None]
     return signatures.ios_signature(data, ranges, name, anomalies)
 
@@ -197,8 +192,6 @@ def _member_texts(name: str, data: bytes, prefilter: Prefilter, localized: dict[
 def _kind(name: str, data: bytes) -> str:
     """What a member is read as: ``strings`` (a localized .strings file), ``stringsdict``, ``macho``
     (an executable or library) or ``file``."""
-    from scanner.extract import macho
-
     if name.endswith(".strings") and _lang(name) is not None:
         return "strings"
     if name.endswith(".stringsdict"):
@@ -243,8 +236,6 @@ def _binary_texts(name: str, data: bytes, prefilter: Prefilter, linked: list[tup
     """A Mach-O: strings around the anchors of its sections (code and load commands hold no literals), in
     the arm64 slice of a FAT binary (the slices are builds of one source: the same literals), placed by
     section; what every slice links and names; every slice's encryption."""
-    from scanner.extract import macho
-
     parts = macho.slices(data)
     if not parts:
         return list(surfaces.binary_texts(name, data, "native", prefilter))
@@ -266,8 +257,6 @@ def _binary_texts(name: str, data: bytes, prefilter: Prefilter, linked: list[tup
 def _readable(part: macho.Slice) -> list[tuple[int, int]]:
     """The file ranges of a slice's data sections (every section but machine code), outside its
     encrypted range; the whole slice when it lists no section."""
-    from scanner.extract import macho
-
     sections = [(s.offset, s.offset + s.size) for s in part.sections
                 if s.name not in macho.CODE_SECTIONS and s.size and s.offset < part.offset + part.size]
     ranges = sections or [(part.offset, part.offset + part.size)]
