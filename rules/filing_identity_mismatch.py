@@ -72,8 +72,9 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     wanted = [Expected.from_value(v) for v in options.rules.records(RULE.id, EXPECT)]
     if wanted:
         yield from _against_expected(package, wanted)
-    records = [(number, Expected.from_value((app, (md5, key)))) for app, (number, md5, key) in
-               ((a, (*r, "", "", "")[:3]) for a, r in options.rules.records(RULE.id, REGISTRY))]
+    # (app id, (number, md5, public key)) each, as scanner.config.identity_record and Record.filed write them
+    filed = options.rules.records(RULE.id, REGISTRY)
+    records = [(number, Expected(app, md5, key)) for app, (number, md5, key) in filed]
     if records:
         yield from _against_records(package, facts, records)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scanner.model import Anomaly
@@ -106,3 +106,15 @@ def file_sha256(path: str) -> str:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def scalar_text(value: object) -> str | None:
+    """A metadata value (JSON, property list) as text: a non-empty string or an integer, else None
+    (a boolean, a list or a table is no name or version)."""
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
+
+
+def json_table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a table, else an empty one (metadata written by anyone)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}

@@ -34,7 +34,7 @@ from scanner.model import (
     Text,
 )
 from scanner.parsers import reading, signatures, surfaces, zipread
-from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, json_table, scalar_text, zip_directory
 
 if TYPE_CHECKING:
     from scanner.extract import resindex
@@ -128,30 +128,30 @@ def read_module(path: zipread.Archive, limits: Limits, prefilter: Prefilter) -> 
         found = scheduled.scan(lambda name, data, _odd: _member_texts(name, data, prefilter), _plain, anomalies)
         for entry in scanned:  # in the module's own member order, whatever order they were read in
             texts.extend(found.get(id(entry), ()))
-    app, module = _table(config, "app"), _table(config, "module")
+    app, module = json_table(config, "app"), json_table(config, "module")
     strings = _strings(values)
     requested = [p for p in module.get("requestPermissions") or [] if isinstance(p, dict)]
     identity = {
-        "app_id": _str(app.get("bundleName")),
-        "app_name": _resolve(_str(app.get("label")), strings) or _str(app.get("label")),
-        "version": _str(app.get("versionName")),
-        "version_code": _str(app.get("versionCode")),
-        "target_sdk": _str(app.get("targetAPIVersion")),
+        "app_id": scalar_text(app.get("bundleName")),
+        "app_name": _resolve(scalar_text(app.get("label")), strings) or scalar_text(app.get("label")),
+        "version": scalar_text(app.get("versionName")),
+        "version_code": scalar_text(app.get("versionCode")),
+        "target_sdk": scalar_text(app.get("targetAPIVersion")),
     }
     permissions = tuple(dict.fromkeys(str(p["name"]) for p in requested if isinstance(p.get("name"), str)))
     purposes = tuple(_purpose(p, strings) for p in requested if isinstance(p.get("name"), str))
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
-    return Module(identity, permissions, tuple(texts), ordered, purposes, _str(module.get("type")) or "")
+    return Module(identity, permissions, tuple(texts), ordered, purposes, scalar_text(module.get("type")) or "")
 
 
 def _united(path: str, pack: dict[str, Any], modules: list[tuple[str, Module]], anomalies: list[Anomaly]) -> Package:
     """One app from its modules: identity from pack.info (else the entry module), declarations united."""
     entry = next((m for _, m in modules if m.module_type == "entry"), modules[0][1])
-    summary = _table(_table(pack, "summary"), "app")
-    version = _table(summary, "version")
-    identity = {**entry.identity, "app_id": _str(summary.get("bundleName")) or entry.identity["app_id"],
-                "version": _str(version.get("name")) or entry.identity["version"],
-                "version_code": _str(version.get("code")) or entry.identity["version_code"]}
+    summary = json_table(json_table(pack, "summary"), "app")
+    version = json_table(summary, "version")
+    identity = {**entry.identity, "app_id": scalar_text(summary.get("bundleName")) or entry.identity["app_id"],
+                "version": scalar_text(version.get("name")) or entry.identity["version"],
+                "version_code": scalar_text(version.get("code")) or entry.identity["version_code"]}
     texts = tuple(Text(t.value, replace(t.location, member=f"{name}!{t.location.member}"), t.line)
                   for name, module in modules for t in module.texts)
     permissions = tuple(dict.fromkeys(p for _, m in modules for p in m.permissions))
@@ -166,13 +166,8 @@ def _united(path: str, pack: dict[str, Any], modules: list[tuple[str, Module]], 
     return Package(info, PackageKind.APP, permissions, texts, tuple(anomalies) + nested, purposes=purposes)
 
 
-def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
 
 
-def _str(value: object) -> str | None:
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
 
 
 def _json_member(reader: zipread.Reader, entries: list[zipread.Entry], name: str,

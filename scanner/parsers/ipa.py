@@ -38,7 +38,7 @@ from scanner.model import (
     Text,
 )
 from scanner.parsers import reading, signatures, surfaces, zipread
-from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
+from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, scalar_text, zip_directory
 
 MAX_PLIST = 8 * 1024 * 1024
 _APP = re.compile(r"^Payload/([^/]+\.app)/")
@@ -97,10 +97,11 @@ def parse(source: Source, options: ParseOptions) -> Package:
     uses = _uses(linked)
     locales = tuple(sorted({lang for lang in localized} | {str(info.get("CFBundleDevelopmentRegion") or "")} - {""}))
     identity = PackageInfo(
-        path=path, format="ipa", sha256=file_sha256(path), app_id=_str(info.get("CFBundleIdentifier")),
-        app_name=_str(info.get("CFBundleDisplayName")) or _str(info.get("CFBundleName")),
-        version=_str(info.get("CFBundleShortVersionString")), version_code=_str(info.get("CFBundleVersion")),
-        target_sdk=_str(info.get("MinimumOSVersion")), identity=signed)
+        path=path, format="ipa", sha256=file_sha256(path), app_id=scalar_text(info.get("CFBundleIdentifier")),
+        app_name=scalar_text(info.get("CFBundleDisplayName")) or scalar_text(info.get("CFBundleName")),
+        version=scalar_text(info.get("CFBundleShortVersionString")),
+        version_code=scalar_text(info.get("CFBundleVersion")),
+        target_sdk=scalar_text(info.get("MinimumOSVersion")), identity=signed)
     permissions = tuple(dict.fromkeys([p.permission for p in purposes] + [key for key, _ in uses]))
     ordered = tuple(sorted(anomalies, key=lambda a: (a.member, a.kind, a.detail)))
     return Package(identity, PackageKind.APP, permissions, tuple(texts), ordered, purposes=purposes, uses=uses,
@@ -123,8 +124,6 @@ def _small_member(reader: zipread.Reader, entries: list[zipread.Entry], name: st
     return bytes(member.data) if member.data else None
 
 
-def _str(value: object) -> str | None:
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
 
 
 def _plist(reader: zipread.Reader, entries: list[zipread.Entry], name: str, anomalies: list[Anomaly]) -> dict[str, Any]:

@@ -63,7 +63,6 @@ class Members:
         self._queue: list[zipread.Entry] = []
         self._helper: tuple[list[zipread.Entry], offload.Helper] | None = None
         self._ahead: prefetch.ReadAhead[zipread.Entry, zipread.Member] | None = None
-        self._scheduled = False
         self._in_order = False
 
     def __enter__(self) -> Members:
@@ -97,7 +96,6 @@ class Members:
         # No thread for nothing to read ahead (most mini packages: a thread start costs a millisecond).
         self._ahead = prefetch.ReadAhead(self._ahead_reader.read, large) if large else None
         self._in_order = in_order
-        self._scheduled = True
 
     def _offload(self, alone: tuple[members.Texts, members.Plain], stay: Callable[[zipread.Entry], bool],
                  head_start: int) -> tuple[list[zipread.Entry], offload.Helper] | None:
@@ -115,8 +113,6 @@ class Members:
 
     def scan(self, texts: members.Texts, plain: members.Plain, anomalies: list[Anomaly]) -> dict[int, list[Text]]:
         """The texts of every queued member (and the helper's), by ``id`` of its entry."""
-        if not self._scheduled:
-            self.schedule(list(self._queue))
         small = self._queue if self._in_order else [e for e in self._queue if e.compressed_size < READ_AHEAD_MIN]
         found = members.read_texts(self._chained(self._ahead, self.reader.read_in_order(small)), texts, plain,
                                    self.prefilter, anomalies)

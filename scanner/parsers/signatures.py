@@ -17,6 +17,7 @@ from typing import Any
 from scanner.extract import certs, plists, signing
 from scanner.model import Anomaly, AnomalyKind, Certificate, Identity, Profile, Signer
 from scanner.parsers import zipread
+from scanner.parsers.common import json_table, scalar_text
 
 BLOCK = "APK Signing Block"
 HAP_BLOCK = "hap sign block"
@@ -212,11 +213,11 @@ def _harmony_profile(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
     if not isinstance(profile, dict):
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK, "the provisioning profile is not readable JSON"))
         return None
-    info = _table(profile, "bundle-info")
+    info = json_table(profile, "bundle-info")
     pem = "".join(str(info.get(k) or "") for k in ("distribution-certificate", "development-certificate"))
-    validity = _table(profile, "validity")
-    return Profile("harmonyos", _text(info.get("bundle-name")), _text(info.get("developer-id")),
-                   _text(profile.get("type")), None, _epoch(validity.get("not-after")),
+    validity = json_table(profile, "validity")
+    return Profile("harmonyos", scalar_text(info.get("bundle-name")), scalar_text(info.get("developer-id")),
+                   scalar_text(profile.get("type")), None, _epoch(validity.get("not-after")),
                    _described(certs.certificates_in_pem(pem)))
 
 
@@ -228,14 +229,14 @@ def _mobileprovision(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
     if not plist:
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "embedded.mobileprovision", "not a CMS-signed property list"))
         return None
-    entitlements = _table(plist, "Entitlements")
+    entitlements = json_table(plist, "Entitlements")
     teams = _list(plist, "TeamIdentifier")
-    team = _text(teams[0]) if teams else None
-    application = _text(entitlements.get("application-identifier"))
+    team = scalar_text(teams[0]) if teams else None
+    application = scalar_text(entitlements.get("application-identifier"))
     bundle = application.split(".", 1)[1] if application and "." in application else application
     developer = _list(plist, "DeveloperCertificates")
     expires = plist.get("ExpirationDate")
-    return Profile("mobileprovision", bundle, team, _ios_kind(plist, entitlements), _text(plist.get("Name")),
+    return Profile("mobileprovision", bundle, team, _ios_kind(plist, entitlements), scalar_text(plist.get("Name")),
                    expires.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(expires, datetime) else None,
                    _described(d for d in developer[:certs.MAX_CERTIFICATES] if isinstance(d, bytes)))
 
@@ -249,9 +250,6 @@ def _ios_kind(plist: dict[str, object], entitlements: dict[str, object]) -> str:
     return "ad-hoc" if plist.get("ProvisionedDevices") else "app-store"
 
 
-def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:
@@ -259,8 +257,6 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _text(value: object) -> str | None:
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
 
 
 def _epoch(value: object) -> str | None:
