@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from scanner import engine
 from scanner.batch import registry as records
 from scanner.batch import runner, store, worker
 from scanner.config import Policy
@@ -38,8 +39,6 @@ __all__ = ["BatchItem", "batch", "scan"]
 def scan(path: str, options: Options | None = None, policy: Policy | None = None) -> ScanResult:
     """The result of one package (the first, for a folder that holds several mini-programs: use
     ``scanner.engine.scan_target`` for all of them)."""
-    from scanner import engine
-
     return engine.scan_target(path, options or Options(), policy or Policy())[0]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from scanner.files import BASELINE_BYTES, TooLarge, read_bounded
 from scanner.model import Report
 
 FORMAT = "beian-scan-baseline/1"
@@ -37,8 +38,6 @@ def dumps(report: Report) -> str:
 
 def load(path: str) -> frozenset[str]:
     """The accepted fingerprints of a baseline file."""
-    from scanner.files import BASELINE_BYTES, TooLarge, read_bounded
-
     try:
         data = json.loads(read_bounded(path, BASELINE_BYTES, "baseline"))
     except TooLarge as exc:

@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jsonschema
 
-    from scanner.facts.identity import Expected
+import tomllib
 
 from scanner.constants import presets
+from scanner.facts.identity import Expected, expected, parse_spec
+from scanner.facts.numbers import find_numbers, normalize
+from scanner.files import CONFIG_BYTES, TooLarge, read_bounded
+from scanner.formatters import OUTPUT_FORMATS
 from scanner.model import (
     FactOptions,
     Limits,
@@ -36,6 +40,8 @@ from scanner.model import (
     RuleValue,
     Severity,
 )
+from scanner.rules import CATALOGUE
+from scanner.suppress import UNREADABLE
 
 CONFIG_NAMES = ("beian-scan.toml", ".beian-scan.toml", "pyproject.toml")
 PATH_KEYS = ("suppressions", "baseline", "source-root", "output")
@@ -106,10 +112,6 @@ def _has_tool_section(path: str) -> bool:
 
 
 def _read_toml(path: str) -> dict[str, Any]:
-    import tomllib
-
-    from scanner.files import CONFIG_BYTES, TooLarge, read_bounded
-
     try:
         return tomllib.loads(read_bounded(path, CONFIG_BYTES, "config file").decode("utf-8"))
     except TooLarge as exc:
@@ -121,26 +123,21 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 
 def _resource(name: str) -> dict[str, Any]:
-    from importlib import resources
-
-    data: dict[str, Any] = json.loads(resources.files("scanner").joinpath(f"schemas/{name}").read_text("utf-8"))
+    # A schema beside this module (package data), read directly like scanner.catalogs reads its tables.
+    with open(os.path.join(os.path.dirname(__file__), "schemas", name), encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
     return data
 
 
 @functools.cache
 def rule_options() -> tuple[tuple[str, RuleOption], ...]:
     """(rule id, option) for every option a rule declares, in catalogue order."""
-    from scanner.rules import CATALOGUE
-
     return tuple((meta.id, option) for meta in CATALOGUE.values() for option in meta.options)
 
 
 @functools.cache
 def configurable_rules() -> tuple[str, ...]:
     """Rule ids a config may name: every rule but the results of unreadable packages."""
-    from scanner.rules import CATALOGUE
-    from scanner.suppress import UNREADABLE
-
     return tuple(sorted(r for r in CATALOGUE if r not in UNREADABLE))
 
 
@@ -148,8 +145,6 @@ def configurable_rules() -> tuple[str, ...]:
 def _schema() -> dict[str, Any]:
     """config.schema.json with what the registries declare filled in: the rule ids, each rule's options,
     the top-level keys of options that are also flags, the preset names and the output formats."""
-    from scanner.formatters import OUTPUT_FORMATS
-
     schema = _resource("config.schema.json")
     properties = schema["properties"]
     properties["format"]["items"]["pattern"] = f"^({'|'.join(OUTPUT_FORMATS)})(:.+)?$"
@@ -237,8 +232,6 @@ def _check_values(data: dict[str, Any], source: str) -> None:
 
 def filing_number_problem(value: str) -> str | None:
     """Why ``value`` is not one well-formed filing number (None when it is), for --expect-filing."""
-    from scanner.facts.numbers import find_numbers, normalize
-
     found = list(find_numbers(value))
     if len(found) != 1 or normalize(found[0].raw) != normalize(value.strip()):
         return f"{value!r} is not a filing number (expected e.g. 粤ICP备2023123456号-1A)"
@@ -345,14 +338,10 @@ def _option_value(option: RuleOption, top: dict[str, Any], table: dict[str, Any]
 
 
 def _filing_numbers(raw: list[str]) -> RuleValue:
-    from scanner.facts.numbers import normalize
-
     return tuple(normalize(n) for n in raw)
 
 
 def _filing_number_map(raw: dict[str, str]) -> RuleValue:
-    from scanner.facts.numbers import normalize
-
     return tuple((app, normalize(n)) for app, n in raw.items())
 
 
@@ -365,8 +354,6 @@ def _identity_records(raw: list[dict[str, str]]) -> RuleValue:
 
 
 def _identity(spec: str) -> Expected:
-    from scanner.facts.identity import parse_spec
-
     try:
         return parse_spec(spec)
     except ValueError as exc:
@@ -375,9 +362,6 @@ def _identity(spec: str) -> Expected:
 
 def identity_record(record: dict[str, str]) -> tuple[str, tuple[str, ...]]:
     """A filing record with its certificate, as FIL009's ``registry`` holds it: (app id, (number, md5, key))."""
-    from scanner.facts.identity import expected
-    from scanner.facts.numbers import normalize
-
     number = record.get("filing_number") or ""
     shown = ",".join(str(v) for v in record.values())
     try:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from scanner import __version__, progress
 from scanner.concurrency import Mode, options_for
 from scanner.config import Policy
+from scanner.extract.prefilter import Prefilter
+from scanner.facts.anchors import from_catalogs
+from scanner.facts.derive import derive_facts
+from scanner.facts.kinds import effective_kind
+from scanner.facts.policies import policy_links
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -37,16 +44,8 @@ from scanner.parsers import (
     parse,
     shared_directories,
 )
-
-if TYPE_CHECKING:
-    import datetime
-    from collections.abc import Mapping
-
-    from scanner.suppress import Suppression
-
-# The facts, the rules and the suppressions are imported when a package is judged, not with this module:
-# a scan that forks a helper (scanner.parsers.offload) forks before the facts (8 ms) and imports them while
-# the helper scans. (The command line reads the rule catalogue before, for the config's rule options.)
+from scanner.rules import ALL_RULES, CATALOGUE
+from scanner.suppress import Suppression, identities
 
 
 def parse_options(options: ParseOptions | None = None, fast: bool = True) -> ParseOptions:
@@ -55,22 +54,15 @@ def parse_options(options: ParseOptions | None = None, fast: bool = True) -> Par
     options = options or ParseOptions()
     if options.prefilter is not None:
         return options
-    from scanner.extract.prefilter import Prefilter
-    from scanner.facts.anchors import from_catalogs
-
     return replace(options, prefilter=Prefilter.of(from_catalogs(), fast))
 
 
 def catalogue() -> Mapping[str, RuleMeta]:
     """Every rule's metadata by id (scanner.rules.CATALOGUE)."""
-    from scanner.rules import CATALOGUE
-
     return CATALOGUE
 
 
 def _today() -> datetime.date:
-    import datetime  # suppressions only: datetime stays off the start-up path of a plain scan
-
     return datetime.date.today()
 
 DEFAULT_POLICY = Policy()
@@ -100,7 +92,6 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
             raise
         return error_result(path, "PKG001", f"package too large or too deeply nested ({type(exc).__name__})")
     except Exception as exc:  # a parser bug must not cost the batch: report it as unreadable
-        import logging  # only on this path: importing logging costs every run start-up time
 
         logging.getLogger(__name__).debug("parser failed on %s", path, exc_info=True)
         return error_result(path, "PKG001", f"could not be parsed ({type(exc).__name__}: {exc})")
@@ -128,10 +119,6 @@ class Acceptance:
 
 def evaluate(package: Package, options: Options, policy: Policy = DEFAULT_POLICY) -> ScanResult:
     """Derive the facts, then run every enabled rule that applies to the package's kind."""
-    from scanner.facts.derive import derive_facts
-    from scanner.facts.kinds import effective_kind
-    from scanner.rules import ALL_RULES
-
     package = with_policies(package, options.policies)
     kind = effective_kind(package, options)
     rules = [r for r in ALL_RULES if r.RULE.id not in policy.disabled and r.RULE.applies_to(kind, package.info.format)]
@@ -151,7 +138,6 @@ def with_policies(package: Package, policies: PolicySources) -> Package:
     anomalies = list(package.anomalies)
     if policies.fetch:
         from scanner import privacy_policy  # network code only for a run that asked for it
-        from scanner.facts.policies import policy_links
 
         limits = privacy_policy.FetchLimits(privacy_policy.networks(policies.allowed_networks))
         for link in policy_links(package.texts)[: policies.max_fetches]:
@@ -214,7 +200,6 @@ def accept(result: ScanResult, acceptance: Acceptance) -> ScanResult:
     """Move suppressed and baselined findings out of the active list (they stay counted and listable)."""
     if result.error is not None or not (acceptance.suppressions or acceptance.baseline):
         return result
-    from scanner.suppress import identities
 
     ids = identities(result.path, result.info.app_id if result.info else None)
     active: list[ReportedFinding] = []

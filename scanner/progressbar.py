@@ -4,10 +4,11 @@ print nothing extra, and never when standard error is not a terminal (CI logs st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-if TYPE_CHECKING:
-    from tqdm import tqdm
+from tqdm import tqdm
+
+from scanner.formatters.base import visible
 
 DELAY = 2.0
 """Seconds before the bar appears."""
@@ -24,12 +25,9 @@ class TerminalProgress:
 
     def package(self, index: int, path: str) -> None:
         """Start the line of the next package (the bar restarts its byte count)."""
-        from tqdm import tqdm
-
         # No monitor thread: the scan forks a helper only while no other thread runs (parsers/offload).
         tqdm.monitor_interval = 0
         self.close()
-        from scanner.formatters.base import visible
 
         # A file name is the uploader's to choose: shown with its control characters escaped.
         label = f"[{index + 1}/{self._total}] {visible(path)}" if self._total > 1 else visible(path)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from scanner.files import SUPPRESSIONS_BYTES, TooLarge, read_bounded
 from scanner.model import ReportedFinding, RuleId
 
 _RULE = re.compile(r"^[A-Z]{3}\d{3}$")
@@ -75,8 +76,6 @@ def parse_line(text: str, line: int, source: str, known: Collection[str] | None 
 
 def load(path: str, known: Collection[str] | None = None) -> tuple[Suppression, ...]:
     """Every suppression of a file; with ``known``, a rule id outside it is an error naming it."""
-    from scanner.files import SUPPRESSIONS_BYTES, TooLarge, read_bounded
-
     try:
         lines = read_bounded(path, SUPPRESSIONS_BYTES, "suppressions file").decode("utf-8").splitlines()
     except TooLarge as exc:

@@ -97,6 +97,52 @@ def test_parsers_and_extractors_never_import_the_facts():
             assert not facts, (path.name, facts)
 
 
+# Where a module may be imported inside a function (issue 24): the command line decides what a run loads
+# (scanner/cli.py, scanner/batch/cli.py), and a few libraries only a rare path needs stay off every other
+# run's start-up; each (module, library) pair says why. Everything else imports at the top of its module.
+COMMAND_LINE = {"scanner/cli.py", "scanner/batch/cli.py"}
+RARE_PATH_IMPORTS = {
+    ("scanner/batch/runner.py", "distributed"): "Dask (about 0.5 s to import) only for --dask",
+    ("scanner/config.py", "jsonschema"): "only when a config file is read",
+    ("scanner/catalogs.py", "jsonschema"): "only when a catalog is validated (tests, catalog authors)",
+    ("scanner/config.py", "scanner.privacy_policy"): "http.client and ssl only for a run given policies",
+    ("scanner/engine.py", "scanner.privacy_policy"): "http.client and ssl only for a run that fetches",
+    ("scanner/parsers/apk.py", "lxml"): "a manifest shipped as text XML: a tampered package only",
+    ("scanner/parsers/apk.py", "loguru"): "androguard's lenient reader, a tampered package only",
+    ("scanner/parsers/apk.py", "androguard.core"): "androguard's lenient reader, a tampered package only",
+    ("scanner/parsers/wxapkg.py", "cryptography.hazmat.primitives"): "PC-encrypted wxapkg only",
+    ("scanner/parsers/wxapkg.py", "cryptography.hazmat.primitives.ciphers"): "PC-encrypted wxapkg only",
+    ("scanner/parsers/wxapkg.py", "cryptography.hazmat.primitives.kdf.pbkdf2"): "PC-encrypted wxapkg only",
+    ("scanner/parsers/zipread.py", "zipfile"): "an archive our reader refuses, read again by zipfile",
+    ("scanner/parsers/zipread.py", "apkInspector.headers"): "a tampered central directory only",
+}
+
+
+def _function_level_imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.ImportFrom) and sub.module == "scanner":
+                    yield from (f"scanner.{alias.name}" for alias in sub.names)
+                elif isinstance(sub, ast.ImportFrom):
+                    yield sub.module or ""
+                elif isinstance(sub, ast.Import):
+                    yield from (alias.name for alias in sub.names)
+
+
+def test_lazy_imports_live_at_the_command_line_and_on_rare_paths_only():
+    found = set()
+    for folder in (ROOT / "scanner", ROOT / "rules"):
+        for path in folder.rglob("*.py"):
+            name = path.relative_to(ROOT).as_posix()
+            if name in COMMAND_LINE:
+                continue
+            found |= {(name, module) for module in _function_level_imports(path)}
+    assert found <= set(RARE_PATH_IMPORTS), sorted(found - set(RARE_PATH_IMPORTS))
+    assert set(RARE_PATH_IMPORTS) <= found, sorted(set(RARE_PATH_IMPORTS) - found)  # the table stays true
+
+
 def test_rules_holds_the_registry_and_rules_only():
     for path in (ROOT / "rules").glob("*.py"):
         if path.name == "__init__.py":

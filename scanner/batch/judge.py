@@ -25,6 +25,7 @@ from scanner.config import Policy
 from scanner.engine import Acceptance
 from scanner.facts.kinds import own_numbers
 from scanner.model import Facts, FilingNumber, Options, Package, PackageKind, ReportedFinding, ScanResult
+from scanner.rules import ALL_RULES
 
 REGISTRY_RULES = ("FIL005", "FIL008", "FIL009")
 
@@ -99,8 +100,6 @@ def _order(finding: ReportedFinding) -> tuple[int, str, str]:
 
 
 def _registry_findings(result: ScanResult, own: list[FilingNumber], judging: Judging) -> tuple[ReportedFinding, ...]:
-    from scanner.rules import ALL_RULES
-
     assert result.info is not None and result.kind is not None
     kind = result.kind
     facts = Facts(tuple(replace(n, valid=True) for n in own), kind=kind)

@@ -19,6 +19,9 @@ import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from scanner.config import filing_number_problem
+from scanner.facts.identity import expected
+from scanner.facts.numbers import normalize
 from scanner.model import Options, RuleSettings
 
 HEADER = ("app_id", "filing_number")
@@ -146,8 +149,6 @@ def _lines(path: str) -> list[Line]:
 def _checked(path: str, lines: list[Line], cache: NumberCache | None) -> Iterable[Record]:
     """Each record with its number normalized and its certificate fields normalized; the first malformed
     value is an error."""
-    from scanner.facts.identity import expected
-
     checked = _checks([record.filing_number for _line, record in lines], cache)
     for line, record in lines:
         value, problem = checked[record.filing_number]
@@ -165,9 +166,6 @@ def _checked(path: str, lines: list[Line], cache: NumberCache | None) -> Iterabl
 
 def _checks(raws: list[str], cache: NumberCache | None) -> dict[str, Checked]:
     """Every distinct number checked once (and, with a cache, once across runs)."""
-    from scanner.config import filing_number_problem
-    from scanner.facts.numbers import normalize
-
     distinct = list(dict.fromkeys(raws))
     known = cache(None, distinct) if cache is not None else {}
     new = {raw: (normalize(raw), filing_number_problem(raw)) for raw in distinct if raw not in known}

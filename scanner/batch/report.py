@@ -10,14 +10,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
+import jinja2
+
 from scanner import __version__
 from scanner.batch.store import StoredResult
+from scanner.formatters import FormatOptions, LocatedOptions, json_report, sarif
+from scanner.formatters.json_report import from_result_dict
 from scanner.model import Report
+from scanner.rules import CATALOGUE
 
 REPORT_FORMATS = ("html", "csv", "jsonl", "json", "sarif")
 SEVERITIES = ("error", "warning", "note")
@@ -169,16 +175,11 @@ def _with_paths(item: StoredResult, history: bool = False) -> dict[str, Any]:
 
 def _json(stored: list[StoredResult]) -> str:
     """The same JSON report as ``scan --format json --show-suppressed`` (one envelope for both)."""
-    from scanner.formatters import FormatOptions, json_report
-
     return json_report.render(_report(stored), FormatOptions(show_suppressed=True))
 
 
 def _report(stored: list[StoredResult]) -> Report:
     """The stored results as the model a formatter sees, each with every path its content was found under."""
-    from scanner.formatters.json_report import from_result_dict
-    from scanner.rules import CATALOGUE
-
     results = tuple(replace(from_result_dict(item.result), also_at=tuple(p for p in item.paths
                                                                          if p != item.result["package"]["path"]))
                     for item in stored)
@@ -186,18 +187,10 @@ def _report(stored: list[StoredResult]) -> Report:
 
 
 def _sarif(stored: list[StoredResult]) -> str:
-    import os
-
-    from scanner.formatters import LocatedOptions, sarif
-
     return sarif.render(_report(stored), LocatedOptions(base_dir=os.getcwd()))
 
 
 def _html(stored: list[StoredResult], runs: list[dict[str, Any]]) -> str:
-    import jinja2
-
-    from scanner.rules import CATALOGUE
-
     environment = jinja2.Environment(loader=jinja2.PackageLoader("scanner.batch", "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     table = rows(stored)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 
-from scanner.batch import forkmain
+from scanner.batch import forkmain, warmup, worker
 
 
 def set_up() -> None:
     """The server's start, in order (see the module docstring)."""
     forkmain.import_main()
-    from scanner.batch import warmup, worker
 
     for name in worker.preload():
         with contextlib.suppress(ImportError):

@@ -38,6 +38,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scanner.formatters.json_report import result_dict
+
 if TYPE_CHECKING:
     from scanner.model import ScanResult
 
@@ -365,8 +367,6 @@ class Store:
         """Every result of one package as JSON (``scan --format json``'s, with the accepted findings and
         why), its findings and facts in columns, in one transaction; ``found``: per result, the worker's
         result it was judged from and its basis (scanner.batch.judge)."""
-        from scanner.formatters.json_report import result_dict
-
         with self._transaction():
             self.db.execute("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)", (sha256, size, path))
             for index, result in enumerate(results):

@@ -40,8 +40,12 @@ from dataclasses import dataclass
 from multiprocessing import spawn
 from typing import Any
 
+import scanner
+from scanner import engine
+from scanner.concurrency import Mode, options_for
 from scanner.config import Policy
 from scanner.model import Options, ScanResult
+from scanner.parsers import LAZY_MODULES
 
 EXIT_MEMORY = 86
 """A worker's exit status when an allocation failed under --max-memory (the limit, not the package)."""
@@ -104,23 +108,16 @@ class Outcome:
 def scan_here(path: str, options: Options, policy: Policy) -> tuple[ScanResult, ...]:
     """The results of one path, scanned in this process as a batch worker; a MemoryError is raised, not
     reported (under a worker's memory limit it is the limit's, not the package's)."""
-    from scanner import engine
-    from scanner.concurrency import Mode, options_for
-
     return engine.scan_target(path, options_for(Mode.BATCH_WORKER, options), policy, memory_errors="raise")
 
 
 def aborted_result(path: str, message: str) -> ScanResult:
     """The result of a package whose scan was stopped (PKG006)."""
-    from scanner import engine
-
     return engine.error_result(path, "PKG006", message)
 
 
 def preload() -> tuple[str, ...]:
     """Every module a scan may import: the lazily imported formats and the judging modules."""
-    from scanner.parsers import LAZY_MODULES
-
     return ("scanner.batch.worker", *_EXTRA_PRELOAD, *LAZY_MODULES)
 
 
@@ -177,8 +174,6 @@ def _child(conn: multiprocessing.connection.Connection, path: str, options: Opti
 
 def _probe(conn: multiprocessing.connection.Connection) -> None:
     """Says which scanner a worker imports (start compares it with this process's)."""
-    import scanner
-
     conn.send(os.path.realpath(scanner.__file__))
     conn.close()
 
@@ -256,7 +251,6 @@ def start() -> None:
     with _started:
         if _checked or multiprocessing.current_process().daemon:
             return
-        import scanner
 
         _guard_bootstrap()
         try:

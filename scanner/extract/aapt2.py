@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from google.protobuf import descriptor_pb2, descriptor_pool, message, message_factory
+
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 MAX_DEPTH = 64
 """XML nesting read (protobuf's own recursion limit is 100; a layout is never this deep)."""
@@ -23,9 +25,6 @@ class ProtoError(ValueError):
 
 @functools.cache
 def _classes() -> dict[str, Any]:
-    # protobuf is imported on the first App Bundle only: it costs every other scan 40 ms of start-up.
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
     data = resources.files("scanner.proto").joinpath("aapt2_resources.desc").read_bytes()
     files = descriptor_pb2.FileDescriptorSet.FromString(data)
     pool = descriptor_pool.DescriptorPool()
@@ -38,7 +37,6 @@ def _classes() -> dict[str, Any]:
 # The message classes are built at run time from the descriptor set, so they have no static types:
 # their values are Any (the noqa below), read only in this module.
 def _decode(name: str, data: bytes) -> Any:  # noqa: ANN401
-    from google.protobuf import message
 
     try:
         return _classes()[name].FromString(data)

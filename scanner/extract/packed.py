@@ -17,7 +17,7 @@ _U32 = "I" if array.array("I").itemsize == 4 else "L"
 def little_u32(data: Buffer, at: int, count: int) -> Sequence[int]:
     """Up to ``count`` little-endian u32 at ``at`` (as many whole ones as the data holds): on a
     little-endian machine a view of the data itself, no copy (a resource table's million offsets cost
-    neither the 40 MB and 30 ms of a tuple of ints nor the 4 MB of a copied array and its page faults);
+    neither a tuple of a million ints nor a copied array and its page faults);
     elsewhere an array, byte-swapped."""
     raw = memoryview(data)[at : at + 4 * max(0, count)]
     raw = raw[: len(raw) // 4 * 4]

@@ -4,15 +4,14 @@ one guarded reader for every place that meets one (an IPA's Info.plist and .stri
 
 from __future__ import annotations
 
+import plistlib
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 
 def load(data: bytes) -> dict[str, Any]:
     """A property list (binary or XML) as a dict; {} when it is not one. XML entities are not expanded
     by plistlib's parser beyond the predefined ones."""
-    import plistlib  # only where a plist is met: plistlib brings expat and datetime to a scan's start-up
-    from xml.parsers.expat import ExpatError
-
     try:
         value = plistlib.loads(data)
     except (plistlib.InvalidFileException, ValueError, TypeError, OverflowError, IndexError, KeyError,

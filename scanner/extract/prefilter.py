@@ -164,15 +164,14 @@ def _compiled(anchors: Anchors) -> Prefilter:
 SHORT = 3
 """Needles shorter than this get automata of their own (``_searches``). The crate's SIMD prefilter
 (Teddy) fingerprints every needle by as many of its first bytes as the shortest one has: one two-byte
-needle among thirty made the pass over an H5 shell's 85 MB lowered text 9× slower (6 ms without it, 56
-with it); the two-byte ones apart take 3 ms."""
+needle among thirty made the pass over an H5 shell's lowered text several times slower; the two-byte
+ones apart cost little (bench/components.py measures the prefilter's passes)."""
 
 ALONE = 4
 """A set of this many needles or fewer is searched one needle at a time: each pass is a SIMD substring
 search at memory speed, while Teddy's fingerprints of a few unlike needles can match nearly every byte
-of some data (the four marker words in UTF-16 over a 1.4 MB key pool of ``s\x001\x00...``: 10.5 ms as
-one automaton, 0.2 ms as four). A larger set stays one automaton (26 needles over a 38 MB value pool:
-29 ms as one, 68 ms one by one)."""
+of some data (the four marker words in UTF-16 over a key pool of ``s\x001\x00...``). A larger set
+stays one automaton: one pass over the data beats many (bench/components.py)."""
 
 
 def _by_length(needles: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], ...]:
@@ -222,11 +221,10 @@ def find_all(data: Buffer, needles: tuple[bytes, ...], start: int = 0, end: int 
     """Sorted offsets of the occurrences of the needles in ``data[start:end]``: every leftmost-longest
     match, found in a pass of each automaton of ``_searches`` (ahocorasick_rs: the Rust aho-corasick crate,
     whose SIMD prefilter skips bytes that cannot start a needle at memory speed; a regex alternation,
-    even factored into a trie, tests every byte in the interpreter's matcher and ran at ~230 MB/s on a
-    native library). An occurrence that starts inside another match lies within the same few bytes, so
-    the window around that match covers it. ``lowered``: search ``data.lower()`` (ASCII letters), one
-    piece at a time, without a lowered copy of the whole range (a 37 MB pool, a 30 MB bundle: the copy
-    and its page faults cost as much as the search)."""
+    even factored into a trie, tests every byte in the interpreter's matcher). An occurrence that starts
+    inside another match lies within the same few bytes, so the window around that match covers it.
+    ``lowered``: search ``data.lower()`` (ASCII letters), one piece at a time, without a lowered copy of
+    the whole range (on a large pool the copy and its page faults cost as much as the search)."""
     end = len(data) if end is None else min(end, len(data))
     if start >= end or not needles:
         return []

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scanner.extract.packed import Buffer, holders_in_order, holders_sorted, little_u32
+from scanner.extract.prefilter import find_all
 
 RES_STRING_POOL_TYPE = 0x0001
 UTF8_FLAG = 1 << 8
@@ -121,7 +122,6 @@ class LazyPool:
         candidates exactly. A hit belongs to the string that starts last at or before it."""
         if not self._offsets or not words:
             return frozenset()
-        from scanner.extract.prefilter import find_all
 
         encoding = "utf-8" if self._utf8 else "utf-16-le"
         needles = tuple({form.encode(encoding).lower() for w in words for form in (w, w.lower(), w.upper())})

@@ -13,6 +13,7 @@ from scanner.facts.numbers import find_numbers, normalize
 from scanner.facts.permissions import api_names, declared_in, name_table, sensitive_names
 from scanner.facts.policies import policy_links
 from scanner.facts.protection import protection
+from scanner.facts.purposes import mandatory
 from scanner.model import (
     ApiUse,
     FactOptions,
@@ -178,8 +179,6 @@ def _purpose_facts(package: Package) -> PermissionFacts:
     (user_grant, manual_settings); declared, those with a reason. iOS: the purpose keys the app states
     or its binary calls for; sensitive, every one of them; declared, those Info.plist states. The same
     meaning as an APK's facts, so the JSON report and the batch store compare across platforms."""
-    from scanner.facts.purposes import mandatory
-
     stated = tuple(dict.fromkeys(p.permission for p in package.purposes or () if p.reference))
     if package.info.format == "ipa":
         requested = tuple(dict.fromkeys((*stated, *(key for key, _evidence in package.uses))))

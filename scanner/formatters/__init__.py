@@ -31,7 +31,7 @@ class OutputFormat(Generic[OptionsT]):
     name: str
     module: str
     """The module of this package whose ``render(report, options)`` writes the format: imported when the
-    report is written, so a scan's start-up checks the names without loading six formatters (6 ms)."""
+    report is written, so a scan's start-up checks the names without loading six formatters."""
     options: type[OptionsT]
     description: str
 

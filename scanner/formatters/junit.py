@@ -3,10 +3,7 @@ message and evidence. Read by GitLab ``artifacts:reports:junit`` and Jenkins tes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lxml import etree
+from lxml import etree
 
 from scanner.formatters.base import FormatOptions
 from scanner.model import Report, ReportedFinding, RuleId, RuleMeta, ScanResult
@@ -15,7 +12,6 @@ from scanner.model import Report, ReportedFinding, RuleId, RuleMeta, ScanResult
 def render(report: Report, options: FormatOptions) -> str:
     """The JUnit document as UTF-8 text with an XML declaration."""
     catalogue = {r.id: r for r in report.rules}
-    from lxml import etree  # only when JUnit is asked for: lxml costs start-up time every scan would pay
 
     root = etree.Element("testsuites", name="beian-scan")
     totals = [0, 0, 0]
@@ -30,8 +26,6 @@ def render(report: Report, options: FormatOptions) -> str:
 
 
 def _suite(result: ScanResult, catalogue: dict[RuleId, RuleMeta]) -> etree._Element:
-    from lxml import etree
-
     name = result.info.app_id if result.info and result.info.app_id else result.path
     suite = etree.Element("testsuite", name=name)
     suite.set("file", result.path)

@@ -81,6 +81,12 @@ def _file_not_zip(found: Probe) -> bool:
     return not found.is_dir and found.zip_names is None
 
 
+def _bundle_config(found: Probe) -> bool:
+    # An App Bundle's root holds BundleConfig.pb (bundletool's format): a zip without it is never asked
+    # for its modules, so detecting any other zip does not import the bundle reader (and protobuf).
+    return found.zip_names is not None and "BundleConfig.pb" in found.zip_names
+
+
 def _parse_later(module: str, name: str = "parse") -> Callable[[Source, ParseOptions], Package]:
     """A format's ``parse``, its module imported on first use (see ``_sniff_later``)."""
 
@@ -106,7 +112,7 @@ PACKAGE_FORMATS: tuple[Format, ...] = (
     _lazy("wxapkg", "wxapkg", when=_file_not_zip),
     _lazy("tpkg", "tpkg", when=_file_not_zip),
     Format("apk", apk.sniff, apk.parse),
-    _lazy("aab", "aab"),
+    _lazy("aab", "aab", when=_bundle_config),
     _lazy("apk-set", "bundle"),
     _lazy("hap", "hap"),
     _lazy("app-pack", "hap", "sniff_pack", "parse_pack"),

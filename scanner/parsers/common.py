@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scanner.parsers import zipread
+
 if TYPE_CHECKING:
     from scanner.model import Anomaly
     from scanner.parsers.zipread import Entry
@@ -80,8 +82,6 @@ def _zip_names(path: str, head: bytes) -> frozenset[str] | None:
 
 def zip_directory(path: str | bytes) -> tuple[list[Entry], list[Anomaly]]:
     """zipread.directory for a package: an archive with no central directory is PackageUnreadable."""
-    from scanner.parsers import zipread  # here, not at the top: start-up of --version and --help
-
     try:
         return zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from scanner.extract import resindex
 from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
 from scanner.model import (
@@ -35,9 +36,6 @@ from scanner.model import (
 )
 from scanner.parsers import reading, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, json_table, scalar_text, zip_directory
-
-if TYPE_CHECKING:
-    from scanner.extract import resindex
 
 MODULE_SUFFIXES = (".hap", ".hsp")
 MAX_JSON = 4 * 1024 * 1024
@@ -187,8 +185,6 @@ def _json_member(reader: zipread.Reader, entries: list[zipread.Entry], name: str
 
 def _resources(reader: zipread.Reader, entries: list[zipread.Entry],
                anomalies: list[Anomaly]) -> list[resindex.ResValue]:
-    from scanner.extract import resindex  # HarmonyOS only: kept off the start-up path of other scans
-
     entry = next((e for e in entries if e.name == "resources.index"), None)
     if entry is None:
         return []

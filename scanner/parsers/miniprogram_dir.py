@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from scanner.extract import textdecode
+from scanner.files import read_capped
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -146,8 +147,6 @@ def read_pages(path: str, limits: Limits) -> tuple[list[Text], list[Anomaly]]:
 def read_text(file_path: str) -> str | None:
     """A regular file's text, at most MAX_FILE_BYTES read whatever its size claims (a device such as
     /dev/zero claims none and never ends; a FIFO would wait for ever: neither is opened)."""
-    from scanner.files import read_capped
-
     try:
         data = read_capped(file_path, MAX_FILE_BYTES)  # OSError for what is not a regular file
     except OSError:

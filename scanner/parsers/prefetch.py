@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from scanner.parsers.common import file_sha256
+
 AHEAD = 3
 DIED = "can't start new thread: it died before reporting (out of memory?)"
 """What a background thread that never reported raises in its caller (the batch reads "can't start new
@@ -77,8 +79,6 @@ def hash_file(path: str | bytes) -> Pending[str]:
 
 
 def _sha256(path: str | bytes) -> str:
-    from scanner.parsers.common import file_sha256
-
     return hashlib.sha256(path).hexdigest() if isinstance(path, bytes) else file_sha256(path)
 
 

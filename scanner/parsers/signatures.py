@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from scanner.extract import certs, plists, signing
@@ -222,8 +223,6 @@ def _harmony_profile(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
 
 
 def _mobileprovision(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
-    from datetime import datetime
-
     data = certs.signed_data(der)
     plist = plists.load(data.content) if data is not None and data.content else None
     if not plist:
@@ -260,8 +259,6 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
 
 
 def _epoch(value: object) -> str | None:
-    from datetime import UTC, datetime
-
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.extract import textdecode
+from scanner.files import read_capped
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -111,8 +112,6 @@ def _read_entry(data: bytes, pos: int, number: int) -> tuple[Entry, int]:
 
 def read_package(path: str, cap: int) -> bytes:
     """A package read whole (wxapkg, TPKG), refused past the package cap."""
-    from scanner.files import read_capped
-
     try:
         data = read_capped(path, cap)
     except OSError as exc:

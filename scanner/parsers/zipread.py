@@ -236,7 +236,7 @@ class _Refused(Exception):
 
 def _zipfile_directory(handle: BinaryIO) -> list[Entry]:
     # Imported here, for the archives the plain reader leaves to it: zipfile brings shutil, pathlib, bz2
-    # and lzma, 7 ms of every scan's start-up.
+    # and lzma into every scan's start-up otherwise.
     import zipfile
 
     try:
@@ -608,7 +608,7 @@ class Reader:
         memory stays bounded whatever the stream holds), None when the stream does not end exactly at
         the declared size or is not sound: the stepwise read then reads it and says what is wrong. One
         call makes the output once; 1 MB steps copied each step into a growing buffer and allocated
-        each step afresh (a 13 MB bundle: 0.041 s against 0.058 s, and half the page faults)."""
+        each step afresh, slower and with twice the page faults (bench/results/components-*)."""
         packed = self._bytes_at(start, entry.compressed_size, windowed)
         inflater = codec[0](-15)
         try:
