@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 
 from scanner import catalogs
-from scanner.facts.context import in_context, is_declaration
-from scanner.facts.permissions import permission_facts
+from scanner.facts.context import declaration_parts, in_context
+from scanner.facts.permissions import declared_in, name_table
 
 from conftest import text
 
@@ -59,7 +59,8 @@ def test_context_examples(example):
 
 @pytest.mark.parametrize("example", catalogs.load("permissions")["examples"], ids=lambda e: e["text"])
 def test_permission_examples(example):
-    facts = permission_facts((example["permission"],), [text(example["text"])])
+    declaration = "\n".join(declaration_parts(text(example["text"])))
+    facts = declared_in((example["permission"],), declaration, name_table())
     assert (example["permission"] in facts.declared) == example["declared"]
 
 
@@ -69,6 +70,6 @@ def test_every_permission_has_chinese_and_english_names():
 
 
 def test_dex_identifier_is_not_a_declaration():
-    assert not is_declaration(text("android.permission.CAMERA", "classes.dex", "dex"))
-    assert is_declaration(text("为了扫码，我们需要相机权限", "classes.dex", "dex"))
-    assert is_declaration(text("用于扫码", pointer="@array/permission_list[0] [default]"))
+    assert not declaration_parts(text("android.permission.CAMERA", "classes.dex", "dex"))
+    assert declaration_parts(text("为了扫码，我们需要相机权限", "classes.dex", "dex"))
+    assert declaration_parts(text("用于扫码", pointer="@array/permission_list[0] [default]"))

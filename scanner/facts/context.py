@@ -100,8 +100,3 @@ def _marker_words() -> re.Pattern[str]:
     """Any marker as a plain substring of a lower-cased text, in one pass (a pass per marker cost twelve)."""
     markers = catalogs.load("context")["declaration_markers"]
     return re.compile("|".join(re.escape(m.lower()) for m in (*markers["zh"], *markers["en"])))
-
-
-def is_declaration(text: Text) -> bool:
-    """A permission list / privacy text: a marker in the text or in the name of the place it sits."""
-    return bool(declaration_parts(text))

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from scanner import catalogs
-from scanner.facts.context import declaration_parts
-from scanner.model import PermissionFacts, Text
+from scanner.model import PermissionFacts
 
 Names = Mapping[str, tuple[str, ...]]
 
@@ -37,13 +36,6 @@ def _name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     # ASCII names must stand as words ("camera", not "cameraman" or "permission.CAMERA").
     parts = [re.escape(n) if not n.isascii() else rf"(?<![\w.]){re.escape(n)}(?![\w.])" for n in names]
     return re.compile("|".join(parts), re.IGNORECASE)
-
-
-def permission_facts(requested: tuple[str, ...], texts: Iterable[Text], names: Names | None = None,
-                     synonyms: Mapping[str, tuple[str, ...]] | None = None) -> PermissionFacts:
-    """Compare requested permissions with the declaration texts."""
-    declaration = "\n".join(part for t in texts for part in declaration_parts(t))
-    return declared_in(requested, declaration, name_table(names, synonyms))
 
 
 def name_table(names: Names | None = None, synonyms: Mapping[str, tuple[str, ...]] | None = None
