@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 from scanner.facts.identity import Expected, describe, signed_as
 from scanner.facts.kinds import own_numbers
+from scanner.i18n import Message, msg
 from scanner.model import (
     Facts,
     Finding,
@@ -90,17 +91,20 @@ def _against_expected(package: Package, wanted: list[Expected]) -> Iterator[Find
         return
     closest = next((w for w in wanted if w.app_id == app_id), wanted[0])
     problem = _problem(package, closest) or ""
-    yield Finding(RULE.id, f"not the expected identity: {problem}", _where(package), (app_id or package.info.sha256,))
+    yield Finding(RULE.id, msg("not the expected identity: {problem}", problem=problem), _where(package),
+                  (app_id or package.info.sha256,))
 
 
-def _problem(package: Package, want: Expected) -> str | None:
+def _problem(package: Package, want: Expected) -> Message | None:
     """Why the package does not carry ``want`` (None: it does)."""
     app_id = package.info.app_id or ""
     if want.app_id and want.app_id != app_id:
-        return f"the package name is {app_id or '(none found)'}, the filed one {want.app_id}"
+        if not app_id:
+            return msg("no package name was found, the filed one is {filed}", filed=want.app_id)
+        return msg("the package name is {app_id}, the filed one {filed}", app_id=app_id, filed=want.app_id)
     if (want.md5 or want.public_key) and signed_as(package.info.identity, want) is None:
-        filed = f"certificate MD5 {want.md5}" if want.md5 else "a public key"
-        return f"{describe(package.info.identity)}; the filing records {filed}"
+        filed = msg("certificate MD5 {md5}", md5=want.md5) if want.md5 else msg("a public key")
+        return msg("{signed}; the filing records {filed}", signed=describe(package.info.identity), filed=filed)
     return None
 
 
@@ -109,10 +113,14 @@ def _against_records(package: Package, facts: Facts, records: list[tuple[str, Ex
     for number in own_numbers(facts):
         holders = sorted({r.app_id for n, r in records if n == number.value})
         if holders and app_id not in holders:
-            yield Finding(RULE.id, f"it shows {number.value}, which is filed for {', '.join(holders)}; this package "
-                          f"is {app_id or '(no package name found)'}", number.first_location, (number.raw, app_id))
+            this = app_id or msg("(no package name found)")
+            yield Finding(RULE.id, msg("it shows {number}, which is filed for {holders}; this package is {this}",
+                                       number=number.value, holders=", ".join(holders), this=this),
+                          number.first_location, (number.raw, app_id))
     own = [r for _n, r in records if r.app_id == app_id and (r.md5 or r.public_key)]
     if own and all(signed_as(package.info.identity, r) is None for r in own):
-        filed = ", ".join(sorted({f"MD5 {r.md5}" if r.md5 else "a public key" for r in own}))
-        yield Finding(RULE.id, f"{describe(package.info.identity)}; the filing of {app_id} records the certificate "
-                      f"{filed}", _where(package), (app_id,))
+        md5s = sorted({r.md5 for r in own if r.md5})
+        filed = ", ".join(f"MD5 {m}" for m in md5s) if md5s else msg("a public key")
+        yield Finding(RULE.id, msg("{signed}; the filing of {app_id} records the certificate {filed}",
+                                   signed=describe(package.info.identity), app_id=app_id, filed=filed),
+                      _where(package), (app_id,))

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.protection import EVERYWHERE, searched
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -36,5 +37,8 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if any(link.status in (LinkStatus.OFFICIAL, LinkStatus.OUTDATED) for link in facts.filing_links):
         return
     where = searched(package, facts)
-    yield Finding(RULE.id, "no link to the MIIT filing system (https://beian.miit.gov.cn/) was found"
-                  + ("" if where == EVERYWHERE else f" {where}"))
+    if where == EVERYWHERE:
+        yield Finding(RULE.id, msg("no link to the MIIT filing system (https://beian.miit.gov.cn/) was found"))
+    else:
+        yield Finding(RULE.id, msg("no link to the MIIT filing system (https://beian.miit.gov.cn/) was found {where}",
+                                   where=where))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -28,4 +29,5 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     """One finding per distinct outdated link."""
     for link in facts.filing_links:
         if link.status is LinkStatus.OUTDATED:
-            yield Finding(RULE.id, f"{link.url}: {link.reason}", link.first_location, (link.url,))
+            yield Finding(RULE.id, msg("{url}: {reason}",
+                                       url=link.url, reason=link.reason), link.first_location, (link.url,))

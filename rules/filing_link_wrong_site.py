@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.links import is_public_security_portal
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -35,4 +36,5 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
             continue
         if miit_linked and is_public_security_portal(link.host):
             continue
-        yield Finding(RULE.id, f"{link.url}: {link.reason}", link.first_location, (link.url,))
+        yield Finding(RULE.id, msg("{url}: {reason}",
+                                   url=link.url, reason=link.reason), link.first_location, (link.url,))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -37,4 +38,5 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         return
     values = tuple(n.value for n in shown)
     location = shown[1].first_location
-    yield Finding(RULE.id, f"{len(values)} different filing numbers: {', '.join(values)}", location, values)
+    yield Finding(RULE.id, msg("{count} different filing numbers: {names}",
+                               count=len(values), names=', '.join(values)), location, values)

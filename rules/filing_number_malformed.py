@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -35,11 +36,12 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     for number in facts.filing_numbers:
         if number.valid or number.placeholder:
             continue
-        issued = "" if number.written_as_issued else f"; as issued it reads {number.value}"
+        issued = "" if number.written_as_issued else msg("; as issued it reads {number}", number=number.value)
         yield Finding(
             RULE.id,
-            f"{number.raw} is not a valid filing number: {number.problem}{issued}",
+            msg("{raw} is not a valid filing number: {problem}{issued}",
+                raw=number.raw, problem=number.problem, issued=issued),
             number.first_location,
             (number.raw,),
-            fix=f"Write the number exactly as issued: {number.value}." if issued else None,
+            fix=msg("Write the number exactly as issued: {number}.", number=number.value) if issued else None,
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, OptionValue, Package, RuleId, RuleMeta, RuleOption, Severity
 
 EXPECT = RuleOption(
@@ -47,5 +48,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     for number in own_numbers(facts):
         if number.value not in wanted:
             location = number.first_location
-            yield Finding(RULE.id, f"{number.value} differs from the expected {expected}", location,
+            yield Finding(RULE.id, msg("{number} differs from the expected {expected}",
+                                       number=number.value, expected=expected), location,
                           (number.raw,))

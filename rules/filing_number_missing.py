@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from scanner.facts.kinds import LABELS, miit_numbers, show_own_number
 from scanner.facts.protection import searched
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -40,12 +41,13 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if miit_numbers(facts):
         return
     kind = facts.kind.value
-    yield Finding(RULE.id, f"no {LABELS[kind]} filing number was found {searched(package, facts)}{_label(facts)}",
+    yield Finding(RULE.id, msg("no {label} filing number was found {where}{shown}",
+                               label=LABELS[kind], where=searched(package, facts), shown=_label(facts)),
                   facts.number_labels[0] if facts.number_labels else None, fix=show_own_number(kind))
 
 
 def _label(facts: Facts) -> str:
     if not facts.number_labels:
         return ""
-    return (f"; a filing-number label is shown at {facts.number_labels[0].describe()} with no number: "
-            "the number may be filled in at run time, which this scan cannot check")
+    return msg("; a filing-number label is shown at {where} with no number: the number may be filled in at run "
+               "time, which this scan cannot check", where=facts.number_labels[0].describe())

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, OptionStage, Package, RuleId, RuleMeta, RuleOption, Severity
 
 CONTEXT_WORDS = RuleOption(
@@ -40,5 +41,5 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         return
     for number in own:
         location = number.first_location
-        yield Finding(RULE.id, f"{number.value} was found only outside an about/settings context",
+        yield Finding(RULE.id, msg("{number} was found only outside an about/settings context", number=number.value),
                       location, (number.raw,))

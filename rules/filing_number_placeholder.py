@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -30,5 +31,5 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     for number in facts.filing_numbers:
         if number.placeholder:
             location = number.first_location
-            yield Finding(RULE.id, f"{number.raw} is a template placeholder, not an issued number",
+            yield Finding(RULE.id, msg("{raw} is a template placeholder, not an issued number", raw=number.raw),
                           location, (number.raw,))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
+from scanner.i18n import joined, msg
 from scanner.model import Facts, Finding, Options, OptionValue, Package, RuleId, RuleMeta, RuleOption, Severity
 
 REGISTRY = RuleOption(
@@ -52,7 +53,11 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     shown = own_numbers(facts)
     if any(n.value in {number for _app, number in records} for n in shown):
         return  # it shows a number on record for another app: FIL009 says this package is not the filed one
-    detail = "; ".join(f"it shows {n.value}" for n in shown)
-    message = f"the registry has no filing record for {app_id or 'this package (no app id)'}"
-    yield Finding(RULE.id, message + (f" ({detail})" if detail else ""),
+    who = app_id or msg("this package (no app id)")
+    if shown:
+        message = msg("the registry has no filing record for {app} ({shown})", app=who,
+                      shown=joined([msg("it shows {number}", number=n.value) for n in shown]))
+    else:
+        message = msg("the registry has no filing record for {app}", app=who)
+    yield Finding(RULE.id, message,
                   shown[0].first_location if shown else None, (app_id or package.info.sha256,))

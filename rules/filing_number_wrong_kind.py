@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import CAC_KINDS, LABELS, own_numbers, show_own_number
+from scanner.i18n import N_, msg
 from scanner.model import Facts, FilingNumber, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -31,13 +32,13 @@ RULE = RuleMeta(
 )
 
 _DESCRIBE = {
-    "website": "a website filing number",
-    "entity": "an entity (主体) filing number",
-    "licence": "an operating licence number",
-    "public-security": "a public-security (公安) filing number, not an MIIT number",
-    "app": "an App filing number",
-    "miniprogram": "a mini-program filing number",
-    "quickapp": "a quick-app filing number",
+    "website": msg("a website filing number"),
+    "entity": msg("an entity (主体) filing number"),
+    "licence": msg("an operating licence number"),
+    "public-security": msg("a public-security (公安) filing number, not an MIIT number"),
+    "app": msg("an App filing number"),
+    "miniprogram": msg("a mini-program filing number"),
+    "quickapp": msg("a quick-app filing number"),
 }
 
 
@@ -53,9 +54,10 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
 
 def _finding(number: FilingNumber, kind: str) -> Finding:
     note = kind == "quickapp" and number.kind == "miniprogram"
-    message = f"{number.value} is {_DESCRIBE[number.kind]}; this package needs its {LABELS[kind]} number"
-    if note:
-        message += " (quick apps have been seen with K numbers; review whether X is right here)"
+    template = (N_("{number} is {what}; this package needs its {label} number (quick apps have been seen with K "
+                   "numbers; review whether X is right here)") if note else
+                N_("{number} is {what}; this package needs its {label} number"))
+    message = msg(template, number=number.value, what=_DESCRIBE[number.kind], label=LABELS[kind])
     location = number.first_location
     return Finding(RULE.id, message, location, (number.raw,), Severity.NOTE if note else None,
                    fix=show_own_number(kind))

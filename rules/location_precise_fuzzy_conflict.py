@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.api_calls import location_apis
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Location, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -38,5 +39,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     precise = [api for api in declared if kinds.get(api) == "precise"]
     if fuzzy and precise:
         where = Location(package.privacy.member, "config", "requiredPrivateInfos")
-        yield Finding(RULE.id, f"requiredPrivateInfos declares fuzzy ({', '.join(fuzzy)}) and precise "
-                      f"({', '.join(precise)}) location together", where, (*fuzzy, *precise))
+        yield Finding(RULE.id, msg("requiredPrivateInfos declares fuzzy ({fuzzy}) and precise ({precise}) location "
+                                   "together",
+                                   fuzzy=", ".join(fuzzy), precise=", ".join(precise)), where, (*fuzzy, *precise))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.api_calls import location_apis
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -40,5 +41,5 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         return
     apis = tuple(u.api for u in used)
     where = used[0].locations[0] if used[0].locations else None
-    yield Finding(RULE.id, f"{', '.join(apis)} used; {package.privacy.member} gives no purpose in "
-                  'permission["scope.userLocation"].desc', where, apis)
+    yield Finding(RULE.id, msg("{apis} used; {member} gives no purpose in permission[\"scope.userLocation\"].desc",
+                               apis=", ".join(apis), member=package.privacy.member), where, apis)

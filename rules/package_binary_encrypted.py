@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.protection import encrypted_members
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -45,8 +46,11 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     shield = facts.protection
     if shield is not None:
         shown = [shield.stub.rsplit(".", 1)[-1], *(p.rsplit("/", 1)[-1] for p in shield.payloads[:1])]
-        yield Finding(RULE.id, f"the app's code is encrypted by {shield.name} ({shield.name_en}: {', '.join(shown)}): "
-                      "text shown by code could not be read; resources were read", shield.location, shield.evidence)
+        yield Finding(RULE.id, msg("the app's code is encrypted by {name} ({name_en}: {shown}): text shown by code "
+                                   "could not be read; resources were read",
+                                   name=shield.name, name_en=shield.name_en, shown=", ".join(shown)),
+                      shield.location, shield.evidence)
     for anomaly in encrypted_members(package, facts):
-        yield Finding(RULE.id, f"{anomaly.member}: {anomaly.detail}", Location(anomaly.member, "native", ""),
+        yield Finding(RULE.id, msg("{member}: {detail}", member=anomaly.member, detail=anomaly.detail),
+                      Location(anomaly.member, "native", ""),
                       (anomaly.detail,))

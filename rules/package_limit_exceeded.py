@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.i18n import msg
 from scanner.model import AnomalyKind, Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -35,6 +36,8 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     hits = [a for a in package.anomalies if a.kind is AnomalyKind.LIMIT]
     for anomaly in hits[:MAX_FINDINGS]:
         where = Location(anomaly.member, "archive", "") if anomaly.member else None
-        yield Finding(RULE.id, f"{anomaly.member or 'package'}: {anomaly.detail}", where, (anomaly.detail,))
+        member = anomaly.member or msg("package")
+        yield Finding(RULE.id, msg("{member}: {detail}", member=member, detail=anomaly.detail),
+                      where, (anomaly.detail,))
     if len(hits) > MAX_FINDINGS:
-        yield Finding(RULE.id, f"{len(hits) - MAX_FINDINGS} more cap hits not listed", None, ())
+        yield Finding(RULE.id, msg("{count} more cap hits not listed", count=len(hits) - MAX_FINDINGS), None, ())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.i18n import msg
 from scanner.model import AnomalyKind, Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -37,7 +38,9 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     for anomaly in odd[:MAX_FINDINGS]:
         where = Location(anomaly.member, "archive", "") if anomaly.member else None
         severity = Severity.NOTE if anomaly.kind is AnomalyKind.NOTE else None
-        yield Finding(RULE.id, f"{anomaly.member or 'package'}: {anomaly.detail}", where, (anomaly.detail,),
+        member = anomaly.member or msg("package")
+        yield Finding(RULE.id, msg("{member}: {detail}", member=member, detail=anomaly.detail),
+                      where, (anomaly.detail,),
                       severity)
     if len(odd) > MAX_FINDINGS:
-        yield Finding(RULE.id, f"{len(odd) - MAX_FINDINGS} more anomalies not listed", None, ())
+        yield Finding(RULE.id, msg("{count} more anomalies not listed", count=len(odd) - MAX_FINDINGS), None, ())

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.policies import policy_clause, unchecked_policy
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -42,6 +43,7 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if not perms.sensitive or perms.has_declaration_text:
         return
     online = unchecked_policy(facts)
-    yield Finding(RULE.id, f"{len(perms.sensitive)} sensitive permission(s) requested and no permission list "
-                  f"or privacy text found{policy_clause(facts)}", online.location if online else None,
+    yield Finding(RULE.id, msg("{count} sensitive permission(s) requested and no permission list or privacy text "
+                               "found{clause}", count=len(perms.sensitive), clause=policy_clause(facts)),
+                  online.location if online else None,
                   perms.sensitive, severity=Severity.WARNING if online else None)

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, mandatory, shown_value
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Location, Options, Package, Purpose, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -50,10 +51,11 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if package.info.format == "ipa":
         for key, evidence in package.uses:
             if key not in stated:
-                yield Finding(RULE.id, f"{key} is missing from Info.plist, but {evidence}",
+                yield Finding(RULE.id, msg("{key} is missing from Info.plist, but {evidence}",
+                                           key=key, evidence=evidence),
                               Location("Info.plist", "manifest", key), (key, evidence),
-                              fix=f"Add {key} to Info.plist with what the access is used for (用于…), and its "
-                              "Chinese text in zh-Hans.lproj/InfoPlist.strings.")
+                              fix=msg("Add {key} to Info.plist with what the access is used for (用于…), and its "
+                                      "Chinese text in zh-Hans.lproj/InfoPlist.strings.", key=key))
         return
     # An App Pack: one module's reason does not serve another's request. AppGallery checks each module
     # (HarmonyOS requestPermissions: the reason is per module.json), so a module that requests a
@@ -61,12 +63,15 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     for purpose in package.purposes:
         if not purpose.reference and purpose.permission in stated and mandatory(purpose.permission):
             module = purpose.location.member.split("!", 1)[0]
-            yield Finding(RULE.id, f"{purpose.permission} is requested without a reason in {module} (another "
-                          "module gives one; each module must)", purpose.location, (purpose.permission, module))
+            yield Finding(RULE.id, msg("{permission} is requested without a reason in {module} (another module gives "
+                                       "one; each module must)",
+                                       permission=purpose.permission, module=module),
+                          purpose.location, (purpose.permission, module))
     yield from _differing(package.purposes)
     for permission in package.permissions:
         if mandatory(permission) and permission not in stated:
-            yield Finding(RULE.id, f"{permission} is requested without a reason (its purpose is required)",
+            yield Finding(RULE.id, msg("{permission} is requested without a reason (its purpose is required)",
+                                       permission=permission),
                           Location("module.json", "manifest", f"requestPermissions[{permission}]"), (permission,))
 
 
@@ -81,6 +86,7 @@ def _differing(purposes: tuple[Purpose, ...]) -> Iterator[Finding]:
         if len({text for text, _ in modules.values()}) > 1:
             said = "; ".join(f"{module}: {text!r}" for module, (text, _) in modules.items())
             first = next(iter(modules.values()))[1]
-            yield Finding(RULE.id, f"{permission} is given different reasons by the modules of the pack ({said})",
+            yield Finding(RULE.id, msg("{permission} is given different reasons by the modules of the pack ({said})",
+                                       permission=permission, said=said),
                           first.location, (permission, *modules), Severity.WARNING,
-                          fix="Give the permission one reason in every module that requests it.")
+                          fix=msg("Give the permission one reason in every module that requests it."))

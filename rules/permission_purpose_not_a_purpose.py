@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, not_a_purpose, shown_value
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -44,5 +45,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
             (p for _, value in purpose.values if (p := not_a_purpose(value, purpose.permission, names))
              and "app's name" in p), None)
         if problem:
-            yield Finding(RULE.id, f"the purpose of {purpose.permission} does not say what it is for: {problem}",
+            yield Finding(RULE.id, msg("the purpose of {permission} does not say what it is for: {problem}",
+                                       permission=purpose.permission, problem=problem),
                           purpose.location, (purpose.permission, text[:200]))

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, chinese_value, mandatory
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -41,5 +42,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         if not mandatory(purpose.permission) or not purpose.values or chinese_value(purpose) is not None:
             continue
         shown = purpose.values[0][1]
-        yield Finding(RULE.id, f"the purpose of {purpose.permission} has no Chinese text (it reads {shown[:80]!r})",
+        yield Finding(RULE.id, msg("the purpose of {permission} has no Chinese text (it reads {shown})",
+                                   permission=purpose.permission, shown=repr(shown[:80])),
                       purpose.location, (purpose.permission, shown[:200]))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, group, mandatory, shown_value
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, Purpose, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -42,5 +43,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         groups = sorted({group(p.permission) for p in purposes})
         if text and len(groups) > 1:
             names = sorted({p.permission for p in purposes})
-            yield Finding(RULE.id, f"one purpose ({text[:60]!r}) is given for {', '.join(names)} "
-                          f"({', '.join(groups)})", purposes[0].location, (text[:200], *names))
+            yield Finding(RULE.id, msg("one purpose ({text}) is given for {names} ({groups})",
+                                       text=repr(text[:60]), names=", ".join(names), groups=", ".join(groups)),
+                          purposes[0].location, (text[:200], *names))

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -36,5 +37,7 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     """One finding per purpose reference that resolves to nothing."""
     for purpose in package.purposes or ():
         if purpose.reference and not purpose.resolved:
-            yield Finding(RULE.id, f"the reason of {purpose.permission} refers to {purpose.reference}, which no "
-                          "string resource defines", purpose.location, (purpose.permission, purpose.reference))
+            yield Finding(RULE.id, msg("the reason of {permission} refers to {reference}, which no string resource "
+                                       "defines",
+                                       permission=purpose.permission, reference=purpose.reference),
+                          purpose.location, (purpose.permission, purpose.reference))

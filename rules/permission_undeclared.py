@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 from scanner.facts.permissions import api_names, sensitive_names
 from scanner.facts.policies import policy_clause, unchecked_policy
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, OptionStage, Package, RuleId, RuleMeta, RuleOption, Severity
 
 SYNONYMS = RuleOption(
@@ -55,13 +56,15 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     if not perms.has_declaration_text:
         return
     names = {**sensitive_names(), **api_names()}
-    verb = "is called" if facts.api_uses else "is requested"
+    said = (N_("{permission} is called but no permission list or privacy text names it (e.g. {hint}){clause}")
+            if facts.api_uses else
+            N_("{permission} is requested but no permission list or privacy text names it (e.g. {hint}){clause}"))
     online = unchecked_policy(facts)
     clause = policy_clause(facts)
     for permission in perms.undeclared:
         hint = " / ".join(names.get(permission, ())[:3]) or permission
-        yield Finding(RULE.id, f"{permission} {verb} but no permission list or privacy text names it"
-                      f" (e.g. {hint}){clause}", online.location if online else None, (permission,),
+        yield Finding(RULE.id, msg(said, permission=permission, hint=hint, clause=clause),
+                      online.location if online else None, (permission,),
                       severity=Severity.WARNING if online else None,
-                      fix=f"Name {hint} and what it is used for in the in-app permission list or the privacy "
-                      "policy (e.g. 用于…).")
+                      fix=msg("Name {hint} and what it is used for in the in-app permission list or the privacy policy "
+                              "(e.g. 用于…).", hint=hint))

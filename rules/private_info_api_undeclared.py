@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.api_calls import location_apis
+from scanner.i18n import msg
 from scanner.model import Facts, Finding, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -38,6 +39,6 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
     for use in facts.api_uses:
         if use.api in location_apis() and use.api not in declared:
             where = use.locations[0] if use.locations else None
-            yield Finding(RULE.id, f"{use.api} is called but not declared in requiredPrivateInfos of "
-                          f"{package.privacy.member}", where, (use.api, *(loc.describe() for loc in
-use.locations[:3])))
+            yield Finding(RULE.id, msg("{api} is called but not declared in requiredPrivateInfos of {member}",
+                                       api=use.api, member=package.privacy.member),
+                          where, (use.api, *(loc.describe() for loc in use.locations[:3])))

@@ -17,6 +17,7 @@ from scanner.facts.anchors import from_catalogs
 from scanner.facts.derive import derive_facts
 from scanner.facts.kinds import effective_kind
 from scanner.facts.policies import policy_links
+from scanner.i18n import msg
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -144,7 +145,7 @@ def with_policies(package: Package, policies: PolicySources) -> Package:
             try:
                 texts.append(privacy_policy.fetch_text(link.url, limits))
             except privacy_policy.PolicyError as exc:
-                anomalies.append(Anomaly(AnomalyKind.NOTE, link.url, f"privacy policy not fetched: {exc}"))
+                anomalies.append(Anomaly(AnomalyKind.NOTE, link.url, msg("privacy policy not fetched: {exc}", exc=exc)))
     return replace(package, texts=package.texts + tuple(texts), anomalies=tuple(anomalies))
 
 

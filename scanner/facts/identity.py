@@ -15,6 +15,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from scanner.i18n import Message, msg
 from scanner.model import Certificate, Identity
 
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -105,9 +106,11 @@ def signed_as(identity: Identity | None, want: Expected) -> Certificate | None:
     return next((c for c in found if certificate_matches(c, want)), None)
 
 
-def describe(identity: Identity | None) -> str:
+def describe(identity: Identity | None) -> Message:
     """How the package is signed, in a finding's words."""
     if identity is None or not identity.signed:
-        return "the package is not signed"
+        return msg("the package is not signed")
     cert = identity.signers[0].certificate
-    return f"it is signed by {cert.subject or 'a certificate without subject'} (certificate MD5 {cert.md5})"
+    if not cert.subject:
+        return msg("it is signed by a certificate without subject (certificate MD5 {md5})", md5=cert.md5)
+    return msg("it is signed by {subject} (certificate MD5 {md5})", subject=cert.subject, md5=cert.md5)

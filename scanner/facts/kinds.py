@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from scanner.i18n import Message, msg
 from scanner.model import Facts, FilingNumber, NumberKind, Options, Package, PackageKind
 
-LABELS = {"app": "App (…号-nA)", "miniprogram": "mini-program (…号-nX)", "quickapp": "quick app (…号-nK)"}
+LABELS = {"app": msg("App (…号-nA)"), "miniprogram": msg("mini-program (…号-nX)"),
+          "quickapp": msg("quick app (…号-nK)")}
 _SHOW = {
-    "app": "the App filing number issued for this App (粤ICP备…号-1A: suffix A)",
-    "miniprogram": "the mini-program filing number issued for this mini-program (…号-1X: suffix X)",
-    "quickapp": "the quick-app filing number issued for this quick app (…号-1K: suffix K)",
+    "app": msg("Show the App filing number issued for this App (粤ICP备…号-1A: suffix A) on the about or "
+               "settings page, with https://beian.miit.gov.cn/ linked below it."),
+    "miniprogram": msg("Show the mini-program filing number issued for this mini-program (…号-1X: suffix X) on "
+                       "the about or settings page, with https://beian.miit.gov.cn/ linked below it."),
+    "quickapp": msg("Show the quick-app filing number issued for this quick app (…号-1K: suffix K) on the about "
+                    "or settings page, with https://beian.miit.gov.cn/ linked below it."),
 }
 
 
@@ -17,9 +22,9 @@ def effective_kind(package: Package, options: Options) -> PackageKind:
     return options.kind or package.kind
 
 
-def show_own_number(kind: str) -> str:
+def show_own_number(kind: str) -> Message:
     """The fix text that asks for the number of the package's own kind."""
-    return f"Show {_SHOW[kind]} on the about or settings page, with https://beian.miit.gov.cn/ linked below it."
+    return _SHOW[kind]
 
 
 def own_numbers(facts: Facts) -> list[FilingNumber]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from scanner.i18n import msg
 from scanner.model import Facts, PolicyLink, Text
 
 MAX_LINKS = 5
@@ -65,8 +66,8 @@ def policy_clause(facts: Facts) -> str:
     """What the PRM messages add about privacy policies outside the package."""
     link = unchecked_policy(facts)
     if link is not None:
-        return (f"; purposes may be declared in the privacy policy at {link.url} (not checked: "
-                "--privacy-policy FILE or --fetch-privacy-policy reads it)")
+        return msg("; purposes may be declared in the privacy policy at {url} (not checked: --privacy-policy FILE "
+                   "or --fetch-privacy-policy reads it)", url=link.url)
     if facts.policies_read:
-        return f" (nor does the privacy policy read from {', '.join(facts.policies_read)})"
+        return msg(" (nor does the privacy policy read from {sources})", sources=", ".join(facts.policies_read))
     return ""

@@ -16,9 +16,10 @@ import functools
 from dataclasses import dataclass
 
 from scanner.catalogs import load
+from scanner.i18n import joined, msg
 from scanner.model import AndroidCode, Anomaly, AnomalyKind, Facts, Location, Package, Protection
 
-EVERYWHERE = "in any text of the package"
+EVERYWHERE = msg("in any text of the package")
 SUPERCLASS_STEPS = 8
 MAX_EVIDENCE_FILES = 3
 
@@ -98,8 +99,8 @@ def encrypted_members(package: Package, facts: Facts) -> tuple[Anomaly, ...]:
 def unread(package: Package, facts: Facts) -> tuple[str, ...]:
     """What could not be read, each as a clause, for the rules that say where they searched: the code a
     protector encrypted, and the encrypted members."""
-    parts = [f"the app's code is encrypted by {facts.protection.name}"] if facts.protection else []
-    parts.extend(f"{a.member} is encrypted" for a in encrypted_members(package, facts))
+    parts = [msg("the app's code is encrypted by {name}", name=facts.protection.name)] if facts.protection else []
+    parts.extend(msg("{member} is encrypted", member=a.member) for a in encrypted_members(package, facts))
     return tuple(parts)
 
 
@@ -110,8 +111,8 @@ def searched(package: Package, facts: Facts) -> str:
     if not parts:
         return EVERYWHERE
     if len(parts) == 1:
-        return f"in the readable parts of the package ({parts[0]} and could not be read)"
-    return f"in the readable parts of the package ({'; '.join(parts)}: they could not be read)"
+        return msg("in the readable parts of the package ({part} and could not be read)", part=parts[0])
+    return msg("in the readable parts of the package ({parts}: they could not be read)", parts=joined(parts))
 
 
 def _package_of(name: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from scanner.extract import aapt2, textdecode
 from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
+from scanner.i18n import msg
 from scanner.model import Anomaly, AnomalyKind, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
 from scanner.parsers import code, reading, signatures, surfaces, zipread
 from scanner.parsers.apk import TEXT_ATTRIBUTES, permission_names
@@ -44,12 +45,12 @@ def parse(source: Source, options: ParseOptions) -> Package:
     entries, anomalies = zip_directory(path)
     files = [e for e in entries if not e.name.endswith("/")]
     if len(files) > options.limits.members:
-        anomalies.append(Anomaly(AnomalyKind.LIMIT, "", f"{len(files)} entries; only the first "
-                                 f"{options.limits.members} are read"))
+        anomalies.append(Anomaly(AnomalyKind.LIMIT, "", msg("{count} entries; only the first {members} are read",
+                                                            count=len(files), members=options.limits.members)))
         files = files[: options.limits.members]
     found = modules([e.name for e in files])
     if "base" not in found:
-        raise PackageUnreadable("App Bundle without a base module (base/manifest/AndroidManifest.xml)")
+        raise PackageUnreadable(msg("App Bundle without a base module (base/manifest/AndroidManifest.xml)"))
     prefilter = surfaces.prefilter_of(options)
     with reading.Members(path, options.limits, prefilter) as scheduled:
         reader = scheduled.reader
@@ -92,11 +93,12 @@ def _manifest(reader: zipread.Reader, entry: zipread.Entry, anomalies: list[Anom
         elements = aapt2.xml_elements(member.data or b"")
     except aapt2.ProtoError as exc:
         if required:
-            raise PackageUnreadable(f"{entry.name} is not aapt2 proto XML ({exc})") from exc
-        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"module manifest unreadable ({exc})"))
+            raise PackageUnreadable(msg("{name} is not aapt2 proto XML ({exc})", name=entry.name, exc=exc)) from exc
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, msg("module manifest unreadable ({exc})",
+                                                                         exc=exc)))
         return []
     if required and not any(e.tag == "manifest" for e in elements):
-        raise PackageUnreadable(f"{entry.name} has no <manifest> element")
+        raise PackageUnreadable(msg("{name} has no <manifest> element", name=entry.name))
     return elements
 
 
@@ -108,7 +110,7 @@ def _table(reader: zipread.Reader, entry: zipread.Entry | None, anomalies: list[
     try:
         return list(aapt2.table_strings(member.data or b""))
     except aapt2.ProtoError as exc:
-        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"resource table unreadable ({exc})"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, msg("resource table unreadable ({exc})", exc=exc)))
         return []
 
 
@@ -133,7 +135,7 @@ def _member_texts(name: str, module: str, data: bytes, labels: dict[int, str], a
         try:
             yield from code.dex_texts(name, data, prefilter)
         except ChunkError as exc:
-            anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, f"DEX string table unreadable ({exc})"))
+            anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, msg("DEX string table unreadable ({exc})", exc=exc)))
     elif rest.startswith("res/") and rest.endswith(".xml") and data[:1] != b"<":
         yield from _xml_texts(name, rest, data, labels, anomalies)
     elif rest.startswith("lib/"):
@@ -148,7 +150,7 @@ def _xml_texts(name: str, rest: str, data: bytes, labels: dict[int, str], anomal
     try:
         elements = aapt2.xml_elements(data)
     except aapt2.ProtoError as exc:
-        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, f"proto XML unreadable ({exc})"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, msg("proto XML unreadable ({exc})", exc=exc)))
         return
     for element in elements:
         if element.tag == "#text":

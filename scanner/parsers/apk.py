@@ -23,6 +23,7 @@ from scanner.extract import arsc, axml, dexclasses, hermes, textdecode
 from scanner.extract.axml import XmlAttr, XmlElement
 from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
+from scanner.i18n import msg
 from scanner.model import (
     AndroidCode,
     Anomaly,
@@ -78,10 +79,11 @@ def read(path: zipread.Archive, limits: Limits, prefilter: Prefilter, budget: zi
     files = [e for e in entries if not e.name.endswith("/")]
     if len(files) > limits.members:
         anomalies.append(Anomaly(
-            AnomalyKind.LIMIT, "", f"{len(files)} entries; only the first {limits.members} are read"))
+            AnomalyKind.LIMIT, "", msg("{count} entries; only the first {members} are read",
+                                       count=len(files), members=limits.members)))
         files = files[: limits.members]
     if not any(e.name == "AndroidManifest.xml" for e in files):
-        raise PackageUnreadable("zip archive without AndroidManifest.xml: not an APK")
+        raise PackageUnreadable(msg("zip archive without AndroidManifest.xml: not an APK"))
     # The table and the manifest are read here first; reading the table costs about what inflating and
     # scanning a member of its size does (mapped, its pools searched by the automaton), so it counts at
     # its size when the members are shared out with a helper. res/ XML needs the table: it stays here.
@@ -123,11 +125,11 @@ def _parse_members(path: str, digest: prefetch.Pending[str], scheduled: reading.
     # While the largest members are read ahead (scanner.parsers.reading), the manifest and the table here.
     manifest_bytes = _member_bytes(reader, _first(files, "AndroidManifest.xml"), anomalies)
     if manifest_bytes.lstrip()[:1] == b"<":
-        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "AndroidManifest.xml", "plain-text XML, not binary XML "
-                                 "(Android would refuse it)"))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "AndroidManifest.xml", msg("plain-text XML, not binary XML "
+                                                                                   "(Android would refuse it)")))
     manifest = _elements(manifest_bytes, "AndroidManifest.xml", anomalies)
     if not any(e.tag == "manifest" for e in manifest):
-        raise PackageUnreadable("AndroidManifest.xml is not readable binary XML")
+        raise PackageUnreadable(msg("AndroidManifest.xml is not readable binary XML"))
     # A fast read of the table decodes only the strings that can matter (scanner.extract.arsc).
     table = _table(_member_view(reader, _first(files, "resources.arsc"), anomalies), anomalies, prefilter)
     texts = [Text(s.value, Location("resources.arsc", "resource", s.pointer,
@@ -214,7 +216,8 @@ def _readable_code(name: str, data: bytes) -> bool:
 def _sealed(name: str) -> Anomaly:
     what = ("React Native bundle that is neither Hermes bytecode nor JavaScript" if name.lower().endswith(".bundle")
             else "code file that is neither DEX nor zip")
-    return Anomaly(AnomalyKind.ENCRYPTED, name, f"{what} (decrypted at run time): the text it shows could not be read")
+    return Anomaly(AnomalyKind.ENCRYPTED, name, msg("{what} (decrypted at run time): the text it shows could not be "
+                                                    "read", what=what))
 
 
 def _class_name(package: str, attr: XmlAttr | None) -> str:
@@ -251,11 +254,12 @@ def _table(data: zipread.Buffer, anomalies: list[Anomaly], prefilter: Prefilter)
     try:
         table = arsc.read_table(data, prefilter if prefilter.fast else None)
     except (ChunkError, ValueError, IndexError, struct.error) as exc:
-        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, "resources.arsc", f"resource table unreadable ({exc})"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, "resources.arsc", msg("resource table unreadable ({exc})",
+                                                                               exc=exc)))
         return arsc.ResourceTable(())
     if not table.complete:
         anomalies.append(Anomaly(
-            AnomalyKind.UNREADABLE, "resources.arsc", "table partly unreadable; strings read from pools"))
+            AnomalyKind.UNREADABLE, "resources.arsc", msg("table partly unreadable; strings read from pools")))
     return table
 
 
@@ -269,14 +273,15 @@ def _elements(data: bytes, member: str = "", anomalies: list[Anomaly] | None = N
     except (ChunkError, struct.error, IndexError, ValueError) as exc:
         if anomalies is not None:
             anomalies.append(Anomaly(
-                AnomalyKind.STRUCTURE, member, f"binary XML tampered with ({exc}); read leniently"))
+                AnomalyKind.STRUCTURE, member, msg("binary XML tampered with ({exc}); read leniently", exc=exc)))
         elements: list[XmlElement] = []
         try:
             elements.extend(_lenient_elements(data))
         except Exception as lenient_exc:  # androguard's reader has its own failure modes: keep what it read
             if anomalies is not None:
                 anomalies.append(Anomaly(
-                    AnomalyKind.UNREADABLE, member, f"binary XML unreadable past a point ({lenient_exc})"))
+                    AnomalyKind.UNREADABLE, member, msg("binary XML unreadable past a point ({lenient_exc})",
+                                                        lenient_exc=lenient_exc)))
         return elements
 
 
@@ -445,7 +450,7 @@ def _dex_texts(name: str, data: bytes, anomalies: list[Anomaly], prefilter: Pref
     try:
         yield from code.dex_texts(name, data, prefilter)
     except ChunkError as exc:
-        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, f"DEX string table unreadable ({exc})"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, msg("DEX string table unreadable ({exc})", exc=exc)))
 
 
 def _xml_texts(name: str, data: bytes, table: arsc.ResourceTable, anomalies: list[Anomaly]) -> Iterator[Text]:

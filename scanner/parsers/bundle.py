@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from scanner import progress
 from scanner.extract.prefilter import Prefilter
+from scanner.i18n import msg
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -79,7 +80,8 @@ def _walk(path: zipread.Archive, limits: Limits, prefilter: Prefilter, depth: in
 def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, prefilter: Prefilter, depth: int,
            budget: zipread.Budget) -> tuple[list[tuple[str, Package]], list[Anomaly]]:
     if depth > limits.depth:
-        return [], [Anomaly(AnomalyKind.LIMIT, entry.name, f"package nested {depth} deep; the limit is {limits.depth}")]
+        return [], [Anomaly(AnomalyKind.LIMIT, entry.name, msg("package nested {depth} deep; the limit is {limit}",
+                                                               depth=depth, limit=limits.depth))]
     member = reader.read(entry)
     if member.data is None:
         return [], list(member.anomalies)
@@ -92,7 +94,8 @@ def _inner(reader: zipread.Reader, entry: zipread.Entry, limits: Limits, prefilt
         return [(entry.name, apk.read(member.data, limits, prefilter, budget=budget, label=entry.name))], \
             list(member.anomalies)
     except (PackageUnreadable, zipread.ArchiveUnreadable) as exc:
-        return [], [*member.anomalies, Anomaly(AnomalyKind.UNREADABLE, entry.name, f"nested APK unreadable ({exc})")]
+        return [], [*member.anomalies, Anomaly(AnomalyKind.UNREADABLE, entry.name, msg("nested APK unreadable ({exc})",
+                                                                                       exc=exc))]
 
 
 def _within(name: str, anomaly: Anomaly) -> Anomaly:
@@ -109,7 +112,7 @@ def _merge(shown: str, path: zipread.Archive, inner: list[tuple[str, Package]], 
             return Package(info, PackageKind.APP, anomalies=tuple(anomalies))
         cause = anomalies[0] if anomalies else None
         why = f": {cause.member}: {cause.detail}" if cause else ""
-        raise PackageUnreadable(f"APK set without a readable APK{why}")
+        raise PackageUnreadable(msg("APK set without a readable APK{why}", why=why))
     base = inner[0][1]
     texts = tuple(Text(t.value, replace(t.location, member=f"{name}!{t.location.member}"), t.line)
                   for name, package in inner for t in package.texts)

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scanner.i18n import msg
 from scanner.parsers import zipread
 
 if TYPE_CHECKING:
@@ -68,9 +69,9 @@ def probe(path: str) -> Probe:
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
     except OSError as exc:
-        raise PackageUnreadable(f"cannot open: {exc.strerror or exc}") from exc
+        raise PackageUnreadable(msg("cannot open: {reason}", reason=exc.strerror or exc)) from exc
     if not head:
-        raise PackageUnreadable("empty file")
+        raise PackageUnreadable(msg("empty file"))
     return Probe(path, False, head, _zip_names(path, head))
 
 
@@ -105,7 +106,7 @@ def file_sha256(path: str) -> str:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
-        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+        raise PackageUnreadable(msg("cannot read: {reason}", reason=exc.strerror or exc)) from exc
 
 
 def scalar_text(value: object) -> str | None:

@@ -22,6 +22,7 @@ from typing import Any
 from scanner.extract import resindex
 from scanner.extract.prefilter import Prefilter
 from scanner.extract.stringpool import ChunkError
+from scanner.i18n import msg
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -78,8 +79,8 @@ def parse_pack(source: Source, options: ParseOptions) -> Package:
             if not entry.name.endswith(MODULE_SUFFIXES):
                 continue
             if options.limits.depth < 1:
-                anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, f"package nested 1 deep; the limit is "
-                                         f"{options.limits.depth}"))
+                anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, msg("package nested 1 deep; the limit is "
+                                                                            "{depth}", depth=options.limits.depth)))
                 continue
             member = reader.read(entry)
             anomalies.extend(member.anomalies)
@@ -88,11 +89,12 @@ def parse_pack(source: Source, options: ParseOptions) -> Package:
             try:
                 modules.append((entry.name, read_module(member.data, options.limits, prefilter)))
             except PackageUnreadable as exc:
-                anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"module unreadable ({exc.message})"))
+                anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, msg("module unreadable ({message})",
+                                                                                 message=exc.message)))
     finally:
         reader.close()
     if not modules:
-        raise PackageUnreadable("App Pack without a readable module package (.hap / .hsp)")
+        raise PackageUnreadable(msg("App Pack without a readable module package (.hap / .hsp)"))
     return _united(path, pack, modules, anomalies)
 
 
@@ -117,7 +119,7 @@ def read_module(path: zipread.Archive, limits: Limits, prefilter: Prefilter) -> 
         reader = scheduled.reader
         config = _json_member(reader, files, "module.json", anomalies)
         if not config:
-            raise PackageUnreadable("HarmonyOS module without a readable module.json")
+            raise PackageUnreadable(msg("HarmonyOS module without a readable module.json"))
         values = _resources(reader, files, anomalies)
         texts = [Text(v.value, Location("resources.index", "resource", v.pointer)) for v in values
                  if not prefilter.fast or _matters(prefilter, v)]
@@ -178,7 +180,7 @@ def _json_member(reader: zipread.Reader, entries: list[zipread.Entry], name: str
     try:
         data = json.loads((member.data or b"").decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
-        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, "not JSON"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, name, msg("not JSON")))
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -193,7 +195,8 @@ def _resources(reader: zipread.Reader, entries: list[zipread.Entry],
     try:
         return resindex.read_index(member.data or b"")
     except (ChunkError, ValueError, IndexError) as exc:
-        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, "resources.index", f"resource index unreadable ({exc})"))
+        anomalies.append(Anomaly(AnomalyKind.UNREADABLE, "resources.index", msg("resource index unreadable ({exc})",
+                                                                                exc=exc)))
         return []
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from scanner.extract import hermes
+from scanner.i18n import msg
 from scanner.model import Package, PackageInfo, PackageKind, ParseOptions
 from scanner.parsers import surfaces
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
@@ -25,13 +26,14 @@ def parse(source: Source, options: ParseOptions) -> Package:
     path = source.path
     size = os.path.getsize(path)
     if size > options.limits.member_bytes:
-        raise PackageUnreadable(f"Hermes bundle of {size} bytes is over the {options.limits.member_bytes}-byte cap")
+        raise PackageUnreadable(msg("Hermes bundle of {size} bytes is over the {member_bytes}-byte cap",
+                                    size=size, member_bytes=options.limits.member_bytes))
     with open(path, "rb") as handle:
         data = handle.read()
     name = os.path.basename(path)
     try:
         texts = tuple(surfaces.hermes_texts(name, data, surfaces.prefilter_of(options)))
     except hermes.HermesError as exc:
-        raise PackageUnreadable(f"Hermes bundle unreadable: {exc}") from exc
+        raise PackageUnreadable(msg("Hermes bundle unreadable: {exc}", exc=exc)) from exc
     info = PackageInfo(path=path, format="hermes", sha256=file_sha256(path))
     return Package(info, PackageKind.APP, (), texts, ())

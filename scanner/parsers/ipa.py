@@ -26,6 +26,7 @@ from typing import Any
 from scanner import catalogs
 from scanner.extract import macho, plists
 from scanner.extract.prefilter import Prefilter
+from scanner.i18n import msg
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -62,13 +63,13 @@ def parse(source: Source, options: ParseOptions) -> Package:
     entries, anomalies = zip_directory(path)
     app = next((m.group(0) for e in entries if (m := _APP.match(e.name))), None)
     if app is None:
-        raise PackageUnreadable("IPA without an app bundle: Payload/ holds no <Name>.app folder")
+        raise PackageUnreadable(msg("IPA without an app bundle: Payload/ holds no <Name>.app folder"))
     files = [e for e in entries if e.name.startswith(app) and not e.name.endswith("/")][: options.limits.members]
     with reading.Members(path, options.limits, prefilter) as scheduled:
         reader = scheduled.reader
         info = _plist(reader, files, app + "Info.plist", anomalies)
         if not info:
-            raise PackageUnreadable(f"{app}Info.plist is missing or not a property list")
+            raise PackageUnreadable(msg("{app}Info.plist is missing or not a property list", app=app))
         executable = app + str(info.get("CFBundleExecutable") or "")
         texts: list[Text] = []
         localized: dict[str, dict[str, str]] = {}
@@ -179,8 +180,9 @@ def _member_texts(name: str, data: bytes, prefilter: Prefilter, localized: dict[
     if kind == "stringsdict":
         flat, cut = _flatten(load_plist(data))
         if cut:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, name, "a property list that contains itself or nests "
-                                     f"past {MAX_PLIST_DEPTH} levels: read to that depth"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, name, msg("a property list that contains itself or nests "
+                                                                      "past {MAX_PLIST_DEPTH} levels: read to that "
+                                                                      "depth", MAX_PLIST_DEPTH=MAX_PLIST_DEPTH)))
         return [Text(v, Location(name, "resource", f"{k} [{lang or 'base'}]"))
                 for k, v in flat if not prefilter.fast or _matters(prefilter, v, k)]
     if kind == "macho":
@@ -243,8 +245,9 @@ def _binary_texts(name: str, data: bytes, prefilter: Prefilter, linked: list[tup
     for part in parts:
         if part.encrypted is not None:
             start, size = part.encrypted
-            anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, f"App Store encryption (cryptid 1) covers {size} "
-                                     f"bytes from offset {start}: the strings there could not be read"))
+            anomalies.append(Anomaly(AnomalyKind.ENCRYPTED, name, msg("App Store encryption (cryptid 1) covers {size} "
+                                                                      "bytes from offset {start}: the strings there "
+                                                                      "could not be read", size=size, start=start)))
         if part is chosen:
             for start, end in _readable(part):  # the encrypted range holds ciphertext, not strings
                 texts += surfaces.binary_texts(name, data, "native", prefilter, start, end, part.place)

@@ -18,6 +18,7 @@ from typing import Any
 
 from scanner.extract import textdecode
 from scanner.files import read_capped
+from scanner.i18n import msg
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -138,8 +139,9 @@ def read_pages(path: str, limits: Limits) -> tuple[list[Text], list[Anomaly]]:
             continue
         spent += len(text)
         if spent > limits.package_bytes:
-            return texts, [Anomaly(AnomalyKind.LIMIT, rel, f"the folder's files pass the {limits.package_bytes}-byte "
-                                   "package cap: from here on not read")]
+            return texts, [Anomaly(AnomalyKind.LIMIT, rel, msg("the folder's files pass the {package_bytes}-byte "
+                                                               "package cap: from here on not read",
+                                                               package_bytes=limits.package_bytes))]
         texts.append(Text(text, Location(rel, "page", "")))
     return texts, []
 

@@ -12,6 +12,7 @@ import posixpath
 from typing import Any
 
 from scanner.extract import textdecode
+from scanner.i18n import msg
 from scanner.model import Anomaly, Location, Package, PackageInfo, PackageKind, ParseOptions, Text
 from scanner.parsers import reading, signatures, surfaces, zipread
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256, zip_directory
@@ -47,14 +48,14 @@ def _manifest(reader: zipread.Reader, entries: list[zipread.Entry], anomalies: l
     entry = next((e for e in entries if e.name == "manifest.json"), None)
     member = reader.read(entry) if entry else None
     if member is None or member.data is None:
-        raise PackageUnreadable("quick app manifest.json missing or unreadable")
+        raise PackageUnreadable(msg("quick app manifest.json missing or unreadable"))
     anomalies.extend(member.anomalies)
     try:
         value = json.loads(textdecode.decode_bytes(member.data) or "")
     except ValueError as exc:
-        raise PackageUnreadable(f"quick app manifest.json is not JSON ({exc})") from exc
+        raise PackageUnreadable(msg("quick app manifest.json is not JSON ({exc})", exc=exc)) from exc
     if not isinstance(value, dict):
-        raise PackageUnreadable("quick app manifest.json is not a JSON object")
+        raise PackageUnreadable(msg("quick app manifest.json is not a JSON object"))
     return value
 
 

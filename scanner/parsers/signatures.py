@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scanner.extract import certs, plists, signing
+from scanner.i18n import msg
 from scanner.model import Anomaly, AnomalyKind, Certificate, Identity, Profile, Signer
 from scanner.parsers import zipread
 from scanner.parsers.common import json_table, scalar_text
@@ -43,7 +44,7 @@ def android(source: zipread.Archive, files: Iterable[zipread.Entry], reader: zip
             try:
                 signers += [(signing.SCHEMES[scheme], s) for s in signing.block_signers(pairs[scheme], scheme)]
             except signing.SigningError as exc:
-                anomalies.append(Anomaly(AnomalyKind.STRUCTURE, BLOCK, f"APK Signature Scheme {exc}"))
+                anomalies.append(Anomaly(AnomalyKind.STRUCTURE, BLOCK, msg("APK Signature Scheme {exc}", exc=exc)))
     v1 = _v1(files, reader, anomalies)
     merged = _merged(signers + [("v1", s) for s in v1], anomalies)
     member = BLOCK if pairs else next((e.name for e in files if V1_SIGNATURE.match(e.name)), "")
@@ -67,7 +68,8 @@ def quickapp(files: Iterable[zipread.Entry], reader: zipread.Reader, anomalies: 
                 try:
                     merged = _merged([("rpk", s) for s in signing.block_signers(value, signing.V2)], anomalies)
                 except signing.SigningError as exc:
-                    anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "META-INF/CERT", f"quick app signature: {exc}"))
+                    anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "META-INF/CERT", msg("quick app signature: {exc}",
+                                                                                         exc=exc)))
     notes = () if merged else ("unsigned: a quick app's release package is signed (META-INF/CERT)",)
     return Identity("quickapp", _schemes(merged), tuple(merged), notes=notes, member="META-INF/CERT" if merged else "")
 
@@ -140,8 +142,8 @@ def _v1(files: Iterable[zipread.Entry], reader: zipread.Reader, anomalies: list[
         anomalies.extend(member.anomalies)
         data = certs.signed_data(bytes(member.data)) if member.data else None
         if data is None or not data.signers:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "v1 signature file is not a PKCS#7 "
-                                     "SignedData naming its signer's certificate"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, msg(
+                "v1 signature file is not a PKCS#7 SignedData naming its signer's certificate")))
             continue
         others = tuple(c for c in data.certificates if c not in data.signers)
         found += [signing.BlockSigner((der, *others)) for der in data.signers]
@@ -156,7 +158,8 @@ def _merged(found: list[tuple[str, signing.BlockSigner]], anomalies: list[Anomal
         cert = certs.describe(raw.certificates[0])
         if cert is None:
             anomalies.append(Anomaly(AnomalyKind.STRUCTURE, BLOCK if scheme != "v1" else "META-INF",
-                                     f"{scheme} signer's certificate is not a readable X.509 certificate"))
+                                     msg("{scheme} signer's certificate is not a readable X.509 certificate",
+                                         scheme=scheme)))
             continue
         chain = _described(raw.certificates[1:])
         lineage = tuple(c for c in _described(raw.lineage) if c.sha256 != cert.sha256)
@@ -191,8 +194,8 @@ def _schemes(signers: Iterable[Signer]) -> tuple[str, ...]:
 def _cms_signers(der: bytes | None, scheme: str, member: str, anomalies: list[Anomaly]) -> list[Signer]:
     data = certs.signed_data(der) if der else None
     if data is None or not data.signers:
-        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, member, "the signature is not a PKCS#7 SignedData naming "
-                                 "its signer's certificate"))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, member, msg("the signature is not a PKCS#7 SignedData naming "
+                                                                    "its signer's certificate")))
         return []
     signers = []
     for raw in data.signers:
@@ -212,7 +215,8 @@ def _harmony_profile(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
     except (ValueError, UnicodeDecodeError):
         profile = None
     if not isinstance(profile, dict):
-        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK, "the provisioning profile is not readable JSON"))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK,
+                                 msg("the provisioning profile is not readable JSON")))
         return None
     info = json_table(profile, "bundle-info")
     pem = "".join(str(info.get(k) or "") for k in ("distribution-certificate", "development-certificate"))
@@ -226,7 +230,8 @@ def _mobileprovision(der: bytes, anomalies: list[Anomaly]) -> Profile | None:
     data = certs.signed_data(der)
     plist = plists.load(data.content) if data is not None and data.content else None
     if not plist:
-        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "embedded.mobileprovision", "not a CMS-signed property list"))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "embedded.mobileprovision",
+                                 msg("not a CMS-signed property list")))
         return None
     entitlements = json_table(plist, "Entitlements")
     teams = _list(plist, "TeamIdentifier")

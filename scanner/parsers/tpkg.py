@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 
+from scanner.i18n import msg
 from scanner.model import Package, PackageInfo, PackageKind, ParseOptions
 from scanner.parsers import wxapkg
 from scanner.parsers.common import PackageUnreadable, Probe, Source, file_sha256
@@ -73,11 +74,11 @@ def _consistent(entries: list[wxapkg.Entry] | None) -> bool:
 def read_index(data: bytes) -> list[wxapkg.Entry]:
     """The index when exactly one consistent reading exists (or both agree)."""
     if len(data) < _HEADER_SIZE or not data.startswith(MAGIC):
-        raise PackageUnreadable("not a TPKG package")
+        raise PackageUnreadable(msg("not a TPKG package"))
     readings = [r for r in (_by_count(data), _until_first_offset(data)) if _consistent(r)]
     if not readings or (len(readings) == 2 and readings[0] != readings[1]):
-        raise PackageUnreadable("TPKG package of an unsupported header variant (the two documented layouts "
-                                "do not give one consistent index)")
+        raise PackageUnreadable(msg("TPKG package of an unsupported header variant (the two documented layouts do not "
+                                    "give one consistent index)"))
     return readings[0] or []
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from scanner.extract import textdecode
 from scanner.files import read_capped
+from scanner.i18n import msg
 from scanner.model import (
     Anomaly,
     AnomalyKind,
@@ -82,12 +83,13 @@ def decrypt(data: bytes, appid: str) -> bytes:
 def read_index(data: bytes) -> list[Entry]:
     """The file index; PackageUnreadable when the header or an entry does not fit the data."""
     if len(data) < _HEADER.size:
-        raise PackageUnreadable("wxapkg shorter than its 18-byte header")
+        raise PackageUnreadable(msg("wxapkg shorter than its 18-byte header"))
     first, _info, index_len, _body_len, last, count = _HEADER.unpack_from(data, 0)
     if first != FIRST_MARK or last != LAST_MARK:
-        raise PackageUnreadable("not a wxapkg (header marks 0xBE … 0xED missing)")
+        raise PackageUnreadable(msg("not a wxapkg (header marks 0xBE … 0xED missing)"))
     if count > MAX_ENTRIES or 14 + index_len > len(data):
-        raise PackageUnreadable(f"wxapkg index ({count} entries, {index_len} bytes) does not fit the file")
+        raise PackageUnreadable(msg("wxapkg index ({count} entries, {index_len} bytes) does not fit the file",
+                                    count=count, index_len=index_len))
     entries: list[Entry] = []
     pos = _HEADER.size
     for number in range(count):
@@ -98,15 +100,15 @@ def read_index(data: bytes) -> list[Entry]:
 
 def _read_entry(data: bytes, pos: int, number: int) -> tuple[Entry, int]:
     if pos + 4 > len(data):
-        raise PackageUnreadable(f"wxapkg index truncated at entry {number}")
+        raise PackageUnreadable(msg("wxapkg index truncated at entry {number}", number=number))
     name_len = struct.unpack_from(">I", data, pos)[0]
     end = pos + 4 + name_len
     if end + 8 > len(data):
-        raise PackageUnreadable(f"wxapkg index truncated at entry {number}")
+        raise PackageUnreadable(msg("wxapkg index truncated at entry {number}", number=number))
     name = data[pos + 4 : end].decode("utf-8", errors="replace")
     offset, size = struct.unpack_from(">II", data, end)
     if offset + size > len(data):
-        raise PackageUnreadable(f"wxapkg entry {name!r} points past the end of the file")
+        raise PackageUnreadable(msg("wxapkg entry {name} points past the end of the file", name=repr(name)))
     return Entry(name, offset, size), end + 8
 
 
@@ -115,9 +117,9 @@ def read_package(path: str, cap: int) -> bytes:
     try:
         data = read_capped(path, cap)
     except OSError as exc:
-        raise PackageUnreadable(f"cannot read: {exc.strerror or exc}") from exc
+        raise PackageUnreadable(msg("cannot read: {reason}", reason=exc.strerror or exc)) from exc
     if data is None:
-        raise PackageUnreadable(f"larger than the package cap of {cap} bytes (--max-package-mb): not read")
+        raise PackageUnreadable(msg("larger than the package cap of {cap} bytes (--max-package-mb): not read", cap=cap))
     return data
 
 
@@ -130,8 +132,8 @@ def readable(entries: list[Entry], data_size: int, limits: Limits) -> tuple[list
     the package cap and the member cap. Past a cap the rest is not read (PKG003); overlap is PKG004."""
     anomalies: list[Anomaly] = []
     if len(entries) > limits.members:
-        anomalies.append(Anomaly(AnomalyKind.LIMIT, "", f"{len(entries)} entries; only the first {limits.members} "
-                                 "are read"))
+        anomalies.append(Anomaly(AnomalyKind.LIMIT, "", msg("{count} entries; only the first {members} are read",
+                                                            count=len(entries), members=limits.members)))
         entries = entries[: limits.members]
     kept: list[Entry] = []
     seen: set[tuple[int, int]] = set()
@@ -142,19 +144,21 @@ def readable(entries: list[Entry], data_size: int, limits: Limits) -> tuple[list
             repeated += 1
             continue
         if entry.size > limits.member_bytes:
-            anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, f"{entry.size} bytes, over the member cap "
-                                     f"of {limits.member_bytes}: not read"))
+            anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, msg(
+                "{size} bytes, over the member cap of {cap}: not read", size=entry.size, cap=limits.member_bytes)))
             continue
         if spent + entry.size > budget:
-            anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, f"the index names more bytes than the "
-                                     f"{data_size}-byte file holds: entries from here on overlap and are not read"))
+            anomalies.append(Anomaly(AnomalyKind.LIMIT, entry.name, msg("the index names more bytes than the "
+                                                                        "{data_size}-byte file holds: entries from "
+                                                                        "here on overlap and are not read",
+                                                                        data_size=data_size)))
             break
         seen.add((entry.offset, entry.size))
         spent += entry.size
         kept.append(entry)
     if repeated:
-        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "", f"{repeated} index entries point at bytes another "
-                                 "entry names: read once"))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "", msg("{repeated} index entries point at bytes another entry "
+                                                                "names: read once", repeated=repeated)))
     return kept, anomalies
 
 
@@ -166,11 +170,11 @@ def load(path: str, wxid: str | None, limits: Limits | None = None) -> tuple[byt
     if not data.startswith(ENCRYPTED_MAGIC):
         return data, appid
     if appid is None:
-        raise PackageEncrypted("PC-client encrypted wxapkg (V1MMWX): pass the mini-program's appid with "
-                                "--wxid wx… (or keep it in the path, …/Applet/wx…/)")
+        raise PackageEncrypted(msg("PC-client encrypted wxapkg (V1MMWX): pass the mini-program's appid with --wxid wx… "
+                                   "(or keep it in the path, …/Applet/wx…/)"))
     plain = decrypt(data, appid)
     if not plain or plain[0] != FIRST_MARK:
-        raise PackageEncrypted(f"V1MMWX package does not decrypt with appid {appid} (wrong --wxid?)")
+        raise PackageEncrypted(msg("V1MMWX package does not decrypt with appid {appid} (wrong --wxid?)", appid=appid))
     return plain, appid
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from scanner.extract.packed import Buffer
+from scanner.i18n import msg
 from scanner.model import Anomaly, AnomalyKind, Limits
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def _directory(path: Archive) -> tuple[list[Entry], list[Anomaly]]:
     except (_Refused, NotImplementedError, OSError, ValueError, struct.error, EOFError, KeyError, IndexError) as exc:
         entries = _lenient_directory(path, exc)
         anomalies.append(Anomaly(
-            AnomalyKind.STRUCTURE, "", f"zipfile refused the central directory ({exc}); read leniently"))
+            AnomalyKind.STRUCTURE, "", msg("zipfile refused the central directory ({exc}); read leniently", exc=exc)))
     anomalies.extend(_name_anomalies(entries))
     anomalies.extend(_end_record_anomalies(path))
     return entries, anomalies
@@ -282,10 +283,10 @@ def _name_anomalies(entries: list[Entry]) -> list[Anomaly]:
     for entry in entries:
         name = entry.name
         if name in seen:
-            out.append(Anomaly(AnomalyKind.STRUCTURE, name, "duplicate entry name: both copies are scanned"))
+            out.append(Anomaly(AnomalyKind.STRUCTURE, name, msg("duplicate entry name: both copies are scanned")))
         seen.add(name)
         if "\0" in name or (".." in name and ".." in name.split("/")) or name.startswith("/"):
-            out.append(Anomaly(AnomalyKind.STRUCTURE, name, "entry name with NUL, '..' or a leading '/'"))
+            out.append(Anomaly(AnomalyKind.STRUCTURE, name, msg("entry name with NUL, '..' or a leading '/'")))
     return out
 
 
@@ -298,10 +299,11 @@ def _end_record_anomalies(path: Archive) -> list[Anomaly]:
     count = tail.count(b"PK\x05\x06")
     out = []
     if count > 1:
-        out.append(Anomaly(AnomalyKind.STRUCTURE, "", f"{count} end-of-central-directory records"))
+        out.append(Anomaly(AnomalyKind.STRUCTURE, "", msg("{count} end-of-central-directory records", count=count)))
     last = tail.rfind(b"PK\x05\x06")
     if last >= 0 and len(tail) - last - 22 > 4096:
-        out.append(Anomaly(AnomalyKind.STRUCTURE, "", f"archive comment of {len(tail) - last - 22} bytes"))
+        out.append(Anomaly(AnomalyKind.STRUCTURE, "", msg("archive comment of {size} bytes",
+                                                          size=len(tail) - last - 22)))
     return out
 
 
@@ -477,8 +479,9 @@ class Reader:
         anomalies: list[Anomaly] = []
         owner = self._budget.claim(self._place(entry), entry.name)
         if owner is not None:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, f"the directory points it at the data of "
-                                     f"{owner!r}: read once, as that entry"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, msg("the directory points it at the data of "
+                                                                            "{owner}: read once, as that entry",
+                                                                            owner=repr(owner))))
             return None, tuple(anomalies)
         if self.inflated >= self._limits.package_bytes and (entry.size or entry.compressed_size):
             # The budget is spent: refused as it is, not after inflating a step to find out.
@@ -489,33 +492,34 @@ class Reader:
             return None, tuple(anomalies)
         if entry.flags & 0x1:
             anomalies.append(Anomaly(
-                AnomalyKind.STRUCTURE, entry.name, "encryption flag set; read as not encrypted, as "
-                "Android does"))
+                AnomalyKind.STRUCTURE, entry.name, msg("encryption flag set; read as not encrypted, as Android does")))
         if entry.method == DEFLATED:
             data, sound = self._inflate(entry, start, anomalies, windowed)
             if data is not None and not sound:
                 anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name,
-                                         "CRC-32 does not match the central directory"))
+                                         msg("CRC-32 does not match the central directory")))
             return data, tuple(anomalies)
         if entry.method != STORED:
             anomalies.append(Anomaly(
-                AnomalyKind.STRUCTURE, entry.name, f"unknown compression method {entry.method}; "
-                "read as stored, as Android does"))
+                AnomalyKind.STRUCTURE, entry.name, msg("unknown compression method {method}; read as stored, as "
+                                                       "Android does", method=entry.method)))
         stored: Buffer | None = self._stored(entry, start, anomalies, mapped, windowed)
         if stored is not None and crc32(stored) != entry.crc:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "CRC-32 does not match the central directory"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, msg("CRC-32 does not match the central "
+                                                                            "directory")))
         return stored, tuple(anomalies)
 
     def _data_offset(self, entry: Entry, anomalies: list[Anomaly], windowed: bool = False) -> int | None:
         if not 0 <= entry.header_offset < self._size:
             anomalies.append(Anomaly(
-                AnomalyKind.UNREADABLE, entry.name, f"local header offset {entry.header_offset} is "
-                "outside the file"))
+                AnomalyKind.UNREADABLE, entry.name, msg("local header offset {header_offset} is outside the file",
+                                                        header_offset=entry.header_offset)))
             return None
         # the header and the name at once: names are short, a longer one is read again whole
         header = self._bytes_at(entry.header_offset, LOCAL_HEADER.size + NAME_GUESS, windowed)
         if len(header) < LOCAL_HEADER.size or header[:4] != LOCAL_MAGIC:
-            anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, "no local header where the directory points"))
+            anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, msg("no local header where the directory "
+                                                                             "points")))
             return None
         fields = LOCAL_HEADER.unpack_from(header)
         name_len, extra_len = fields[9], fields[10]
@@ -523,12 +527,15 @@ class Reader:
             header = self._bytes_at(entry.header_offset, LOCAL_HEADER.size + name_len, windowed)
         local_name = str(header[LOCAL_HEADER.size : LOCAL_HEADER.size + name_len], "utf-8", "replace")
         if extra_len > 4096:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, f"local extra field of {extra_len} bytes"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, msg("local extra field of {extra_len} bytes",
+                                                                            extra_len=extra_len)))
         if local_name != entry.name:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, f"local header names the entry {local_name!r}; "
-                                     "read by the central directory"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, msg("local header names the entry "
+                                                                            "{local_name}; read by the central "
+                                                                            "directory", local_name=repr(local_name))))
         if fields[3] != entry.method:  # the central directory wins, as in Android's reader
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "local and central compression methods differ"))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, msg("local and central compression methods "
+                                                                            "differ")))
         return entry.header_offset + LOCAL_HEADER.size + name_len + extra_len
 
     def _refuse(self, entry: Entry, reason: str, anomalies: list[Anomaly]) -> None:
@@ -638,12 +645,13 @@ class Reader:
                 want = STEP
                 consumed += len(pending)
                 if not pending:
-                    anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, "deflate stream truncated"))
+                    anomalies.append(Anomaly(AnomalyKind.STRUCTURE, entry.name, msg("deflate stream truncated")))
                     break
             try:
                 chunk = inflater.decompress(pending, STEP)
             except codec[1] as exc:
-                anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, f"deflate stream corrupt ({exc})"))
+                anomalies.append(Anomaly(AnomalyKind.UNREADABLE, entry.name, msg("deflate stream corrupt ({exc})",
+                                                                                 exc=exc)))
                 return None
             out.write(chunk)
             self._budget.observe(len(chunk))
@@ -655,9 +663,10 @@ class Reader:
         packed = consumed - (len(inflater.unused_data) if inflater.eof else len(pending))
         if over_ratio(out.tell(), packed, self._limits):
             ratio = out.tell() // max(1, packed)
-            anomalies.append(Anomaly(AnomalyKind.NOTE, entry.name, f"inflates {ratio}:1 ({out.tell() // MIB} MB from "
-                                     f"{max(1, packed // 1024)} KB): highly compressible, read in "
-                                     "full (a zero-filled database or sparse file compresses like this)"))
+            anomalies.append(Anomaly(AnomalyKind.NOTE, entry.name, msg(
+                "inflates {ratio}:1 ({mb} MB from {kb} KB): highly compressible, read in full (a zero-filled "
+                "database or sparse file compresses like this)",
+                ratio=ratio, mb=out.tell() // MIB, kb=max(1, packed // 1024))))
         return out.getvalue()
 
     def _within(self, entry: Entry, inflated: int, compressed: int, anomalies: list[Anomaly]) -> bool:
