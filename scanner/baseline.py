@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from scanner.files import BASELINE_BYTES, TooLarge, read_bounded
+from scanner.i18n import message_of, msg
 from scanner.model import Report
 
 FORMAT = "beian-scan-baseline/1"
@@ -41,11 +42,12 @@ def load(path: str) -> frozenset[str]:
     try:
         data = json.loads(read_bounded(path, BASELINE_BYTES, "baseline"))
     except TooLarge as exc:
-        raise BaselineError(str(exc)) from None
+        raise BaselineError(message_of(exc)) from None
     except RecursionError:
-        raise BaselineError(f"{path}: not a beian-scan baseline (nested too deeply)") from None
+        raise BaselineError(msg("{path}: not a beian-scan baseline (nested too deeply)", path=path)) from None
     except (OSError, ValueError) as exc:
-        raise BaselineError(f"{path}: cannot read baseline: {exc}") from exc
+        raise BaselineError(msg("{path}: cannot read baseline: {exc}", path=path, exc=exc)) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("findings"), list):
-        raise BaselineError(f"{path}: not a beian-scan baseline (expected format {FORMAT})")
+        raise BaselineError(msg("{path}: not a beian-scan baseline (expected format {FORMAT})",
+                                path=path, FORMAT=FORMAT))
     return frozenset(str(e.get("fingerprint")) for e in data["findings"] if isinstance(e, dict))

@@ -17,6 +17,7 @@ import click
 
 from scanner import __version__
 from scanner.constants import LIMIT_MINIMUMS, WXID, presets
+from scanner.i18n import LANGUAGES, language_from, message_of, msg, say
 
 if TYPE_CHECKING:
     from scanner.config import OutputSpec, Settings
@@ -48,9 +49,22 @@ def main() -> None:
 
 
 def fail(message: str) -> NoReturn:
-    """A usage or configuration error: one line on stderr, exit code 2."""
-    click.echo(f"beian-scan: error: {message}", err=True)
+    """A usage or configuration error: one line on stderr, exit code 2, in the run's language."""
+    click.echo(say(msg("beian-scan: error: {message}", message=message), run_language()), err=True)
     sys.exit(2)
+
+
+LANG_OPTION = click.option(
+    "--lang", type=click.Choice(LANGUAGES), default=None,
+    help="Language of the report and messages: zh (简体中文) or en (default: zh when LC_ALL, LC_MESSAGES or "
+    "LANG starts with zh, else en).")
+
+
+def run_language(chosen: str | None = None) -> str:
+    """--lang of the command being run (or ``chosen``), else the locale's (scanner.i18n.language_from)."""
+    ctx = click.get_current_context(silent=True)
+    given = chosen or (ctx.params.get("lang") if ctx is not None else None)
+    return given if given in LANGUAGES else language_from(os.environ)
 
 
 class _FormatOption(click.Option):
@@ -74,7 +88,7 @@ def _check_paths(paths: tuple[str, ...]) -> None:
     for path in paths:
         kind = special_kind(path)
         if kind:
-            fail(f"{path} is a {kind}, not a package file: pass package files or folders")
+            fail(msg("{path} is a {kind}, not a package file: pass package files or folders", path=path, kind=kind))
     folders = [path for path in paths if os.path.isdir(path)]
     if not folders:
         return
@@ -82,8 +96,9 @@ def _check_paths(paths: tuple[str, ...]) -> None:
 
     for path in folders:
         if not is_package_folder(path):
-            fail(f"{path} is a directory, but not a mini-program source folder or a folder of wxapkg packages: "
-                 "pass package files, or scan a folder of packages with beian-scan batch FOLDER --db audit.sqlite")
+            fail(msg("{path} is a directory, but not a mini-program source folder or a folder of wxapkg packages: pass "
+                     "package files, or scan a folder of packages with beian-scan batch FOLDER --db audit.sqlite",
+                     path=path))
 
 
 def _check_wxid(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -109,7 +124,7 @@ def _check_identities(ctx: click.Context, param: click.Parameter, value: tuple[s
         try:
             parse_spec(spec)
         except ValueError as exc:
-            raise click.BadParameter(str(exc)) from None
+            raise click.BadParameter(message_of(exc)) from None
     return value
 
 
@@ -181,6 +196,7 @@ def _given(ctx: click.Context, values: dict[str, object]) -> dict[str, Any]:
 @_limit("max-members", "N", "Cap on the entries of one archive (default 100000).")
 @_limit("max-depth", "N", "Cap on packages nested in packages (default 2; 0: none).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@LANG_OPTION
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, create_baseline: str | None,
          **values: object) -> None:
@@ -208,7 +224,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
             baseline.load(settings.baseline) if settings.baseline and not create_baseline else frozenset(),
         )
     except (ConfigError, suppress.SuppressionError, baseline.BaselineError, ValueError) as exc:
-        fail(str(exc))
+        fail(message_of(exc))
     _check_outputs(settings.outputs, settings.output)
     notices = engine.expiry_notices(acceptance, settings.suppressions or "")
     bar = _progress(len(paths))
@@ -219,12 +235,13 @@ def scan(ctx: click.Context, paths: tuple[str, ...], config_path: str | None, cr
             bar.close()
     from scanner.formatters.base import visible
 
+    lang = settings.lang
     for result in report.results:
         if result.error is not None:
-            line = f"beian-scan: {result.path}: {result.error.rule_id} {result.error.message}"
+            line = f"beian-scan: {result.path}: {result.error.rule_id} {say(result.error.message, lang)}"
             click.echo(visible(line), err=True)
     for notice in notices:
-        click.echo(f"beian-scan: {notice}", err=True)
+        click.echo(f"beian-scan: {say(notice, lang)}", err=True)
     _write_outputs(report, settings)
     if create_baseline:
         _write(create_baseline, baseline.dumps(report))
@@ -249,13 +266,14 @@ def _check_outputs(outputs: tuple[OutputSpec, ...], output: str | None) -> None:
 
     for spec in outputs:
         if spec.format not in OUTPUT_FORMATS:
-            fail(f"unknown format {spec.format!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+            fail(msg("unknown format {format} (choose from {names})",
+                     format=repr(spec.format), names=', '.join(OUTPUT_FORMATS)))
     to_stdout = sum(1 for spec in outputs if spec.path is None)
     if to_stdout > 1:
-        fail("only one --format can go to standard output; give the others a file (FORMAT:PATH)")
+        fail(msg("only one --format can go to standard output; give the others a file (FORMAT:PATH)"))
     if output and not to_stdout:
-        fail(f"-o/--output {output} names the standard-output report, but every --format has its own file: "
-             "add a --format without a path (e.g. --format text) or drop -o")
+        fail(msg("-o/--output {output} names the standard-output report, but every --format has its own file: add a "
+                 "--format without a path (e.g. --format text) or drop -o", output=output))
 
 
 def _write(path: str, text: str) -> None:
@@ -263,7 +281,7 @@ def _write(path: str, text: str) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror or exc}")
+        fail(msg("cannot write {path}: {value}", path=path, value=exc.strerror or exc))
 
 
 def use_color(flag: bool | None, tty: bool, environ: Mapping[str, str]) -> bool:
@@ -288,7 +306,7 @@ def _write_outputs(report: Report, settings: Settings) -> None:
         fmt = OUTPUT_FORMATS[spec.format]
         values = {"color": use_color(settings.color, target is None and sys.stdout.isatty(), os.environ),
                   "show_suppressed": settings.show_suppressed, "base_dir": os.getcwd(),
-                  "source_root": settings.source_root, "source_lines": lines}
+                  "source_root": settings.source_root, "source_lines": lines, "lang": settings.lang}
         options = options_for(fmt, values)
         rendered = fmt.render(report, options)
         if target:
@@ -310,7 +328,7 @@ def rules_command(rule_id: str | None) -> None:
         return
     found = CATALOGUE.get(rule_id.upper())
     if found is None:
-        fail(f"unknown rule {rule_id!r} (beian-scan rules lists them)")
+        fail(msg("unknown rule {rule_id} (beian-scan rules lists them)", rule_id=repr(rule_id)))
     click.echo(f"{found.id} {found.name} ({found.severity.label})\n\n{found.doc.strip()}\n\nFix: {found.fix}")
 
 

@@ -25,6 +25,7 @@ from scanner.facts.identity import Expected, expected, parse_spec
 from scanner.facts.numbers import find_numbers, normalize
 from scanner.files import CONFIG_BYTES, TooLarge, read_bounded
 from scanner.formatters import OUTPUT_FORMATS
+from scanner.i18n import language_from, message_of, msg
 from scanner.model import (
     FactOptions,
     Limits,
@@ -81,6 +82,8 @@ class Settings:
     fail_on: Severity = Severity.ERROR
     exit_zero: bool = False
     color: bool | None = None
+    lang: str = "en"
+    """The reports' language (scanner.i18n.LANGUAGES)."""
     suppressions: str | None = None
     baseline: str | None = None
     show_suppressed: bool = False
@@ -115,11 +118,11 @@ def _read_toml(path: str) -> dict[str, Any]:
     try:
         return tomllib.loads(read_bounded(path, CONFIG_BYTES, "config file").decode("utf-8"))
     except TooLarge as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(message_of(exc)) from None
     except RecursionError:
-        raise ConfigError(f"{path}: cannot read config: nested too deeply") from None
+        raise ConfigError(msg("{path}: cannot read config: nested too deeply", path=path)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+        raise ConfigError(msg("{path}: cannot read config: {exc}", path=path, exc=exc)) from exc
 
 
 def _resource(name: str) -> dict[str, Any]:
@@ -173,7 +176,7 @@ def load_config(path: str) -> dict[str, Any]:
     resolved = resolve_paths(data, os.path.dirname(os.path.abspath(path)))
     root = resolved.get("source-root")
     if root is not None and not os.path.isdir(root):
-        raise ConfigError(f"{path}: invalid config key source-root: {root} is not a folder")
+        raise ConfigError(msg("{path}: invalid config key source-root: {root} is not a folder", path=path, root=root))
     return resolved
 
 
@@ -204,7 +207,7 @@ def validate(data: dict[str, Any], source: str) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         key, message = _describe(errors[0])
-        raise ConfigError(f"{source}: invalid config key {key}: {message}")
+        raise ConfigError(msg("{source}: invalid config key {key}: {message}", source=source, key=key, message=message))
     _check_values(data, source)
 
 
@@ -223,11 +226,13 @@ def _check_values(data: dict[str, Any], source: str) -> None:
                 try:
                     _option_value(option, {}, {option.name: value})
                 except ConfigError as exc:
-                    raise ConfigError(f"{source}: invalid config key {key}: {exc}") from None
+                    raise ConfigError(msg("{source}: invalid config key {key}: {exc}",
+                                          source=source, key=key, exc=exc)) from None
     for key, number in numbers:
         problem = filing_number_problem(number)
         if problem:
-            raise ConfigError(f"{source}: invalid config key {key}: {problem}")
+            raise ConfigError(msg("{source}: invalid config key {key}: {problem}",
+                                  source=source, key=key, problem=problem))
 
 
 def filing_number_problem(value: str) -> str | None:
@@ -270,6 +275,7 @@ def settings_from(config: dict[str, Any], cli: dict[str, Any], config_path: str 
         fail_on=Severity.parse(merged.get("fail-on", "error")),
         exit_zero=bool(merged.get("exit-zero", False)),
         color=merged.get("color"),
+        lang=merged.get("lang") or language_from(os.environ),
         suppressions=merged.get("suppressions"),
         baseline=merged.get("baseline"),
         show_suppressed=bool(merged.get("show-suppressed", False)),
@@ -320,7 +326,7 @@ def _policies(merged: dict[str, Any]) -> PolicySources:
         privacy_policy.networks(allowed)
         texts = tuple(privacy_policy.local_text(path) for path in files)
     except (privacy_policy.PolicyError, ValueError) as exc:
-        raise ConfigError(str(exc)) from exc
+        raise ConfigError(message_of(exc)) from exc
     return PolicySources(texts, bool(merged.get("fetch-privacy-policy", False)), allowed)
 
 
@@ -357,7 +363,7 @@ def _identity(spec: str) -> Expected:
     try:
         return parse_spec(spec)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(message_of(exc)) from None
 
 
 def identity_record(record: dict[str, str]) -> tuple[str, tuple[str, ...]]:
@@ -367,7 +373,7 @@ def identity_record(record: dict[str, str]) -> tuple[str, tuple[str, ...]]:
     try:
         found = expected(record["app_id"], record.get("cert_md5") or "", record.get("public_key") or "", shown)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(message_of(exc)) from None
     return found.app_id, (normalize(number) if number else "", found.md5, found.public_key)
 
 

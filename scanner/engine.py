@@ -91,11 +91,13 @@ def scan_source(source: Source, options: Options, policy: Policy = DEFAULT_POLIC
     except (MemoryError, RecursionError) as exc:
         if memory_errors == "raise" and isinstance(exc, MemoryError):
             raise
-        return error_result(path, "PKG001", f"package too large or too deeply nested ({type(exc).__name__})")
+        return error_result(path, "PKG001", msg("package too large or too deeply nested ({error})",
+                                                           error=type(exc).__name__))
     except Exception as exc:  # a parser bug must not cost the batch: report it as unreadable
 
         logging.getLogger(__name__).debug("parser failed on %s", path, exc_info=True)
-        return error_result(path, "PKG001", f"could not be parsed ({type(exc).__name__}: {exc})")
+        return error_result(path, "PKG001", msg("could not be parsed ({error}: {detail})", error=type(exc).__name__,
+                                                     detail=exc))
     return evaluate(package, options, policy)
 
 
@@ -215,15 +217,18 @@ def accept(result: ScanResult, acceptance: Acceptance) -> ScanResult:
 def _acceptance_reason(finding: ReportedFinding, ids: tuple[str, ...], acceptance: Acceptance) -> str | None:
     for suppression in acceptance.suppressions:
         if not suppression.expired(acceptance.today) and suppression.matches(finding, ids):
-            until = f", until {suppression.until.isoformat()}" if suppression.until else ""
-            return f"suppressed: {suppression.reason}{until}"
-    return "baseline" if finding.fingerprint in acceptance.baseline else None
+            if suppression.until:
+                return msg("suppressed: {reason}, until {until}", reason=suppression.reason,
+                           until=suppression.until.isoformat())
+            return msg("suppressed: {reason}", reason=suppression.reason)
+    return msg("baseline") if finding.fingerprint in acceptance.baseline else None
 
 
 def expiry_notices(acceptance: Acceptance, source: str) -> tuple[str, ...]:
     """One message per expired suppression: it no longer applies, and the run says so."""
     return tuple(
-        f"{source}:{s.line}: suppression of {s.rule_id} for {s.package} expired on {s.until} and no longer applies"
+        msg("{source}:{line}: suppression of {rule} for {package} expired on {until} and no longer applies",
+            source=source, line=s.line, rule=s.rule_id, package=s.package, until=s.until)
         for s in acceptance.suppressions if s.expired(acceptance.today)
     )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import stat
 
+from scanner.i18n import msg
+
 CONFIG_BYTES = 1 << 20
 SUPPRESSIONS_BYTES = 16 << 20
 BASELINE_BYTES = 256 << 20
@@ -40,7 +42,8 @@ def read_bounded(path: str, limit: int, what: str) -> bytes:
     """The file's bytes; TooLarge (its message names the file and the cap) past ``limit``."""
     data = read_capped(path, limit)
     if data is None:
-        raise TooLarge(f"{path}: a {what} larger than {limit >> 20} MiB is not read")
+        raise TooLarge(msg("{path}: a {what} larger than {value} MiB is not read",
+                           path=path, what=what, value=limit >> 20))
     return data
 
 

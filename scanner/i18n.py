@@ -43,6 +43,24 @@ class Message(str):
         return _rebuild, (str(self), self.template, self.args)
 
 
+class Said(str):
+    """A text already said in each language (read back from a stored report that kept them): its str is
+    the English."""
+
+    __slots__ = ("texts",)
+    texts: tuple[tuple[str, str], ...]
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return said_in, (dict(self.texts),)
+
+
+def said_in(texts: Mapping[str, str]) -> Said:
+    """The text whose form in each language is given (English first: it is the str)."""
+    made = Said(texts.get("en", ""))
+    made.texts = tuple(sorted(texts.items()))
+    return made
+
+
 def _rebuild(text: str, template: str, args: tuple[tuple[str, object], ...]) -> Message:
     made = Message(text)
     made.template = template
@@ -61,6 +79,12 @@ def joined(parts: list[str] | tuple[str, ...], separator: str = "; ") -> Message
     return msg(template, **{f"p{i}": part for i, part in enumerate(parts)})
 
 
+def message_of(exc: BaseException) -> str:
+    """An exception's message as it was raised (a Message keeps its template; ``str(exc)`` would not)."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, str) else str(exc)
+
+
 def N_(template: str) -> str:
     """Marks a constant for the catalog; it is said in the reader's language where it is shown."""
     return template
@@ -76,6 +100,8 @@ def _catalog(lang: str) -> gettext.NullTranslations:
 def say(text: str, lang: str) -> str:
     """``text`` in ``lang``: a Message from its template and arguments, a plain string by the catalog
     (unchanged when the catalog does not hold it: a path, a package's own text, evidence)."""
+    if isinstance(text, Said):
+        return dict(text.texts).get(lang, str(text))
     if lang == "en" or not text:
         return str(text)
     catalog = _catalog(lang)
@@ -83,6 +109,11 @@ def say(text: str, lang: str) -> str:
         args = {k: say(v, lang) if isinstance(v, Message) else str(v) for k, v in text.args}
         return catalog.gettext(text.template).format(**args)
     return catalog.gettext(text)
+
+
+def in_every_language(text: str) -> dict[str, str]:
+    """``text`` said in each language, for a stored report that must read in either later."""
+    return {lang: say(text, lang) for lang in LANGUAGES}
 
 
 def translated(template: str, lang: str) -> bool:

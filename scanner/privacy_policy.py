@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from scanner import __version__
 from scanner.extract import textdecode
+from scanner.i18n import msg
 from scanner.model import Location, Text
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -67,14 +68,16 @@ def local_text(path: str) -> Text:
     """A policy file (HTML, Markdown or text) as one text of kind ``policy``; PolicyError when unreadable."""
     try:
         if os.path.getsize(path) > MAX_FILE_BYTES:
-            raise PolicyError(f"{path}: privacy policy over {MAX_FILE_BYTES // (1024 * 1024)} MB")
+            raise PolicyError(msg("{path}: privacy policy over {value} MB",
+                                  path=path, value=MAX_FILE_BYTES // (1024 * 1024)))
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise PolicyError(f"{path}: privacy policy unreadable ({exc.strerror or exc})") from exc
+        raise PolicyError(msg("{path}: privacy policy unreadable ({value})",
+                              path=path, value=exc.strerror or exc)) from exc
     value = textdecode.file_text(path, data)
     if not value:
-        raise PolicyError(f"{path}: privacy policy is not text (HTML, Markdown or plain text)")
+        raise PolicyError(msg("{path}: privacy policy is not text (HTML, Markdown or plain text)", path=path))
     return Text(value, Location(path, "policy", ""))
 
 
@@ -90,7 +93,7 @@ def _resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise PolicyError(f"{host}: does not resolve ({exc})") from exc
+        raise PolicyError(msg("{host}: does not resolve ({exc})", host=host, exc=exc)) from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -105,24 +108,25 @@ def fetch_text(url: str, limits: FetchLimits, resolver: Resolver = _resolve) -> 
             current = urllib.parse.urljoin(current, location)
             continue
         if status != 200:
-            raise PolicyError(f"{current}: HTTP {status}")
+            raise PolicyError(msg("{current}: HTTP {status}", current=current, status=status))
         value = _page_text(current, body, content_type)
         if not value:
-            raise PolicyError(f"{current}: not a text page ({content_type or 'no content type'})")
+            raise PolicyError(msg("{current}: not a text page ({value})",
+                                  current=current, value=content_type or 'no content type'))
         return Text(value, Location(url, "policy", "" if current == url else f"redirected to {current}"))
-    raise PolicyError(f"{url}: more than {limits.max_redirects} redirects")
+    raise PolicyError(msg("{url}: more than {max_redirects} redirects", url=url, max_redirects=limits.max_redirects))
 
 
 def _target(url: str) -> tuple[str, str, int, str]:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise PolicyError(f"{url}: only http and https are fetched")
+        raise PolicyError(msg("{url}: only http and https are fetched", url=url))
     if not parts.hostname:
-        raise PolicyError(f"{url}: no host")
+        raise PolicyError(msg("{url}: no host", url=url))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise PolicyError(f"{url}: bad port") from exc
+        raise PolicyError(msg("{url}: bad port", url=url)) from exc
     path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return parts.scheme, parts.hostname, port, path
 
@@ -131,14 +135,14 @@ def _get(url: str, limits: FetchLimits, resolver: Resolver, deadline: float) -> 
     scheme, host, port, path = _target(url)
     addresses = list(resolver(host, port))
     if not addresses:
-        raise PolicyError(f"{host}: does not resolve")
+        raise PolicyError(msg("{host}: does not resolve", host=host))
     refused = [a for a in addresses if not allowed_address(a, limits)]
     if refused:
-        raise PolicyError(f"{url}: {host} resolves to {refused[0]}, a private, loopback or reserved address "
-                          "(--allow-network allows a network)")
+        raise PolicyError(msg("{url}: {host} resolves to {refused}, a private, loopback or reserved address "
+                              "(--allow-network allows a network)", url=url, host=host, refused=refused[0]))
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise PolicyError(f"{url}: took longer than {limits.timeout:g} s")
+        raise PolicyError(msg("{url}: took longer than {timeout} s", url=url, timeout=format(limits.timeout, 'g')))
     connection = _Pinned(addresses[0], host, port, scheme == "https", remaining)
     # One deadline for the whole exchange: a socket timeout starts again at every byte received, so a
     # server that trickles a byte a second would hold the scan for as long as it likes. At the deadline
@@ -154,12 +158,13 @@ def _get(url: str, limits: FetchLimits, resolver: Resolver, deadline: float) -> 
         response = connection.getresponse()
         body = _read_bounded(response, limits, deadline, url)
         if expired.is_set():
-            raise PolicyError(f"{url}: took longer than {limits.timeout:g} s")
+            raise PolicyError(msg("{url}: took longer than {timeout} s", url=url, timeout=format(limits.timeout, 'g')))
         return response.status, response.getheader("Location") or "", body, response.getheader("Content-Type") or ""
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         if expired.is_set():
-            raise PolicyError(f"{url}: took longer than {limits.timeout:g} s") from None
-        raise PolicyError(f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise PolicyError(msg("{url}: took longer than {timeout} s",
+                                  url=url, timeout=format(limits.timeout, 'g'))) from None
+        raise PolicyError(msg("{url}: {name__}: {exc}", url=url, name__=type(exc).__name__, exc=exc)) from exc
     finally:
         timer.cancel()
         connection.close()
@@ -177,13 +182,13 @@ def _read_bounded(response: http.client.HTTPResponse, limits: FetchLimits, deadl
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise PolicyError(f"{url}: took longer than {limits.timeout:g} s")
+            raise PolicyError(msg("{url}: took longer than {timeout} s", url=url, timeout=format(limits.timeout, 'g')))
         chunk = response.read(64 * 1024)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > limits.max_bytes:
-            raise PolicyError(f"{url}: larger than {limits.max_bytes} bytes")
+            raise PolicyError(msg("{url}: larger than {max_bytes} bytes", url=url, max_bytes=limits.max_bytes))
         chunks.append(chunk)
 
 

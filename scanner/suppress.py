@@ -16,6 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from scanner.files import SUPPRESSIONS_BYTES, TooLarge, read_bounded
+from scanner.i18n import message_of, msg
 from scanner.model import ReportedFinding, RuleId
 
 _RULE = re.compile(r"^[A-Z]{3}\d{3}$")
@@ -53,24 +54,28 @@ def parse_line(text: str, line: int, source: str, known: Collection[str] | None 
         return None
     parts = body.split(None, 2)
     if len(parts) < 3:
-        raise SuppressionError(f"{source}:{line}: expected 'PACKAGE-GLOB RULE-ID REASON', a reason is required")
+        raise SuppressionError(msg("{source}:{line}: expected 'PACKAGE-GLOB RULE-ID REASON', a reason is required",
+                                   source=source, line=line))
     package, rule_id, rest = parts
     if not _RULE.match(rule_id):
-        raise SuppressionError(f"{source}:{line}: {rule_id!r} is not a rule id (e.g. FIL007)")
+        raise SuppressionError(msg("{source}:{line}: {rule_id} is not a rule id (e.g. FIL007)",
+                                   source=source, line=line, rule_id=repr(rule_id)))
     if rule_id in UNREADABLE:
-        raise SuppressionError(f"{source}:{line}: {rule_id} means the package could not be read; it cannot be "
-                               "suppressed")
+        raise SuppressionError(msg("{source}:{line}: {rule_id} means the package could not be read; it cannot be "
+                                   "suppressed", source=source, line=line, rule_id=rule_id))
     if known is not None and rule_id not in known:
-        raise SuppressionError(f"{source}:{line}: there is no rule {rule_id} (beian-scan rules lists them)")
+        raise SuppressionError(msg("{source}:{line}: there is no rule {rule_id} (beian-scan rules lists them)",
+                                   source=source, line=line, rule_id=rule_id))
     until = None
     if rest.startswith("until="):
         stamp, _, rest = rest.partition(" ")
         try:
             until = datetime.date.fromisoformat(stamp.removeprefix("until="))
         except ValueError as exc:
-            raise SuppressionError(f"{source}:{line}: {stamp!r} is not a date (until=YYYY-MM-DD)") from exc
+            raise SuppressionError(msg("{source}:{line}: {stamp} is not a date (until=YYYY-MM-DD)",
+                                       source=source, line=line, stamp=repr(stamp))) from exc
     if not rest.strip():
-        raise SuppressionError(f"{source}:{line}: a reason is required after the rule id")
+        raise SuppressionError(msg("{source}:{line}: a reason is required after the rule id", source=source, line=line))
     return Suppression(package, RuleId(rule_id), rest.strip(), until, line)
 
 
@@ -79,11 +84,13 @@ def load(path: str, known: Collection[str] | None = None) -> tuple[Suppression, 
     try:
         lines = read_bounded(path, SUPPRESSIONS_BYTES, "suppressions file").decode("utf-8").splitlines()
     except TooLarge as exc:
-        raise SuppressionError(str(exc)) from None
+        raise SuppressionError(message_of(exc)) from None
     except UnicodeDecodeError as exc:
-        raise SuppressionError(f"{path}: cannot read suppressions: not UTF-8 ({exc.reason})") from None
+        raise SuppressionError(msg("{path}: cannot read suppressions: not UTF-8 ({reason})",
+                                   path=path, reason=exc.reason)) from None
     except OSError as exc:
-        raise SuppressionError(f"{path}: cannot read suppressions: {exc.strerror or exc}") from exc
+        raise SuppressionError(msg("{path}: cannot read suppressions: {value}",
+                                   path=path, value=exc.strerror or exc)) from exc
     found = (parse_line(text, number, path, known) for number, text in enumerate(lines, 1))
     return tuple(s for s in found if s is not None)
 

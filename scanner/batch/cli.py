@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from scanner.i18n import message_of, msg
+
 if TYPE_CHECKING:
     from scanner.batch.registry import Index
     from scanner.batch.runner import Plan, Request, Stop, Tally
@@ -36,11 +38,11 @@ def parse_size(value: str) -> int:
     """``2G``, ``512M``, ``1.5GiB`` -> bytes."""
     match = _SIZE.match(value)
     if not match:
-        raise click.BadParameter(f"{value!r} is not a size (e.g. 2G, 512M)")
+        raise click.BadParameter(msg("{value} is not a size (e.g. 2G, 512M)", value=repr(value)))
     number, unit = float(match.group(1)), match.group(2).upper()
     size = int(number * 1024 ** " KMGT".index(unit or " "))
     if size < 64 * 1024 * 1024:
-        raise click.BadParameter(f"{value!r} is below 64M: no package can be scanned in that")
+        raise click.BadParameter(msg("{value} is below 64M: no package can be scanned in that", value=repr(value)))
     return size
 
 
@@ -104,7 +106,7 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
     try:
         database = store.Store(db)
     except store.StoreError as exc:
-        _fail(str(exc))
+        _fail(message_of(exc))
         return
     if registry:
         request = replace(request, registry=_registry(registry, database))
@@ -116,7 +118,7 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         chosen, tally = runner.run(database, request, display.plan, display.outcome, stop)
         current = _current(database)
     except (worker.WorkerStartError, runner.DaskError) as exc:
-        _fail(str(exc))
+        _fail(message_of(exc))
         return
     except sqlite3.Error as exc:
         _fail(store.describe(exc, db))
@@ -141,7 +143,7 @@ def _registry(path: str, database: Store) -> Index:
         return records.index(path, database.number_checks)
     except records.RegistryError as exc:
         database.close()
-        _fail(str(exc))
+        _fail(message_of(exc))
         raise  # unreachable: _fail exits
 
 
@@ -160,7 +162,7 @@ def _request(paths: tuple[str, ...], listed: tuple[str, ...], given: dict[str, A
             suppress.load(settings.suppressions, engine.catalogue()) if settings.suppressions else (),
             baseline.load(settings.baseline) if settings.baseline else frozenset())
     except (ConfigError, suppress.SuppressionError, baseline.BaselineError, ValueError) as exc:
-        _fail(str(exc))
+        _fail(message_of(exc))
         raise  # unreachable: _fail exits
     for notice in engine.expiry_notices(acceptance, settings.suppressions or ""):
         click.echo(f"beian-scan: {notice}", err=True)
@@ -285,7 +287,7 @@ def report(db: str, fmt: str, output: str | None, run_id: int | None, history: b
     try:
         database = store.Store(db, readonly=True)
     except store.StoreError as exc:
-        _fail(str(exc))
+        _fail(message_of(exc))
         return
     try:
         if run_id is not None and not database.has_run(run_id):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from scanner.config import filing_number_problem
 from scanner.facts.identity import expected
 from scanner.facts.numbers import normalize
+from scanner.i18n import msg
 from scanner.model import Options, RuleSettings
 
 HEADER = ("app_id", "filing_number")
@@ -86,7 +87,8 @@ def _decode(path: str) -> bytes:
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:
-        raise RegistryError(f"{path}: cannot read the registry ({exc.strerror or exc})") from None
+        raise RegistryError(msg("{path}: cannot read the registry ({value})",
+                                path=path, value=exc.strerror or exc)) from None
 
 
 def _text(path: str, data: bytes) -> str:
@@ -94,8 +96,8 @@ def _text(path: str, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise RegistryError(f"{path}:{line}: the registry is not UTF-8 (a GBK file saved by Excel or WPS?): save it "
-                            "as UTF-8 (Excel: Save As, \"CSV UTF-8\")") from None
+        raise RegistryError(msg("{path}:{line}: the registry is not UTF-8 (a GBK file saved by Excel or WPS?): save it "
+                                "as UTF-8 (Excel: Save As, \"CSV UTF-8\")", path=path, line=line)) from None
 
 
 def _rows(path: str, text: str) -> Iterable[tuple[int, list[str]]]:
@@ -105,8 +107,8 @@ def _rows(path: str, text: str) -> Iterable[tuple[int, list[str]]]:
         for row in reader:
             yield reader.line_num, row
     except csv.Error as exc:
-        raise RegistryError(f"{path}:{reader.line_num}: {exc}: a registry field holds an app id, a number "
-                            "or a name") from None
+        raise RegistryError(msg("{path}:{line_num}: {exc}: a registry field holds an app id, a number or a name",
+                                path=path, line_num=reader.line_num, exc=exc)) from None
     finally:
         csv.field_size_limit(previous)
 
@@ -129,17 +131,18 @@ def _lines(path: str) -> list[Line]:
     header = [c.strip().lower() for c in first[1]] if first is not None else []
     usage = "app_id,filing_number[,app_name][,cert_md5][,public_key]"
     if tuple(header[:2]) != HEADER:
-        raise RegistryError(f"{path}:1: the first row must be the header {usage}")
+        raise RegistryError(msg("{path}:1: the first row must be the header {usage}", path=path, usage=usage))
     unknown = [name for name in header[2:] if name and name not in OPTIONAL]
     if unknown:
-        raise RegistryError(f"{path}:1: unknown column {unknown[0]!r} (the header is {usage})")
+        raise RegistryError(msg("{path}:1: unknown column {unknown} (the header is {usage})",
+                                path=path, unknown=repr(unknown[0]), usage=usage))
     columns = {name: i for i, name in enumerate(header) if name in OPTIONAL}
     lines: list[Line] = []
     for line, row in rows:
         cells = [c.strip() for c in row]
         if len(cells) < 2 or not cells[0] or not cells[1]:
             if any(cells):
-                raise RegistryError(f"{path}:{line}: expected {usage}")
+                raise RegistryError(msg("{path}:{line}: expected {usage}", path=path, line=line, usage=usage))
             continue
         extra = {name: cells[i] if i < len(cells) else "" for name, i in columns.items()}
         lines.append((line, Record(cells[0], cells[1], **extra)))
@@ -153,13 +156,13 @@ def _checked(path: str, lines: list[Line], cache: NumberCache | None) -> Iterabl
     for line, record in lines:
         value, problem = checked[record.filing_number]
         if problem:
-            raise RegistryError(f"{path}:{line}: {problem}")
+            raise RegistryError(msg("{path}:{line}: {problem}", path=path, line=line, problem=problem))
         certificate = ("", "")
         if record.cert_md5 or record.public_key:
             try:
                 found = expected("", record.cert_md5, record.public_key, record.cert_md5 or "public_key")
             except ValueError as exc:
-                raise RegistryError(f"{path}:{line}: {exc}") from None
+                raise RegistryError(msg("{path}:{line}: {exc}", path=path, line=line, exc=exc)) from None
             certificate = (found.md5, found.public_key)
         yield Record(record.app_id, value, record.app_name, *certificate)
 

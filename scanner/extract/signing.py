@@ -29,6 +29,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from scanner.i18n import msg
+
 APK_MAGIC = b"APK Sig Block 42"
 RPK_MAGIC = b"RPK Sig Block 42"
 HAP_MAGIC = b"<hap sign block>"
@@ -67,7 +69,7 @@ class _Cursor:
 
     def u32(self) -> int:
         if self.left() < 4:
-            raise SigningError(f"{self.what}: cut short")
+            raise SigningError(msg("{what}: cut short", what=self.what))
         value: int = struct.unpack_from("<I", self.data, self.at)[0]
         self.at += 4
         return value
@@ -75,7 +77,8 @@ class _Cursor:
     def prefixed(self) -> _Cursor:
         size = self.u32()
         if size > self.left():
-            raise SigningError(f"{self.what}: a length of {size} bytes runs past the {self.left()} left")
+            raise SigningError(msg("{what}: a length of {size} bytes runs past the {value} left",
+                                   what=self.what, size=size, value=self.left()))
         inner = _Cursor(self.data[self.at : self.at + size], self.what)
         self.at += size
         return inner
@@ -118,18 +121,18 @@ def apk_block(before: bytes, magic: bytes = APK_MAGIC) -> dict[int, bytes] | Non
         return None
     size = struct.unpack_from("<Q", before, len(before) - 24)[0]
     if size < 24 or size + 8 > len(before):
-        raise SigningError(f"signing block of {size} bytes does not fit before the central directory")
+        raise SigningError(msg("signing block of {size} bytes does not fit before the central directory", size=size))
     start = len(before) - size - 8
     if struct.unpack_from("<Q", before, start)[0] != size:
-        raise SigningError("signing block: its two size fields differ")
+        raise SigningError(msg("signing block: its two size fields differ"))
     pairs: dict[int, bytes] = {}
     at, end = start + 8, len(before) - 24
     while at < end and len(pairs) < MAX_ITEMS:
         if at + 12 > end:
-            raise SigningError("signing block: a pair is cut short")
+            raise SigningError(msg("signing block: a pair is cut short"))
         length = struct.unpack_from("<Q", before, at)[0]
         if length < 4 or at + 8 + length > end:
-            raise SigningError(f"signing block: a pair of {length} bytes runs past the block")
+            raise SigningError(msg("signing block: a pair of {length} bytes runs past the block", length=length))
         pair_id = struct.unpack_from("<I", before, at + 8)[0]
         pairs.setdefault(pair_id, before[at + 12 : at + 8 + length])
         at += 8 + length
@@ -152,7 +155,7 @@ def block_signers(value: bytes, scheme: int) -> list[BlockSigner]:
                 if attribute.u32() == ROTATION:
                     lineage = _lineage(attribute)
         if not certificates:
-            raise SigningError(f"{signer.what}: a signer without a certificate")
+            raise SigningError(msg("{what}: a signer without a certificate", what=signer.what))
         found.append(BlockSigner(certificates, lineage))
     return found
 
@@ -181,15 +184,15 @@ def hap_block(before: bytes) -> HapBlock | None:
         return None
     count, size, _magic, version = struct.unpack_from("<IQ16sI", before, len(before) - 32)
     if size < 32 or size > len(before):
-        raise SigningError(f"hap sign block of {size} bytes does not fit before the central directory")
+        raise SigningError(msg("hap sign block of {size} bytes does not fit before the central directory", size=size))
     start = len(before) - size
     if count > MAX_ITEMS or start + 12 * count > len(before) - 32:
-        raise SigningError(f"hap sign block: {count} sub-blocks do not fit")
+        raise SigningError(msg("hap sign block: {count} sub-blocks do not fit", count=count))
     found: dict[int, bytes] = {}
     for i in range(count):
         kind, length, offset = struct.unpack_from("<III", before, start + 12 * i)
         if offset + length > size:
-            raise SigningError(f"hap sign block: sub-block {kind:#x} runs past the block")
+            raise SigningError(msg("hap sign block: sub-block {kind} runs past the block", kind=format(kind, '#x')))
         found.setdefault(kind, before[start + offset : start + offset + length])
     return HapBlock(found.get(HAP_SIGNATURE), found.get(HAP_PROFILE), version)
 
@@ -199,24 +202,25 @@ def code_signature_cms(data: bytes, offset: int, size: int) -> bytes | None:
     has none (ad-hoc signed: the SuperBlob holds no CMS blob)."""
     end = min(len(data), offset + size)
     if offset < 0 or offset + 12 > end:
-        raise SigningError("code signature: outside the file")
+        raise SigningError(msg("code signature: outside the file"))
     magic, length, count = struct.unpack_from(">III", data, offset)
     if magic != CS_SUPERBLOB:
-        raise SigningError(f"code signature: magic {magic:#x}, not an embedded-signature SuperBlob")
+        raise SigningError(msg("code signature: magic {magic}, not an embedded-signature SuperBlob",
+                               magic=format(magic, '#x')))
     end = min(end, offset + length)
     for i in range(min(count, MAX_ITEMS)):
         at = offset + 12 + 8 * i
         if at + 8 > end:
-            raise SigningError("code signature: its index runs past the SuperBlob")
+            raise SigningError(msg("code signature: its index runs past the SuperBlob"))
         kind, blob = struct.unpack_from(">II", data, at)
         if kind != CS_SIGNATURE_SLOT:
             continue
         start = offset + blob
         if start + 8 > end:
-            raise SigningError("code signature: the CMS blob lies outside the SuperBlob")
+            raise SigningError(msg("code signature: the CMS blob lies outside the SuperBlob"))
         blob_magic, blob_length = struct.unpack_from(">II", data, start)
         if blob_magic != CS_CMS_BLOB or blob_length < 8 or start + blob_length > end:
-            raise SigningError("code signature: the CMS blob is malformed")
+            raise SigningError(msg("code signature: the CMS blob is malformed"))
         der = data[start + 8 : start + blob_length]
         return der or None
     return None

@@ -78,12 +78,14 @@ def expected(app_id: str, md5_text: str, key_text: str, shown: str) -> Expected:
     """One identity from its three fields as written (a registry row, a spec); ValueError names what is wrong."""
     md5 = md5_of(md5_text) if md5_text.strip() else ""
     if md5 is None:
-        raise ValueError(f"{shown!r}: {md5_text.strip()!r} is not a certificate MD5 (32 hex digits, colons allowed)")
+        raise ValueError(msg("{shown}: {value} is not a certificate MD5 (32 hex digits, colons allowed)",
+                             shown=repr(shown), value=repr(md5_text.strip())))
     key = key_bytes(key_text) if key_text.strip() else b""
     if key is None or (key_text.strip() and len(key) < MIN_KEY_BYTES):
-        raise ValueError(f"{shown!r}: the public key is not PEM, base64 or hex of at least {MIN_KEY_BYTES} bytes")
+        raise ValueError(msg("{shown}: the public key is not PEM, base64 or hex of at least {MIN_KEY_BYTES} bytes",
+                             shown=repr(shown), MIN_KEY_BYTES=MIN_KEY_BYTES))
     if not (app_id.strip() or md5 or key):
-        raise ValueError(f"{shown!r}: give a package name, a certificate MD5 or a public key")
+        raise ValueError(msg("{shown}: give a package name, a certificate MD5 or a public key", shown=repr(shown)))
     return Expected(app_id.strip(), md5, base64.b64encode(key).decode("ascii") if key else "")
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
+from scanner.i18n import Message, Said, say
 from scanner.model import Report, Severity
 
 T = TypeVar("T")
@@ -45,6 +46,30 @@ def _visible(value: object) -> object:
     return value
 
 
+SAID_FIELDS = frozenset({"message", "fix", "summary"})
+"""Fields whose plain text is the catalog's own (a rule's summary and fix): said by looking it up. Any
+other field is said only when it is a Message (a path, evidence or a package's own text stays as it is)."""
+
+
+def localized(report: T, lang: str) -> T:
+    """The report (or any part of it) with every text for people said in ``lang``."""
+    if lang == "en":
+        return report
+    return cast(T, _localized(report, lang, False))
+
+
+def _localized(value: object, lang: str, catalog_text: bool) -> object:
+    if isinstance(value, str):
+        return say(value, lang) if catalog_text or isinstance(value, (Message, Said)) else value
+    if isinstance(value, tuple):
+        return tuple(_localized(item, lang, catalog_text) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _localized(getattr(value, f.name), lang, f.name in SAID_FIELDS)
+                   for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class FormatOptions:
     """Choices every format takes."""
@@ -52,6 +77,8 @@ class FormatOptions:
     show_suppressed: bool = False
     base_dir: str = "."
     """Paths are made relative to this folder (the working directory of the run)."""
+    lang: str = "en"
+    """The language of every text for people (scanner.i18n.LANGUAGES): ids, keys and evidence never change."""
 
 
 @dataclass(frozen=True, slots=True)

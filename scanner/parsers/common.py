@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scanner.i18n import msg
+from scanner.i18n import message_of, msg
 from scanner.parsers import zipread
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def zip_directory(path: str | bytes) -> tuple[list[Entry], list[Anomaly]]:
     try:
         return zipread.directory(path)
     except zipread.ArchiveUnreadable as exc:
-        raise PackageUnreadable(str(exc)) from exc
+        raise PackageUnreadable(message_of(exc)) from exc
 
 
 def _has_zip_directory(path: str) -> bool:

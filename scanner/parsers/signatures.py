@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scanner.extract import certs, plists, signing
-from scanner.i18n import msg
+from scanner.i18n import message_of, msg
 from scanner.model import Anomaly, AnomalyKind, Certificate, Identity, Profile, Signer
 from scanner.parsers import zipread
 from scanner.parsers.common import json_table, scalar_text
@@ -79,7 +79,7 @@ def harmony(source: zipread.Archive, anomalies: list[Anomaly], pack: bool = Fals
     try:
         block = signing.hap_block(_before(source, signing.HAP_MAGIC))
     except (signing.SigningError, OSError) as exc:
-        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK, str(exc)))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK, message_of(exc)))
         block = None
     notes = ["in an App Pack only the .app file is signed; the modules inside it are not"] if pack else []
     if block is None:
@@ -111,7 +111,7 @@ def ios_signature(data: bytes, offsets: Iterable[tuple[int, int]], member: str, 
         try:
             found = signing.code_signature_cms(data, offset, size)
         except signing.SigningError as exc:
-            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, member, str(exc)))
+            anomalies.append(Anomaly(AnomalyKind.STRUCTURE, member, message_of(exc)))
             continue
         if found:
             return found
@@ -130,7 +130,7 @@ def _block(source: zipread.Archive, magic: bytes, anomalies: list[Anomaly], memb
     try:
         return signing.apk_block(_before(source, magic), magic)
     except (signing.SigningError, OSError) as exc:
-        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, member, str(exc)))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, member, message_of(exc)))
         return None
 
 
