@@ -28,7 +28,7 @@ from collections.abc import Iterator
 
 from scanner.facts.identity import Expected, describe, signed_as
 from scanner.facts.kinds import own_numbers
-from scanner.i18n import Message, msg
+from scanner.i18n import N_, Message, msg
 from scanner.model import (
     Facts,
     Finding,
@@ -58,9 +58,9 @@ RULE = RuleMeta(
     id=RuleId("FIL009"),
     name="filing-identity-mismatch",
     severity=Severity.ERROR,
-    summary="The package name or signing certificate differs from the filed App特征信息",
-    fix="Release the app under the package name and signing certificate recorded in its filing, or change the "
-        "filing's App特征信息 (and the expected identity) to this release's.",
+    summary=N_("The package name or signing certificate differs from the filed App特征信息"),
+    fix=N_("Release the app under the package name and signing certificate recorded in its filing, or change the "
+        "filing's App特征信息 (and the expected identity) to this release's."),
     options=(EXPECT, REGISTRY),
 )
 

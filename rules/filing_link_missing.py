@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.protection import EVERYWHERE, searched
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -27,8 +27,8 @@ RULE = RuleMeta(
     name="filing-link-missing",
     severity=Severity.ERROR,
     severity_minor_kinds=Severity.WARNING,
-    summary="No link to the filing system",
-    fix="Below the filing number, link https://beian.miit.gov.cn/ (the MIIT filing system).",
+    summary=N_("No link to the filing system"),
+    fix=N_("Below the filing number, link https://beian.miit.gov.cn/ (the MIIT filing system)."),
 )
 
 

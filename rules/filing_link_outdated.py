@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -20,8 +20,8 @@ RULE = RuleMeta(
     id=RuleId("LNK002"),
     name="filing-link-outdated",
     severity=Severity.WARNING,
-    summary="Links miitbeian.gov.cn or www.beian.miit.gov.cn",
-    fix="Change the link to https://beian.miit.gov.cn/.",
+    summary=N_("Links miitbeian.gov.cn or www.beian.miit.gov.cn"),
+    fix=N_("Change the link to https://beian.miit.gov.cn/."),
 )
 
 

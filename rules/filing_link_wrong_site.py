@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.links import is_public_security_portal
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, LinkStatus, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -22,9 +22,9 @@ RULE = RuleMeta(
     id=RuleId("LNK003"),
     name="filing-link-wrong-site",
     severity=Severity.ERROR,
-    summary="Links the public-security portal or a look-alike host instead of the filing system",
-    fix="Link https://beian.miit.gov.cn/ under the App filing number (keep the public-security link "
-    "only beside a 公网安备 number).",
+    summary=N_("Links the public-security portal or a look-alike host instead of the filing system"),
+    fix=N_("Link https://beian.miit.gov.cn/ under the App filing number (keep the public-security link "
+    "only beside a 公网安备 number)."),
 )
 
 

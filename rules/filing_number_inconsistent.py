@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -25,8 +25,8 @@ RULE = RuleMeta(
     id=RuleId("FIL004"),
     name="filing-number-inconsistent",
     severity=Severity.WARNING,
-    summary="Several different App filing numbers in one package",
-    fix="Keep one filing number: remove or update the stale copies.",
+    summary=N_("Several different App filing numbers in one package"),
+    fix=N_("Keep one filing number: remove or update the stale copies."),
 )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -26,8 +26,8 @@ RULE = RuleMeta(
     id=RuleId("FIL002"),
     name="filing-number-malformed",
     severity=Severity.ERROR,
-    summary="Looks like a filing number but is not valid",
-    fix="Copy the number exactly as the MIIT filing system issued it: 省ICP备<digits>号-<serial><A|X|K>.",
+    summary=N_("Looks like a filing number but is not valid"),
+    fix=N_("Copy the number exactly as the MIIT filing system issued it: 省ICP备<digits>号-<serial><A|X|K>."),
 )
 
 

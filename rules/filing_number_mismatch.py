@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, OptionValue, Package, RuleId, RuleMeta, RuleOption, Severity
 
 EXPECT = RuleOption(
@@ -32,8 +32,8 @@ RULE = RuleMeta(
     id=RuleId("FIL005"),
     name="filing-number-mismatch",
     severity=Severity.ERROR,
-    summary="Differs from the expected filing number",
-    fix="Show exactly the filing number issued for this App, or correct the expected number.",
+    summary=N_("Differs from the expected filing number"),
+    fix=N_("Show exactly the filing number issued for this App, or correct the expected number."),
     options=(EXPECT, EXPECTED),
 )
 

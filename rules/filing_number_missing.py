@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from scanner.facts.kinds import LABELS, miit_numbers, show_own_number
 from scanner.facts.protection import searched
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -30,9 +30,9 @@ RULE = RuleMeta(
     name="filing-number-missing",
     severity=Severity.ERROR,
     severity_minor_kinds=Severity.WARNING,
-    summary="No App filing number anywhere in the package",
-    fix="Show the number filed for this package on the about or settings page (App 粤ICP备…号-1A, "
-    "mini-program …号-1X, quick app …号-1K).",
+    summary=N_("No App filing number anywhere in the package"),
+    fix=N_("Show the number filed for this package on the about or settings page (App 粤ICP备…号-1A, "
+    "mini-program …号-1X, quick app …号-1K)."),
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, OptionStage, Package, RuleId, RuleMeta, RuleOption, Severity
 
 CONTEXT_WORDS = RuleOption(
@@ -28,8 +28,8 @@ RULE = RuleMeta(
     id=RuleId("FIL007"),
     name="filing-number-out-of-context",
     severity=Severity.NOTE,
-    summary="Found only outside about/settings context",
-    fix="Show the number on the about or settings page (e.g. a string named about_icp used there).",
+    summary=N_("Found only outside about/settings context"),
+    fix=N_("Show the number on the about or settings page (e.g. a string named about_icp used there)."),
     options=(CONTEXT_WORDS,),
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -21,8 +21,8 @@ RULE = RuleMeta(
     id=RuleId("FIL006"),
     name="filing-number-placeholder",
     severity=Severity.ERROR,
-    summary="Template value such as 京ICP备00000000号 or XXXX",
-    fix="Replace the template value with the number issued by the MIIT filing system.",
+    summary=N_("Template value such as 京ICP备00000000号 or XXXX"),
+    fix=N_("Replace the template value with the number issued by the MIIT filing system."),
 )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.kinds import own_numbers
-from scanner.i18n import joined, msg
+from scanner.i18n import N_, joined, msg
 from scanner.model import Facts, Finding, Options, OptionValue, Package, RuleId, RuleMeta, RuleOption, Severity
 
 REGISTRY = RuleOption(
@@ -36,8 +36,8 @@ RULE = RuleMeta(
     id=RuleId("FIL008"),
     name="filing-number-unregistered",
     severity=Severity.ERROR,
-    summary="No filing record for the app in the registry",
-    fix="Record the app's filing in the registry, or check that the upload is the app it claims to be.",
+    summary=N_("No filing record for the app in the registry"),
+    fix=N_("Record the app's filing in the registry, or check that the upload is the app it claims to be."),
     options=(REGISTRY, IN_FORCE),
 )
 

@@ -27,8 +27,8 @@ RULE = RuleMeta(
     id=RuleId("FIL003"),
     name="filing-number-wrong-kind",
     severity=Severity.ERROR,
-    summary="Shows a website / entity / licence / public-security number, or the wrong A/X/K suffix",
-    fix="Show the number filed for this App (suffix A; X for mini-programs, K for quick apps).",
+    summary=N_("Shows a website / entity / licence / public-security number, or the wrong A/X/K suffix"),
+    fix=N_("Show the number filed for this App (suffix A; X for mini-programs, K for quick apps)."),
 )
 
 _DESCRIBE = {

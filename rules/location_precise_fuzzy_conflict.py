@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.api_calls import location_apis
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Location, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -24,8 +24,8 @@ RULE = RuleMeta(
     id=RuleId("MPP003"),
     name="location-precise-fuzzy-conflict",
     severity=Severity.ERROR,
-    summary="Fuzzy and precise location APIs declared together",
-    fix="Declare either getFuzzyLocation or the precise location APIs in requiredPrivateInfos, not both.",
+    summary=N_("Fuzzy and precise location APIs declared together"),
+    fix=N_("Declare either getFuzzyLocation or the precise location APIs in requiredPrivateInfos, not both."),
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.api_calls import location_apis
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -24,8 +24,8 @@ RULE = RuleMeta(
     id=RuleId("MPP002"),
     name="location-purpose-missing",
     severity=Severity.WARNING,
-    summary='Location scope used without permission["scope.userLocation"].desc',
-    fix='Add "permission": {"scope.userLocation": {"desc": "<why the location is needed>"}} to app.json.',
+    summary=N_('Location scope used without permission["scope.userLocation"].desc'),
+    fix=N_('Add "permission": {"scope.userLocation": {"desc": "<why the location is needed>"}} to app.json.'),
 )
 
 _NEEDS_SCOPE = frozenset({"precise", "fuzzy"})

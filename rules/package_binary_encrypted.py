@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.protection import encrypted_members
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -34,10 +34,10 @@ RULE = RuleMeta(
     id=RuleId("PKG005"),
     name="package-binary-encrypted",
     severity=Severity.ERROR,
-    summary="Code is encrypted (App Store FairPlay, a hardening protector, a payload decrypted at run time) "
-    "and the text it shows could not be read: the scan is incomplete",
-    fix="Scan the build before encryption: the .ipa Xcode exports, the APK before hardening (加固) or "
-    "the protector's unprotected input; a reviewer checks the running app's about page for the rest.",
+    summary=N_("Code is encrypted (App Store FairPlay, a hardening protector, a payload decrypted at run time) "
+    "and the text it shows could not be read: the scan is incomplete"),
+    fix=N_("Scan the build before encryption: the .ipa Xcode exports, the APK before hardening (加固) or "
+    "the protector's unprotected input; a reviewer checks the running app's about page for the rest."),
 )
 
 

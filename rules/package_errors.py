@@ -12,6 +12,7 @@ process died (the worker is replaced and the batch goes on).
 
 from __future__ import annotations
 
+from scanner.i18n import N_
 from scanner.model import RuleId, RuleMeta, Severity
 
 UNREADABLE = RuleMeta(
@@ -19,8 +20,8 @@ UNREADABLE = RuleMeta(
     doc=__doc__ or "",
     name="package-unreadable",
     severity=Severity.ERROR,
-    summary="Not a valid package of any supported format",
-    fix="Check that the file is a complete, supported package (APK, wxapkg, rpk …).",
+    summary=N_("Not a valid package of any supported format"),
+    fix=N_("Check that the file is a complete, supported package (APK, wxapkg, rpk …)."),
 )
 
 ENCRYPTED = RuleMeta(
@@ -28,8 +29,8 @@ ENCRYPTED = RuleMeta(
     doc=__doc__ or "",
     name="package-encrypted",
     severity=Severity.ERROR,
-    summary="Encrypted package and no key",
-    fix="Pass the key (for PC WeChat packages: --wxid wx…, the mini-program's appid).",
+    summary=N_("Encrypted package and no key"),
+    fix=N_("Pass the key (for PC WeChat packages: --wxid wx…, the mini-program's appid)."),
 )
 
 ABORTED = RuleMeta(
@@ -37,6 +38,6 @@ ABORTED = RuleMeta(
     doc=__doc__ or "",
     name="package-scan-aborted",
     severity=Severity.ERROR,
-    summary="The scan was stopped: time or memory limit, or the worker died",
-    fix="Scan the package on its own to see why; raise --timeout / --max-memory if it is merely large.",
+    summary=N_("The scan was stopped: time or memory limit, or the worker died"),
+    fix=N_("Scan the package on its own to see why; raise --timeout / --max-memory if it is merely large."),
 )

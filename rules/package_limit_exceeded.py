@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import AnomalyKind, Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -22,8 +22,8 @@ RULE = RuleMeta(
     id=RuleId("PKG003"),
     name="package-limit-exceeded",
     severity=Severity.ERROR,
-    summary="A size, ratio, entry-count or nesting cap refused part of the package",
-    fix="Check the member: a legitimate one needs a higher cap (max-member-mb, max-ratio …); a bomb is hostile.",
+    summary=N_("A size, ratio, entry-count or nesting cap refused part of the package"),
+    fix=N_("Check the member: a legitimate one needs a higher cap (max-member-mb, max-ratio …); a bomb is hostile."),
 )
 
 

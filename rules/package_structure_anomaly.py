@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import AnomalyKind, Facts, Finding, Location, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -24,8 +24,8 @@ RULE = RuleMeta(
     id=RuleId("PKG004"),
     name="package-structure-anomaly",
     severity=Severity.WARNING,
-    summary="Zip, binary-XML, resource or DEX structure tampered with (read leniently)",
-    fix="Rebuild the package with standard tools; in a store audit, treat the package as evasive.",
+    summary=N_("Zip, binary-XML, resource or DEX structure tampered with (read leniently)"),
+    fix=N_("Rebuild the package with standard tools; in a store audit, treat the package as evasive."),
 )
 
 MAX_FINDINGS = 50

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.policies import policy_clause, unchecked_policy
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -30,8 +30,8 @@ RULE = RuleMeta(
     name="permission-declaration-missing",
     severity=Severity.ERROR,
     severity_minor_kinds=Severity.WARNING,
-    summary="Sensitive permissions requested, no permission list or privacy text at all",
-    fix="Add an in-app permission list (权限说明) or privacy policy naming each sensitive permission.",
+    summary=N_("Sensitive permissions requested, no permission list or privacy text at all"),
+    fix=N_("Add an in-app permission list (权限说明) or privacy policy naming each sensitive permission."),
 )
 
 

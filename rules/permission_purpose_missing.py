@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, mandatory, shown_value
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Location, Options, Package, Purpose, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -37,8 +37,8 @@ RULE = RuleMeta(
     id=RuleId("PRM003"),
     name="permission-purpose-missing",
     severity=Severity.ERROR,
-    summary="A permission that must state its purpose (HarmonyOS reason, iOS usage description) states none",
-    fix="Give the permission a purpose: a reason $string resource that says what the access is for (用于…).",
+    summary=N_("A permission that must state its purpose (HarmonyOS reason, iOS usage description) states none"),
+    fix=N_("Give the permission a purpose: a reason $string resource that says what the access is for (用于…)."),
     formats=PURPOSE_FORMATS,
 )
 

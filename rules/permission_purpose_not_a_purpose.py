@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, not_a_purpose, shown_value
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -26,8 +26,8 @@ RULE = RuleMeta(
     id=RuleId("PRM006"),
     name="permission-purpose-not-a-purpose",
     severity=Severity.WARNING,
-    summary="A permission's purpose text does not say what the access is for",
-    fix="Write what the access is used for, as the user will read it in the grant dialog (用于…).",
+    summary=N_("A permission's purpose text does not say what the access is for"),
+    fix=N_("Write what the access is used for, as the user will read it in the grant dialog (用于…)."),
     formats=PURPOSE_FORMATS,
 )
 

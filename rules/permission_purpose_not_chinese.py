@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, chinese_value, mandatory
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -26,9 +26,9 @@ RULE = RuleMeta(
     id=RuleId("PRM005"),
     name="permission-purpose-not-chinese",
     severity=Severity.WARNING,
-    summary="A required permission purpose has no Chinese text",
-    fix="Add the Chinese text of the purpose (resources/zh_CN/element/string.json, or "
-    "zh-Hans.lproj/InfoPlist.strings).",
+    summary=N_("A required permission purpose has no Chinese text"),
+    fix=N_("Add the Chinese text of the purpose (resources/zh_CN/element/string.json, or "
+    "zh-Hans.lproj/InfoPlist.strings)."),
     formats=PURPOSE_FORMATS,
 )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS, group, mandatory, shown_value
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, Purpose, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -27,8 +27,8 @@ RULE = RuleMeta(
     id=RuleId("PRM007"),
     name="permission-purpose-reused",
     severity=Severity.WARNING,
-    summary="One purpose is given for permissions of unrelated kinds",
-    fix="Give each kind of access its own purpose that says what that access is used for.",
+    summary=N_("One purpose is given for permissions of unrelated kinds"),
+    fix=N_("Give each kind of access its own purpose that says what that access is used for."),
     formats=PURPOSE_FORMATS,
 )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.purposes import PURPOSE_FORMATS
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -26,9 +26,9 @@ RULE = RuleMeta(
     id=RuleId("PRM004"),
     name="permission-purpose-unresolved",
     severity=Severity.ERROR,
-    summary="A permission's purpose refers to a string resource that does not exist",
-    fix="Add the string the reason refers to (resources/base/element/string.json and each language), or fix "
-    "the name.",
+    summary=N_("A permission's purpose refers to a string resource that does not exist"),
+    fix=N_("Add the string the reason refers to (resources/base/element/string.json and each language), or fix "
+    "the name."),
     formats=PURPOSE_FORMATS,
 )
 

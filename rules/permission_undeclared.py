@@ -42,8 +42,8 @@ RULE = RuleMeta(
     name="permission-undeclared",
     severity=Severity.ERROR,
     severity_minor_kinds=Severity.WARNING,
-    summary="A sensitive permission is requested but not named in the in-app declaration",
-    fix="Name each permission and its purpose in the in-app permission list or the privacy policy.",
+    summary=N_("A sensitive permission is requested but not named in the in-app declaration"),
+    fix=N_("Name each permission and its purpose in the in-app permission list or the privacy policy."),
     options=(SYNONYMS,),
 )
 

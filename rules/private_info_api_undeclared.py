@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.facts.api_calls import location_apis
-from scanner.i18n import msg
+from scanner.i18n import N_, msg
 from scanner.model import Facts, Finding, Options, Package, PackageKind, RuleId, RuleMeta, Severity
 
 RULE = RuleMeta(
@@ -26,8 +26,8 @@ RULE = RuleMeta(
     id=RuleId("MPP001"),
     name="private-info-api-undeclared",
     severity=Severity.ERROR,
-    summary="Mini-program calls a location API missing from requiredPrivateInfos",
-    fix='List every location API the code calls in app.json "requiredPrivateInfos".',
+    summary=N_("Mini-program calls a location API missing from requiredPrivateInfos"),
+    fix=N_('List every location API the code calls in app.json "requiredPrivateInfos".'),
 )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import gettext
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 LANGUAGES = ("en", "zh")
 """The languages of the reports: English (the templates) and Simplified Chinese."""
@@ -73,7 +73,7 @@ def msg(template: str, **args: object) -> Message:
     return _rebuild(template.format(**{k: str(v) for k, v in args.items()}), template, tuple(args.items()))
 
 
-def joined(parts: list[str] | tuple[str, ...], separator: str = "; ") -> Message:
+def joined(parts: Sequence[str], separator: str = "; ") -> Message:
     """Parts (messages or plain text) joined, each said in the reader's language."""
     template = separator.replace("{", "{{").replace("}", "}}").join(f"{{p{i}}}" for i in range(len(parts)))
     return msg(template, **{f"p{i}": part for i, part in enumerate(parts)})

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from scanner.i18n import Message, Said, say
+from scanner.i18n import N_, Message, Said, say
 from scanner.model import Report, Severity
 
 T = TypeVar("T")
@@ -45,6 +45,9 @@ def _visible(value: object) -> object:
         return dataclasses.replace(value, **changes)
     return value
 
+
+SEVERITY_LABELS = {Severity.ERROR: N_("error"), Severity.WARNING: N_("warning"), Severity.NOTE: N_("note")}
+"""A severity as people read it (the JSON and SARIF keep ``Severity.label``)."""
 
 SAID_FIELDS = frozenset({"message", "fix", "summary"})
 """Fields whose plain text is the catalog's own (a rule's summary and fix): said by looking it up. Any
