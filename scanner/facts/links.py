@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scanner import catalogs
+from scanner.i18n import msg
 
 # A host-like run that contains "beian" (any case), optionally with a scheme and a path. Bounded runs.
 LINK_PATTERN = re.compile(
@@ -102,9 +103,9 @@ def judge_host(host: str) -> tuple[str, str] | None:
     hosts, markers = _tables()
     if host in hosts:
         entry = hosts[host]
-        return entry["status"], entry["reason"]
+        return entry["status"], msg(entry["reason"])  # the catalog's text (hosts.json) is a msgid too
     if "." not in host:
         return None
     if any(marker in host for marker in markers) or any(known in host for known in hosts):
-        return "wrong-site", f"{host} only looks like the filing system (https://beian.miit.gov.cn/)"
+        return "wrong-site", msg("{host} only looks like the filing system (https://beian.miit.gov.cn/)", host=host)
     return None

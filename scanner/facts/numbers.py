@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from scanner import catalogs
+from scanner.i18n import msg
 
 # Separators seen between the parts: spaces, ideographic and no-break spaces (&nbsp;), line breaks (<br>).
 _SP = r"[ \t\u3000\u00a0\r\n]{0,4}"
@@ -148,9 +149,9 @@ def find_numbers(text: str) -> Iterator[Recognized]:
         end = kept[min(found.offset + len(found.raw), len(kept)) - 1] + 1
         notes = found.normalized
         if _ZERO_WIDTH.search(text, start, end):
-            notes = (*notes, "zero-width characters removed")
+            notes = (*notes, msg("zero-width characters removed"))
         if _MARKUP.search(text, start, end):
-            notes = (*notes, "markup inside the number removed")
+            notes = (*notes, msg("markup inside the number removed"))
         yield replace(found, offset=start, normalized=notes, span=end - start)
 
 
@@ -225,11 +226,11 @@ def _notes(raw: str) -> tuple[str, ...]:
     """What reading ``raw`` normalized that leaves the number valid."""
     notes = []
     if unicodedata.normalize("NFKC", raw) != raw:
-        notes.append("full-width characters")
+        notes.append(msg("full-width characters"))
     if raw.translate(_traditional()) != raw:
-        notes.append("traditional characters")
+        notes.append(msg("traditional characters"))
     if _SPACES.search(raw):
-        notes.append("spaces or line breaks between the parts")
+        notes.append(msg("spaces or line breaks between the parts"))
     return tuple(notes)
 
 
@@ -298,17 +299,18 @@ def _icp(match: re.Match[str]) -> Recognized | None:
 def _spelling_problem(match: re.Match[str]) -> str | None:
     """A number that is meant right but written wrong: the fix is to write it as issued."""
     if match["dup"]:
-        return "ICP备 is written twice"
+        return msg("ICP备 is written twice")
     if not match["icp"].isupper():
-        return "ICP must be written in capitals"
+        return msg("ICP must be written in capitals")
     if match["word"]:
-        return f"{match['typ']}案 is written inside the number (备案 belongs in the label, not the number)"
+        return msg("{typ}案 is written inside the number (备案 belongs in the label, not the number)",
+                   typ=match["typ"])
     if match["colon"]:
-        return "a colon is written inside the number (it belongs after the label)"
+        return msg("a colon is written inside the number (it belongs after the label)")
     if match["lead"]:
-        return "a dash is written between 备 and the digits"
+        return msg("a dash is written between 备 and the digits")
     if match["dash"] in ("_", "＿"):
-        return "the serial is joined with _ instead of -"
+        return msg("the serial is joined with _ instead of -")
     return None
 
 
@@ -327,38 +329,40 @@ def _icp_problem(
     if problem:
         return problem
     if _is_placeholder(num, serial):
-        return f"{num} is a template placeholder, not an issued number"
+        return msg("{num} is a template placeholder, not an issued number", num=num)
     digits = _tables()[2]
     low, high = (digits["licence"], digits["licence"]) if licence else (digits["min"], digits["max"])
     if not low <= len(num) <= high:
-        return f"main number has {len(num)} digits, expected {low}–{high}"
+        return msg("main number has {count} digits, expected {low}–{high}", count=len(num), low=low, high=high)
     return _serial_problem(match, serial, suffix)
 
 
 def _serial_problem(match: re.Match[str], serial: str, suffix: str) -> str | None:
     if not match["hao1"]:
         if serial and match["hao2"]:
-            return "the serial is placed before 号 (expected …号-n)"
-        return "号 is missing after the main number"
+            return msg("the serial is placed before 号 (expected …号-n)")
+        return msg("号 is missing after the main number")
     if match["bare_serial"]:
-        return "the dash before the serial is missing (expected 号-n)"
+        return msg("the dash before the serial is missing (expected 号-n)")
     if serial and serial.startswith("0"):
-        return "the serial after the dash starts at 1"
+        return msg("the serial after the dash starts at 1")
     if suffix and suffix not in _tables()[3]:
         if suffix.upper() in _tables()[3]:
-            return f"the suffix must be upper case ({suffix.upper()})"
-        return f"the suffix {suffix} is not A (App), X (mini-program) or K (quick app)"
+            return msg("the suffix must be upper case ({upper})", upper=suffix.upper())
+        return msg("the suffix {suffix} is not A (App), X (mini-program) or K (quick app)", suffix=suffix)
     return None
 
 
 def _province_problem(prov: str | None) -> str | None:
     provinces, rejected, *_ = _tables()
     if not prov:
-        return "the province prefix is missing"
+        return msg("the province prefix is missing")
     prov = prov.translate(_traditional())
     if prov in provinces:
         return None
-    return rejected.get(prov, f"{prov} is not a province abbreviation used in filing numbers")
+    if prov in rejected:
+        return msg(rejected[prov])  # the catalog's own text (scanner/facts/data/filing.json): a msgid too
+    return msg("{prov} is not a province abbreviation used in filing numbers", prov=prov)
 
 
 def _is_placeholder(num: str, serial: str) -> bool:
@@ -375,12 +379,12 @@ def _public_security(match: re.Match[str]) -> Recognized:
     raw = match.group(0).strip()
     problem = _province_problem(match["prov"])
     if problem is None and match["swap"]:
-        problem = "公网安备 is misspelt 公安网备"
+        problem = msg("公网安备 is misspelt 公安网备")
     elif problem is None and (match["word"] or match["colon"]):
-        problem = "a word or colon is written inside the number (it belongs after the label)"
+        problem = msg("a word or colon is written inside the number (it belongs after the label)")
     grouped = match["groups"] is not None
     digits = "".join(ch for ch in _norm(match["groups"]) if ch.isdigit()) if grouped else _norm(match["num"])
-    notes = _notes(raw) + (("digits written in groups",) if grouped or match["lead"] else ())
+    notes = _notes(raw) + ((msg("digits written in groups"),) if grouped or match["lead"] else ())
     hao = "号" if match["hao"] else ""
     # A serial some sites print after the number (…000060-1) is kept: it is what the page shows.
     serial = f"-{_norm(match['serial'])}" if match["serial"] else ""
@@ -399,7 +403,8 @@ def _licence(match: re.Match[str]) -> Recognized | None:
     serial, suffix = _norm(match["serial"]), _norm(match["suffix"])
     raw = match.group(0).strip()
     kind = _kind(serial, suffix, "licence")
-    problem = None if len(num) == _tables()[2]["b2"] else f"B2 licence number has {len(num)} digits, expected 8"
+    problem: str | None = (None if len(num) == _tables()[2]["b2"] else
+                           msg("B2 licence number has {count} digits, expected 8", count=len(num)))
     if problem is None and serial:
         problem = _suffix_problem(serial, suffix)
     head = "合字" if match["joint"] else prov
@@ -413,15 +418,15 @@ def _licence_in_icp(match: re.Match[str], raw: str, num: str, serial: str, suffi
     cls = _norm(match["licence"])[1]
     problem = _province_problem(match["prov"])
     if problem is None and len(num) != _tables()[2]["b2"]:
-        problem = f"B{cls} licence number has {len(num)} digits, expected 8"
+        problem = msg("B{cls} licence number has {count} digits, expected 8", cls=cls, count=len(num))
     value = f"{_norm(match['prov']).translate(_traditional())}B{cls}-{num}" + (f"-{serial}{suffix}" if serial else "")
-    notes = (*_notes(raw), f"written as ICP证B{cls}-…: the licence number is B{cls}-…")
+    notes = (*_notes(raw), msg("written as ICP证B{cls}-…: the licence number is B{cls}-…", cls=cls))
     return Recognized(raw, value, _kind(serial, suffix, "licence"), problem, False, match.start(), notes)
 
 
 def _suffix_problem(serial: str, suffix: str) -> str | None:
     if serial.startswith("0"):
-        return "the serial after the dash starts at 1"
+        return msg("the serial after the dash starts at 1")
     if suffix and suffix not in _tables()[3]:
-        return f"the suffix {suffix} is not A (App), X (mini-program) or K (quick app)"
+        return msg("the suffix {suffix} is not A (App), X (mini-program) or K (quick app)", suffix=suffix)
     return None

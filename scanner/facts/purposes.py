@@ -7,6 +7,7 @@ import functools
 import re
 
 from scanner import catalogs
+from scanner.i18n import msg
 from scanner.model import Purpose
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -63,14 +64,14 @@ def not_a_purpose(text: str, permission: str, app_names: tuple[str, ...]) -> str
     the app's own name, the permission's name, or too short to say anything."""
     value = text.strip()
     if not value:
-        return "it is empty"
+        return msg("it is empty")
     if _TEMPLATE.search(value):
-        return f"it is a template left in ({value[:60]!r})"
+        return msg("it is a template left in ({value})", value=repr(value[:60]))
     if value.casefold() in {n.casefold() for n in app_names if n}:
-        return f"it is the app's name ({value!r}), not a purpose"
+        return msg("it is the app's name ({value}), not a purpose", value=repr(value))
     short = permission.rsplit(".", 1)[-1]
     if value.replace(" ", "_").upper() in (short, permission.upper()):
-        return f"it repeats the permission's name ({value!r})"
+        return msg("it repeats the permission's name ({value})", value=repr(value))
     if len(value) < MIN_PURPOSE:
-        return f"it is too short to say what the access is for ({value!r})"
+        return msg("it is too short to say what the access is for ({value})", value=repr(value))
     return None
