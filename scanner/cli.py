@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from scanner import __version__
+from scanner.cli_language import LANG_OPTION, run_language
 from scanner.constants import LIMIT_MINIMUMS, WXID, presets
-from scanner.i18n import LANGUAGES, language_from, message_of, msg, say
+from scanner.i18n import message_of, msg, say
 
 if TYPE_CHECKING:
     from scanner.config import OutputSpec, Settings
@@ -52,19 +53,6 @@ def fail(message: str) -> NoReturn:
     """A usage or configuration error: one line on stderr, exit code 2, in the run's language."""
     click.echo(say(msg("beian-scan: error: {message}", message=message), run_language()), err=True)
     sys.exit(2)
-
-
-LANG_OPTION = click.option(
-    "--lang", type=click.Choice(LANGUAGES), default=None,
-    help="Language of the report and messages: zh (简体中文) or en (default: zh when LC_ALL, LC_MESSAGES or "
-    "LANG starts with zh, else en).")
-
-
-def run_language(chosen: str | None = None) -> str:
-    """--lang of the command being run (or ``chosen``), else the locale's (scanner.i18n.language_from)."""
-    ctx = click.get_current_context(silent=True)
-    given = chosen or (ctx.params.get("lang") if ctx is not None else None)
-    return given if given in LANGUAGES else language_from(os.environ)
 
 
 class _FormatOption(click.Option):
@@ -318,18 +306,25 @@ def _write_outputs(report: Report, settings: Settings) -> None:
 
 @main.command("rules")
 @click.argument("rule_id", required=False)
-def rules_command(rule_id: str | None) -> None:
+@LANG_OPTION
+def rules_command(rule_id: str | None, lang: str | None) -> None:
     """List the rules, or show one rule's documentation (what, why, PASS/FAIL examples, sources)."""
+    from scanner.formatters.base import SEVERITY_LABELS, rule_help
     from scanner.rules import CATALOGUE
 
+    lang = run_language(lang)
     if rule_id is None:
         for meta in sorted(CATALOGUE.values(), key=lambda m: m.id):
-            click.echo(f"{meta.id}  {meta.name:<34} {meta.severity.label:<8} {meta.summary}")
+            severity = say(SEVERITY_LABELS[meta.severity], lang)
+            click.echo(f"{meta.id}  {meta.name:<34} {severity:<8} {say(meta.summary, lang)}")
         return
     found = CATALOGUE.get(rule_id.upper())
     if found is None:
         fail(msg("unknown rule {rule_id} (beian-scan rules lists them)", rule_id=repr(rule_id)))
-    click.echo(f"{found.id} {found.name} ({found.severity.label})\n\n{found.doc.strip()}\n\nFix: {found.fix}")
+    severity = say(SEVERITY_LABELS[found.severity], lang)
+    fix = say(msg("Fix: {fix}", fix=found.fix), lang)
+    body = rule_help(found, lang)
+    click.echo(f"{found.id} {found.name} ({severity})\n\n{body}" + (f"\n\n{fix}" if lang == "en" else ""))
 
 
 @main.command("identity")

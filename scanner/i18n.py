@@ -26,6 +26,9 @@ from collections.abc import Mapping, Sequence
 LANGUAGES = ("en", "zh")
 """The languages of the reports: English (the templates) and Simplified Chinese."""
 
+LANGUAGE_TAGS = {"en": "en-US", "zh": "zh-CN"}
+"""BCP 47 tags (SARIF's ``run.language``, HTML's ``lang``)."""
+
 DOMAIN = "beian-scan"
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 _GETTEXT_LOCALE = {"zh": "zh_CN"}

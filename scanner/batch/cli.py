@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scanner.i18n import message_of, msg
+from scanner.cli_language import LANG_OPTION, run_language
+from scanner.i18n import N_, message_of, msg, say
 
 if TYPE_CHECKING:
     from scanner.batch.registry import Index
@@ -27,10 +28,10 @@ LOG_EVERY = 10.0
 
 
 def _fail(message: str) -> None:
-    """One line on standard error, a hostile name's control characters escaped; exit 2."""
+    """One line on standard error in the run's language, a hostile name's control characters escaped; exit 2."""
     from scanner.formatters.base import visible
 
-    click.echo(f"beian-scan: error: {visible(message)}", err=True)
+    click.echo(visible(say(msg("beian-scan: error: {message}", message=message), run_language())), err=True)
     sys.exit(2)
 
 
@@ -78,10 +79,11 @@ def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Findings of this baseline (scan --create-baseline) are accepted.")
 @click.option("--wxid", metavar="APPID", default=None, help="AppID to decrypt PC-client wxapkg files with.")
+@LANG_OPTION
 def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, timeout: float,  # noqa: ANN401
           max_memory: int | None, retry_aborted: bool, registry: str | None, dask_address: str | None,
           config_path: str | None, preset: str | None, suppressions: str | None, baseline: str | None,
-          wxid: str | None) -> None:
+          wxid: str | None, lang: str | None) -> None:
     """Scan every package under PATHS (recursively) into an SQLite store, resumably.
 
     Packages are found by content; other files are skipped and counted. Each package is scanned in its
@@ -98,7 +100,7 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
 
     listed = tuple(line.strip() for line in from_list) if from_list is not None else ()
     if not paths and not listed:
-        _fail("give package paths or folders, or --from-list FILE")
+        _fail(msg("give package paths or folders, or --from-list FILE"))
     given = {key: value for key, value in (("wxid", wxid), ("preset", preset), ("suppressions", suppressions),
                                            ("baseline", baseline)) if value is not None}
     request = _request(paths, listed, given, config_path, worker.WorkerLimits(timeout, max_memory),
@@ -110,10 +112,11 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         return
     if registry:
         request = replace(request, registry=_registry(registry, database))
-    display = _Display(sys.stderr.isatty())
+    lang = run_language()
+    display = _Display(sys.stderr.isatty(), lang)
     stop = runner.Stop()
     # Ctrl-C is the batch's from here to the exit: a late press must not kill the summary half-way.
-    signal.signal(signal.SIGINT, lambda _sig, _frame: _interrupt(stop))
+    signal.signal(signal.SIGINT, lambda _sig, _frame: _interrupt(stop, lang))
     try:
         chosen, tally = runner.run(database, request, display.plan, display.outcome, stop)
         current = _current(database)
@@ -127,7 +130,7 @@ def batch(paths: tuple[str, ...], db: str, from_list: Any, jobs: int | None, tim
         stop.close()
         display.close()
         database.close()
-    _summary(chosen, tally, current, db)
+    _summary(chosen, tally, current, db, lang)
     # Everything is committed and said: a Ctrl-C pressed now (the second of two quick presses) must not
     # kill the interpreter while it exits, which would end the batch by the signal instead of its status.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -165,18 +168,19 @@ def _request(paths: tuple[str, ...], listed: tuple[str, ...], given: dict[str, A
         _fail(message_of(exc))
         raise  # unreachable: _fail exits
     for notice in engine.expiry_notices(acceptance, settings.suppressions or ""):
-        click.echo(f"beian-scan: {notice}", err=True)
+        click.echo(f"beian-scan: {say(notice, run_language())}", err=True)
     command = " ".join(["beian-scan", "batch", *sys.argv[2:]])
     return runner.Request(tuple(paths), listed, options, settings.policy, acceptance, limits=limits,
                           parallel=parallel, dask_address=dask_address, retry_aborted=retry_aborted, command=command)
 
 
-def _interrupt(stop: Stop) -> None:
+def _interrupt(stop: Stop, lang: str) -> None:
     if stop.requested.is_set():
-        click.echo("\nbeian-scan batch: stopping the running packages now", err=True)
+        said = msg("beian-scan batch: stopping the running packages now")
     else:
-        click.echo(f"\nbeian-scan batch: stopping: no more packages are started; running ones have "
-                   f"{stop.grace:g} s to finish (Ctrl-C again: stop them now)", err=True)
+        said = msg("beian-scan batch: stopping: no more packages are started; running ones have {grace} s to "
+                   "finish (Ctrl-C again: stop them now)", grace=f"{stop.grace:g}")
+    click.echo("\n" + say(said, lang), err=True)
     stop.request()
 
 
@@ -197,20 +201,25 @@ def _current(database: Store) -> dict[str, int]:
 class _Display:
     """A tqdm bar on a terminal (done / total, failures, rate, ETA), else a log line every LOG_EVERY s."""
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, tty: bool, lang: str = "en") -> None:
         self.tty = tty
+        self.lang = lang
         self.bar: Any = None
         self.started = time.monotonic()
         self.last = 0.0
 
     def plan(self, chosen: Plan) -> None:
-        special = (f", {chosen.skipped_special} special file(s) (FIFO, socket, device) skipped"
+        special = (msg(", {count} special file(s) (FIFO, socket, device) skipped", count=chosen.skipped_special)
                    if chosen.skipped_special else "")
-        retried = f" ({chosen.retried} stopped before, scanned again)" if chosen.retried else ""
-        rejudged = f"; {len(chosen.rejudged)} judged again (accepted findings changed)" if chosen.rejudged else ""
-        click.echo(f"beian-scan batch: {chosen.total_packages} package(s) found, {chosen.not_packages} other "
-                   f"file(s) skipped{special}; {chosen.already_done} already in the store, {chosen.duplicates} "
-                   f"duplicate(s); {len(chosen.jobs)} to scan{retried}{rejudged}", err=True)
+        retried = msg(" ({count} stopped before, scanned again)", count=chosen.retried) if chosen.retried else ""
+        rejudged = (msg("; {count} judged again (accepted findings changed)", count=len(chosen.rejudged))
+                    if chosen.rejudged else "")
+        said = msg("beian-scan batch: {found} package(s) found, {others} other file(s) skipped{special}; {done} "
+                   "already in the store, {duplicates} duplicate(s); {jobs} to scan{retried}{rejudged}",
+                   found=chosen.total_packages, others=chosen.not_packages, special=special,
+                   done=chosen.already_done, duplicates=chosen.duplicates, jobs=len(chosen.jobs), retried=retried,
+                   rejudged=rejudged)
+        click.echo(say(said, self.lang), err=True)
         if self.tty and chosen.jobs:
             from tqdm import tqdm
 
@@ -220,7 +229,7 @@ class _Display:
     def outcome(self, outcome: Outcome, tally: Tally) -> None:
         failed = tally.unreadable + tally.aborted
         if self.bar is not None:
-            self.bar.set_postfix_str(f"{failed} failed", refresh=False)
+            self.bar.set_postfix_str(say(msg("{count} failed", count=failed), self.lang), refresh=False)
             self.bar.update(1)
             return
         now = time.monotonic()
@@ -228,38 +237,51 @@ class _Display:
             self.last = now
             rate = tally.done / max(now - self.started, 1e-9)
             eta = (tally.total - tally.done) / rate if rate else 0.0
-            click.echo(f"beian-scan batch: {tally.done}/{tally.total} scanned ({tally.unreadable} unreadable, "
-                       f"{tally.aborted} over a limit), {rate * 60:.1f}/min, ETA {eta:.0f} s", err=True)
+            said = msg("beian-scan batch: {done}/{total} scanned ({unreadable} unreadable, {aborted} over a limit), "
+                       "{rate}/min, ETA {eta} s", done=tally.done, total=tally.total, unreadable=tally.unreadable,
+                       aborted=tally.aborted, rate=f"{rate * 60:.1f}", eta=f"{eta:.0f}")
+            click.echo(say(said, self.lang), err=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def _summary(chosen: Plan, tally: Tally, current: dict[str, int], db: str) -> None:
+def _summary(chosen: Plan, tally: Tally, current: dict[str, int], db: str, lang: str = "en") -> None:
     """This run's counts beside the store's current totals (a resumed or no-op run scans little)."""
+    from scanner.formatters.base import SEVERITY_LABELS
+    from scanner.formatters.text import display_width
+    from scanner.model import Severity
 
     def line(label: str, this: int | str, total: int | str = "") -> str:
-        return f"{label:<30}{this:>10}{total:>10}"
+        said = say(label, lang) if label.strip() else label
+        head = said + " " * max(0, 30 - display_width(said))
+        return head + _right(say(str(this), lang), 10) + _right(say(str(total), lang), 10)
 
-    lines = [line("", "this run", "store now"),
-             line("packages scanned", tally.done, current["packages"]),
-             line("  could not be read", tally.unreadable, current["unreadable"]),
-             line("  over a limit (PKG006)", tally.aborted, current["aborted"]),
-             line("  stopped before, retried", chosen.retried),
-             line("  judged again (no rescan)", len(chosen.rejudged)),
-             line("already in the store", chosen.already_done),
-             line("duplicates (same content)", chosen.duplicates),
-             line("other files skipped", chosen.not_packages),
-             line("special files skipped", chosen.skipped_special),
-             line("gone since the last run", chosen.gone)]
-    lines += [line(f"findings: {severity}", n, current[severity]) for severity, n in tally.findings.items()]
-    lines += [line(f"  {rule}", n) for rule, n in sorted(tally.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))]
+    def _right(text: str, width: int) -> str:
+        return " " * max(0, width - display_width(text)) + text
+
+    lines = [line("", N_("this run"), N_("store now")),
+             line(N_("packages scanned"), tally.done, current["packages"]),
+             line(N_("  could not be read"), tally.unreadable, current["unreadable"]),
+             line(N_("  over a limit (PKG006)"), tally.aborted, current["aborted"]),
+             line(N_("  stopped before, retried"), chosen.retried),
+             line(N_("  judged again (no rescan)"), len(chosen.rejudged)),
+             line(N_("already in the store"), chosen.already_done),
+             line(N_("duplicates (same content)"), chosen.duplicates),
+             line(N_("other files skipped"), chosen.not_packages),
+             line(N_("special files skipped"), chosen.skipped_special),
+             line(N_("gone since the last run"), chosen.gone)]
+    lines += [line(say(msg("findings: {severity}", severity=SEVERITY_LABELS[Severity.parse(severity)]), lang), n,
+                   current[severity]) for severity, n in tally.findings.items()]
+    lines += [f"  {rule:<28}" + _right(str(n), 10)
+              for rule, n in sorted(tally.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))]
     click.echo("\n".join(lines))
     if tally.stopped:
-        click.echo(f"beian-scan batch: stopped; {tally.done} package(s) committed, the rest are scanned by the "
-                   "next run of the same command", err=True)
-    click.echo(f"results in {db}: beian-scan report {db} --format html -o audit.html", err=True)
+        click.echo(say(msg("beian-scan batch: stopped; {count} package(s) committed, the rest are scanned by the "
+                           "next run of the same command", count=tally.done), lang), err=True)
+    click.echo(say(msg("results in {db}: beian-scan report {db} --format html -o audit.html", db=db), lang),
+               err=True)
 
 
 @click.command()
@@ -273,8 +295,9 @@ def _summary(chosen: Plan, tally: Tally, current: dict[str, int], db: str) -> No
 @click.option("--csv-bom/--no-csv-bom", default=None,
               help="Start CSV with a UTF-8 byte order mark, which Excel and WPS on Chinese Windows need to read "
                    "UTF-8 (default: with -o FILE yes, on standard output no).")
+@LANG_OPTION
 def report(db: str, fmt: str, output: str | None, run_id: int | None, history: bool,
-           csv_bom: bool | None) -> None:
+           csv_bom: bool | None, lang: str | None) -> None:
     """Write the report of a batch store: HTML for reviewers, CSV, JSONL, the JSON report, SARIF.
 
     By default the current state: each file present at the latest batch over its folder, with its
@@ -283,7 +306,7 @@ def report(db: str, fmt: str, output: str | None, run_id: int | None, history: b
     from scanner.batch import store
 
     if run_id is not None and history:
-        _fail("--run and --history are two views: give one")
+        _fail(msg("--run and --history are two views: give one"))
     try:
         database = store.Store(db, readonly=True)
     except store.StoreError as exc:
@@ -291,9 +314,10 @@ def report(db: str, fmt: str, output: str | None, run_id: int | None, history: b
         return
     try:
         if run_id is not None and not database.has_run(run_id):
-            _fail(f"{db}: no run {run_id} in this store (beian-scan report --history lists every run)")
+            _fail(msg("{db}: no run {run} in this store (beian-scan report --history lists every run)", db=db,
+                      run=run_id))
         stored = list(database.results(run=run_id, history=history))
-        text = reports.render(stored, fmt, database.runs(), history=history)
+        text = reports.render(stored, fmt, database.runs(), history=history, lang=run_language(lang))
     except sqlite3.Error as exc:
         _fail(store.describe(exc, db))
         return
@@ -308,4 +332,4 @@ def report(db: str, fmt: str, output: str | None, run_id: int | None, history: b
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror or exc}")
+        _fail(msg("cannot write {path}: {reason}", path=output, reason=exc.strerror or exc))

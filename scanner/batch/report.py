@@ -17,11 +17,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from scanner import __version__
 from scanner.batch.store import StoredResult
 from scanner.formatters import FormatOptions, LocatedOptions, json_report, sarif
-from scanner.formatters.json_report import from_result_dict
+from scanner.formatters.base import SEVERITY_LABELS
+from scanner.formatters.json_report import from_result_dict, stored_message
+from scanner.i18n import LANGUAGE_TAGS, Said, msg, said_in, say
 from scanner.model import Report
 from scanner.rules import CATALOGUE
 
@@ -67,9 +70,17 @@ def rows(stored: list[StoredResult]) -> list[Row]:
                        tuple(link["url"] for link in facts["filing_links"]),
                        _rules(result),
                        {s: counts.get(s, 0) for s in SEVERITIES},
-                       f"{error['rule_id']} {error['message']}" if error else "",
+                       _error_text(error) if error else "",
                        item.seconds, tuple(result["findings"]), _signer_md5(package.get("identity"))))
     return out
+
+
+def _error_text(error: dict[str, Any]) -> str:
+    """``RULE message``, in every language the store kept."""
+    message = stored_message(error)
+    if isinstance(message, Said):
+        return said_in({lang: f"{error['rule_id']} {text}" for lang, text in message.texts})
+    return f"{error['rule_id']} {message}"
 
 
 def _signer_md5(identity: dict[str, Any] | None) -> str:
@@ -89,21 +100,31 @@ def totals(table: list[Row]) -> dict[str, Any]:
     by_rule_severity: dict[str, Counter[str]] = {}
     by_severity: Counter[str] = Counter()
     failures: Counter[str] = Counter()
+    reasons: dict[str, str] = {}
     for row in table:
         for finding in row.findings:
             by_rule[finding["rule_id"]] += 1
             by_rule_severity.setdefault(finding["rule_id"], Counter())[finding["severity"]] += 1
             by_severity[finding["severity"]] += 1
         if row.error:
-            failures[reason(row.error)] += 1
+            grouped = reason(row.error)
+            failures[grouped] += 1
+            reasons.setdefault(grouped, _reason_said(row.error, grouped))
     statuses = Counter(row.status for row in table)
     return {"packages": len(table), "statuses": dict(statuses), "by_rule": by_rule.most_common(),
             "by_rule_severity": {rule: [(s, n.get(s, 0)) for s in SEVERITIES] for rule, n in by_rule_severity.items()},
-            "by_severity": [(s, by_severity.get(s, 0)) for s in SEVERITIES], "failures": failures.most_common(20),
+            "by_severity": [(s, by_severity.get(s, 0)) for s in SEVERITIES],
+            "failures": [(reasons[r], n) for r, n in failures.most_common(20)],
             "with_number": sum(1 for r in table if r.numbers), "with_link": sum(1 for r in table if r.links)}
 
 
 _DETAIL = re.compile(r"\s*\(((?:[A-Z]\w*(?:Error|Exception|Warning))?)[^()]*\)")
+
+
+def _reason_said(error: str, english: str) -> str:
+    if isinstance(error, Said):
+        return said_in({lang: reason(text) for lang, text in error.texts})
+    return english
 
 
 def reason(error: str) -> str:
@@ -115,19 +136,19 @@ def reason(error: str) -> str:
 
 
 def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | None = None,
-           history: bool = False) -> str:
+           history: bool = False, lang: str = "en") -> str:
     """The report of stored results in one format; ``history``: one entry per result set, with its run.
     ``runs``: the store's runs, oldest first (the HTML report names the files the latest one skipped)."""
     if fmt == "html":
-        return _html(stored, runs or [])
+        return _html(stored, runs or [], lang)
     if fmt == "csv":
         return _csv(rows(stored), [item.run_id for item in stored] if history else None)
     if fmt == "jsonl":
         return "".join(json.dumps(_with_paths(item, history), ensure_ascii=False) + "\n" for item in stored)
     if fmt == "json":
-        return _json(stored)
+        return _json(stored, lang)
     if fmt == "sarif":
-        return _sarif(stored)
+        return _sarif(stored, lang)
     raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(REPORT_FORMATS)})")
 
 
@@ -173,9 +194,9 @@ def _with_paths(item: StoredResult, history: bool = False) -> dict[str, Any]:
     return out
 
 
-def _json(stored: list[StoredResult]) -> str:
+def _json(stored: list[StoredResult], lang: str = "en") -> str:
     """The same JSON report as ``scan --format json --show-suppressed`` (one envelope for both)."""
-    return json_report.render(_report(stored), FormatOptions(show_suppressed=True))
+    return json_report.render(_report(stored), FormatOptions(show_suppressed=True, lang=lang))
 
 
 def _report(stored: list[StoredResult]) -> Report:
@@ -186,11 +207,24 @@ def _report(stored: list[StoredResult]) -> Report:
     return Report(__version__, results, tuple(CATALOGUE.values()))
 
 
-def _sarif(stored: list[StoredResult]) -> str:
-    return sarif.render(_report(stored), LocatedOptions(base_dir=os.getcwd()))
+def _sarif(stored: list[StoredResult], lang: str = "en") -> str:
+    return sarif.render(_report(stored), LocatedOptions(base_dir=os.getcwd(), lang=lang))
 
 
-def _html(stored: list[StoredResult], runs: list[dict[str, Any]]) -> str:
+def _both(text: str) -> Markup:
+    """Both languages of a text in the page; the page's switch shows one (CSS on ``html[data-lang]``)."""
+    english, chinese = say(text, "en"), say(text, "zh")
+    if english == chinese:
+        return escape(english)
+    return Markup('<span class="l-en" lang="en">{}</span><span class="l-zh" lang="zh-CN">{}</span>').format(
+        english, chinese)
+
+
+_STATUS_LABELS = {"clean": msg("clean"), "findings": msg("findings"), "unreadable": msg("unreadable"),
+                  "aborted": msg("aborted")}
+
+
+def _html(stored: list[StoredResult], runs: list[dict[str, Any]], lang: str = "en") -> str:
     environment = jinja2.Environment(loader=jinja2.PackageLoader("scanner.batch", "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     table = rows(stored)
@@ -202,4 +236,7 @@ def _html(stored: list[StoredResult], runs: list[dict[str, Any]]) -> str:
     return environment.get_template("report.html.j2").render(
         rows=table, totals=summary, runs=runs, version=__version__, biggest=biggest, skipped=skipped,
         colours={"error": "#cf222e", "warning": "#d4a72c", "note": "#0969da"},
-        rules={rule_id: meta for rule_id, meta in CATALOGUE.items()})
+        rules={rule_id: meta for rule_id, meta in CATALOGUE.items()},
+        lang=lang, lang_tag=LANGUAGE_TAGS[lang], _=msg, both=_both, said=say, say=say,
+        severity_labels={s.label: label for s, label in SEVERITY_LABELS.items()}, status_labels=_STATUS_LABELS,
+        status_choices=[("", msg("all")), *_STATUS_LABELS.items()], stored_message=stored_message)

@@ -371,8 +371,8 @@ class Store:
             self.db.execute("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)", (sha256, size, path))
             for index, result in enumerate(results):
                 worker, basis = found[index] if found and index < len(found) else (result, {})
-                data = result_dict(result, accepted=True)
-                before = data if worker is result else result_dict(worker, accepted=True)
+                data = result_dict(result, accepted=True, every_language=True)
+                before = data if worker is result else result_dict(worker, accepted=True, every_language=True)
                 self._add_result(run_id, sha256, path, tool_version, config_hash, index, data, seconds,
                                  peak_rss_kib, aborted, limits, judge_hash, None if before == data else before, basis)
 

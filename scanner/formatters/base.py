@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from scanner.i18n import N_, Message, Said, say
-from scanner.model import Report, Severity
+from scanner.i18n import N_, Message, Said, msg, say
+from scanner.model import Report, RuleMeta, Severity
 
 T = TypeVar("T")
 
@@ -71,6 +71,26 @@ def _localized(value: object, lang: str, catalog_text: bool) -> object:
                    for f in dataclasses.fields(value)}
         return dataclasses.replace(value, **changes)
     return value
+
+
+_URL = re.compile(r"https?://[^\s)>,'\"`]+[^\s)>,'\"`.;:]")
+
+
+def rule_sources(meta: RuleMeta) -> tuple[str, ...]:
+    """The public sources a rule's documentation cites (the regulation, the platforms' documentation)."""
+    return tuple(dict.fromkeys(_URL.findall(meta.doc)))
+
+
+def rule_help(meta: RuleMeta, lang: str) -> str:
+    """A rule's documentation in ``lang``: in English its docstring (what, why, PASS/FAIL, sources); in
+    another language what the rule checks, how to fix it and the sources it is based on."""
+    if lang == "en":
+        return meta.doc.strip()
+    lines = [say(meta.summary, lang), "", say(msg("Fix: {fix}", fix=say(meta.fix, lang)), lang)]
+    sources = rule_sources(meta)
+    if sources:
+        lines += ["", say(N_("Sources:"), lang), *(f"- {url}" for url in sources)]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from scanner.formatters import paths
-from scanner.formatters.base import LocatedOptions
+from scanner.formatters.base import LocatedOptions, localized
 from scanner.model import Report, Severity
 
 SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "minor", Severity.NOTE: "info"}
@@ -20,6 +20,7 @@ SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "minor", Severity.NOTE
 
 def render(report: Report, options: LocatedOptions) -> str:
     """The Code Quality array (unreadable packages are entries too: a CI gate must not hide them)."""
+    report = localized(report, options.lang)
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
     for result in report.results:

@@ -4,7 +4,7 @@ pull-request annotations (ruff's and checkov's ``github`` formats)."""
 from __future__ import annotations
 
 from scanner.formatters import paths
-from scanner.formatters.base import LocatedOptions, visible_report
+from scanner.formatters.base import LocatedOptions, localized, visible_report
 from scanner.model import Report, Severity
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
@@ -23,7 +23,7 @@ def _property(text: str) -> str:
 def render(report: Report, options: LocatedOptions) -> str:
     """One workflow command per finding and per unreadable package (control characters escaped: a job
     log is a terminal too)."""
-    report = visible_report(report)
+    report = visible_report(localized(report, options.lang))
     lines: list[str] = []
     for result in report.results:
         if result.error is not None:

@@ -6,7 +6,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from scanner.formatters.base import FormatOptions, summarize
+from scanner.formatters.base import FormatOptions, localized, summarize
+from scanner.i18n import in_every_language, said_in
 from scanner.model import (
     Certificate,
     Facts,
@@ -34,7 +35,8 @@ SCHEMA_VERSION = "1"
 
 def render(report: Report, options: FormatOptions) -> str:
     """The report as indented JSON (stable key order, non-ASCII kept readable)."""
-    return json.dumps(to_dict(report, options.show_suppressed), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(to_dict(localized(report, options.lang), options.show_suppressed), ensure_ascii=False,
+                      indent=2) + "\n"
 
 
 def to_dict(report: Report, show_suppressed: bool = False) -> dict[str, Any]:
@@ -54,13 +56,18 @@ def location(loc: Location | None) -> dict[str, str] | None:
     return {"member": loc.member, "kind": loc.kind, "pointer": loc.pointer}
 
 
-def result_dict(result: ScanResult, accepted: bool = False) -> dict[str, Any]:
+def result_dict(result: ScanResult, accepted: bool = False, every_language: bool = False) -> dict[str, Any]:
     """One result as the report's ``results`` entry (what a batch stores per package); ``accepted``: with
-    its accepted findings under ``suppressed``, each with why, when it has any."""
-    return _result(result, accepted and bool(result.suppressed))
+    its accepted findings under ``suppressed``, each with why, when it has any; ``every_language``: each
+    message also under ``messages`` in every language (a store's reports are read in either)."""
+    return _result(result, accepted and bool(result.suppressed), every_language)
 
 
-def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
+def _said(text: str, every_language: bool) -> dict[str, Any]:
+    return {"messages": in_every_language(text)} if every_language else {}
+
+
+def _result(result: ScanResult, show_suppressed: bool, every_language: bool = False) -> dict[str, Any]:
     info = result.info
     package: dict[str, Any] = {"path": result.path, "format": None, "sha256": None, "app_id": None,
                                "app_name": None, "version": None}
@@ -73,11 +80,13 @@ def _result(result: ScanResult, show_suppressed: bool) -> dict[str, Any]:
         package["paths"] = [result.path, *result.also_at]
     error = None
     if result.error is not None:
-        error = {"rule_id": result.error.rule_id, "message": result.error.message}
+        error = {"rule_id": result.error.rule_id, "message": result.error.message,
+                 **_said(result.error.message, every_language)}
     out = {"package": package, "error": error, "facts": _facts(result.facts),
-           "findings": [_finding(f) for f in result.findings]}
+           "findings": [_finding(f, every_language) for f in result.findings]}
     if show_suppressed:
-        out["suppressed"] = [{**_finding(f), "suppression": f.suppression} for f in result.suppressed]
+        out["suppressed"] = [{**_finding(f, every_language), "suppression": f.suppression}
+                             for f in result.suppressed]
     return out
 
 
@@ -150,10 +159,11 @@ def _number(number: FilingNumber) -> dict[str, Any]:
     return out
 
 
-def _finding(finding: ReportedFinding) -> dict[str, Any]:
+def _finding(finding: ReportedFinding, every_language: bool = False) -> dict[str, Any]:
     return {"rule_id": finding.rule_id, "name": finding.name, "severity": finding.severity.label,
-            "message": finding.message, "location": location(finding.location),
-            "evidence": list(finding.evidence), "fingerprint": finding.fingerprint}
+            "message": finding.message, **_said(finding.message, every_language),
+            "location": location(finding.location), "evidence": list(finding.evidence),
+            "fingerprint": finding.fingerprint}
 
 
 def _summary(report: Report) -> dict[str, Any]:
@@ -185,7 +195,7 @@ def from_result_dict(data: dict[str, Any]) -> ScanResult:
     findings = tuple(_reported(f) for f in data["findings"])
     accepted = tuple(replace(_reported(f), suppression=f.get("suppression") or "accepted")
                      for f in data.get("suppressed", ()))
-    failure = PackageError(RuleId(error["rule_id"]), error["message"]) if error else None
+    failure = PackageError(RuleId(error["rule_id"]), stored_message(error)) if error else None
     return ScanResult(package["path"], info, failure,
                       Facts(numbers, links, PermissionFacts(tuple(perms["requested"]), tuple(perms["sensitive"]),
                                                             tuple(perms["declared"]), tuple(perms["undeclared"])),
@@ -194,9 +204,15 @@ def from_result_dict(data: dict[str, Any]) -> ScanResult:
 
 
 def _reported(f: dict[str, Any]) -> ReportedFinding:
-    return ReportedFinding(RuleId(f["rule_id"]), f["name"], Severity.parse(f["severity"]), f["message"],
+    return ReportedFinding(RuleId(f["rule_id"]), f["name"], Severity.parse(f["severity"]), stored_message(f),
                            _location(f["location"]) if f["location"] else None, tuple(f["evidence"]),
                            f["fingerprint"], "")
+
+
+def stored_message(data: dict[str, Any]) -> str:
+    """The message as stored: in every language when the store kept them, else as written."""
+    said = data.get("messages")
+    return said_in({**said, "en": data["message"]}) if said else str(data["message"])
 
 
 def _location(data: dict[str, str]) -> Location:

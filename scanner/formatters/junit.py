@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from lxml import etree
 
-from scanner.formatters.base import FormatOptions
+from scanner.formatters.base import FormatOptions, localized
 from scanner.model import Report, ReportedFinding, RuleId, RuleMeta, ScanResult
 
 
 def render(report: Report, options: FormatOptions) -> str:
     """The JUnit document as UTF-8 text with an XML declaration."""
+    report = localized(report, options.lang)
     catalogue = {r.id: r for r in report.rules}
 
     root = etree.Element("testsuites", name="beian-scan")

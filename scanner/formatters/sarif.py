@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from scanner.formatters import paths
-from scanner.formatters.base import LocatedOptions
+from scanner.formatters.base import LocatedOptions, localized, rule_help
+from scanner.i18n import LANGUAGE_TAGS, msg, say
 from scanner.model import Report, ReportedFinding, RuleId, RuleMeta, ScanResult, Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -22,7 +23,8 @@ FINGERPRINT_KEY = "beianScanFingerprint/v1"
 
 def render(report: Report, options: LocatedOptions) -> str:
     """One run with the rule catalogue, every finding, and a notification per unreadable package."""
-    return json.dumps(to_dict(report, options), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    return json.dumps(to_dict(localized(report, options.lang), options), ensure_ascii=False, indent=2,
+                      sort_keys=False) + "\n"
 
 
 def to_dict(report: Report, options: LocatedOptions) -> dict[str, Any]:
@@ -38,22 +40,25 @@ def to_dict(report: Report, options: LocatedOptions) -> dict[str, Any]:
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "beian-scan", "version": report.tool_version,
                             "semanticVersion": report.tool_version,
-                            "rules": [_rule(r) for r in rules]}},
+                            "rules": [_rule(r, options.lang) for r in rules]}},
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
         "results": results,
         "columnKind": "unicodeCodePoints",
+        "language": LANGUAGE_TAGS[options.lang],
     }
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def _rule(meta: RuleMeta) -> dict[str, Any]:
-    doc = meta.doc.strip()
+def _rule(meta: RuleMeta, lang: str) -> dict[str, Any]:
+    doc = rule_help(meta, lang)
+    first = doc.split("\n\n", 1)[0].replace("\n", " ") if doc else meta.summary
+    fix = say(msg("**Fix:** {fix}", fix=meta.fix), lang)
     return {
         "id": meta.id,
         "name": meta.name,
         "shortDescription": {"text": meta.summary},
-        "fullDescription": {"text": doc.split("\n\n", 1)[0].replace("\n", " ") if doc else meta.summary},
-        "help": {"text": f"{meta.fix}\n\n{doc}".strip(), "markdown": f"**Fix:** {meta.fix}\n\n{doc}".strip()},
+        "fullDescription": {"text": first},
+        "help": {"text": f"{meta.fix}\n\n{doc}".strip(), "markdown": f"{fix}\n\n{doc}".strip()},
         "defaultConfiguration": {"level": meta.severity.label},
         "properties": {"security-severity": SECURITY_SEVERITY[meta.severity],
                        "tags": ["compliance", "china-app-filing", meta.id[:3].lower()]},
