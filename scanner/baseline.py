@@ -40,7 +40,7 @@ def dumps(report: Report) -> str:
 def load(path: str) -> frozenset[str]:
     """The accepted fingerprints of a baseline file."""
     try:
-        data = json.loads(read_bounded(path, BASELINE_BYTES, "baseline"))
+        data = json.loads(read_bounded(path, BASELINE_BYTES, msg("baseline")))
     except TooLarge as exc:
         raise BaselineError(message_of(exc)) from None
     except RecursionError:

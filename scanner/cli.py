@@ -91,7 +91,8 @@ def _check_paths(paths: tuple[str, ...]) -> None:
 
 def _check_wxid(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not WXID.match(value):
-        raise click.BadParameter(f"{value!r} is not a mini-program AppID (wx and 16 lower-case hex digits)")
+        raise click.BadParameter(msg("{value} is not a mini-program AppID (wx and 16 lower-case hex digits)",
+                                     value=repr(value)))
     return value
 
 

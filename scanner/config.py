@@ -116,7 +116,7 @@ def _has_tool_section(path: str) -> bool:
 
 def _read_toml(path: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(read_bounded(path, CONFIG_BYTES, "config file").decode("utf-8"))
+        return tomllib.loads(read_bounded(path, CONFIG_BYTES, msg("config file")).decode("utf-8"))
     except TooLarge as exc:
         raise ConfigError(message_of(exc)) from None
     except RecursionError:

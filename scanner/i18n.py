@@ -109,14 +109,21 @@ def say(text: str, lang: str) -> str:
         return str(text)
     catalog = _catalog(lang)
     if isinstance(text, Message):
-        args = {k: say(v, lang) if isinstance(v, Message) else str(v) for k, v in text.args}
-        return catalog.gettext(text.template).format(**args)
+        return catalog.gettext(text.template).format(**{k: _said_value(v, lang) for k, v in text.args})
     return catalog.gettext(text)
 
 
 def in_every_language(text: str) -> dict[str, str]:
     """``text`` said in each language, for a stored report that must read in either later."""
     return {lang: say(text, lang) for lang in LANGUAGES}
+
+
+def _said_value(value: object, lang: str) -> str:
+    """An argument as said in ``lang``: a message (or an exception raised with one) in that language,
+    anything else as it is written."""
+    if isinstance(value, BaseException):
+        value = message_of(value)
+    return say(value, lang) if isinstance(value, (Message, Said)) else str(value)
 
 
 def translated(template: str, lang: str) -> bool:

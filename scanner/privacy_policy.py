@@ -60,7 +60,8 @@ def networks(values: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.I
         try:
             out.append(ipaddress.ip_network(value, strict=False))
         except ValueError as exc:
-            raise ValueError(f"invalid network {value!r} (an address or CIDR such as 10.0.0.0/8)") from exc
+            raise ValueError(msg("invalid network {value} (an address or CIDR such as 10.0.0.0/8)",
+                                 value=repr(value))) from exc
     return tuple(out)
 
 
@@ -164,7 +165,7 @@ def _get(url: str, limits: FetchLimits, resolver: Resolver, deadline: float) -> 
         if expired.is_set():
             raise PolicyError(msg("{url}: took longer than {timeout} s",
                                   url=url, timeout=format(limits.timeout, 'g'))) from None
-        raise PolicyError(msg("{url}: {name__}: {exc}", url=url, name__=type(exc).__name__, exc=exc)) from exc
+        raise PolicyError(msg("{url}: {error}: {exc}", url=url, error=type(exc).__name__, exc=exc)) from exc
     finally:
         timer.cancel()
         connection.close()

@@ -82,7 +82,7 @@ def parse_line(text: str, line: int, source: str, known: Collection[str] | None 
 def load(path: str, known: Collection[str] | None = None) -> tuple[Suppression, ...]:
     """Every suppression of a file; with ``known``, a rule id outside it is an error naming it."""
     try:
-        lines = read_bounded(path, SUPPRESSIONS_BYTES, "suppressions file").decode("utf-8").splitlines()
+        lines = read_bounded(path, SUPPRESSIONS_BYTES, msg("suppressions file")).decode("utf-8").splitlines()
     except TooLarge as exc:
         raise SuppressionError(message_of(exc)) from None
     except UnicodeDecodeError as exc:

@@ -51,7 +51,7 @@ def extract() -> Catalog:
             if message:
                 template.add(message, locations=[(f"{folder}/{filename}", lineno)])
     for folder in TEMPLATES:
-        for path in sorted(folder.glob("*.html")):
+        for path in sorted(folder.glob("*.html.j2")):
             for lineno, message, _comments, _context in extract_from_file(
                     "jinja2", str(path), keywords=KEYWORDS, options={"trimmed": "true"}):
                 if message:

@@ -32,6 +32,7 @@ from scanner.batch.store import Store
 from scanner.config import Policy
 from scanner.engine import Acceptance
 from scanner.formatters.json_report import from_result_dict
+from scanner.i18n import msg
 from scanner.model import Options
 
 
@@ -257,7 +258,8 @@ def _on_dask(jobs: tuple[worker.Job, ...], request: Request, stop: Stop,
     try:
         yield from _dask_outcomes(jobs, request, stop, client, as_completed)
     except (OSError, TimeoutError) as exc:  # the scheduler went away: what finished is committed already
-        raise DaskError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); rerun to scan the rest") from None
+        raise DaskError(msg("lost the Dask scheduler ({error}: {exc}); rerun to scan the rest",
+                            error=type(exc).__name__, exc=exc)) from None
 
 
 def _dask_outcomes(jobs: tuple[worker.Job, ...], request: Request, stop: Stop, client: Any,  # noqa: ANN401
@@ -290,15 +292,16 @@ def connect(address: str) -> Any:  # noqa: ANN401 (distributed.Client)
     try:
         from distributed import Client
     except ImportError:  # the optional extra
-        raise DaskError("--dask needs dask.distributed in this environment: pip install '.[dask]' in a clone "
-                        "of beian-scan (README: Dask)") from None
+        raise DaskError(msg("--dask needs dask.distributed in this environment: pip install '.[dask]' in a clone of "
+                            "beian-scan (README: Dask)")) from None
 
     try:
         return Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
-        raise DaskError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc})") from None
+        raise DaskError(msg("cannot reach the Dask scheduler at {address} ({error}: {exc})",
+                            address=address, error=type(exc).__name__, exc=exc)) from None
     except ValueError as exc:
-        raise DaskError(f"{address}: not a Dask scheduler address ({exc})") from None
+        raise DaskError(msg("{address}: not a Dask scheduler address ({exc})", address=address, exc=exc)) from None
 
 
 def _judging(request: Request) -> judge.Judging:

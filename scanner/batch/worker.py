@@ -44,6 +44,7 @@ import scanner
 from scanner import engine
 from scanner.concurrency import Mode, options_for
 from scanner.config import Policy
+from scanner.i18n import msg
 from scanner.model import Options, ScanResult
 from scanner.parsers import LAZY_MODULES
 
@@ -262,15 +263,15 @@ def start() -> None:
             found = _answer(receiver)
             process.join(5)
         except (OSError, EOFError, RuntimeError, pickle.PickleError) as exc:
-            raise WorkerStartError(_start_failure(f"{type(exc).__name__}: {exc}")) from None
+            raise WorkerStartError(_start_failure(msg("{error}: {exc}", error=type(exc).__name__, exc=exc))) from None
         if found is None:
             status = process.exitcode
             how = (f"was killed by signal {signal.Signals(-status).name}" if status is not None and status < 0
                    else f"exited with status {status}")
-            raise WorkerStartError(_start_failure(f"the probe process {how} before answering"))
+            raise WorkerStartError(_start_failure(msg("the probe process {how} before answering", how=how)))
         if found != os.path.realpath(scanner.__file__):
-            raise WorkerStartError(f"the worker processes import another beian-scan ({found}) than this one "
-                                   f"({os.path.realpath(scanner.__file__)})")
+            raise WorkerStartError(msg("the worker processes import another beian-scan ({found}) than this one "
+                                       "({value})", found=found, value=os.path.realpath(scanner.__file__)))
         _checked.append(True)
 
 
@@ -285,8 +286,8 @@ def _guard_bootstrap() -> None:
     """A script that starts a batch at its top level runs again in each worker's interpreter; there,
     starting one more batch is refused with the one line that says what to write."""
     if getattr(multiprocessing.current_process(), "_inheriting", False):
-        raise WorkerStartError('a batch started while its worker processes were importing the main script: call '
-                               'it under `if __name__ == "__main__":`')
+        raise WorkerStartError(msg("a batch started while its worker processes were importing the main script: call it "
+                                   "under `if __name__ == \"__main__\":`"))
 
 
 def _start_failure(detail: str) -> str:

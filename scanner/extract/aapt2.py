@@ -14,6 +14,8 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message, message_factory
 
+from scanner.i18n import msg
+
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 MAX_DEPTH = 64
 """XML nesting read (protobuf's own recursion limit is 100; a layout is never this deep)."""
@@ -41,7 +43,7 @@ def _decode(name: str, data: bytes) -> Any:  # noqa: ANN401
     try:
         return _classes()[name].FromString(data)
     except (message.DecodeError, RecursionError, ValueError) as exc:
-        raise ProtoError(f"not an aapt2 {name} ({exc})") from exc
+        raise ProtoError(msg("not an aapt2 {name} ({exc})", name=name, exc=exc)) from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Protocol
 from scanner.extract.packed import Buffer
 from scanner.extract.prefilter import Prefilter, find_every
 from scanner.extract.stringpool import ChunkError, LazyPool, read_lazy_pool, read_string_pool
+from scanner.i18n import msg
 
 RES_TABLE_TYPE = 0x0002
 RES_TABLE_PACKAGE_TYPE = 0x0200
@@ -113,10 +114,11 @@ def read_table(data: Buffer, prefilter: Prefilter | None = None) -> ResourceTabl
     """Walk the table; fall back to the global string pool when the structure is broken. With a
     ``prefilter``, only the strings it keeps are decoded (the rest stay reachable through ``values``)."""
     if len(data) < 12:
-        raise ChunkError("resources.arsc is shorter than its header")
+        raise ChunkError(msg("resources.arsc is shorter than its header"))
     ctype, header_size, _size = _CHUNK.unpack_from(data, 0)
     if ctype != RES_TABLE_TYPE:
-        raise ChunkError(f"resources.arsc starts with chunk type {ctype:#x}, not a resource table")
+        raise ChunkError(msg("resources.arsc starts with chunk type {ctype}, not a resource table",
+                             ctype=format(ctype, '#x')))
     global_pool: LazyPool | None = None
     chunks: list[TypeChunk] = []
     strings: list[ResString] = []
@@ -134,7 +136,7 @@ def read_table(data: Buffer, prefilter: Prefilter | None = None) -> ResourceTabl
         if strings:
             return ResourceTable(tuple(strings), complete=False)
         if global_pool is None or not len(global_pool):
-            raise ChunkError(f"resource table unreadable: {exc}") from exc
+            raise ChunkError(msg("resource table unreadable: {exc}", exc=exc)) from exc
         return _pool_only(global_pool)
     return ResourceTable(tuple(strings), True, data, tuple(chunks), values)
 
@@ -171,7 +173,7 @@ def _chunks(data: Buffer, start: int, end: int) -> Iterator[tuple[int, int, int]
     while pos + 8 <= end:
         ctype, _hsize, size = _CHUNK.unpack_from(data, pos)
         if size < 8 or pos + size > end:
-            raise ChunkError(f"chunk at {pos} has an impossible size {size}")
+            raise ChunkError(msg("chunk at {pos} has an impossible size {size}", pos=pos, size=size))
         yield pos, ctype, size
         pos += size
 

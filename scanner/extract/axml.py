@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scanner.extract.stringpool import ChunkError, StringPool, read_string_pool
+from scanner.i18n import msg
 
 RES_XML_TYPE = 0x0003
 RES_STRING_POOL_TYPE = 0x0001
@@ -55,17 +56,18 @@ class XmlElement:
 def elements(data: bytes) -> Iterator[XmlElement]:
     """Start tags and text nodes in document order; ChunkError when the structure is not sound."""
     if len(data) < 8:
-        raise ChunkError("binary XML shorter than its header")
+        raise ChunkError(msg("binary XML shorter than its header"))
     ctype, header_size, size = _CHUNK.unpack_from(data, 0)
     if ctype != RES_XML_TYPE or header_size != 8 or size > len(data):
-        raise ChunkError("not a well-formed binary XML header")
+        raise ChunkError(msg("not a well-formed binary XML header"))
     pool = StringPool(())
     resource_map: tuple[int, ...] = ()
     pos = header_size
     while pos + 8 <= size:
         ctype, chunk_header, chunk_size = _CHUNK.unpack_from(data, pos)
         if chunk_size < 8 or pos + chunk_size > size:
-            raise ChunkError(f"binary XML chunk at {pos} has an impossible size {chunk_size}")
+            raise ChunkError(msg("binary XML chunk at {pos} has an impossible size {chunk_size}",
+                                 pos=pos, chunk_size=chunk_size))
         if ctype == RES_STRING_POOL_TYPE:
             pool = read_string_pool(data, pos)
         elif ctype == RES_XML_RESOURCE_MAP_TYPE:
@@ -88,7 +90,7 @@ def _start(data: bytes, at: int, end: int, pool: StringPool, resource_map: tuple
     if attr_size < _ATTR.size or first + count * attr_size > end:
         attr_size = _ATTR.size
     if first + count * attr_size > end:
-        raise ChunkError("attributes run past their element")
+        raise ChunkError(msg("attributes run past their element"))
     attrs = []
     for index in range(count):
         _ans, aname, _raw, _vsize, _res0, vtype, vdata = _ATTR.unpack_from(data, first + index * attr_size)

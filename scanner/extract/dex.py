@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from scanner.extract.packed import holders_in_order, holders_sorted, little_u32
 from scanner.extract.prefilter import Prefilter, find_all
 from scanner.extract.stringpool import ChunkError
+from scanner.i18n import msg
 
 DEX_MAGIC = b"dex\n"
 _HEADER_SIZE = 0x70
@@ -24,10 +25,11 @@ def string_offsets(data: bytes) -> Sequence[int]:
     """The string_data_item offset of every string_ids entry (an array: a DEX of a large app has 100,000+
     strings); ChunkError when the table does not fit."""
     if len(data) < _HEADER_SIZE or not data.startswith(DEX_MAGIC):
-        raise ChunkError("not a DEX file (bad magic or short header)")
+        raise ChunkError(msg("not a DEX file (bad magic or short header)"))
     count, ids_off = struct.unpack_from("<II", data, 0x38)
     if ids_off + 4 * count > len(data):
-        raise ChunkError(f"string_ids ({count} entries at {ids_off}) run past the end of the file")
+        raise ChunkError(msg("string_ids ({count} entries at {ids_off}) run past the end of the file",
+                             count=count, ids_off=ids_off))
     return little_u32(data, ids_off, count)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from scanner.extract.packed import little_u32
 from scanner.extract.prefilter import find_all, find_every
+from scanner.i18n import msg
 
 MAGIC = struct.pack("<Q", 0x1F1903C103BC1FC6)
 HEADER_SIZE = 128
@@ -53,11 +54,12 @@ def is_hermes(data: bytes) -> bool:
 def table(data: bytes) -> Table:
     """The string table's layout; HermesError when no function-header size makes it fit the file."""
     if len(data) < HEADER_SIZE or not is_hermes(data):
-        raise HermesError("not Hermes bytecode (bad magic or short header)")
+        raise HermesError(msg("not Hermes bytecode (bad magic or short header)"))
     version = struct.unpack_from("<I", data, 8)[0]
     functions, kinds, identifiers, count, overflow_count, storage_size = struct.unpack_from("<6I", data, 40)
     if count > MAX_STRINGS:
-        raise HermesError(f"{count} strings: more than the {MAX_STRINGS} a bundle is read for")
+        raise HermesError(msg("{count} strings: more than the {MAX_STRINGS} a bundle is read for",
+                              count=count, MAX_STRINGS=MAX_STRINGS))
     # The function header size is the only version-dependent quantity before the strings (16 bytes up
     # to version 96, 12 from 97); an unknown future version tries both and keeps the one that fits.
     sizes = (16, 12) if version <= 96 else (12, 16)
@@ -65,7 +67,7 @@ def table(data: bytes) -> Table:
         found = _layout(version, functions * size, kinds, identifiers, count, overflow_count, storage_size)
         if found.storage + found.storage_size <= len(data) and _entries_fit(data, found):
             return found
-    raise HermesError(f"string table of bytecode version {version} does not fit the file")
+    raise HermesError(msg("string table of bytecode version {version} does not fit the file", version=version))
 
 
 def _layout(version: int, function_bytes: int, kinds: int, identifiers: int, count: int, overflow_count: int,

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scanner.extract.stringpool import ChunkError
+from scanner.i18n import msg
 
 STRING, STRING_ARRAY, PLURALS = 9, 10, 17
 TEXT_TYPES = frozenset({STRING, STRING_ARRAY, PLURALS})
@@ -56,13 +57,13 @@ def version(data: bytes) -> str:
 def read_index(data: bytes) -> list[ResValue]:
     """Every string, string-array item and plural of the index."""
     if len(data) < 140:
-        raise ChunkError("resources.index is shorter than its header")
+        raise ChunkError(msg("resources.index is shorter than its header"))
     name = version(data)
     if name.split(" ", 1)[0] == "Restool":
         return list(_v1(data))
     if name.startswith("RestoolV2"):
         return list(_v2(data))
-    raise ChunkError(f"resources.index of an unknown layout ({name[:40]!r})")
+    raise ChunkError(msg("resources.index of an unknown layout ({name})", name=repr(name[:40])))
 
 
 def qualifier(params: list[tuple[int, int]]) -> str:
@@ -95,7 +96,7 @@ def _v1(data: bytes) -> Iterator[ResValue]:
             return
         tag, offset, count = struct.unpack_from("<4sII", data, pos)
         if tag != b"KEYS":
-            raise ChunkError(f"resources.index: no KEYS record at {pos}")
+            raise ChunkError(msg("resources.index: no KEYS record at {pos}", pos=pos))
         params, pos = _params(data, pos + 12, count)
         yield from _v1_block(data, offset, qualifier(params))
 
@@ -125,11 +126,11 @@ def _v2(data: bytes) -> Iterator[ResValue]:
             break
         tag, config, count = struct.unpack_from("<4sII", data, pos)
         if tag != b"KEYS":
-            raise ChunkError(f"resources.index: no KEYS record at {pos}")
+            raise ChunkError(msg("resources.index: no KEYS record at {pos}", pos=pos))
         params, pos = _params(data, pos + 12, count)
         configs[config] = qualifier(params)
     if pos + 16 > len(data) or data[pos : pos + 4] != b"IDSS":
-        raise ChunkError("resources.index: no IDSS header after the keys")
+        raise ChunkError(msg("resources.index: no IDSS header after the keys"))
     _tag, _ilen, type_count, _id_count = struct.unpack_from("<4sIII", data, pos)
     pos += 16
     seen = 0

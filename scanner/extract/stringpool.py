@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from scanner.extract.packed import Buffer, holders_in_order, holders_sorted, little_u32
 from scanner.extract.prefilter import find_all
+from scanner.i18n import msg
 
 RES_STRING_POOL_TYPE = 0x0001
 UTF8_FLAG = 1 << 8
@@ -46,10 +47,11 @@ def read_string_pool(data: Buffer, start: int) -> StringPool:
 def _pool_header(data: Buffer, start: int) -> tuple[int, int, Sequence[int], bool]:
     """(strings base, chunk end, string offsets, UTF-8?) of the ResStringPool chunk at ``start``."""
     if start + _HEADER.size > len(data):
-        raise ChunkError("string pool header past the end of the data")
+        raise ChunkError(msg("string pool header past the end of the data"))
     ctype, header_size, size, count, _styles, flags, strings_start, _ = _HEADER.unpack_from(data, start)
     if ctype != RES_STRING_POOL_TYPE:
-        raise ChunkError(f"expected a string pool at {start}, found chunk type {ctype:#x}")
+        raise ChunkError(msg("expected a string pool at {start}, found chunk type {ctype}",
+                             start=start, ctype=format(ctype, '#x')))
     end = min(start + size, len(data))
     offsets_at = start + header_size
     # A tampered stringCount can claim more offsets than the chunk holds: read only what fits.

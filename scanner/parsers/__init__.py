@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import cast
 
+from scanner.i18n import msg
 from scanner.model import Package, ParseOptions
 from scanner.parsers import apk
 from scanner.parsers.common import PackageEncrypted, PackageUnreadable, Probe, Source, file_sha256, probe
@@ -138,14 +139,15 @@ def detect(path: str, formats: tuple[Format, ...] = PACKAGE_FORMATS) -> Format:
 
 def _unsupported(found: Probe) -> str:
     if found.is_dir:
-        return ("folder is neither a mini-program source project (app.json, project.config.json, pages.json …), "
-                "nor an unpacked mini-program (app-config.json with app-service.js or page-frame.html), "
-                "nor a folder of wxapkg packages")
+        return (msg("folder is neither a mini-program source project (app.json, project.config.json, pages.json …), "
+                    "nor an unpacked mini-program (app-config.json with app-service.js or page-frame.html), nor a "
+                    "folder of wxapkg packages"))
     if found.zip_names is not None:
         if found.zip_names & set(HARMONY_MARKERS):
-            return "HarmonyOS FA-model package (config.json, HarmonyOS 2/3): not supported; stage-model packages are"
-        return "zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app"
-    return f"not a supported package (starts with {found.head[:4].hex()}: not a zip, wxapkg or TPKG)"
+            return msg("HarmonyOS FA-model package (config.json, HarmonyOS 2/3): not supported; stage-model packages "
+                       "are")
+        return msg("zip archive without AndroidManifest.xml or manifest.json: not an APK or quick app")
+    return msg("not a supported package (starts with {value}: not a zip, wxapkg or TPKG)", value=found.head[:4].hex())
 
 
 def is_package_folder(path: str, formats: tuple[Format, ...] = PACKAGE_FORMATS) -> bool:

@@ -214,10 +214,12 @@ def _readable_code(name: str, data: bytes) -> bool:
 
 
 def _sealed(name: str) -> Anomaly:
-    what = ("React Native bundle that is neither Hermes bytecode nor JavaScript" if name.lower().endswith(".bundle")
-            else "code file that is neither DEX nor zip")
-    return Anomaly(AnomalyKind.ENCRYPTED, name, msg("{what} (decrypted at run time): the text it shows could not be "
-                                                    "read", what=what))
+    if name.lower().endswith(".bundle"):
+        return Anomaly(AnomalyKind.ENCRYPTED, name, msg(
+            "React Native bundle that is neither Hermes bytecode nor JavaScript (decrypted at run time): the text "
+            "it shows could not be read"))
+    return Anomaly(AnomalyKind.ENCRYPTED, name, msg(
+        "code file that is neither DEX nor zip (decrypted at run time): the text it shows could not be read"))
 
 
 def _class_name(package: str, attr: XmlAttr | None) -> str:

@@ -111,8 +111,10 @@ def _merge(shown: str, path: zipread.Archive, inner: list[tuple[str, Package]], 
             info = PackageInfo(path=shown, format="apk-set", sha256=digest)
             return Package(info, PackageKind.APP, anomalies=tuple(anomalies))
         cause = anomalies[0] if anomalies else None
-        why = f": {cause.member}: {cause.detail}" if cause else ""
-        raise PackageUnreadable(msg("APK set without a readable APK{why}", why=why))
+        if cause:
+            raise PackageUnreadable(msg("APK set without a readable APK: {member}: {detail}", member=cause.member,
+                                        detail=cause.detail))
+        raise PackageUnreadable(msg("APK set without a readable APK"))
     base = inner[0][1]
     texts = tuple(Text(t.value, replace(t.location, member=f"{name}!{t.location.member}"), t.line)
                   for name, package in inner for t in package.texts)

@@ -300,8 +300,10 @@ def _uses(linked: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         for member, what in linked:
             framework = next((f for f in entry["frameworks"] if f"/{f}.framework/" in what), None)
             if framework or what in entry["symbols"]:
-                evidence = f"links {framework}" if framework else f"uses {what}"
-                found.setdefault(key, f"{posixpath.basename(member)} {evidence}")
+                binary = posixpath.basename(member)
+                evidence = (msg("{binary} links {framework}", binary=binary, framework=framework) if framework
+                            else msg("{binary} uses {symbol}", binary=binary, symbol=what))
+                found.setdefault(key, evidence)
     return tuple(found.items())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+from scanner.i18n import msg
 from scanner.model import Anomaly, Package, PackageInfo, PackageKind, ParseOptions, PrivacyConfig, Text
 from scanner.parsers import wxapkg
 from scanner.parsers.common import PackageUnreadable, Probe, Source
@@ -68,7 +69,7 @@ def parse(source: Source, options: ParseOptions) -> Package:
         try:
             data, found_appid = wxapkg.load(file_path, wxid, options.limits)
         except PackageUnreadable as exc:  # name the file: a folder holds many
-            raise type(exc)(f"{os.path.relpath(file_path, path)}: {exc.message}") from exc
+            raise type(exc)(msg("{file}: {reason}", file=os.path.relpath(file_path, path), reason=exc.message)) from exc
         appid = appid or found_appid
         prefix = os.path.relpath(file_path, path).replace(os.sep, "/") + "!"
         entries, found = wxapkg.readable(wxapkg.read_index(data), len(data), options.limits)

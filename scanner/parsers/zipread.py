@@ -271,9 +271,9 @@ def _lenient_directory(path: Archive, cause: Exception) -> list[Entry]:
                              e.general_purpose_bit_flag, e.compressed_size, e.uncompressed_size,
                              e.crc32_of_uncompressed_data) for e in found]
     except Exception as exc:  # the lenient parser has its own failure modes; either way: not a zip
-        raise ArchiveUnreadable(f"not a readable zip archive ({cause})") from exc
+        raise ArchiveUnreadable(msg("not a readable zip archive ({cause})", cause=cause)) from exc
     if not entries:
-        raise ArchiveUnreadable(f"not a readable zip archive ({cause})")
+        raise ArchiveUnreadable(msg("not a readable zip archive ({cause})", cause=cause))
     return entries
 
 
@@ -485,7 +485,8 @@ class Reader:
             return None, tuple(anomalies)
         if self.inflated >= self._limits.package_bytes and (entry.size or entry.compressed_size):
             # The budget is spent: refused as it is, not after inflating a step to find out.
-            self._refuse(entry, f"package exceeds the {self._limits.package_bytes}-byte inflated limit", anomalies)
+            self._refuse(entry, msg("package exceeds the {package_bytes}-byte inflated limit",
+                                    package_bytes=self._limits.package_bytes), anomalies)
             return None, tuple(anomalies)
         start = self._data_offset(entry, anomalies, windowed)
         if start is None:
@@ -569,11 +570,13 @@ class Reader:
     def _room(self, entry: Entry, length: int, anomalies: list[Anomaly]) -> bool:
         limits = self._limits
         if length > limits.member_bytes:
-            self._refuse(entry, f"member of {length} bytes exceeds the {limits.member_bytes}-byte member limit",
+            self._refuse(entry, msg("member of {length} bytes exceeds the {member_bytes}-byte member limit",
+                                    length=length, member_bytes=limits.member_bytes),
                          anomalies)
             return False
         if self.inflated + length > limits.package_bytes:
-            self._refuse(entry, f"package exceeds the {limits.package_bytes}-byte inflated limit", anomalies)
+            self._refuse(entry, msg("package exceeds the {package_bytes}-byte inflated limit",
+                                    package_bytes=limits.package_bytes), anomalies)
             return False
         return True
 
@@ -672,13 +675,15 @@ class Reader:
     def _within(self, entry: Entry, inflated: int, compressed: int, anomalies: list[Anomaly]) -> bool:
         limits = self._limits
         if inflated > limits.member_bytes:
-            self._refuse(entry, f"inflates past the {limits.member_bytes}-byte member limit", anomalies)
+            self._refuse(entry, msg("inflates past the {member_bytes}-byte member limit",
+                                    member_bytes=limits.member_bytes), anomalies)
             return False
         if self.inflated + inflated > limits.package_bytes:
-            self._refuse(entry, f"package inflates past the {limits.package_bytes}-byte limit", anomalies)
+            self._refuse(entry, msg("package inflates past the {package_bytes}-byte limit",
+                                    package_bytes=limits.package_bytes), anomalies)
             return False
         if over_ratio(inflated, compressed, limits) and inflated > limits.ratio_read_bytes:
-            self._refuse(entry, f"inflates more than {limits.ratio}:1 past {limits.ratio_read_bytes // MIB} MB "
-                         "(a zip bomb)", anomalies)
+            self._refuse(entry, msg("inflates more than {ratio}:1 past {value} MB (a zip bomb)",
+                                    ratio=limits.ratio, value=limits.ratio_read_bytes // MIB), anomalies)
             return False
         return True
