@@ -55,8 +55,8 @@ def check(package: Package, facts: Facts, options: Options) -> Iterator[Finding]
         return  # it shows a number on record for another app: FIL009 says this package is not the filed one
     who = app_id or msg("this package (no app id)")
     if shown:
-        message = msg("the registry has no filing record for {app} ({shown})", app=who,
-                      shown=joined([msg("it shows {number}", number=n.value) for n in shown]))
+        numbers = joined([msg("it shows {number}", number=n.value) for n in shown])
+        message = msg("the registry has no filing record for {app} ({shown})", app=who, shown=numbers)
     else:
         message = msg("the registry has no filing record for {app}", app=who)
     yield Finding(RULE.id, message,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import gettext
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 LANGUAGES = ("en", "zh")
@@ -32,6 +33,9 @@ LANGUAGE_TAGS = {"en": "en-US", "zh": "zh-CN"}
 DOMAIN = "beian-scan"
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 _GETTEXT_LOCALE = {"zh": "zh_CN"}
+_ONLY_PLACES = re.compile(r"(?:\{p\d+\}|[,;] )+")
+"""A template of placeholders and ASCII separators only (what ``joined`` makes): said with Chinese
+punctuation, which a Chinese sentence uses between its parts."""
 
 
 class Message(str):
@@ -79,7 +83,7 @@ def msg(template: str, **args: object) -> Message:
 def joined(parts: Sequence[str], separator: str = "; ") -> Message:
     """Parts (messages or plain text) joined, each said in the reader's language."""
     template = separator.replace("{", "{{").replace("}", "}}").join(f"{{p{i}}}" for i in range(len(parts)))
-    return msg(template, **{f"p{i}": part for i, part in enumerate(parts)})
+    return msg(template, **{"p" + str(i): part for i, part in enumerate(parts)})
 
 
 def message_of(exc: BaseException) -> str:
@@ -109,7 +113,10 @@ def say(text: str, lang: str) -> str:
         return str(text)
     catalog = _catalog(lang)
     if isinstance(text, Message):
-        return catalog.gettext(text.template).format(**{k: _said_value(v, lang) for k, v in text.args})
+        template = catalog.gettext(text.template)
+        if template == text.template and _ONLY_PLACES.fullmatch(template):  # joined(): its separators
+            template = template.replace(", ", "，").replace("; ", "；")
+        return template.format(**{k: _said_value(v, lang) for k, v in text.args})
     return catalog.gettext(text)
 
 

@@ -179,7 +179,7 @@ def _interrupt(stop: Stop, lang: str) -> None:
         said = msg("beian-scan batch: stopping the running packages now")
     else:
         said = msg("beian-scan batch: stopping: no more packages are started; running ones have {grace} s to "
-                   "finish (Ctrl-C again: stop them now)", grace=f"{stop.grace:g}")
+                   "finish (Ctrl-C again: stop them now)", grace=format(stop.grace, "g"))
     click.echo("\n" + say(said, lang), err=True)
     stop.request()
 
@@ -239,7 +239,7 @@ class _Display:
             eta = (tally.total - tally.done) / rate if rate else 0.0
             said = msg("beian-scan batch: {done}/{total} scanned ({unreadable} unreadable, {aborted} over a limit), "
                        "{rate}/min, ETA {eta} s", done=tally.done, total=tally.total, unreadable=tally.unreadable,
-                       aborted=tally.aborted, rate=f"{rate * 60:.1f}", eta=f"{eta:.0f}")
+                       aborted=tally.aborted, rate=format(rate * 60, ".1f"), eta=format(eta, ".0f"))
             click.echo(say(said, self.lang), err=True)
 
     def close(self) -> None:

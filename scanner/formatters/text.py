@@ -42,31 +42,47 @@ def wrap(text: str, width: int, first: str, rest: str) -> list[str]:
     line, fresh = first, True
     for word in text.split(" "):
         joined = line + ("" if fresh else " ") + word
-        if display_width(joined) > width and (not fresh or (_UNBREAKABLE.search(word) and first.strip())):
+        # Chinese prose carries on the line it starts on and is cut at the width (it has no spaces to
+        # break at); a word of another script moves to the next line.
+        prose = len(_WIDE.findall(word)) * 2 >= len(word) > 0  # mostly Chinese, not a code-like token
+        breaks = not fresh or (_UNBREAKABLE.search(word) and first.strip())
+        if display_width(joined) > width and not prose and breaks:
             lines.append(line.rstrip() if fresh else line)
             joined = rest + word
         line, fresh = joined, False
-        if _UNBREAKABLE.search(word):
+        if _UNBREAKABLE.search(word) and not prose:
             continue
         while display_width(line) > width:  # longer than a line (a Chinese sentence): cut it
-            head = _cut(line, width)
-            lines.append(head)
+            head = _cut(line, width, len(rest))
+            if len(head) <= len(rest):  # a path or URL wider than a line: it stays whole
+                break
+            lines.append(head.rstrip())
             line = rest + line[len(head) :]
     lines.append(line)
     return lines
 
 
 _UNBREAKABLE = re.compile(r"[/\\]|\w\.\w")
+_WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 """A path, file name or URL: never cut in the middle."""
 
 
-def _cut(line: str, width: int) -> str:
+def _cut(line: str, width: int, indent: int = 0) -> str:
+    """The head of ``line`` that fits ``width``, never ending inside a path or URL written in the prose
+    (the cut moves back to where that run starts)."""
     used = 0
     for i, ch in enumerate(line):
         used += display_width(ch)
         if used > width:
-            return line[:i]
+            start = i
+            while start > indent and not _WIDE.match(line[start - 1]) and line[start - 1] != " ":
+                start -= 1
+            run = line[start : i + 1 + len(_RUN.match(line, i + 1).group(0))]
+            return line[:start] if _UNBREAKABLE.search(run) else line[:i]
     return line
+
+
+_RUN = re.compile(r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]*")
 
 
 def _wrap(label: str, text: str, width: int) -> list[str]:
@@ -102,7 +118,8 @@ def _package(result: ScanResult, options: TextOptions) -> str:
         lines.extend(_finding(finding, options))
     if options.show_suppressed:
         for finding in result.suppressed:
-            lines.append(f"  {_paint(_label(N_('ACCEPTED'), lang, 8), '2', options)} {finding.rule_id} {finding.name} "
+            accepted = _label(N_("ACCEPTED"), lang, 8)
+            lines.append(f"  {_paint(accepted, '2', options)} {finding.rule_id} {finding.name} "
                          f"({say(SEVERITY_LABELS[finding.severity], lang)})")
             lines.extend(_wrap("", finding.message, options.width))
             lines.extend(_wrap(_label(N_("why: "), lang), finding.suppression or "", options.width))

@@ -28,10 +28,10 @@ MAX_V1_FILES = 8
 """v1 signature files read (a package signed by more than a few signers is not a release build)."""
 MAX_PROFILE = 1 << 20
 
-UNSIGNED_ANDROID = ("unsigned: Android installs no unsigned APK, and a filing records the certificate of the "
-                    "signed release")
-BUNDLE_RESIGNED = ("an app bundle is signed again by the store that builds its APKs (Google Play App Signing and "
-                   "others): a filing records the certificate of the APKs users install")
+UNSIGNED_ANDROID = msg("unsigned: Android installs no unsigned APK, and a filing records the certificate of the "
+                       "signed release")
+BUNDLE_RESIGNED = msg("an app bundle is signed again by the store that builds its APKs (Google Play App Signing and "
+                      "others): a filing records the certificate of the APKs users install")
 
 
 def android(source: zipread.Archive, files: Iterable[zipread.Entry], reader: zipread.Reader,
@@ -70,7 +70,7 @@ def quickapp(files: Iterable[zipread.Entry], reader: zipread.Reader, anomalies: 
                 except signing.SigningError as exc:
                     anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "META-INF/CERT", msg("quick app signature: {exc}",
                                                                                          exc=exc)))
-    notes = () if merged else ("unsigned: a quick app's release package is signed (META-INF/CERT)",)
+    notes = () if merged else (msg("unsigned: a quick app's release package is signed (META-INF/CERT)"),)
     return Identity("quickapp", _schemes(merged), tuple(merged), notes=notes, member="META-INF/CERT" if merged else "")
 
 
@@ -81,10 +81,10 @@ def harmony(source: zipread.Archive, anomalies: list[Anomaly], pack: bool = Fals
     except (signing.SigningError, OSError) as exc:
         anomalies.append(Anomaly(AnomalyKind.STRUCTURE, HAP_BLOCK, message_of(exc)))
         block = None
-    notes = ["in an App Pack only the .app file is signed; the modules inside it are not"] if pack else []
+    notes = [msg("in an App Pack only the .app file is signed; the modules inside it are not")] if pack else []
     if block is None:
-        notes.append("unsigned: HarmonyOS installs only signed packages, and a filing records the certificate "
-                     "of the signed release")
+        notes.append(msg("unsigned: HarmonyOS installs only signed packages, and a filing records the "
+                         "certificate of the signed release"))
         return Identity("harmonyos", (), (), notes=tuple(notes))
     signers = _cms_signers(block.signature, "hap", HAP_BLOCK, anomalies) if block.signature else []
     profile = _harmony_profile(block.profile, anomalies) if block.profile else None
@@ -97,10 +97,10 @@ def ios(executable: str, signature: bytes | None, provision: bytes | None, anoma
     profile = _mobileprovision(provision, anomalies) if provision else None
     notes = []
     if not signers:
-        notes.append("no CMS signature in the executable (unsigned or ad-hoc signed): installed only on "
-                     "development devices")
-    notes.append("App Store builds are signed again by Apple: a filing records the certificate the developer "
-                 "signs with")
+        notes.append(msg("no CMS signature in the executable (unsigned or ad-hoc signed): installed only on "
+                         "development devices"))
+    notes.append(msg("App Store builds are signed again by Apple: a filing records the certificate the developer "
+                     "signs with"))
     return Identity("ios", _schemes(signers), tuple(signers), profile, tuple(notes), executable if signers else "")
 
 
