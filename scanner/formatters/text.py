@@ -77,12 +77,13 @@ def _cut(line: str, width: int, indent: int = 0) -> str:
             start = i
             while start > indent and not _WIDE.match(line[start - 1]) and line[start - 1] != " ":
                 start -= 1
-            run = line[start : i + 1 + len(_RUN.match(line, i + 1).group(0))]
+            end = i + 1
+            while end < len(line) and not _WIDE.match(line[end]) and line[end] != " ":
+                end += 1
+            run = line[start:end]
             return line[:start] if _UNBREAKABLE.search(run) else line[:i]
     return line
 
-
-_RUN = re.compile(r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]*")
 
 
 def _wrap(label: str, text: str, width: int) -> list[str]:

@@ -142,8 +142,8 @@ def _directory(path: Archive) -> tuple[list[Entry], list[Anomaly]]:
             entries = plain if plain is not None else _zipfile_directory(handle)
     except (_Refused, NotImplementedError, OSError, ValueError, struct.error, EOFError, KeyError, IndexError) as exc:
         entries = _lenient_directory(path, exc)
-        anomalies.append(Anomaly(
-            AnomalyKind.STRUCTURE, "", msg("zipfile refused the central directory ({exc}); read leniently", exc=exc)))
+        anomalies.append(Anomaly(AnomalyKind.STRUCTURE, "", msg(
+            "zipfile refused the central directory ({exc}); read leniently", exc=_cause(exc))))
     anomalies.extend(_name_anomalies(entries))
     anomalies.extend(_end_record_anomalies(path))
     return entries, anomalies
@@ -260,6 +260,21 @@ def _name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
+# What zipfile says when it refuses a central directory (its BadZipFile messages, CPython's Lib/zipfile),
+# said in the reports' words; anything else it raises is shown as it is.
+_ZIPFILE_SAYS = {
+    "File is not a zip file": msg("no end-of-central-directory record"),
+    "Bad magic number for central directory": msg("the central directory does not start where the end record says"),
+    "Bad offset for central directory": msg("the end record points outside the file"),
+    "Truncated central directory": msg("the central directory is cut short"),
+    "zipfiles that span multiple disks are not supported": msg("an archive split over several disks"),
+}
+
+
+def _cause(exc: Exception) -> object:
+    return _ZIPFILE_SAYS.get(str(exc), exc)
+
+
 def _lenient_directory(path: Archive, cause: Exception) -> list[Entry]:
     from apkInspector.headers import CentralDirectory, EndOfCentralDirectoryRecord
 
@@ -271,9 +286,9 @@ def _lenient_directory(path: Archive, cause: Exception) -> list[Entry]:
                              e.general_purpose_bit_flag, e.compressed_size, e.uncompressed_size,
                              e.crc32_of_uncompressed_data) for e in found]
     except Exception as exc:  # the lenient parser has its own failure modes; either way: not a zip
-        raise ArchiveUnreadable(msg("not a readable zip archive ({cause})", cause=cause)) from exc
+        raise ArchiveUnreadable(msg("not a readable zip archive ({cause})", cause=_cause(cause))) from exc
     if not entries:
-        raise ArchiveUnreadable(msg("not a readable zip archive ({cause})", cause=cause))
+        raise ArchiveUnreadable(msg("not a readable zip archive ({cause})", cause=_cause(cause)))
     return entries
 
 
