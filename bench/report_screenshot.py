@@ -3,6 +3,7 @@
 over the fixtures when no store is given), taken in headless Chromium with selenium.
 
 Usage: python3 bench/report_screenshot.py [--db audit.sqlite] [-o report.png] [--width 1400] [--height 2400]
+                                          [--lang en|zh]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main() -> int:
     parser.add_argument("-o", "--output", type=Path, default=Path("report.png"))
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=2400)
+    parser.add_argument("--lang", choices=("en", "zh"), default="en", help="the report's language")
     args = parser.parse_args()
     from selenium import webdriver
 
@@ -35,7 +37,8 @@ def main() -> int:
             roots = (str(ROOT / "fixtures" / "apk"), str(ROOT / "fixtures" / "aab" / "out"))
             runner.run(database, runner.Request(roots, limits=worker.WorkerLimits(timeout=120), parallel=2))
         html = Path(tmp) / "audit.html"
-        html.write_text(report.render(list(database.results()), "html", database.runs()), encoding="utf-8")
+        rendered = report.render(list(database.results()), "html", database.runs(), lang=args.lang)
+        html.write_text(rendered, encoding="utf-8")
         database.close()
         options = webdriver.ChromeOptions()
         size = f"--window-size={args.width},{args.height}"

@@ -49,6 +49,8 @@ def page(tmp_path_factory):
     db.note_skipped(run_id, 1, 0, [str(uploads / "README.txt")])
     html = folder / "audit.html"
     html.write_text(report.render(list(db.results()), "html", db.runs()), encoding="utf-8")
+    chinese = folder / "audit-zh.html"  # the same store, reported with --lang zh
+    chinese.write_text(report.render(list(db.results()), "html", db.runs(), lang="zh"), encoding="utf-8")
     db.close()
     options = webdriver.ChromeOptions()
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
@@ -58,6 +60,8 @@ def page(tmp_path_factory):
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
     driver = webdriver.Chrome(options=options, service=service)
     driver.get(html.as_uri())
+    driver.execute_script("window.localStorage.clear()")
+    driver.pages = {"en": html.as_uri(), "zh": chinese.as_uri()}
     yield driver
     driver.quit()
 
@@ -159,3 +163,50 @@ def test_hostile_app_name_is_text_not_script(page):
     assert page.execute_script("return window.PWNED === undefined")
     assert HOSTILE in page.find_element("css selector", "#packages tbody").text
     assert not page.find_elements("css selector", "#packages img")
+
+
+def _headings(driver):
+    return [h.text for h in driver.find_elements("css selector", "h2")]
+
+
+def test_the_page_switches_language_in_place(page):
+    """Both languages are in the one file: the switch shows the other, with no network and no reload."""
+    assert "Packages" in _headings(page) and "安装包" not in _headings(page)
+    search = page.find_element("id", "filter")
+    assert search.get_attribute("placeholder").startswith("Search app id")
+    page.find_element("id", "lang-switch").click()
+    try:
+        assert "安装包" in _headings(page) and "Packages" not in _headings(page)
+        assert "按规则统计的问题" in _headings(page)
+        assert page.execute_script("return document.documentElement.lang") == "zh-CN"
+        assert search.get_attribute("placeholder").startswith("搜索应用ID")
+        options = [o.text for o in page.find_elements("css selector", "#status-filter option")]
+        assert options == ["全部", "无问题", "有问题", "无法读取", "已中止"]
+        row = next(r for r in page.find_elements("css selector", "#packages tbody tr")
+                   if r.get_attribute("data-status") == "unreadable")
+        assert row.find_elements("css selector", "td")[3].text == "未读取"
+        cells = [r.find_elements("css selector", "td") for r in page.find_elements("css selector", "#failures tr")[1:]]
+        assert "PKG001 不是支持的安装包" in {c[0].text for c in cells}
+        page.find_element("css selector", "#packages tbody tr a").click()
+        opened = [d for d in page.find_elements("css selector", "details[open]") if d.is_displayed()]
+        assert opened and "No findings" not in opened[0].text and "format" not in opened[0].text
+    finally:
+        page.find_element("id", "lang-switch").click()
+    assert "Packages" in _headings(page)
+    assert search.get_attribute("placeholder").startswith("Search app id")
+
+
+def test_a_report_made_in_chinese_opens_in_chinese(page):
+    page.execute_script("window.localStorage.clear()")
+    page.get(page.pages["zh"])
+    try:
+        assert "安装包" in _headings(page) and "详情" in _headings(page)
+        finding = next(d for d in page.find_elements("css selector", "details[data-index]")
+                       if "FIL002" in d.get_attribute("innerHTML"))
+        page.execute_script("arguments[0].open = true", finding)
+        assert "不是有效的备案号" in finding.text
+        page.find_element("id", "lang-switch").click()
+        assert "is not a valid filing number" in finding.text and "Details" in _headings(page)
+    finally:
+        page.execute_script("window.localStorage.clear()")
+        page.get(page.pages["en"])

@@ -118,7 +118,8 @@ def totals(table: list[Row]) -> dict[str, Any]:
             "with_number": sum(1 for r in table if r.numbers), "with_link": sum(1 for r in table if r.links)}
 
 
-_DETAIL = re.compile(r"\s*\(((?:[A-Z]\w*(?:Error|Exception|Warning))?)[^()]*\)")
+_DETAIL = re.compile(r"\s*[(（]((?:[A-Z]\w*(?:Error|Exception|Warning))?)[^()（）]*[)）]")
+_COLON = re.compile(r": |：")
 
 
 def _reason_said(error: str, english: str) -> str:
@@ -132,7 +133,7 @@ def reason(error: str) -> str:
     one package (the parenthesized detail, bar an exception's class; what follows the first colon)."""
     rule, _, message = error.partition(" ")
     message = _DETAIL.sub(lambda m: f" ({m.group(1)})" if m.group(1) else "", message)
-    return f"{rule} {message.split(': ')[0].strip()[:100]}"
+    return f"{rule} {_COLON.split(message)[0].strip()[:100]}"
 
 
 def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | None = None,
