@@ -333,7 +333,8 @@ def rules_command(rule_id: str | None, lang: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True,
               help="text: the filing form's fields first, one value per line; json: every certificate field.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-def identity_command(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
+@LANG_OPTION
+def identity_command(paths: tuple[str, ...], fmt: str, output: str | None, lang: str | None) -> None:
     """Print the App特征信息 a filing form asks for: platform, package name, certificate MD5, public key.
 
     Exit 0 when every package was read, 3 when one could not be (it is listed with why)."""
@@ -344,14 +345,17 @@ def identity_command(paths: tuple[str, ...], fmt: str, output: str | None) -> No
     from scanner.model import Options
 
     results = [r for path in paths for r in engine.scan_target(path, Options(), Policy())]
-    rendered = identity.render_json(results, __version__) if fmt == "json" else identity.render_text(results)
+    lang = run_language(lang)
+    rendered = (identity.render_json(results, __version__) if fmt == "json"
+                else identity.render_text(results, lang))
     if output:
         _write(output, rendered)
     else:
         click.echo(rendered, nl=False)
     for result in results:
         if result.error is not None:
-            click.echo(f"beian-scan: {result.path}: {result.error.rule_id} {result.error.message}", err=True)
+            click.echo(f"beian-scan: {result.path}: {result.error.rule_id} {say(result.error.message, lang)}",
+                       err=True)
     sys.exit(3 if any(r.error is not None for r in results) else 0)
 
 
