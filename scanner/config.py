@@ -252,11 +252,18 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         key = ".".join([*path, unknown[0]]) if unknown else ".".join(path)
         if len(path) == 2 and path[0] == "rules" and unknown:
-            return key, f"unknown option {unknown[0]} for rule {path[1]} (its options: {_options_of(path[1])})"
-        return key, "unknown setting"
+            return key, msg("unknown option {option} for rule {rule} (its options: {options})", option=unknown[0],
+                            rule=path[1], options=_options_of(path[1]))
+        return key, msg("unknown setting")
     if "propertyNames" in error.schema_path:
-        return ".".join([*path, str(error.instance)]), "unknown rule id (beian-scan rules lists them)"
-    return ".".join(path) or "(top level)", error.message
+        return ".".join([*path, str(error.instance)]), msg("unknown rule id (beian-scan rules lists them)")
+    if error.validator == "enum":
+        return ".".join(path) or msg("(top level)"), msg("{value} is not one of {choices}", value=repr(error.instance),
+                                                       choices=", ".join(map(str, error.validator_value)))
+    if error.validator == "type":
+        return ".".join(path) or msg("(top level)"), msg("{value} is not of type {type}", value=repr(error.instance),
+                                                       type=error.validator_value)
+    return ".".join(path) or msg("(top level)"), error.message  # jsonschema's own words for the rarer checks
 
 
 def parse_output(value: str) -> OutputSpec:

@@ -266,3 +266,27 @@ def test_a_message_is_its_english_and_says_itself_in_chinese():
     assert say(stored, "zh") == "一" and str(pickle.loads(pickle.dumps(stored))) == "one"
     assert say(joined([msg("none"), "x"], ", "), "zh") == "无，x"
     assert say("a path/that is no msgid", "zh") == "a path/that is no msgid"
+
+
+@pytest.mark.parametrize("fmt", ["junit", "codequality", "github"])
+def test_every_ci_format_speaks_chinese(fmt):
+    """The messages a CI shows (a JUnit failure, a Code Quality description, an annotation) in Chinese."""
+    done = _run("scan", str(APKS / "no_number.apk"), str(APKS / "truncated.apk"), "--format", fmt, "--lang", "zh")
+    assert done.returncode == 3
+    if fmt == "junit":
+        from lxml import etree
+
+        root = etree.fromstring(done.stdout.encode("utf-8"))
+        said = [e.get("message") for e in root.iter("failure", "error")]
+    elif fmt == "codequality":
+        said = [entry["description"] for entry in json.loads(done.stdout)]
+    else:
+        said = [line.split("::", 2)[-1] for line in done.stdout.splitlines() if line.startswith("::")]
+    assert said and all(CJK.search(text) for text in said), said
+
+
+def test_a_config_error_in_chinese(tmp_path):
+    (tmp_path / "beian-scan.toml").write_text('lang = "fr"\n', encoding="utf-8")
+    done = _run("scan", str(APKS / "compliant.apk"), cwd=str(tmp_path), lang_env={"LANG": "zh_CN.UTF-8"})
+    assert done.returncode == 2
+    assert done.stderr.startswith("beian-scan：错误：") and "配置项 lang 无效" in done.stderr
