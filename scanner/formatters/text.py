@@ -67,9 +67,13 @@ _WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 """A path, file name or URL: never cut in the middle."""
 
 
+_SHORT_RUN = 24
+"""Latin letters and digits in Chinese prose up to this long are moved whole to the next line."""
+
+
 def _cut(line: str, width: int, indent: int = 0) -> str:
-    """The head of ``line`` that fits ``width``, never ending inside a path or URL written in the prose
-    (the cut moves back to where that run starts)."""
+    """The head of ``line`` that fits ``width``, never ending inside a path, a URL or a short word written
+    in the prose (the cut moves back to where that run starts)."""
     used = 0
     for i, ch in enumerate(line):
         used += display_width(ch)
@@ -81,7 +85,8 @@ def _cut(line: str, width: int, indent: int = 0) -> str:
             while end < len(line) and not _WIDE.match(line[end]) and line[end] != " ":
                 end += 1
             run = line[start:end]
-            return line[:start] if _UNBREAKABLE.search(run) else line[:i]
+            keep_whole = _UNBREAKABLE.search(run) or len(run) <= _SHORT_RUN  # a path, a URL, "ICP", a number
+            return line[:start] if keep_whole and start > indent else line[:i]
     return line
 
 
