@@ -245,7 +245,7 @@ def test_batch_progress_and_summary_in_chinese(tmp_path):
                 lang_env={"LANG": "zh_CN.UTF-8"})
     assert done.returncode == 0, done.stderr
     assert "找到 2 个安装包，跳过 1 个其他文件" in done.stderr
-    assert "本次运行" in done.stdout and "已扫描的安装包" in done.stdout
+    assert "本次运行" in done.stdout and "已扫描的安装包" in done.stdout and "问题：错误" in done.stdout
     assert "结果保存在" in done.stderr
     report = _run("report", str(tmp_path / "audit.sqlite"), "--format", "json", "--lang", "zh")
     messages = [f["message"] for r in json.loads(report.stdout)["results"] for f in r["findings"]]

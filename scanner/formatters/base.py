@@ -46,7 +46,7 @@ def _visible(value: object) -> object:
     return value
 
 
-SEVERITY_LABELS = {Severity.ERROR: N_("error"), Severity.WARNING: N_("warning"), Severity.NOTE: N_("note")}
+SEVERITY_LABELS = {Severity.ERROR: msg("error"), Severity.WARNING: msg("warning"), Severity.NOTE: msg("note")}
 """A severity as people read it (the JSON and SARIF keep ``Severity.label``)."""
 
 SAID_FIELDS = frozenset({"message", "fix", "summary"})
