@@ -91,8 +91,8 @@ def _check_paths(paths: tuple[str, ...]) -> None:
 
 def _check_wxid(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not WXID.match(value):
-        raise click.BadParameter(msg("{value} is not a mini-program AppID (wx and 16 lower-case hex digits)",
-                                     value=repr(value)))
+        raise click.BadParameter(say(msg("{value} is not a mini-program AppID (wx and 16 lower-case hex digits)",
+                                         value=repr(value)), run_language()))
     return value
 
 
@@ -102,7 +102,7 @@ def _check_numbers(ctx: click.Context, param: click.Parameter, value: tuple[str,
     for number in value:
         problem = filing_number_problem(number)
         if problem:
-            raise click.BadParameter(problem)
+            raise click.BadParameter(say(problem, run_language()))
     return value
 
 
@@ -113,7 +113,7 @@ def _check_identities(ctx: click.Context, param: click.Parameter, value: tuple[s
         try:
             parse_spec(spec)
         except ValueError as exc:
-            raise click.BadParameter(message_of(exc)) from None
+            raise click.BadParameter(say(message_of(exc), run_language())) from None
     return value
 
 

@@ -239,9 +239,10 @@ def filing_number_problem(value: str) -> str | None:
     """Why ``value`` is not one well-formed filing number (None when it is), for --expect-filing."""
     found = list(find_numbers(value))
     if len(found) != 1 or normalize(found[0].raw) != normalize(value.strip()):
-        return f"{value!r} is not a filing number (expected e.g. 粤ICP备2023123456号-1A)"
+        return msg("{value} is not a filing number (expected e.g. 粤ICP备2023123456号-1A)", value=repr(value))
     if found[0].problem:
-        return f"{value!r} is not a well-formed filing number: {found[0].problem}"
+        return msg("{value} is not a well-formed filing number: {problem}", value=repr(value),
+                   problem=found[0].problem)
     return None
 
 

@@ -39,11 +39,12 @@ def parse_size(value: str) -> int:
     """``2G``, ``512M``, ``1.5GiB`` -> bytes."""
     match = _SIZE.match(value)
     if not match:
-        raise click.BadParameter(msg("{value} is not a size (e.g. 2G, 512M)", value=repr(value)))
+        raise click.BadParameter(say(msg("{value} is not a size (e.g. 2G, 512M)", value=repr(value)), run_language()))
     number, unit = float(match.group(1)), match.group(2).upper()
     size = int(number * 1024 ** " KMGT".index(unit or " "))
     if size < 64 * 1024 * 1024:
-        raise click.BadParameter(msg("{value} is below 64M: no package can be scanned in that", value=repr(value)))
+        raise click.BadParameter(say(msg("{value} is below 64M: no package can be scanned in that",
+                                         value=repr(value)), run_language()))
     return size
 
 

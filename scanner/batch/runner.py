@@ -277,7 +277,7 @@ def _dask_outcomes(jobs: tuple[worker.Job, ...], request: Request, stop: Stop, c
         try:
             outcomes = future.result()
         except Exception as exc:  # a lost worker: each package is a result, never a lost row
-            reason = f"the Dask task failed ({type(exc).__name__}: {exc})"
+            reason = msg("the Dask task failed ({error}: {exc})", error=type(exc).__name__, exc=exc)
             outcomes = tuple(worker.Outcome(job, (worker.aborted_result(job.path, reason),), 0.0, None, reason)
                              for job in futures[future])
         yield from outcomes

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scanner.formatters.json_report import result_dict
+from scanner.i18n import msg
 
 if TYPE_CHECKING:
     from scanner.model import ScanResult
@@ -164,16 +165,18 @@ def describe(exc: sqlite3.Error, path: str) -> str:
     """One line for an SQLite failure, naming the cause a person can act on."""
     text = str(exc)
     if "disk is full" in text or "database or disk is full" in text:
-        return f"{path}: the disk is full: the store cannot grow (what was committed is kept)"
+        return msg("{path}: the disk is full: the store cannot grow (what was committed is kept)", path=path)
     if "readonly" in text or "read-only" in text:
-        return f"{path}: the store is read-only: a batch needs to write it (a report can read it)"
+        return msg("{path}: the store is read-only: a batch needs to write it (a report can read it)", path=path)
     if "malformed" in text or "not a database" in text or "file is encrypted" in text:
-        return f"{path}: the store is damaged ({text}): restore it from a backup or start a new one"
+        return msg("{path}: the store is damaged ({text}): restore it from a backup or start a new one",
+                   path=path, text=text)
     if "locked" in text or "busy" in text:
-        return f"{path}: the store is locked by another process ({text})"
+        return msg("{path}: the store is locked by another process ({text})", path=path, text=text)
     if "unable to open" in text:
-        return f"{path}: cannot open the store ({text}): check the folder exists and may be written"
-    return f"{path}: store error ({text})"
+        return msg("{path}: cannot open the store ({text}): check the folder exists and may be written",
+                   path=path, text=text)
+    return msg("{path}: store error ({text})", path=path, text=text)
 
 
 class Store:
@@ -190,9 +193,10 @@ class Store:
             raise StoreError(self._open_failure(exc)) from None
         if readonly:
             if version is None:
-                raise StoreError(f"{path}: not a beian-scan batch database (it has no batch tables)")
+                raise StoreError(msg("{path}: not a beian-scan batch database (it has no batch tables)", path=path))
             if version != SCHEMA_VERSION and version != 1:
-                raise StoreError(f"{path}: batch database schema {version}, this beian-scan reads {SCHEMA_VERSION}")
+                raise StoreError(msg("{path}: batch database schema {version}, this beian-scan reads {SCHEMA_VERSION}",
+                                     path=path, version=version, SCHEMA_VERSION=SCHEMA_VERSION))
             self.version = version
             return
         self._take_lock()
@@ -206,12 +210,13 @@ class Store:
     def _open_failure(self, exc: sqlite3.Error) -> str:
         folder = os.path.dirname(os.path.abspath(self.path))
         if not self.readonly and os.path.exists(self.path) and not os.access(folder, os.W_OK):
-            return (f"{self.path}: the folder {folder} is read-only: a batch needs to write the store and its "
-                    "journal beside it (a report can read it)")
+            return (msg("{path}: the folder {folder} is read-only: a batch needs to write the store and its journal "
+                        "beside it (a report can read it)", path=self.path, folder=folder))
         if not self.readonly and not os.path.exists(self.path) and not os.access(folder, os.W_OK):
-            return f"{self.path}: cannot create the store: the folder {folder} is not writable"
+            return msg("{path}: cannot create the store: the folder {folder} is not writable",
+                       path=self.path, folder=folder)
         if "not a database" in str(exc) or "file is encrypted" in str(exc):
-            return f"{self.path}: not a beian-scan batch database (not an SQLite file)"
+            return msg("{path}: not a beian-scan batch database (not an SQLite file)", path=self.path)
         return describe(exc, self.path)
 
     @staticmethod
@@ -242,8 +247,8 @@ class Store:
         except OSError:
             os.close(fd)
             self.db.close()
-            raise StoreError(f"{self.path}: another batch is writing this store; run one batch per store at a "
-                             "time (wait for it to finish)") from None
+            raise StoreError(msg("{path}: another batch is writing this store; run one batch per store at a time (wait "
+                                 "for it to finish)", path=self.path)) from None
         self._lock = fd
 
     def _prepare(self, version: int | None) -> None:
@@ -258,21 +263,23 @@ class Store:
         elif version == SCHEMA_VERSION:
             self.db.executescript(SCHEMA)  # tables added within version 2 (certificates): IF NOT EXISTS
         elif version != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: batch database schema {version}, this beian-scan reads {SCHEMA_VERSION}")
+            raise StoreError(msg("{path}: batch database schema {version}, this beian-scan reads {SCHEMA_VERSION}",
+                                 path=self.path, version=version, SCHEMA_VERSION=SCHEMA_VERSION))
 
     def _version(self) -> int | None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables:
             return None
         if "meta" not in tables:
-            raise StoreError(f"{self.path}: an SQLite database, but not a beian-scan batch database")
+            raise StoreError(msg("{path}: an SQLite database, but not a beian-scan batch database", path=self.path))
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             return None
         try:
             return int(row[0])
         except ValueError:
-            raise StoreError(f"{self.path}: not a beian-scan batch database (schema_version {row[0]!r})") from None
+            raise StoreError(msg("{path}: not a beian-scan batch database (schema_version {row})",
+                                 path=self.path, row=repr(row[0]))) from None
 
     def __enter__(self) -> Store:
         return self

@@ -266,8 +266,9 @@ def start() -> None:
             raise WorkerStartError(_start_failure(msg("{error}: {exc}", error=type(exc).__name__, exc=exc))) from None
         if found is None:
             status = process.exitcode
-            how = (f"was killed by signal {signal.Signals(-status).name}" if status is not None and status < 0
-                   else f"exited with status {status}")
+            how = (msg("was killed by signal {name}",
+                       name=signal.Signals(-status).name) if status is not None and status < 0
+                   else msg("exited with status {status}", status=status))
             raise WorkerStartError(_start_failure(msg("the probe process {how} before answering", how=how)))
         if found != os.path.realpath(scanner.__file__):
             raise WorkerStartError(msg("the worker processes import another beian-scan ({found}) than this one "
@@ -293,9 +294,10 @@ def _guard_bootstrap() -> None:
 def _start_failure(detail: str) -> str:
     last = last_line(_tail(_server_log().fileno()))
     why = last or detail
-    hint = (' (a script that starts a batch must do so under `if __name__ == "__main__":`)'
-            if "__main__" in why or "bootstrapping" in why else "")
-    return f"the batch's worker processes could not start: {why}{hint}"
+    if "__main__" in why or "bootstrapping" in why:
+        return msg("the batch's worker processes could not start: {why} (a script that starts a batch must do so "
+                   "under `if __name__ == \"__main__\":`)", why=why)
+    return msg("the batch's worker processes could not start: {why}", why=why)
 
 
 def _tail(fd: int, size: int = 4096) -> bytes:
@@ -390,15 +392,19 @@ def _outcome(job: Job, message: tuple[Any, ...] | None, exitcode: int | None, li
     if message is not None:
         return Outcome(job, tuple(message[0]), seconds, message[1])
     if exitcode == EXIT_MEMORY:
-        reason = f"over --max-memory ({_size(limits.max_memory)}): the scan ran out of its memory limit"
+        reason = msg("over --max-memory ({value}): the scan ran out of its memory limit",
+                     value=_size(limits.max_memory))
     elif limits.timeout is not None and seconds >= limits.timeout:
-        reason = f"the scan ran past its {limits.timeout:g} s time limit (--timeout) and was stopped"
+        reason = msg("the scan ran past its {timeout} s time limit (--timeout) and was stopped",
+                     timeout=format(limits.timeout, 'g'))
     elif exitcode is not None and exitcode < 0:
-        reason = f"the worker process was killed by signal {signal.Signals(-exitcode).name}; it was replaced"
+        reason = msg("the worker process was killed by signal {name}; it was replaced",
+                     name=signal.Signals(-exitcode).name)
     else:
-        reason = f"the worker process exited with status {exitcode} before reporting; it was replaced"
+        reason = msg("the worker process exited with status {exitcode} before reporting; it was replaced",
+                     exitcode=exitcode)
     if why:
-        reason += f" ({why})"
+        reason = msg("{reason} ({why})", reason=reason, why=why)
     return Outcome(job, (aborted_result(job.path, reason),), seconds, None, reason)
 
 
