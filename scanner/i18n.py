@@ -133,11 +133,6 @@ def _said_value(value: object, lang: str) -> str:
     return say(value, lang) if isinstance(value, (Message, Said)) else str(value)
 
 
-def translated(template: str, lang: str) -> bool:
-    """Whether the catalog of ``lang`` holds ``template`` (English always does)."""
-    return lang == "en" or _catalog(lang).gettext(template) != template
-
-
 def language_from(environ: Mapping[str, str]) -> str:
     """The report language a locale asks for: the first of LC_ALL, LC_MESSAGES and LANG that is set
     (POSIX precedence) starting with ``zh`` gives Chinese, anything else English."""

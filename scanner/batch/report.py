@@ -238,6 +238,6 @@ def _html(stored: list[StoredResult], runs: list[dict[str, Any]], lang: str = "e
         rows=table, totals=summary, runs=runs, version=__version__, biggest=biggest, skipped=skipped,
         colours={"error": "#cf222e", "warning": "#d4a72c", "note": "#0969da"},
         rules={rule_id: meta for rule_id, meta in CATALOGUE.items()},
-        lang=lang, lang_tag=LANGUAGE_TAGS[lang], _=msg, both=_both, said=say, say=say,
+        lang=lang, lang_tag=LANGUAGE_TAGS[lang], _=msg, both=_both, say=say,
         severity_labels={s.label: label for s, label in SEVERITY_LABELS.items()}, status_labels=_STATUS_LABELS,
         status_choices=[("", msg("all")), *_STATUS_LABELS.items()], stored_message=stored_message)
