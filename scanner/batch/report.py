@@ -143,7 +143,7 @@ def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | No
     if fmt == "html":
         return _html(stored, runs or [], lang)
     if fmt == "csv":
-        return _csv(rows(stored), [item.run_id for item in stored] if history else None)
+        return _csv(rows(stored), [item.run_id for item in stored] if history else None, lang)
     if fmt == "jsonl":
         return "".join(json.dumps(_with_paths(item, history), ensure_ascii=False) + "\n" for item in stored)
     if fmt == "json":
@@ -153,7 +153,9 @@ def render(stored: list[StoredResult], fmt: str, runs: list[dict[str, Any]] | No
     raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(REPORT_FORMATS)})")
 
 
-def _csv(table: list[Row], run_ids: list[int] | None = None) -> str:
+def _csv(table: list[Row], run_ids: list[int] | None = None, lang: str = "en") -> str:
+    """One row per package; the column names and statuses are keys (the same in every language), the
+    error message is said in ``lang``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["path", "other_paths", "sha256", "status", "format", "app_id", "app_name", "version",
@@ -162,8 +164,8 @@ def _csv(table: list[Row], run_ids: list[int] | None = None) -> str:
     for index, row in enumerate(table):
         cells = [row.path, " ".join(p for p in row.paths if p != row.path), row.sha256, row.status, row.format,
                  row.app_id, row.app_name, row.version, " ".join(row.numbers), " ".join(row.links),
-                 " ".join(row.rules), row.counts["error"], row.counts["warning"], row.counts["note"], row.error,
-                 f"{row.seconds:.2f}", row.cert_md5]
+                 " ".join(row.rules), row.counts["error"], row.counts["warning"], row.counts["note"],
+                 say(row.error, lang), f"{row.seconds:.2f}", row.cert_md5]
         if run_ids is not None:
             cells.insert(0, run_ids[index])
         writer.writerow([_cell(str(cell)) for cell in cells])
