@@ -16,6 +16,7 @@ import os
 import pickle
 import re
 import subprocess
+import sys
 
 import i18n_catalog
 import jsonschema
@@ -30,6 +31,9 @@ from scanner.i18n import Message, joined, language_from, msg, said_in, say
 from scanner.model import Options, Report, ScanResult
 
 from conftest import APKS, ENTRY_POINT, FIXTURES, ROOT, SHARED
+
+sys.path.insert(0, str(FIXTURES / "hostile"))
+import make as make_hostile
 
 PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,'-]+[A-Za-z]{2,}){2,}")
@@ -105,7 +109,7 @@ def test_the_glossary_names_its_sources():
 
 def _fixture_paths() -> list:
     paths = [p for p, _ in CASES.values()]
-    for folder in ("aab", "harmony/out", "ios/out", "hermes", "hostile"):
+    for folder in ("aab/out", "harmony/out", "ios/out", "hermes/out"):
         paths += sorted(p for p in (FIXTURES / folder).iterdir()
                         if p.is_file() and p.suffix not in (".py", ".md", ".json", ".txt", ".sh"))
     return paths
@@ -141,6 +145,25 @@ def _english_sentences(rendered: str, results: tuple[ScanResult, ...]) -> list[s
 
 @pytest.mark.parametrize("path", _fixture_paths(), ids=lambda p: p.relative_to(FIXTURES).as_posix())
 def test_a_chinese_report_of_every_fixture_is_chinese(path):
+    _assert_chinese(path)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hostile")
+    make_hostile.make(out)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(make_hostile.CASES))
+def test_a_chinese_report_of_every_hostile_package_is_chinese(hostile, name):
+    """What a tampered package makes the readers say (PKG003, PKG004 and unreadable packages) in Chinese."""
+    found = sorted(hostile.glob(f"{name}*"))
+    assert found, name
+    _assert_chinese(found[0])
+
+
+def _assert_chinese(path) -> None:
     results = engine.scan_target(str(path), Options(), Policy())
     report = Report("test", results, tuple(engine.catalogue().values()))
     chinese = text.render(report, TextOptions(width=10**6, lang="zh"))
