@@ -270,7 +270,7 @@ def _write(path: str, text: str) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        fail(msg("cannot write {path}: {value}", path=path, value=exc.strerror or exc))
+        fail(msg("cannot write {path}: {reason}", path=path, reason=exc.strerror or exc))
 
 
 def use_color(flag: bool | None, tty: bool, environ: Mapping[str, str]) -> bool:

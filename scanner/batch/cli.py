@@ -254,15 +254,14 @@ def _summary(chosen: Plan, tally: Tally, current: dict[str, int], db: str, lang:
     from scanner.formatters.text import display_width
     from scanner.model import Severity
 
-    def line(label: str, this: int | str, total: int | str = "") -> str:
-        said = say(label, lang) if label.strip() else label
-        head = said + " " * max(0, 30 - display_width(said))
-        return head + _right(say(str(this), lang), 10) + _right(say(str(total), lang), 10)
-
-    def _right(text: str, width: int) -> str:
+    def right(text: str, width: int) -> str:  # aligned by terminal columns: Chinese characters take two
         return " " * max(0, width - display_width(text)) + text
 
-    lines = [line("", N_("this run"), N_("store now")),
+    def line(label: str, this: int | str, total: int | str = "") -> str:
+        said = say(label, lang) if label.strip() else label
+        return said + " " * max(0, 30 - display_width(said)) + right(str(this), 12) + right(str(total), 12)
+
+    lines = [line("", say(N_("this run"), lang), say(N_("store now"), lang)),
              line(N_("packages scanned"), tally.done, current["packages"]),
              line(N_("  could not be read"), tally.unreadable, current["unreadable"]),
              line(N_("  over a limit (PKG006)"), tally.aborted, current["aborted"]),
@@ -275,7 +274,7 @@ def _summary(chosen: Plan, tally: Tally, current: dict[str, int], db: str, lang:
              line(N_("gone since the last run"), chosen.gone)]
     lines += [line(say(msg("findings: {severity}", severity=SEVERITY_LABELS[Severity.parse(severity)]), lang), n,
                    current[severity]) for severity, n in tally.findings.items()]
-    lines += [f"  {rule:<28}" + _right(str(n), 10)
+    lines += [f"  {rule:<28}" + right(str(n), 12)
               for rule, n in sorted(tally.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))]
     click.echo("\n".join(lines))
     if tally.stopped:

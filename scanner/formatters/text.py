@@ -63,9 +63,10 @@ def wrap(text: str, width: int, first: str, rest: str) -> list[str]:
 
 
 _UNBREAKABLE = re.compile(r"[/\\]|\w\.\w")
-_WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 """A path, file name or URL: never cut in the middle."""
 
+_WIDE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+"""A CJK character or full-width form (what ``display_width`` counts as two columns in a Chinese report)."""
 
 _SHORT_RUN = 24
 """Latin letters and digits in Chinese prose up to this long are moved whole to the next line."""
@@ -88,7 +89,6 @@ def _cut(line: str, width: int, indent: int = 0) -> str:
             keep_whole = _UNBREAKABLE.search(run) or len(run) <= _SHORT_RUN  # a path, a URL, "ICP", a number
             return line[:start] if keep_whole and start > indent else line[:i]
     return line
-
 
 
 def _wrap(label: str, text: str, width: int) -> list[str]:
